@@ -1,0 +1,43 @@
+// Command torchloss is torchloss's command line.
+//
+//	torchloss conform [FILE...] [--write-results OUT] [-v]
+//
+// conform runs PyTorch-recorded vector files (the embedded public file when
+// none is given) and prints one line per function and "N passed, M failed".
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `usage: torchloss COMMAND [ARGS]
+
+commands:
+  conform [FILE...] [--write-results OUT] [-v]
+      run PyTorch vector files (default: the embedded PyTorch 2.11 file)
+`)
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	switch args[0] {
+	case "conform":
+		return conform(args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		usage(stdout)
+		return 0
+	}
+	fmt.Fprintf(stderr, "torchloss: unknown command %q\n", args[0])
+	usage(stderr)
+	return 2
+}

@@ -1,0 +1,179 @@
+package conformance
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/torchloss/torchloss/functional"
+	"github.com/torchloss/torchloss/tensor"
+)
+
+// Adapter calls the torchloss function of one PyTorch function name with
+// the arguments of a case and returns its output.
+type Adapter func(c *Call) (*tensor.Tensor, error)
+
+var adapters = map[string]Adapter{}
+
+// register makes fn runnable. Each loss family registers its functions from
+// an init function in its own file.
+func register(fn string, a Adapter) {
+	if _, dup := adapters[fn]; dup {
+		panic("conformance: " + fn + " registered twice")
+	}
+	adapters[fn] = a
+}
+
+// Supported reports whether the runner implements fn.
+func Supported(fn string) bool { _, ok := adapters[fn]; return ok }
+
+// Functions lists the supported PyTorch function names.
+func Functions() []string {
+	var fns []string
+	for fn := range adapters {
+		fns = append(fns, fn)
+	}
+	sort.Strings(fns)
+	return fns
+}
+
+// Call holds the decoded arguments of a case for its adapter.
+type Call struct {
+	Fn      string
+	tensors map[string]*tensor.Tensor // tensor arguments (after transforms)
+	raw     map[string]json.RawMessage
+	kwargs  map[string]json.RawMessage
+}
+
+// T returns the tensor argument name, or nil if it is absent or null.
+func (c *Call) T(name string) *tensor.Tensor { return c.tensors[name] }
+
+// Has reports whether the argument or keyword argument name was given (and
+// is not null).
+func (c *Call) Has(name string) bool {
+	if _, ok := c.tensors[name]; ok {
+		return true
+	}
+	raw, ok := c.raw[name]
+	if !ok {
+		raw, ok = c.kwargs[name]
+	}
+	return ok && string(raw) != "null"
+}
+
+// IsTensor reports whether argument name is a tensor.
+func (c *Call) IsTensor(name string) bool { _, ok := c.tensors[name]; return ok }
+
+// Ints decodes argument name as a list of ints.
+func (c *Call) Ints(name string) ([]int64, error) {
+	var v []int64
+	if err := json.Unmarshal(c.raw[name], &v); err != nil {
+		return nil, fmt.Errorf("argument %s: expected a tensor or a list of ints: %v", name, err)
+	}
+	return v, nil
+}
+
+// Number decodes argument name as a number; isInt reports whether it was
+// written as an integer (a Python int rather than a float).
+func (c *Call) Number(name string) (v float64, isInt bool, err error) {
+	raw := c.raw[name]
+	v, err = parseFloat(raw)
+	isInt = err == nil && !strings.ContainsAny(string(raw), ".eEn")
+	return v, isInt, err
+}
+
+// kwarg decodes keyword argument key into v.
+func (c *Call) kwarg(key string, v any) error {
+	if err := json.Unmarshal(c.kwargs[key], v); err != nil {
+		return fmt.Errorf("%s() keyword argument %s: %v", c.Fn, key, err)
+	}
+	return nil
+}
+
+// noLegacy lists the functions that have no size_average / reduce
+// arguments in PyTorch (spec §4): passing them is a TypeError.
+var noLegacy = map[string]bool{"huber_loss": true, "gaussian_nll_loss": true, "ctc_loss": true, "triplet_margin_with_distance_loss": true}
+
+// Options maps the case's keyword arguments, and its weight and pos_weight
+// arguments, to functional options. Keyword arguments unknown to torchloss
+// are an error, like an unexpected keyword argument in PyTorch; the function
+// itself rejects options it does not have.
+func (c *Call) Options() ([]functional.Option, error) {
+	var opts []functional.Option
+	if w := c.T("weight"); w != nil {
+		opts = append(opts, functional.Weight(w))
+	}
+	if w := c.T("pos_weight"); w != nil {
+		opts = append(opts, functional.PosWeight(w))
+	}
+	keys := make([]string, 0, len(c.kwargs))
+	for k := range c.kwargs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	legacy := false
+	var sizeAverage, reduce *bool
+	for _, k := range keys {
+		raw := c.kwargs[k]
+		switch k {
+		case "reduction":
+			var s string
+			if err := c.kwarg(k, &s); err != nil {
+				return nil, err
+			}
+			opts = append(opts, functional.Reduction(s))
+		case "size_average", "reduce":
+			if noLegacy[c.Fn] {
+				return nil, fmt.Errorf("%s() got an unexpected keyword argument '%s'", c.Fn, k)
+			}
+			var b *bool
+			if err := c.kwarg(k, &b); err != nil {
+				return nil, err
+			}
+			if b != nil {
+				legacy = true
+			}
+			if k == "size_average" {
+				sizeAverage = b
+			} else {
+				reduce = b
+			}
+		case "ignore_index", "blank":
+			var v int64
+			if err := c.kwarg(k, &v); err != nil {
+				return nil, err
+			}
+			if k == "blank" {
+				opts = append(opts, functional.Blank(v))
+			} else {
+				opts = append(opts, functional.IgnoreIndex(v))
+			}
+		case "label_smoothing", "eps", "margin", "beta", "delta", "p":
+			v, err := parseFloat(raw)
+			if err != nil {
+				return nil, fmt.Errorf("%s() keyword argument %s: %v", c.Fn, k, err)
+			}
+			opts = append(opts, map[string]func(float64) functional.Option{
+				"label_smoothing": functional.LabelSmoothing, "eps": functional.Eps, "margin": functional.Margin,
+				"beta": functional.Beta, "delta": functional.Delta, "p": functional.P,
+			}[k](v))
+		case "log_input", "full", "zero_infinity", "log_target", "swap":
+			var b bool
+			if err := c.kwarg(k, &b); err != nil {
+				return nil, err
+			}
+			opts = append(opts, map[string]func(bool) functional.Option{
+				"log_input": functional.LogInput, "full": functional.Full, "zero_infinity": functional.ZeroInfinity,
+				"log_target": functional.LogTarget, "swap": functional.Swap,
+			}[k](b))
+		default:
+			return nil, fmt.Errorf("%s() got an unexpected keyword argument '%s'", c.Fn, k)
+		}
+	}
+	if legacy {
+		// PyTorch ignores reduction when a legacy argument is given.
+		opts = append(opts, functional.LegacyReduction(sizeAverage, reduce))
+	}
+	return opts, nil
+}

@@ -1,0 +1,3 @@
+module github.com/torchloss/torchloss
+
+go 1.26

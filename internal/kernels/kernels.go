@@ -1,0 +1,172 @@
+// Package kernels holds torchloss's numeric kernels: plain functions over
+// flat slices, generic over float32 and float64, with no knowledge of
+// tensors, shapes or autograd. Each loss family has a file with its forward
+// and backward kernels; this file has what they share: the element-type
+// constraint, scalar transcendentals rounded to the element type, and
+// PyTorch's summation order.
+//
+// Keeping the kernels here, apart from the public API, lets later work fuse,
+// vectorize and parallelize them (or add a second set for another device)
+// without touching the functional package.
+package kernels
+
+import "math"
+
+// Float is the constraint of the element types of the kernels.
+type Float interface{ float32 | float64 }
+
+// Is32 reports whether T is float32.
+func Is32[T Float]() bool {
+	var z T
+	_, ok := any(z).(float32)
+	return ok
+}
+
+// Exp returns e**x rounded to T. For float32 the float64 result is rounded
+// once, which is within 1 ULP of glibc's expf and SLEEF's expf_u10, the
+// functions PyTorch calls.
+func Exp[T Float](x T) T { return T(math.Exp(float64(x))) }
+
+// Log returns the natural logarithm of x rounded to T.
+func Log[T Float](x T) T { return T(math.Log(float64(x))) }
+
+// Log1p returns log(1+x) rounded to T.
+func Log1p[T Float](x T) T { return T(math.Log1p(float64(x))) }
+
+// Sqrt returns the square root of x (correctly rounded for both types).
+func Sqrt[T Float](x T) T { return T(math.Sqrt(float64(x))) }
+
+// Abs returns |x|.
+func Abs[T Float](x T) T { return T(math.Abs(float64(x))) }
+
+// Inf returns +inf of type T for sign >= 0, else -inf.
+func Inf[T Float](sign int) T { return T(math.Inf(sign)) }
+
+// NaN returns a NaN of type T.
+func NaN[T Float]() T { return T(math.NaN()) }
+
+// IsNaN reports whether x is NaN.
+func IsNaN[T Float](x T) bool { return x != x }
+
+// Max returns the larger of a and b the way C++'s std::max does
+// ((a < b) ? b : a): a NaN in a propagates, a NaN in b does not.
+func Max[T Float](a, b T) T {
+	if a < b {
+		return b
+	}
+	return a
+}
+
+// Min returns (b < a) ? b : a, like std::min.
+func Min[T Float](a, b T) T {
+	if b < a {
+		return b
+	}
+	return a
+}
+
+// ClampMin returns max(x, lo) as torch.clamp_min does: NaN propagates.
+func ClampMin[T Float](x, lo T) T {
+	if x != x {
+		return x
+	}
+	if x < lo {
+		return lo
+	}
+	return x
+}
+
+// ceilLog2 is ATen's CeilLog2 (aten/src/ATen/native/cpu/utils.h).
+func ceilLog2(x int) int {
+	if x <= 2 {
+		return 1
+	}
+	b := 0
+	for v := x - 1; v > 0; v >>= 1 {
+		b++
+	}
+	return b
+}
+
+// Sum returns the sum of x in the order PyTorch's CPU sum kernel uses for a
+// contiguous tensor (aten/src/ATen/native/cpu/SumKernel.cpp, the AVX2 kernel:
+// 8 float32 or 4 float64 lanes, four columns, a multi-level cascade), so that
+// float32 means and sums agree with PyTorch's bit for bit where the spec
+// verified the algorithm (PYTORCH_LOSSES.md §1.3).
+func Sum[T Float](x []T) T {
+	w := 4
+	if Is32[T]() {
+		w = 8
+	}
+	n := len(x)
+	nvec := n / w
+	sizeILP := nvec / 4
+	lp := max(4, ceilLog2(sizeILP)/4)
+	step := 1 << lp
+	mask := step - 1
+	// acc[level][column][lane]
+	var acc [4][4][8]T
+	row := func(i, k int) []T { return x[(i*4+k)*w : (i*4+k)*w+w] }
+	i := 0
+	for i+step <= sizeILP {
+		for r := 0; r < step; r++ {
+			for k := 0; k < 4; k++ {
+				v := row(i, k)
+				a := &acc[0][k]
+				for l := 0; l < w; l++ {
+					a[l] += v[l]
+				}
+			}
+			i++
+		}
+		for j := 1; j < 4; j++ {
+			for k := 0; k < 4; k++ {
+				for l := 0; l < w; l++ {
+					acc[j][k][l] += acc[j-1][k][l]
+					acc[j-1][k][l] = 0
+				}
+			}
+			if i&(mask<<(j*lp)) != 0 {
+				break
+			}
+		}
+	}
+	for ; i < sizeILP; i++ {
+		for k := 0; k < 4; k++ {
+			v := row(i, k)
+			for l := 0; l < w; l++ {
+				acc[0][k][l] += v[l]
+			}
+		}
+	}
+	for j := 1; j < 4; j++ {
+		for k := 0; k < 4; k++ {
+			for l := 0; l < w; l++ {
+				acc[0][k][l] += acc[j][k][l]
+			}
+		}
+	}
+	part := acc[0]
+	for r := sizeILP * 4; r < nvec; r++ {
+		v := x[r*w : r*w+w]
+		for l := 0; l < w; l++ {
+			part[0][l] += v[l]
+		}
+	}
+	for k := 1; k < 4; k++ {
+		for l := 0; l < w; l++ {
+			part[0][l] += part[k][l]
+		}
+	}
+	var f T
+	for k := nvec * w; k < n; k++ {
+		f += x[k]
+	}
+	for l := 0; l < w; l++ {
+		f += part[0][l]
+	}
+	return 0 + f
+}
+
+// Mean returns Sum(x) / len(x) in T, as PyTorch's mean (NaN when empty).
+func Mean[T Float](x []T) T { return Sum(x) / T(len(x)) }

@@ -1,0 +1,36 @@
+package kernels
+
+// Sgn is ATen's sign of a real number, (0 < x) - (x < 0): 0 at ±0 and NaN.
+// abs' backward multiplies by it, so |x| has subgradient 0 at a tie.
+func Sgn[T Float](x T) T {
+	var s T
+	if 0 < x {
+		s++
+	}
+	if x < 0 {
+		s--
+	}
+	return s
+}
+
+// L1Forward writes out[i] = |x[i] - y[i]|.
+func L1Forward[T Float](x, y, out []T) {
+	for i := range out {
+		out[i] = Abs(x[i] - y[i])
+	}
+}
+
+// L1Backward writes the gradients of |x - y| for the upstream gradient of
+// each element, up(i): gx[i] = up(i)·sgn(x−y) and gy[i] = −gx[i]. Either
+// gradient slice may be nil.
+func L1Backward[T Float](x, y []T, up func(int) T, gx, gy []T) {
+	for i := range x {
+		g := up(i) * Sgn(x[i]-y[i])
+		if gx != nil {
+			gx[i] = g
+		}
+		if gy != nil {
+			gy[i] = -g
+		}
+	}
+}
