@@ -1,9 +1,12 @@
 // Command torchloss is torchloss's command line.
 //
 //	torchloss conform [FILE...] [--write-results OUT] [-v]
+//	torchloss eval FN --arg NAME=FILE.npy ... [--kw KEY=VALUE ...] [--grad-output FILE.npy] [--out DIR]
 //
 // conform runs PyTorch-recorded vector files (the embedded public file when
 // none is given) and prints one line per function and "N passed, M failed".
+// eval computes a loss on arrays saved by numpy.save and writes the output
+// and the gradient of every differentiable argument as .npy files.
 package main
 
 import (
@@ -22,6 +25,8 @@ func usage(w io.Writer) {
 commands:
   conform [FILE...] [--write-results OUT] [-v]
       run PyTorch vector files (default: the embedded PyTorch 2.11 file)
+  eval FN --arg NAME=FILE.npy ... [--kw KEY=VALUE ...] [--grad-output FILE.npy] [--out DIR]
+      compute a loss on .npy arrays; write output.npy and grad_NAME.npy
 `)
 }
 
@@ -33,6 +38,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "conform":
 		return conform(args[1:], stdout, stderr)
+	case "eval":
+		return evalCmd(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return 0

@@ -1,0 +1,110 @@
+package conformance
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+
+	"github.com/torchloss/torchloss/tensor"
+)
+
+// differentiable lists, per function, the arguments whose gradient PyTorch
+// computes (and torchloss returns). cross_entropy's target is
+// differentiable only as class probabilities (a float tensor).
+var differentiable = map[string][]string{
+	"binary_cross_entropy":             {"input", "target"},
+	"binary_cross_entropy_with_logits": {"input", "target"},
+	"poisson_nll_loss":                 {"input", "target"},
+	"cosine_embedding_loss":            {"input1", "input2"},
+	"cross_entropy":                    {"input", "target"},
+	"nll_loss":                         {"input"},
+	"ctc_loss":                         {"log_probs"},
+	"gaussian_nll_loss":                {"input", "target", "var"},
+	"hinge_embedding_loss":             {"input"},
+	"kl_div":                           {"input", "target"},
+	"l1_loss":                          {"input", "target"},
+	"mse_loss":                         {"input", "target"},
+	"smooth_l1_loss":                   {"input", "target"},
+	"huber_loss":                       {"input", "target"},
+	"soft_margin_loss":                 {"input"},
+	"multilabel_soft_margin_loss":      {"input", "target"},
+	"margin_ranking_loss":              {"input1", "input2", "target"},
+	"multi_margin_loss":                {"input"},
+	"multilabel_margin_loss":           {"input"},
+	"triplet_margin_loss":              {"anchor", "positive", "negative"},
+}
+
+// Differentiable returns the arguments of fn that get a gradient.
+func Differentiable(fn string) []string { return differentiable[fn] }
+
+// Eval calls the PyTorch function fn with named arguments (each a
+// *tensor.Tensor, a []int64 list or a float64 number) and keyword arguments
+// (JSON values, as in a vector file), then back-propagates gradOutput (ones
+// of the output's shape when nil) and returns the output and the gradient of
+// every differentiable floating-point argument, keyed by name.
+func Eval(fn string, args map[string]any, kwargs map[string]json.RawMessage, gradOutput *tensor.Tensor) (*tensor.Tensor, map[string]*tensor.Tensor, error) {
+	adapter, ok := adapters[fn]
+	if !ok {
+		return nil, nil, fmt.Errorf("unknown or unsupported function %q (supported: %v)", fn, Functions())
+	}
+	call := &Call{Fn: fn, tensors: map[string]*tensor.Tensor{}, raw: map[string]json.RawMessage{}, kwargs: kwargs}
+	if call.kwargs == nil {
+		call.kwargs = map[string]json.RawMessage{}
+	}
+	want := map[string]bool{}
+	for _, name := range differentiable[fn] {
+		want[name] = true
+	}
+	leaves := map[string]*tensor.Tensor{}
+	names := make([]string, 0, len(args))
+	for name := range args {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		switch v := args[name].(type) {
+		case *tensor.Tensor:
+			t := v.Detach()
+			if want[name] && t.DType().IsFloat() {
+				if err := t.SetRequiresGrad(true); err != nil {
+					return nil, nil, err
+				}
+				leaves[name] = t
+			}
+			call.tensors[name] = t
+			raw, _ := json.Marshal(FromTensor(t))
+			call.raw[name] = raw
+		case []int64, float64:
+			raw, err := json.Marshal(v)
+			if err != nil {
+				return nil, nil, err
+			}
+			call.raw[name] = raw
+		default:
+			return nil, nil, fmt.Errorf("argument %s: unsupported value of type %T", name, v)
+		}
+	}
+	out, err := adapter(call)
+	if err != nil {
+		return nil, nil, err
+	}
+	grads := map[string]*tensor.Tensor{}
+	if !out.RequiresGrad() {
+		return out, grads, nil
+	}
+	g := gradOutput
+	if g == nil {
+		if g, err = tensor.Ones(out.DType(), out.Shape()...); err != nil {
+			return nil, nil, err
+		}
+	}
+	if err := out.BackwardWith(g); err != nil {
+		return nil, nil, err
+	}
+	for name, leaf := range leaves {
+		if gr := leaf.Grad(); gr != nil {
+			grads[name] = gr
+		}
+	}
+	return out, grads, nil
+}
