@@ -177,3 +177,10 @@ func (c *Call) Options() ([]functional.Option, error) {
 	}
 	return opts, nil
 }
+
+// OptionsFromKwargs maps keyword arguments of the PyTorch function fn, as
+// JSON values by their PyTorch names, to functional options.
+func OptionsFromKwargs(fn string, kwargs map[string]json.RawMessage) ([]functional.Option, error) {
+	c := &Call{Fn: fn, kwargs: kwargs}
+	return c.Options()
+}
