@@ -1,0 +1,207 @@
+package kernels
+
+// CTC (Connectionist Temporal Classification) loss kernels, after PyTorch's
+// CPU implementation (aten/src/ATen/native/LossCTC.cpp), which follows
+// Graves et al., "Connectionist Temporal Classification", ICML 2006.
+//
+// One sample is handled at a time. Its log-probabilities are rows of a
+// (T, N, C) array: lp[off + t*stride + c] is log p(c | t) of the sample, with
+// stride = N·C and off = b·C. The extended label sequence l' of a target
+// l_0 … l_{S-1} has 2S+1 entries, the blank at even positions and l_{s/2} at
+// odd ones. All arithmetic is scalar, in the element type T, in PyTorch's
+// order of operations; exp and log are Exp and Log (rounded to T).
+
+// CTCSample describes one sample of a batch for the CTC kernels.
+type CTCSample[T Float] struct {
+	LP     []T     // the whole (T, N, C) log-probability array
+	Off    int     // offset of the sample's first class at t = 0 (b·C)
+	Stride int     // distance between time steps (N·C)
+	C      int     // number of classes
+	L      int     // input length, 0 <= L <= T
+	Labels []int64 // the target, S labels, each in [0, C) and != Blank
+	Blank  int     // the blank label, in [0, C)
+}
+
+// prime returns l'(s): the blank for even s, the label s/2 for odd s.
+func (x *CTCSample[T]) prime(s int) int {
+	if s%2 == 0 {
+		return x.Blank
+	}
+	return int(x.Labels[s/2])
+}
+
+func (x *CTCSample[T]) lp(t, c int) T { return x.LP[x.Off+t*x.Stride+c] }
+
+// CTCAlphaLen is the size of the alpha table CTCForward needs for a sample
+// of input length L and target length S: L·(2S+1) (0 when L is 0).
+func CTCAlphaLen(L, S int) int { return L * (2*S + 1) }
+
+// CTCForward runs the alpha (forward) recursion of one sample in log space
+// and returns its negative log-likelihood. alpha has CTCAlphaLen(L, S)
+// entries, alpha[t*(2S+1)+s]; it is filled for the backward.
+//
+//	alpha[0][0] = lp[0][blank], alpha[0][1] = lp[0][l'(1)] (S > 0), else -inf
+//	alpha[t][s] = logsumexp(alpha[t-1][s], alpha[t-1][s-1],
+//	                        alpha[t-1][s-2] if l'(s-2) != l'(s)) + lp[t][l'(s)]
+//	nll = -logsumexp(alpha[L-1][2S], alpha[L-1][2S-1])   (-alpha[L-1][0] if S = 0)
+//
+// The log-sum-exp subtracts the maximum m of its terms (0 when all are -inf)
+// and computes ((log((exp(a1-m) + exp(a2-m)) + exp(a3-m)) + m) + lp, as
+// PyTorch does. With L = 0 the loss is -0.0 (negative zero) if S = 0 and +inf
+// otherwise; an impossible alignment (S too long for L, or repeated labels
+// without room for a blank) gives +inf.
+func CTCForward[T Float](x *CTCSample[T], alpha []T) T {
+	S := len(x.Labels)
+	if x.L == 0 {
+		var z T
+		if S == 0 {
+			return -z // -0.0, as PyTorch's -(0) in T
+		}
+		return Inf[T](1)
+	}
+	neginf := Inf[T](-1)
+	w := 2*S + 1
+	row0 := alpha[:w]
+	for s := range row0 {
+		row0[s] = neginf
+	}
+	row0[0] = x.lp(0, x.Blank)
+	if S > 0 {
+		row0[1] = x.lp(0, x.prime(1))
+	}
+	for t := 1; t < x.L; t++ {
+		prev := alpha[(t-1)*w : t*w]
+		cur := alpha[t*w : (t+1)*w]
+		for s := 0; s < w; s++ {
+			cp := x.prime(s)
+			a1 := prev[s]
+			m := a1
+			a2, a3 := neginf, neginf
+			if s > 0 {
+				a2 = prev[s-1]
+				if a2 > m {
+					m = a2
+				}
+			}
+			if s > 1 && x.prime(s-2) != cp {
+				a3 = prev[s-2]
+				if a3 > m {
+					m = a3
+				}
+			}
+			if m == neginf {
+				m = 0
+			}
+			cur[s] = (Log((Exp(a1-m)+Exp(a2-m))+Exp(a3-m)) + m) + x.lp(t, cp)
+		}
+	}
+	last := alpha[(x.L-1)*w : x.L*w]
+	if S == 0 {
+		return -last[0]
+	}
+	l1, l2 := last[2*S], last[2*S-1]
+	m := Max(l1, l2)
+	if m == neginf {
+		m = 0
+	}
+	return -(Log(Exp(l1-m)+Exp(l2-m)) + m)
+}
+
+// CTCBackward writes the gradient of one sample with respect to its
+// log-probabilities into grad, which has the layout of x.LP (the same Off and
+// Stride): the sample's rows t < steps, steps being the number of time steps
+// of the array. alpha is the table CTCForward filled, nll its result and gr
+// the gradient reaching the sample's loss.
+//
+// The beta (backward) recursion mirrors the forward one from t = L-1 down,
+// keeping two rows; for each t the products alpha·beta are log-summed per
+// class c into grad[t][c] (Graves eq. 16). Then, for t < L,
+//
+//	grad[t][c] = (exp(lp[t][c]) - exp((grad[t][c] + nll) - lp[t][c])) * gr
+//
+// which is PyTorch's result: the gradient with respect to the logits of a
+// log_softmax (exp(lp) minus the posterior), not the true derivative of the
+// loss with respect to lp (minus the posterior). Rows t >= L are 0. With
+// zeroInfinity and nll = +inf every row is 0; without it an impossible
+// alignment gives NaN in every row t < L (-inf + inf).
+func CTCBackward[T Float](x *CTCSample[T], steps int, alpha []T, nll, gr T, zeroInfinity bool, grad []T) {
+	zeroRows := func(from int) {
+		for t := from; t < steps; t++ {
+			row := grad[x.Off+t*x.Stride : x.Off+t*x.Stride+x.C]
+			for c := range row {
+				row[c] = 0
+			}
+		}
+	}
+	if zeroInfinity && nll == Inf[T](1) {
+		zeroRows(0)
+		return
+	}
+	neginf := Inf[T](-1)
+	S := len(x.Labels)
+	w := 2*S + 1
+	at := func(t, c int) *T { return &grad[x.Off+t*x.Stride+c] }
+	for t := 0; t < x.L; t++ {
+		for c := 0; c < x.C; c++ {
+			*at(t, c) = neginf
+		}
+	}
+	if x.L > 0 {
+		L := x.L
+		next := make([]T, w) // beta[t+1]
+		cur := make([]T, w)  // beta[t]
+		for s := range next {
+			next[s] = neginf
+		}
+		la := alpha[(L-1)*w : L*w]
+		next[2*S] = x.lp(L-1, x.Blank)
+		*at(L-1, x.Blank) = la[2*S] + next[2*S]
+		if S > 0 {
+			cp := x.prime(2*S - 1)
+			next[2*S-1] = x.lp(L-1, cp)
+			*at(L-1, cp) = la[2*S-1] + next[2*S-1]
+		}
+		for t := L - 2; t >= 0; t-- {
+			la = alpha[t*w : (t+1)*w]
+			for s := 2 * S; s >= 0; s-- {
+				cp := x.prime(s)
+				b1 := next[s]
+				m := b1
+				b2, b3 := neginf, neginf
+				if s < 2*S {
+					b2 = next[s+1]
+					if b2 > m {
+						m = b2
+					}
+				}
+				if s < 2*S-1 && x.prime(s+2) != cp {
+					b3 = next[s+2]
+					if b3 > m {
+						m = b3
+					}
+				}
+				if m == neginf {
+					m = 0
+				}
+				cur[s] = (Log((Exp(b1-m)+Exp(b2-m))+Exp(b3-m)) + m) + x.lp(t, cp)
+				lab := la[s] + cur[s]
+				g := at(t, cp)
+				if *g == neginf {
+					*g = lab
+				} else {
+					mx := Max(*g, lab)
+					*g = Log(Exp(*g-mx)+Exp(lab-mx)) + mx
+				}
+			}
+			next, cur = cur, next
+		}
+	}
+	for t := 0; t < x.L; t++ {
+		for c := 0; c < x.C; c++ {
+			g := at(t, c)
+			lp := x.lp(t, c)
+			*g = (Exp(lp) - Exp((*g+nll)-lp)) * gr
+		}
+	}
+	zeroRows(x.L)
+}
