@@ -118,6 +118,11 @@ func (c *Call) Options() ([]functional.Option, error) {
 		raw := c.kwargs[k]
 		switch k {
 		case "reduction":
+			if string(raw) == "null" {
+				// get_enum(None) raises: None is not a reduction.
+				opts = append(opts, functional.Reduction("None"))
+				continue
+			}
 			var s string
 			if err := c.kwarg(k, &s); err != nil {
 				return nil, err
