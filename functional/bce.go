@@ -232,19 +232,25 @@ func BinaryCrossEntropyWithLogits(input, target *tensor.Tensor, opts ...Option) 
 	if err != nil {
 		return nil, err
 	}
-	p := kernels.BCEWLPrec{X: bcePrec(input.DType()), Y: bcePrec(target.DType())}
+	// Precisions with 0-d flags: type promotion ranks a 0-d tensor (a
+	// pos_weight or weight, or the output gradient of a reduced loss) below
+	// dimensioned ones.
+	p := kernels.BCEWLPrec{X: bceTPrec(input), Y: bceTPrec(target), G: bcePrec(target.DType())}
+	if cfg.reduction != None || input.Dim() == 0 {
+		p.G |= kernels.BCEZeroDim
+	}
 	var pw, w []float64
 	if cfg.posWeight != nil {
 		if pw, err = values[float64](cfg.posWeight, shape); err != nil {
 			return nil, err
 		}
-		p.PW = bcePrec(cfg.posWeight.DType())
+		p.PW = bceTPrec(cfg.posWeight)
 	}
 	if cfg.weight != nil {
 		if w, err = values[float64](cfg.weight, shape); err != nil {
 			return nil, err
 		}
-		p.W = bcePrec(cfg.weight.DType())
+		p.W = bceTPrec(cfg.weight)
 	}
 	loss := make([]float64, len(x))
 	kernels.BCEWLForward(x, y, pw, w, p, loss)
@@ -349,4 +355,13 @@ func bcePrec(d tensor.DType) kernels.BCEPrec {
 		return kernels.BCEPrecF64
 	}
 	return kernels.BCEPrecInt
+}
+
+// bceTPrec is the kernels' precision of tensor t, flagged when t is 0-d.
+func bceTPrec(t *tensor.Tensor) kernels.BCEPrec {
+	p := bcePrec(t.DType())
+	if t.Dim() == 0 {
+		p |= kernels.BCEZeroDim
+	}
+	return p
 }

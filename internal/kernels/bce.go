@@ -11,11 +11,13 @@ package kernels
 const BCEEpsilon = float64(float32(1e-12))
 
 // BCEPrec is the precision of a tensor taking part in a PyTorch elementwise
-// op, ordered for type promotion: an integer (or bool) tensor defers to the
-// floating-point operand, float32 < float64. It lets one float64 kernel
-// reproduce PyTorch's mixed-dtype arithmetic: an op computes in the promoted
-// type and stores its result in the type of its output (the first operand
-// for an in-place op).
+// op, with its zero-dimensionality: BCEPrecInt (an int64 or bool tensor,
+// which defers to a floating-point operand), BCEPrecF32 or BCEPrecF64, or'd
+// with BCEZeroDim for a 0-d tensor. It lets one float64 kernel reproduce
+// PyTorch's mixed-dtype arithmetic: an op computes in the promoted type and
+// stores its result in the type of its output (the first operand for an
+// in-place op). Type promotion ranks dimensioned tensors above 0-d ones:
+// a float32 (3,) tensor times a float64 0-d tensor computes in float32.
 type BCEPrec uint8
 
 // The precisions.
@@ -23,18 +25,22 @@ const (
 	BCEPrecInt BCEPrec = iota // int64 or bool: exact, takes the other operand's type
 	BCEPrecF32                // float32
 	BCEPrecF64                // float64
+
+	BCEZeroDim BCEPrec = 0x10 // flag: the tensor is 0-d
 )
+
+func (p BCEPrec) level() BCEPrec { return p &^ BCEZeroDim }
 
 // Round rounds v to what a tensor of precision p stores: float32 for
 // BCEPrecF32, unchanged otherwise.
 func (p BCEPrec) Round(v float64) float64 {
-	if p == BCEPrecF32 {
+	if p.level() == BCEPrecF32 {
 		return float64(float32(v))
 	}
 	return v
 }
 
-// BCEPrecOf returns the precision of the element type T.
+// BCEPrecOf returns the precision of the element type T (dimensioned).
 func BCEPrecOf[T Float]() BCEPrec {
 	if Is32[T]() {
 		return BCEPrecF32
@@ -42,29 +48,54 @@ func BCEPrecOf[T Float]() BCEPrec {
 	return BCEPrecF64
 }
 
+// bcePromote is the precision PyTorch computes a binary op of operands a and
+// b in (torch.result_type): a floating-point operand wins over an integer
+// one; between floating-point operands, a dimensioned one wins over a 0-d
+// one, and otherwise the wider type wins.
+func bcePromote(a, b BCEPrec) BCEPrec {
+	la, lb := a.level(), b.level()
+	switch {
+	case la == BCEPrecInt:
+		return lb
+	case lb == BCEPrecInt:
+		return la
+	case a&BCEZeroDim != b&BCEZeroDim && a&BCEZeroDim != 0:
+		return lb
+	case a&BCEZeroDim != b&BCEZeroDim:
+		return la
+	}
+	return max(la, lb)
+}
+
+// bceResult is the precision of the result of an out-of-place op on a and b:
+// the promoted type, 0-d only when both are.
+func bceResult(a, b BCEPrec) BCEPrec {
+	return bcePromote(a, b) | (a & b & BCEZeroDim)
+}
+
 // bceMul, bceSub, bceAdd and bceDiv apply a binary op the way a PyTorch
 // TensorIterator does for operands a (precision pa) and b (precision pb):
 // both cast to the promoted type, the op computed there, the result stored
 // in precision out. Computing a float32 op in float64 and rounding once is
 // exact: float64 has more than 2·24+2 bits, so the double rounding of +, −,
-// ·, / is innocuous.
+// ·, / is innocuous. A Python scalar operand has precision BCEPrecInt.
 func bceMul(out, pa, pb BCEPrec, a, b float64) float64 {
-	c := max(pa, pb)
+	c := bcePromote(pa, pb)
 	return out.Round(c.Round(c.Round(a) * c.Round(b)))
 }
 
 func bceSub(out, pa, pb BCEPrec, a, b float64) float64 {
-	c := max(pa, pb)
+	c := bcePromote(pa, pb)
 	return out.Round(c.Round(c.Round(a) - c.Round(b)))
 }
 
 func bceAdd(out, pa, pb BCEPrec, a, b float64) float64 {
-	c := max(pa, pb)
+	c := bcePromote(pa, pb)
 	return out.Round(c.Round(c.Round(a) + c.Round(b)))
 }
 
 func bceDiv(out, pa, pb BCEPrec, a, b float64) float64 {
-	c := max(pa, pb)
+	c := bcePromote(pa, pb)
 	return out.Round(c.Round(c.Round(a) / c.Round(b)))
 }
 
@@ -164,23 +195,25 @@ func bceLogSigmoidT[T Float](x T) T {
 func bceSigmoidT[T Float](x T) T { return 1 / (1 + Exp(-x)) }
 
 func bceLogSigmoid(p BCEPrec, x float64) float64 {
-	if p == BCEPrecF32 {
+	if p.level() == BCEPrecF32 {
 		return float64(bceLogSigmoidT(float32(x)))
 	}
 	return bceLogSigmoidT(x)
 }
 
 func bceSigmoid(p BCEPrec, x float64) float64 {
-	if p == BCEPrecF32 {
+	if p.level() == BCEPrecF32 {
 		return float64(bceSigmoidT(float32(x)))
 	}
 	return bceSigmoidT(x)
 }
 
-// BCEWLPrec holds the precisions of binary_cross_entropy_with_logits'
-// arguments: input X and target Y (floating point), pos_weight PW and
-// weight W (any; unused when the argument is absent).
-type BCEWLPrec struct{ X, Y, PW, W BCEPrec }
+// BCEWLPrec holds the precisions (with BCEZeroDim flags) of
+// binary_cross_entropy_with_logits' arguments: input X and target Y
+// (floating point, same shape), pos_weight PW and weight W (any dtype;
+// unused when absent), and G, the output gradient (0-d for a reduced loss,
+// of the output's dtype Y).
+type BCEWLPrec struct{ X, Y, PW, W, G BCEPrec }
 
 // BCEWLForward writes the per-element loss of
 // binary_cross_entropy_with_logits, ATen's composite in its order of
@@ -195,7 +228,7 @@ type BCEWLPrec struct{ X, Y, PW, W BCEPrec }
 // to the input's shape; pw and w are nil when absent. out holds values of
 // precision Y.
 func BCEWLForward(x, y, pw, w []float64, p BCEWLPrec, out []float64) {
-	lwP := max(p.PW, p.Y)
+	lwP := bceResult(p.PW, p.Y)
 	for i := range out {
 		ls := bceLogSigmoid(p.X, x[i])
 		if pw != nil {
@@ -215,8 +248,8 @@ func BCEWLForward(x, y, pw, w []float64, p BCEWLPrec, out []float64) {
 }
 
 // BCEWLBackwardInput writes binary_cross_entropy_with_logits_backward
-// (FunctionsManual.cpp), with up(i) the output gradient reaching element i
-// (precision Y, not divided for mean):
+// (FunctionsManual.cpp, in-place ops as run by backward), with up(i) the
+// output gradient reaching element i (not divided for mean):
 //
 //	g = sigmoid(x) − y                                  (no pos_weight; in X)
 //	t = pw·y; g = ((t + 1) − y)·sigmoid(x) − t          (pos_weight; in the type of pw·y)
@@ -230,7 +263,7 @@ func BCEWLBackwardInput(x, y, pw, w []float64, p BCEWLPrec, up func(int) float64
 		var g float64
 		var pg BCEPrec
 		if pw != nil {
-			pg = max(p.PW, p.Y)
+			pg = bceResult(p.PW, p.Y)
 			t := bceMul(pg, p.PW, p.Y, pw[i], y[i])
 			a := bceAdd(pg, pg, BCEPrecInt, t, 1)
 			a = bceSub(pg, pg, p.Y, a, y[i])
@@ -240,7 +273,7 @@ func BCEWLBackwardInput(x, y, pw, w []float64, p BCEWLPrec, up func(int) float64
 			pg = p.X
 			g = bceSub(pg, p.X, p.Y, s, y[i])
 		}
-		g = bceMul(pg, pg, p.Y, g, up(i))
+		g = bceMul(pg, pg, p.G, g, up(i))
 		if w != nil {
 			g = bceMul(pg, pg, p.W, g, w[i])
 		}
@@ -254,7 +287,7 @@ func BCEWLBackwardInput(x, y, pw, w []float64, p BCEWLPrec, up func(int) float64
 // BCEWLBackwardTarget writes binary_cross_entropy_with_logits_target_backward:
 //
 //	g = (log_sigmoid(−x) − log_sigmoid(x)·pw)·up        (pos_weight; in X)
-//	g = −x·up                                           (no pos_weight)
+//	g = −x·up                                           (no pos_weight; out of place)
 //	g = g·w (weight); g = g/n (mean)
 //
 // then cast to Y.
@@ -269,10 +302,10 @@ func BCEWLBackwardTarget(x, pw, w []float64, p BCEWLPrec, up func(int) float64, 
 			b := bceLogSigmoid(p.X, x[i])
 			b = bceMul(pg, pg, p.PW, b, pw[i])
 			g = bceSub(pg, pg, pg, a, b)
-			g = bceMul(pg, pg, p.Y, g, up(i))
+			g = bceMul(pg, pg, p.G, g, up(i))
 		} else {
-			pg = max(p.X, p.Y)
-			g = bceMul(pg, p.X, p.Y, -x[i], up(i))
+			pg = bceResult(p.X, p.G)
+			g = bceMul(pg, p.X, p.G, -x[i], up(i))
 		}
 		if w != nil {
 			g = bceMul(pg, pg, p.W, g, w[i])
