@@ -169,7 +169,7 @@ func bceT[T kernels.Float](op string, input, target *tensor.Tensor, cfg config, 
 //
 // Gradient (PyTorch's explicit formulas):
 //
-//	∂/∂x = (σ(x) − y)·g·w/n,   or with PosWeight ((p·y + 1) − y)·σ(x) − p·y)·g·w/n
+//	∂/∂x = (σ(x) − y)·g·w/n,   or with PosWeight (((p·y + 1) − y)·σ(x) − p·y)·g·w/n
 //	∂/∂y = −x·g·w/n,           or with PosWeight (log σ(−x) − log σ(x)·p)·g·w/n
 //
 // (/n for Mean only). Weight and PosWeight are not differentiable (ErrGrad
