@@ -185,7 +185,11 @@ func bceT[T kernels.Float](op string, input, target *tensor.Tensor, cfg config, 
 // input with a float32 target gives a float32 loss (and float32 intermediate
 // rounding), a float32 input with a float64 target a float64 one. Each
 // gradient is computed with PyTorch's intermediate dtypes and returned in
-// its argument's dtype.
+// its argument's dtype. A 0-d weight or pos_weight does not promote: a 0-d
+// float64 weight on float32 tensors is applied in float32, as PyTorch's type
+// promotion ranks 0-d tensors below dimensioned ones. Integer weights and
+// pos_weights are accepted (a bool pos_weight is not: PyTorch cannot
+// subtract 1 from it).
 func BinaryCrossEntropyWithLogits(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
 	const op = "binary_cross_entropy_with_logits"
 	cfg, err := parseOptions(op, optWeight|optPosWeight, config{}, opts)
