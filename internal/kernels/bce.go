@@ -1,0 +1,318 @@
+package kernels
+
+// Kernels of the binary cross-entropy family: binary_cross_entropy (on
+// probabilities) and binary_cross_entropy_with_logits (on logits), forward
+// and backward side by side, in ATen's order of operations
+// (aten/src/ATen/native/Loss.cpp, torch/csrc/autograd/FunctionsManual.cpp).
+
+// BCEEpsilon is ATen's `constexpr float EPSILON = 1e-12` (Loss.cpp): a float
+// constant, so float64 kernels see double(float(1e-12)) =
+// 9.999999960041972e-13, not 1e-12.
+const BCEEpsilon = float64(float32(1e-12))
+
+// BCEPrec is the precision of a tensor taking part in a PyTorch elementwise
+// op, with its zero-dimensionality: BCEPrecInt (an int64 or bool tensor,
+// which defers to a floating-point operand), BCEPrecF32 or BCEPrecF64, or'd
+// with BCEZeroDim for a 0-d tensor. It lets one float64 kernel reproduce
+// PyTorch's mixed-dtype arithmetic: an op computes in the promoted type and
+// stores its result in the type of its output (the first operand for an
+// in-place op). Type promotion ranks dimensioned tensors above 0-d ones:
+// a float32 (3,) tensor times a float64 0-d tensor computes in float32.
+type BCEPrec uint8
+
+// The precisions.
+const (
+	BCEPrecInt BCEPrec = iota // int64 or bool: exact, takes the other operand's type
+	BCEPrecF32                // float32
+	BCEPrecF64                // float64
+
+	BCEZeroDim BCEPrec = 0x10 // flag: the tensor is 0-d
+)
+
+func (p BCEPrec) level() BCEPrec { return p &^ BCEZeroDim }
+
+// Round rounds v to what a tensor of precision p stores: float32 for
+// BCEPrecF32, unchanged otherwise.
+func (p BCEPrec) Round(v float64) float64 {
+	if p.level() == BCEPrecF32 {
+		return float64(float32(v))
+	}
+	return v
+}
+
+// BCEPrecOf returns the precision of the element type T (dimensioned).
+func BCEPrecOf[T Float]() BCEPrec {
+	if Is32[T]() {
+		return BCEPrecF32
+	}
+	return BCEPrecF64
+}
+
+// bcePromote is the precision PyTorch computes a binary op of operands a and
+// b in (torch.result_type): a floating-point operand wins over an integer
+// one; between floating-point operands, a dimensioned one wins over a 0-d
+// one, and otherwise the wider type wins.
+func bcePromote(a, b BCEPrec) BCEPrec {
+	la, lb := a.level(), b.level()
+	switch {
+	case la == BCEPrecInt:
+		return lb
+	case lb == BCEPrecInt:
+		return la
+	case a&BCEZeroDim != b&BCEZeroDim && a&BCEZeroDim != 0:
+		return lb
+	case a&BCEZeroDim != b&BCEZeroDim:
+		return la
+	}
+	return max(la, lb)
+}
+
+// bceResult is the precision of the result of an out-of-place op on a and b:
+// the promoted type, 0-d only when both are.
+func bceResult(a, b BCEPrec) BCEPrec {
+	return bcePromote(a, b) | (a & b & BCEZeroDim)
+}
+
+// bceMul, bceSub, bceAdd and bceDiv apply a binary op the way a PyTorch
+// TensorIterator does for operands a (precision pa) and b (precision pb):
+// both cast to the promoted type, the op computed there, the result stored
+// in precision out. Computing a float32 op in float64 and rounding once is
+// exact: float64 has more than 2·24+2 bits, so the double rounding of +, −,
+// ·, / is innocuous. A Python scalar operand has precision BCEPrecInt.
+func bceMul(out, pa, pb BCEPrec, a, b float64) float64 {
+	c := bcePromote(pa, pb)
+	return out.Round(c.Round(c.Round(a) * c.Round(b)))
+}
+
+func bceSub(out, pa, pb BCEPrec, a, b float64) float64 {
+	c := bcePromote(pa, pb)
+	return out.Round(c.Round(c.Round(a) - c.Round(b)))
+}
+
+func bceAdd(out, pa, pb BCEPrec, a, b float64) float64 {
+	c := bcePromote(pa, pb)
+	return out.Round(c.Round(c.Round(a) + c.Round(b)))
+}
+
+func bceDiv(out, pa, pb BCEPrec, a, b float64) float64 {
+	c := bcePromote(pa, pb)
+	return out.Round(c.Round(c.Round(a) / c.Round(b)))
+}
+
+// BCEScale multiplies g in place by the weight w, as `g.mul_(weight)` does
+// for a weight of precision pw (float32, float64 or integer): the product is
+// computed in the promoted type and stored in T.
+func BCEScale[T Float](g []T, w []float64, pw BCEPrec) {
+	pt := BCEPrecOf[T]()
+	for i := range g {
+		g[i] = T(bceMul(pt, pt, pw, float64(g[i]), w[i]))
+	}
+}
+
+// BCEDivN divides g in place by n, as `g.div_(numel)` does: n is converted to
+// T first.
+func BCEDivN[T Float](g []T, n int) {
+	d := T(n)
+	for i := range g {
+		g[i] /= d
+	}
+}
+
+// ---- binary_cross_entropy ----
+
+// BCECheck returns the index of the first element that fails ATen's range
+// checks, 0 <= x <= 1 then 0 <= y <= 1 (NaN fails both), and whether it is
+// the input (x) that fails; -1 when every element passes.
+func BCECheck[T Float](x, y []T) (int, bool) {
+	for i := range x {
+		if !(x[i] >= 0 && x[i] <= 1) {
+			return i, true
+		}
+		if !(y[i] >= 0 && y[i] <= 1) {
+			return i, false
+		}
+	}
+	return -1, false
+}
+
+// BCEForward writes ATen's per-element loss
+//
+//	out = (y − 1)·max(log1p(−x), −100) − y·max(log(x), −100)
+//
+// in T (the logs clamped at −100, so x ∈ {0, 1} gives at most 100). The
+// inputs must have passed BCECheck.
+func BCEForward[T Float](x, y, out []T) {
+	for i := range out {
+		a := T((y[i] - 1) * Max(Log1p(-x[i]), -100))
+		b := T(y[i] * Max(Log(x[i]), -100))
+		out[i] = a - b
+	}
+}
+
+// BCEBackwardInput writes ATen's binary_cross_entropy_backward kernel,
+//
+//	gx = up·(x − y) / max((1 − x)·x, EPSILON)
+//
+// with up(i) the gradient reaching element i (the output gradient, not yet
+// weighted nor divided by the element count) and EPSILON the float 1e-12
+// (BCEEpsilon). At x ∈ {0, 1} the clamp gives ±(x−y)·1e12.
+func BCEBackwardInput[T Float](x, y []T, up func(int) T, gx []T) {
+	eps := T(BCEEpsilon)
+	for i := range gx {
+		num := T(up(i) * (x[i] - y[i]))
+		gx[i] = num / Max(T((1-x[i])*x[i]), eps)
+	}
+}
+
+// BCEBackwardTarget writes binary_cross_entropy_target_backward's
+// gy = −logit(x)·up with logit(x) = log(x/(1 − x)) (+inf at x = 1), so gy is
+// +inf at x = 0 and −inf at x = 1.
+func BCEBackwardTarget[T Float](x []T, up func(int) T, gy []T) {
+	for i := range gy {
+		var lg T
+		if x[i] == 1 {
+			lg = Inf[T](1)
+		} else {
+			lg = Log(x[i] / (1 - x[i]))
+		}
+		gy[i] = -lg * up(i)
+	}
+}
+
+// ---- binary_cross_entropy_with_logits ----
+
+// bceLogSigmoidT is ATen's CPU log_sigmoid, min(x, 0) − log1p(exp(−|x|)),
+// in T; the minimum propagates NaN like vec::minimum.
+func bceLogSigmoidT[T Float](x T) T {
+	m := x
+	if !(x < 0) && x == x {
+		m = 0
+	}
+	return m - Log1p(Exp(-Abs(x)))
+}
+
+// bceSigmoidT is ATen's CPU sigmoid, 1/(1 + exp(−x)), in T.
+func bceSigmoidT[T Float](x T) T { return 1 / (1 + Exp(-x)) }
+
+func bceLogSigmoid(p BCEPrec, x float64) float64 {
+	if p.level() == BCEPrecF32 {
+		return float64(bceLogSigmoidT(float32(x)))
+	}
+	return bceLogSigmoidT(x)
+}
+
+func bceSigmoid(p BCEPrec, x float64) float64 {
+	if p.level() == BCEPrecF32 {
+		return float64(bceSigmoidT(float32(x)))
+	}
+	return bceSigmoidT(x)
+}
+
+// BCEWLPrec holds the precisions (with BCEZeroDim flags) of
+// binary_cross_entropy_with_logits' arguments: input X and target Y
+// (floating point, same shape), pos_weight PW and weight W (any dtype;
+// unused when absent), and G, the output gradient (0-d for a reduced loss,
+// of the output's dtype Y).
+type BCEWLPrec struct{ X, Y, PW, W, G BCEPrec }
+
+// BCEWLForward writes the per-element loss of
+// binary_cross_entropy_with_logits, ATen's composite in its order of
+// operations and with its intermediate dtypes:
+//
+//	ls   = log_sigmoid(x)                      (in X)
+//	lw   = (pw − 1)·y + 1; ls = ls·lw          (with pos_weight; ls.mul_ keeps X)
+//	loss = (1 − y)·x − ls                      (in Y: (1 − target).mul_(input).sub_(ls))
+//	loss = loss·w                              (with weight; keeps Y)
+//
+// All slices hold values of their argument's precision as float64, broadcast
+// to the input's shape; pw and w are nil when absent. out holds values of
+// precision Y.
+func BCEWLForward(x, y, pw, w []float64, p BCEWLPrec, out []float64) {
+	lwP := bceResult(p.PW, p.Y)
+	for i := range out {
+		ls := bceLogSigmoid(p.X, x[i])
+		if pw != nil {
+			pm1 := bceSub(p.PW, p.PW, BCEPrecInt, pw[i], 1)
+			lw := bceMul(lwP, p.PW, p.Y, pm1, y[i])
+			lw = bceAdd(lwP, lwP, BCEPrecInt, lw, 1)
+			ls = bceMul(p.X, p.X, lwP, ls, lw)
+		}
+		l := bceSub(p.Y, BCEPrecInt, p.Y, 1, y[i])
+		l = bceMul(p.Y, p.Y, p.X, l, x[i])
+		l = bceSub(p.Y, p.Y, p.X, l, ls)
+		if w != nil {
+			l = bceMul(p.Y, p.Y, p.W, l, w[i])
+		}
+		out[i] = l
+	}
+}
+
+// BCEWLBackwardInput writes binary_cross_entropy_with_logits_backward
+// (FunctionsManual.cpp, in-place ops as run by backward), with up(i) the
+// output gradient reaching element i (not divided for mean):
+//
+//	g = sigmoid(x) − y                                  (no pos_weight; in X)
+//	t = pw·y; g = ((t + 1) − y)·sigmoid(x) − t          (pos_weight; in the type of pw·y)
+//	g = g·up; g = g·w (weight); g = g/n (mean, n = numel)
+//
+// then cast to X, as autograd casts a gradient to its input's dtype.
+func BCEWLBackwardInput(x, y, pw, w []float64, p BCEWLPrec, up func(int) float64, mean bool, gx []float64) {
+	n := float64(len(gx))
+	for i := range gx {
+		s := bceSigmoid(p.X, x[i])
+		var g float64
+		var pg BCEPrec
+		if pw != nil {
+			pg = bceResult(p.PW, p.Y)
+			t := bceMul(pg, p.PW, p.Y, pw[i], y[i])
+			a := bceAdd(pg, pg, BCEPrecInt, t, 1)
+			a = bceSub(pg, pg, p.Y, a, y[i])
+			a = bceMul(pg, pg, p.X, a, s)
+			g = bceSub(pg, pg, pg, a, t)
+		} else {
+			pg = p.X
+			g = bceSub(pg, p.X, p.Y, s, y[i])
+		}
+		g = bceMul(pg, pg, p.G, g, up(i))
+		if w != nil {
+			g = bceMul(pg, pg, p.W, g, w[i])
+		}
+		if mean {
+			g = bceDiv(pg, pg, BCEPrecInt, g, n)
+		}
+		gx[i] = p.X.Round(g)
+	}
+}
+
+// BCEWLBackwardTarget writes binary_cross_entropy_with_logits_target_backward:
+//
+//	g = (log_sigmoid(−x) − log_sigmoid(x)·pw)·up        (pos_weight; in X)
+//	g = −x·up                                           (no pos_weight; out of place)
+//	g = g·w (weight); g = g/n (mean)
+//
+// then cast to Y.
+func BCEWLBackwardTarget(x, pw, w []float64, p BCEWLPrec, up func(int) float64, mean bool, gy []float64) {
+	n := float64(len(gy))
+	for i := range gy {
+		var g float64
+		var pg BCEPrec
+		if pw != nil {
+			pg = p.X
+			a := bceLogSigmoid(p.X, -x[i])
+			b := bceLogSigmoid(p.X, x[i])
+			b = bceMul(pg, pg, p.PW, b, pw[i])
+			g = bceSub(pg, pg, pg, a, b)
+			g = bceMul(pg, pg, p.G, g, up(i))
+		} else {
+			pg = bceResult(p.X, p.G)
+			g = bceMul(pg, p.X, p.G, -x[i], up(i))
+		}
+		if w != nil {
+			g = bceMul(pg, pg, p.W, g, w[i])
+		}
+		if mean {
+			g = bceDiv(pg, pg, BCEPrecInt, g, n)
+		}
+		gy[i] = p.Y.Round(g)
+	}
+}
