@@ -28,7 +28,7 @@ func main() {
 // train fits w, b by full-batch gradient descent for the given epochs and
 // returns the loss of each epoch.
 func train(epochs int, out io.Writer) ([]float64, error) {
-	const n, d, lr = 512, 4, 0.5
+	const n, d, lr = 512, 4, 2.0
 	r := rand.New(rand.NewPCG(1, 2))
 	trueW := []float64{1.5, -2, 0.5, 1}
 	x := make([]float32, n*d)
