@@ -90,6 +90,14 @@ func CrossEntropy(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor,
 	if ls > 0 && g.oneD && target.Dim() == 1 {
 		return nil, torchloss.Errorf(torchloss.ErrShape, op, "target", "output with shape [] doesn't match the broadcast shape %v (the ignore mask of a (1,) target)", target.Shape())
 	}
+	if w := cfg.weight; ls > 0 && w != nil && w.Dim() != 1 {
+		// nll_loss2d accepts any weight of C elements, but the smoothing
+		// term views it as (1, weight.size(0), 1, …) and, for Mean,
+		// gathers from it along dimension 0.
+		if w.Dim() == 0 || w.Size(0) != g.c || cfg.reduction == Mean {
+			return nil, torchloss.Errorf(torchloss.ErrShape, op, "weight", "with label smoothing the weight must be a (%d) tensor, got shape %v", g.c, w.Shape())
+		}
+	}
 	return dispatch(dt,
 		func() (*tensor.Tensor, error) { return ceIndexT[float32](op, input, target, cfg, g) },
 		func() (*tensor.Tensor, error) { return ceIndexT[float64](op, input, target, cfg, g) })
