@@ -145,6 +145,9 @@ func (c *Call) Options() ([]functional.Option, error) {
 				reduce = b
 			}
 		case "ignore_index", "blank":
+			if string(raw) == "null" {
+				return nil, fmt.Errorf("%s(): argument '%s' must be int, not NoneType", c.Fn, k)
+			}
 			var v int64
 			if err := c.kwarg(k, &v); err != nil {
 				return nil, err

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
@@ -174,7 +175,14 @@ func decodeCall(c *Case) (*Call, map[string]*tensor.Tensor, error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("argument %s: %v", name, err)
 		}
-		if _, ok := c.Grads[name]; ok {
+		// The arguments named in grads require a gradient. In a case that
+		// must fail, so do the arguments PyTorch differentiates: some errors
+		// (the 1-D nll_loss target quirk) surface only in backward.
+		_, wantGrad := c.Grads[name]
+		if c.Error != "" && len(c.Grads) == 0 && t.DType().IsFloat() && slices.Contains(differentiable[c.Fn], name) {
+			wantGrad = true
+		}
+		if wantGrad {
 			if err := t.SetRequiresGrad(true); err != nil {
 				return nil, nil, fmt.Errorf("argument %s: %v", name, err)
 			}

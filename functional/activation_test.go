@@ -7,8 +7,8 @@ import (
 	"github.com/torchloss/torchloss/tensor"
 )
 
-// closeTo reports whether got and want agree within rtol (NaN matches NaN).
-func closeTo(got, want []float64, rtol float64) bool {
+// allCloseRel reports whether got and want agree within rtol (NaN matches NaN).
+func allCloseRel(got, want []float64, rtol float64) bool {
 	if len(got) != len(want) {
 		return false
 	}
@@ -66,14 +66,14 @@ func TestActivations(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !closeTo(y.Values(), tt.out, 1e-14) {
+			if !allCloseRel(y.Values(), tt.out, 1e-14) {
 				t.Errorf("output %v, want %v", y.Values(), tt.out)
 			}
 			g := tensor.MustNew([]float64{0.5, -1, 2, 1.5, 0.25, -0.75}, 2, 3)
 			if err := y.BackwardWith(g); err != nil {
 				t.Fatal(err)
 			}
-			if !closeTo(x.Grad().Values(), tt.gradx, 1e-13) {
+			if !allCloseRel(x.Grad().Values(), tt.gradx, 1e-13) {
 				t.Errorf("grad %v, want %v", x.Grad().Values(), tt.gradx)
 			}
 		})
