@@ -126,7 +126,7 @@ func PoissonNLLBackward[T Float](p PoissonNLL, x, t []T, up func(int) T, gx, gt 
 			if gx != nil {
 				e := expIn(xi, p.XF32)
 				c1 := narrow(narrow(u, p.XF32)*e, p.XF32) // exp backward, in x's dtype
-				c2 := narrow(-u*ti, p.XF32)                 // mul backward, in T
+				c2 := narrow(-u*ti, p.XF32)               // mul backward, in T
 				gx[i] = narrow(c2+c1, p.XF32)
 			}
 			if gt != nil {
@@ -167,9 +167,9 @@ func stirlingGrad[S Float](t, u, main S) S {
 	}
 	c := S(twoPi) * t
 	g := S(S(S(gs*0.5)/c) * S(twoPi)) // 0.5·log(2π·t)
-	g += -gs                           // − t
-	g += S(gs * Log(t))                // t·log t, through t
-	g += S(gs*t) / t                   // t·log t, through log t
+	g += -gs                          // − t
+	g += S(gs * Log(t))               // t·log t, through t
+	g += S(gs*t) / t                  // t·log t, through log t
 	return g + main
 }
 
