@@ -58,8 +58,9 @@ func KLDiv(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error)
 	if err != nil {
 		return nil, err
 	}
-	// batchmean divides by input.size(0); a 0-d input is not divided.
-	div := 0
+	// batchmean divides by input.size(0) (0 for an empty batch: 0/0 = NaN);
+	// a 0-d input is not divided.
+	div := -1
 	if cfg.reduction == BatchMean && input.Dim() != 0 {
 		div = input.Size(0)
 	}
@@ -72,7 +73,7 @@ func KLDiv(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error)
 		func() (*tensor.Tensor, error) { return klDiv[float64](input, target, cfg, p, shape, div) })
 }
 
-// klDiv evaluates kl_div in T; div > 0 is batchmean's divisor.
+// klDiv evaluates kl_div in T; div >= 0 is batchmean's divisor.
 func klDiv[T kernels.Float](input, target *tensor.Tensor, cfg config, p kernels.KLDiv, shape []int, div int) (*tensor.Tensor, error) {
 	x, err := values[T](input, shape)
 	if err != nil {
@@ -90,7 +91,7 @@ func klDiv[T kernels.Float](input, target *tensor.Tensor, cfg config, p kernels.
 		r = Sum // torch.kl_div(..., Sum), then / input.size(0)
 	}
 	out := reduce(loss, shape, r)
-	if div > 0 {
+	if div >= 0 {
 		out = tensor.Scalar(tensor.Data[T](out)[0] / T(div))
 	}
 	last := "SubBackward0"
@@ -98,7 +99,7 @@ func klDiv[T kernels.Float](input, target *tensor.Tensor, cfg config, p kernels.
 		last = "MulBackward0"
 	}
 	name := compositeName(cfg.reduction, last)
-	if cfg.reduction == BatchMean && div == 0 {
+	if cfg.reduction == BatchMean && div < 0 {
 		name = "SumBackward0"
 	}
 	return tensor.Record(out, name, []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
@@ -106,7 +107,7 @@ func klDiv[T kernels.Float](input, target *tensor.Tensor, cfg config, p kernels.
 		if err != nil {
 			return nil, err
 		}
-		if div > 0 {
+		if div >= 0 {
 			up.s /= T(div)
 		}
 		var gx, gt []T
