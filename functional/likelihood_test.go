@@ -378,6 +378,33 @@ func TestLikelihoodGradientQuirks(t *testing.T) {
 	lkCheck(t, "gaussian d/dvar", v.Grad(), []float64{-4.99999506e11})
 }
 
+func TestGaussianVarShapeQuirk(t *testing.T) {
+	// PyTorch 2.11 sums var's sizes at the mismatching dimensions: a 0 and
+	// a 1 sum to 1, so var (0, 1) passes for input (1, 3) and broadcasts the
+	// loss to (0, 3).
+	x := lkGrad([]float64{1, 2, 3}, 1, 3)
+	v := lkGrad([]float64{}, 0, 1)
+	out, err := GaussianNLLLoss(x, tensor.MustNew([]float64{0, 0, 0}, 1, 3), v, None)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := out.Shape(); len(s) != 2 || s[0] != 0 || s[1] != 3 {
+		t.Fatalf("shape %v, want [0 3]", s)
+	}
+	sum, err := GaussianNLLLoss(x, tensor.MustNew([]float64{0, 0, 0}, 1, 3), v, Sum)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lkCheck(t, "sum", sum, []float64{0})
+	if err := sum.Backward(); err != nil {
+		t.Fatal(err)
+	}
+	lkCheck(t, "d/dx", x.Grad(), []float64{0, 0, 0})
+	if g := v.Grad(); g == nil || g.Numel() != 0 {
+		t.Errorf("d/dvar = %v, want an empty (0, 1) gradient", g)
+	}
+}
+
 func TestLikelihoodMixedDTypes(t *testing.T) {
 	// exp(x) runs in input's dtype: a float32 input with a float64 target
 	// gives float32(exp(x)) − t·x in float64.
