@@ -1,0 +1,236 @@
+package functional
+
+import (
+	"slices"
+
+	"github.com/torchloss/torchloss"
+	"github.com/torchloss/torchloss/internal/kernels"
+	"github.com/torchloss/torchloss/tensor"
+)
+
+// GaussianNLLLoss is the negative log-likelihood of target under Gaussians
+// with mean input and variance variance, PyTorch's
+//
+//	torch.nn.functional.gaussian_nll_loss(input, target, var, full=False,
+//	                                      eps=1e-06, reduction='mean')
+//
+// with var a tensor (GaussianNLLLossScalarVar takes it as a number).
+//
+// Purpose: regression where the model predicts its own uncertainty as well
+// as the mean: a large variance lowers the penalty of an error but pays
+// log(var).
+//
+// Math, per element (var clamped to at least eps: vc = max(var, eps)):
+//
+//	ℓ = 0.5·(log(vc) + (x − t)²/vc)   [+ 0.5·log(2π) = 0.9189385332046727 with Full]
+//
+// Shapes: input and target broadcast. var has input's shape, or input's
+// shape without its last dimension (homoscedastic over the last dimension:
+// var is unsqueezed), or input's rank with exactly one dimension of size 1
+// where input's differs (PyTorch 2.11's rule; any dimension); anything else
+// is "var is of incorrect size" (ErrShape). A negative var is ErrValue.
+//
+// Options: Full (default false), Eps (default 1e-6) and a Reduction (default
+// Mean; Sum, None). PyTorch has no size_average/reduce here.
+//
+// Gradient, for the upstream gradient u of an element and gs = 0.5·u:
+//
+//	∂x = (gs/vc)·(2·(x − t))       ∂t = −∂x
+//	∂var = gs/vc − gs·((x − t)²/vc)/vc
+//
+// summed back to each argument's shape (var's log term is summed first, then
+// divided, as autograd does).
+//
+// PyTorch quirks kept: the clamp is hidden from autograd, so ∂var is
+// evaluated at the clamped value and passed through even where var < eps
+// (var = 0, eps = 1e-6, x − t = 1 gives ∂var ≈ −5e11); log(var) runs in
+// var's own dtype; integer input/target take part in promotion; an integer
+// var is rejected (PyTorch cannot clamp it in place).
+func GaussianNLLLoss(input, target, variance *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
+	const op = "gaussian_nll_loss"
+	cfg, err := parseOptions(op, optFull|optEps, config{eps: 1e-6}, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := required(op, arg{"input", input}, arg{"target", target}, arg{"var", variance}); err != nil {
+		return nil, err
+	}
+	if !variance.DType().IsFloat() {
+		return nil, torchloss.Errorf(torchloss.ErrDType, op, "var", "result type Float can't be cast to the desired output type %v (var must be a floating-point tensor)", variance.DType())
+	}
+	for _, v := range variance.Values() {
+		if v < 0 {
+			return nil, torchloss.Errorf(torchloss.ErrValue, op, "var", "var has negative entry/entries")
+		}
+	}
+	return gaussianNLL(op, input, target, variance, cfg)
+}
+
+// GaussianNLLLossScalarVar is GaussianNLLLoss with one variance for every
+// element, PyTorch's gaussian_nll_loss(input, target, var) with var a Python
+// float: var·ones_like(input), in input's dtype (float32 for an integer
+// input). A negative variance is ErrValue.
+func GaussianNLLLossScalarVar(input, target *tensor.Tensor, variance float64, opts ...Option) (*tensor.Tensor, error) {
+	const op = "gaussian_nll_loss"
+	cfg, err := parseOptions(op, optFull|optEps, config{eps: 1e-6}, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := required(op, arg{"input", input}, arg{"target", target}); err != nil {
+		return nil, err
+	}
+	if variance < 0 {
+		return nil, torchloss.Errorf(torchloss.ErrValue, op, "var", "var has negative entry/entries")
+	}
+	dt := input.DType()
+	if !dt.IsFloat() {
+		dt = tensor.Float32
+	}
+	v, err := tensor.Full(variance, dt, input.Shape()...)
+	if err != nil {
+		return nil, err
+	}
+	return gaussianNLL(op, input, target, v, cfg)
+}
+
+// gaussianVarShape applies PyTorch 2.11's var shape rule and returns the
+// shape var takes part in the loss with.
+func gaussianVarShape(op string, in, v []int) ([]int, error) {
+	if slices.Equal(in, v) {
+		return v, nil
+	}
+	if len(in) > 0 && slices.Equal(in[:len(in)-1], v) {
+		return append(slices.Clone(v), 1), nil // unsqueeze(-1)
+	}
+	if len(in) == len(v) {
+		s := 0
+		for i := range in {
+			if in[i] != v[i] {
+				s += v[i]
+			}
+		}
+		if s == 1 {
+			return v, nil
+		}
+	}
+	return nil, torchloss.Errorf(torchloss.ErrShape, op, "var", "var is of incorrect size (var %v, input %v)", v, in)
+}
+
+func gaussianNLL(op string, input, target, variance *tensor.Tensor, cfg config) (*tensor.Tensor, error) {
+	if input.DType() == tensor.Bool {
+		return nil, boolSubError(op, "input")
+	}
+	if target.DType() == tensor.Bool {
+		return nil, boolSubError(op, "target")
+	}
+	vshape, err := gaussianVarShape(op, input.Shape(), variance.Shape())
+	if err != nil {
+		return nil, err
+	}
+	v, err := variance.Reshape(vshape...)
+	if err != nil {
+		return nil, err
+	}
+	shape, err := broadcastShape(op, arg{"input", input}, arg{"target", target})
+	if err != nil {
+		return nil, err
+	}
+	if shape, err = tensor.BroadcastShapes(shape, vshape); err != nil {
+		return nil, torchloss.Errorf(torchloss.ErrShape, op, "var", "%v", err.(*torchloss.Error).Msg)
+	}
+	dit := promotedFloat(input, target)
+	p := kernels.GaussianNLL{
+		Full: cfg.full, Eps: cfg.eps,
+		// input − target runs in float32 when they promote to it; two
+		// integer tensors subtract exactly.
+		DF32: dit == tensor.Float32 && (input.DType().IsFloat() || target.DType().IsFloat()),
+		VF32: variance.DType() == tensor.Float32,
+	}
+	return dispatch(promotedFloat(input, target, variance),
+		func() (*tensor.Tensor, error) {
+			return gaussianNLLT[float32](input, target, variance, v, cfg, p, shape)
+		},
+		func() (*tensor.Tensor, error) {
+			return gaussianNLLT[float64](input, target, variance, v, cfg, p, shape)
+		})
+}
+
+// gaussianNLLT evaluates the loss in T; v is variance viewed in the shape it
+// takes part with (unsqueezed or not).
+func gaussianNLLT[T kernels.Float](input, target, variance, v *tensor.Tensor, cfg config, p kernels.GaussianNLL, shape []int) (*tensor.Tensor, error) {
+	x, err := values[T](input, shape)
+	if err != nil {
+		return nil, err
+	}
+	t, err := values[T](target, shape)
+	if err != nil {
+		return nil, err
+	}
+	vshape := v.Shape()
+	vv, err := values[T](v, vshape)
+	if err != nil {
+		return nil, err
+	}
+	vcOwn := make([]T, len(vv)) // the clamped var, in var's shape
+	for i, e := range vv {
+		vcOwn[i] = kernels.GaussianClamp(p, e)
+	}
+	vc, err := values[T](tensor.FromData(vcOwn, vshape), shape)
+	if err != nil {
+		return nil, err
+	}
+	n := len(x)
+	loss := make([]T, n)
+	kernels.GaussianNLLForward(p, x, t, vc, loss)
+	out := reduce(loss, shape, cfg.reduction)
+	last := "MulBackward0"
+	if cfg.full {
+		last = "AddBackward0"
+	}
+	return tensor.Record(out, compositeName(cfg.reduction, last), []*tensor.Tensor{input, target, variance}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+		up, err := upstreamOf[T](g, n, cfg.reduction, true)
+		if err != nil {
+			return nil, err
+		}
+		var gd, gq, gl []T
+		if needs(input) || needs(target) {
+			gd = make([]T, n)
+		}
+		if needs(variance) {
+			gq, gl = make([]T, n), make([]T, n)
+		}
+		kernels.GaussianNLLBackward(p, x, t, vc, up.at, gd, gq, gl)
+		grads := make([]*tensor.Tensor, 3)
+		if needs(input) {
+			if grads[0], err = gradTo(gd, shape, input); err != nil {
+				return nil, err
+			}
+		}
+		if needs(target) {
+			neg := make([]T, n)
+			for i, e := range gd {
+				neg[i] = -e
+			}
+			if grads[1], err = gradTo(neg, shape, target); err != nil {
+				return nil, err
+			}
+		}
+		if needs(variance) {
+			sq, err := tensor.SumTo(tensor.FromData(gq, shape), vshape)
+			if err != nil {
+				return nil, err
+			}
+			sl, err := tensor.SumTo(tensor.FromData(gl, shape), vshape)
+			if err != nil {
+				return nil, err
+			}
+			gv := make([]T, len(vcOwn))
+			kernels.GaussianVarGrad(p, vcOwn, tensor.Data[T](sq), tensor.Data[T](sl), gv)
+			gt := tensor.FromData(gv, variance.Shape()) // squeeze back
+			if grads[2], err = gt.To(variance.DType()); err != nil {
+				return nil, err
+			}
+		}
+		return grads, nil
+	}), nil
+}

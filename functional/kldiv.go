@@ -1,0 +1,123 @@
+package functional
+
+import (
+	"github.com/torchloss/torchloss"
+	"github.com/torchloss/torchloss/internal/kernels"
+	"github.com/torchloss/torchloss/tensor"
+)
+
+// KLDiv is the Kullback-Leibler divergence of the distribution target from
+// the distribution whose log-probabilities are input, PyTorch's
+//
+//	torch.nn.functional.kl_div(input, target, size_average=None, reduce=None,
+//	                           reduction='mean', log_target=False)
+//
+// Purpose: distillation and variational models: it measures how far the
+// model's distribution (given as log-probabilities, e.g. from LogSoftmax) is
+// from a target distribution.
+//
+// Math, per element of the broadcast input x and target t:
+//
+//	LogTarget(false): ℓ = xlogy(t, t) − t·x = t·(log t − x), 0 where t == 0
+//	LogTarget(true):  ℓ = exp(t)·(t − x)   (t holds log-probabilities)
+//
+// xlogy is PyTorch's: NaN where t is NaN, 0 where t == 0 (even for x = ±inf
+// it is 0 − 0·x, which is NaN), else t·log t (NaN for t < 0).
+//
+// Reductions: None, Sum, Mean (Σℓ divided by the number of elements: the
+// default, which PyTorch warns does not match the KL divergence's
+// definition), and BatchMean (Σℓ divided by input's size(0), the
+// mathematical KL divergence of a batch; a 0-d input is not divided). For
+// PyTorch's size_average/reduce pass LegacyReduction(sizeAverage, reduce)
+// (BatchMean is then out of reach, as in PyTorch).
+//
+// Gradient, for the upstream gradient u of an element:
+//
+//	LogTarget(false): ∂x = −u·t     ∂t = u·(log t + 1 − x), NaN at t == 0
+//	LogTarget(true):  ∂x = −u·e^t   ∂t = u·e^t·(t − x + 1)
+//
+// PyTorch quirks kept: input and target broadcast silently (BatchMean still
+// divides by input's size(0)); the target gradient is NaN where t == 0 (the
+// t·(1/t) term of xlogy's backward is 0/0); integer and bool tensors are
+// rejected (ErrDType); xlogy(t, t) and exp(t) run in target's own dtype.
+func KLDiv(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
+	const op = "kl_div"
+	cfg, err := parseOptions(op, optLogTarget|optBatchMean, config{}, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := required(op, arg{"input", input}, arg{"target", target}); err != nil {
+		return nil, err
+	}
+	for _, a := range []arg{{"input", input}, {"target", target}} {
+		if !a.t.DType().IsFloat() {
+			return nil, torchloss.Errorf(torchloss.ErrDType, op, a.name, "kl_div: Integral inputs not supported.")
+		}
+	}
+	shape, err := broadcastShape(op, arg{"input", input}, arg{"target", target})
+	if err != nil {
+		return nil, err
+	}
+	// batchmean divides by input.size(0) (0 for an empty batch: 0/0 = NaN);
+	// a 0-d input is not divided.
+	div := -1
+	if cfg.reduction == BatchMean && input.Dim() != 0 {
+		div = input.Size(0)
+	}
+	p := kernels.KLDiv{
+		LogTarget: cfg.logTarget,
+		XF32:      input.DType() != tensor.Float64, TF32: target.DType() != tensor.Float64,
+	}
+	return dispatch(promotedFloat(input, target),
+		func() (*tensor.Tensor, error) { return klDiv[float32](input, target, cfg, p, shape, div) },
+		func() (*tensor.Tensor, error) { return klDiv[float64](input, target, cfg, p, shape, div) })
+}
+
+// klDiv evaluates kl_div in T; div >= 0 is batchmean's divisor.
+func klDiv[T kernels.Float](input, target *tensor.Tensor, cfg config, p kernels.KLDiv, shape []int, div int) (*tensor.Tensor, error) {
+	x, err := values[T](input, shape)
+	if err != nil {
+		return nil, err
+	}
+	t, err := values[T](target, shape)
+	if err != nil {
+		return nil, err
+	}
+	n := len(x)
+	loss := make([]T, n)
+	kernels.KLDivForward(p, x, t, loss)
+	r := cfg.reduction
+	if r == BatchMean {
+		r = Sum // torch.kl_div(..., Sum), then / input.size(0)
+	}
+	out := reduce(loss, shape, r)
+	if div >= 0 {
+		out = tensor.Scalar(tensor.Data[T](out)[0] / T(div))
+	}
+	last := "SubBackward0"
+	if cfg.logTarget {
+		last = "MulBackward0"
+	}
+	name := compositeName(cfg.reduction, last)
+	if cfg.reduction == BatchMean && div < 0 {
+		name = "SumBackward0"
+	}
+	return tensor.Record(out, name, []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+		up, err := upstreamOf[T](g, n, r, true)
+		if err != nil {
+			return nil, err
+		}
+		if div >= 0 {
+			up.s /= T(div)
+		}
+		var gx, gt []T
+		if needs(input) {
+			gx = make([]T, n)
+		}
+		if needs(target) {
+			gt = make([]T, n)
+		}
+		kernels.KLDivBackward(p, x, t, up.at, gx, gt)
+		return gradsTo(shape, []gradOf[T]{{gx, input}, {gt, target}})
+	}), nil
+}
