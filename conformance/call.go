@@ -167,6 +167,15 @@ func (c *Call) Options() ([]functional.Option, error) {
 				"beta": functional.Beta, "delta": functional.Delta, "p": functional.P,
 			}[k](v))
 		case "log_input", "full", "zero_infinity", "log_target", "swap":
+			if string(raw) == "null" {
+				// gaussian_nll_loss tests `if full:` in Python, where None
+				// is false; the ATen functions take a bool and raise.
+				if c.Fn == "gaussian_nll_loss" && k == "full" {
+					opts = append(opts, functional.Full(false))
+					continue
+				}
+				return nil, fmt.Errorf("%s(): argument '%s' must be bool, not NoneType", c.Fn, k)
+			}
 			var b bool
 			if err := c.kwarg(k, &b); err != nil {
 				return nil, err
