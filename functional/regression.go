@@ -148,7 +148,7 @@ func SmoothL1Loss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor,
 	}
 	if cfg.beta == 0 {
 		// torch.nn.functional.smooth_l1_loss calls l1_loss for beta == 0.
-		return pairLoss(op, x, y, cfg, "L1LossBackward0", kernels.L1Forward[float32], kernels.L1Forward[float64], kernels.L1Backward[float32], kernels.L1Backward[float64])
+		return L1Loss(input, target, cfg.reduction)
 	}
 	if !(cfg.beta >= 0) {
 		return nil, torchloss.Errorf(torchloss.ErrValue, op, "beta", "smooth_l1_loss does not support negative values for beta. (got %v)", cfg.beta)

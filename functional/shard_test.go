@@ -102,8 +102,12 @@ func TestMeanShardsCombine(t *testing.T) {
 			func(a []*tensor.Tensor) (*tensor.Tensor, error) { return CrossEntropy(a[0], a[1], Weight(w)) },
 			func(a []*tensor.Tensor) (MeanShard, error) { return CrossEntropyShard(a[0], a[1], Weight(w)) }},
 		{"nll_loss weight+ignore", []*tensor.Tensor{f64(n, 5), classes}, []int{0, 0},
-			func(a []*tensor.Tensor) (*tensor.Tensor, error) { return NLLLoss(a[0], a[1], Weight(w), IgnoreIndex(0)) },
-			func(a []*tensor.Tensor) (MeanShard, error) { return NLLLossShard(a[0], a[1], Weight(w), IgnoreIndex(0)) }},
+			func(a []*tensor.Tensor) (*tensor.Tensor, error) {
+				return NLLLoss(a[0], a[1], Weight(w), IgnoreIndex(0))
+			},
+			func(a []*tensor.Tensor) (MeanShard, error) {
+				return NLLLossShard(a[0], a[1], Weight(w), IgnoreIndex(0))
+			}},
 		{"ctc_loss target lengths", []*tensor.Tensor{lp.Detach(), ctcTargets, il, tl}, []int{1, 0, 0, 0},
 			func(a []*tensor.Tensor) (*tensor.Tensor, error) {
 				return CTCLoss(a[0], a[1], a[2], a[3], ZeroInfinity(true))
