@@ -101,7 +101,7 @@ func Sum[T Float](x []T) T {
 	n := len(x)
 	nvec := n / w
 	if nvec == 0 {
-		return rowSum(x)
+		return 0 + rowSum(x, 0, 1, n)
 	}
 	sizeILP := nvec / 4
 	lp := max(4, ceilLog2(sizeILP)/4)
@@ -169,23 +169,6 @@ func Sum[T Float](x []T) T {
 		f += part[0][l]
 	}
 	return 0 + f
-}
-
-// rowSum is ATen's scalar row_sum, taken for rows shorter than one vector:
-// four interleaved partial sums over the groups of four, the tail added to
-// the first, then the other three added in order.
-func rowSum[T Float](x []T) T {
-	var p [4]T
-	ilp := len(x) / 4
-	for i := 0; i < ilp; i++ {
-		for k := 0; k < 4; k++ {
-			p[k] += x[i*4+k]
-		}
-	}
-	for i := ilp * 4; i < len(x); i++ {
-		p[0] += x[i]
-	}
-	return ((p[0] + p[1]) + p[2]) + p[3]
 }
 
 // Mean returns Sum(x) / len(x) in T, as PyTorch's mean (NaN when empty).
