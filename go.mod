@@ -2,7 +2,10 @@ module github.com/torchloss/torchloss
 
 go 1.26
 
-require codeberg.org/sbinet/npyio v0.14.0
+require (
+	codeberg.org/sbinet/npyio v0.14.0
+	gonum.org/v1/plot v0.17.0
+)
 
 require (
 	codeberg.org/go-fonts/liberation v0.5.0 // indirect
@@ -15,5 +18,4 @@ require (
 	golang.org/x/image v0.30.0 // indirect
 	golang.org/x/text v0.34.0 // indirect
 	gonum.org/v1/gonum v0.17.0 // indirect
-	gonum.org/v1/plot v0.17.0 // indirect
 )

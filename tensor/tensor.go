@@ -332,9 +332,11 @@ func (t *Tensor) String() string {
 		}
 		for i := 0; i < t.shape[dim]; i++ {
 			if i > 0 {
-				b.WriteString(", ")
+				b.WriteString(",")
 				if dim < len(t.shape)-1 {
 					b.WriteString("\n" + strings.Repeat(" ", 8+dim))
+				} else {
+					b.WriteString(" ")
 				}
 			}
 			rec(dim+1, off+i*stride)

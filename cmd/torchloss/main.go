@@ -1,12 +1,15 @@
 // Command torchloss is torchloss's command line.
 //
+//	torchloss demo [NAME]
 //	torchloss conform [FILE...] [--write-results OUT] [-v]
 //	torchloss eval FN --arg NAME=FILE.npy ... [--kw KEY=VALUE ...] [--grad-output FILE.npy] [--out DIR]
 //
-// conform runs PyTorch-recorded vector files (the embedded public file when
+// demo runs the tutorial's ten examples, printing each loss and its
+// gradient. conform runs PyTorch-recorded vector files (the embedded public file when
 // none is given) and prints one line per function and "N passed, M failed".
 // eval computes a loss on arrays saved by numpy.save and writes the output
-// and the gradient of every differentiable argument as .npy files.
+// and the gradient of every differentiable argument as .npy files. plot
+// draws a loss and its gradient against the input into a PNG.
 package main
 
 import (
@@ -23,10 +26,14 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `usage: torchloss COMMAND [ARGS]
 
 commands:
+  demo [NAME]
+      run the tutorial's ten examples (or one): the loss and its gradient
   conform [FILE...] [--write-results OUT] [-v]
       run PyTorch vector files (default: the embedded PyTorch 2.11 file)
   eval FN --arg NAME=FILE.npy ... [--kw KEY=VALUE ...] [--grad-output FILE.npy] [--out DIR]
       compute a loss on .npy arrays; write output.npy and grad_NAME.npy
+  plot FN [--kw KEY=VALUE ...] [-o FILE.png]
+      draw the loss and its gradient against the input
 `)
 }
 
@@ -40,6 +47,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return conform(args[1:], stdout, stderr)
 	case "eval":
 		return evalCmd(args[1:], stdout, stderr)
+	case "demo":
+		return demo(args[1:], stdout, stderr)
+	case "plot":
+		return plotCmd(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return 0

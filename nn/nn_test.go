@@ -1,0 +1,158 @@
+package nn_test
+
+import (
+	"fmt"
+	"reflect"
+	"sync"
+	"testing"
+
+	F "github.com/torchloss/torchloss/functional"
+	"github.com/torchloss/torchloss/nn"
+	"github.com/torchloss/torchloss/tensor"
+)
+
+// pair is a module of (input, target) and the functional call it must equal.
+type pairCase struct {
+	name   string
+	module interface {
+		Forward(a, b *tensor.Tensor) (*tensor.Tensor, error)
+	}
+	fn            func(a, b *tensor.Tensor, o ...F.Option) (*tensor.Tensor, error)
+	opts          []F.Option
+	input, target *tensor.Tensor
+}
+
+func fixtures() []pairCase {
+	g := tensor.NewGenerator(11)
+	rn := func(s ...int) *tensor.Tensor { t, _ := g.Randn(s...); return t }
+	ru := func(s ...int) *tensor.Tensor { t, _ := g.Rand(s...); return t }
+	cls, _ := g.RandInt(0, 4, 5)
+	lp, _ := F.LogSoftmax(rn(5, 4), 1)
+	pr, _ := F.Softmax(rn(5, 4), 1)
+	bin, _ := g.Random(2, 5, 4)
+	sign := tensor.MustNew([]float32{1, -1, 1, 1, -1}, 5)
+	ml := tensor.MustNew([]int64{0, 2, -1, 0, 1, 3, -1, 0, 3, -1, 0, 0, 1, 2, 3, -1, 2, -1, 0, 0}, 5, 4)
+	w := tensor.MustNew([]float32{1, 2, 0.5, 1.5}, 4)
+	return []pairCase{
+		{"L1Loss", nn.NewL1Loss(F.Sum), F.L1Loss, []F.Option{F.Sum}, rn(5, 4), rn(5, 4)},
+		{"MSELoss", nn.NewMSELoss(), F.MSELoss, nil, rn(5, 4), rn(5, 4)},
+		{"SmoothL1Loss", nn.NewSmoothL1Loss(F.Beta(0.5)), F.SmoothL1Loss, []F.Option{F.Beta(0.5)}, rn(5, 4), rn(5, 4)},
+		{"HuberLoss", nn.NewHuberLoss(F.Delta(0.5)), F.HuberLoss, []F.Option{F.Delta(0.5)}, rn(5, 4), rn(5, 4)},
+		{"BCELoss", nn.NewBCELoss(F.Weight(w)), F.BinaryCrossEntropy, []F.Option{F.Weight(w)}, ru(5, 4), ru(5, 4)},
+		{"BCEWithLogitsLoss", nn.NewBCEWithLogitsLoss(F.PosWeight(w)), F.BinaryCrossEntropyWithLogits, []F.Option{F.PosWeight(w)}, rn(5, 4), bin},
+		{"PoissonNLLLoss", nn.NewPoissonNLLLoss(F.Full(true)), F.PoissonNLLLoss, []F.Option{F.Full(true)}, rn(5, 4), bin},
+		{"KLDivLoss", nn.NewKLDivLoss(F.BatchMean), F.KLDiv, []F.Option{F.BatchMean}, lp, pr},
+		{"NLLLoss", nn.NewNLLLoss(F.Weight(w)), F.NLLLoss, []F.Option{F.Weight(w)}, lp, cls},
+		{"CrossEntropyLoss", nn.NewCrossEntropyLoss(F.LabelSmoothing(0.1)), F.CrossEntropy, []F.Option{F.LabelSmoothing(0.1)}, rn(5, 4), cls},
+		{"HingeEmbeddingLoss", nn.NewHingeEmbeddingLoss(F.Margin(2)), F.HingeEmbeddingLoss, []F.Option{F.Margin(2)}, rn(5), sign},
+		{"SoftMarginLoss", nn.NewSoftMarginLoss(), F.SoftMarginLoss, nil, rn(5), sign},
+		{"MultiLabelSoftMarginLoss", nn.NewMultiLabelSoftMarginLoss(F.Weight(w)), F.MultilabelSoftMarginLoss, []F.Option{F.Weight(w)}, rn(5, 4), bin},
+		{"MultiMarginLoss", nn.NewMultiMarginLoss(F.P(2)), F.MultiMarginLoss, []F.Option{F.P(2)}, rn(5, 4), cls},
+		{"MultiLabelMarginLoss", nn.NewMultiLabelMarginLoss(), F.MultilabelMarginLoss, nil, rn(5, 4), ml},
+	}
+}
+
+// TestModulesEqualFunctional checks that every pair module's Forward gives
+// the functional loss with the same options, bit for bit, and that a module
+// shared by 16 goroutines gives that value to each.
+func TestModulesEqualFunctional(t *testing.T) {
+	for _, c := range fixtures() {
+		want, err := c.fn(c.input, c.target, c.opts...)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		var wg sync.WaitGroup
+		errs := make(chan string, 16)
+		for i := 0; i < 16; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				got, err := c.module.Forward(c.input, c.target)
+				if err != nil {
+					errs <- err.Error()
+					return
+				}
+				if !reflect.DeepEqual(got.Values(), want.Values()) {
+					errs <- fmt.Sprintf("got %v, want %v", got, want)
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for e := range errs {
+			t.Errorf("%s: %s", c.name, e)
+		}
+	}
+}
+
+func TestTripleModules(t *testing.T) {
+	g := tensor.NewGenerator(12)
+	rn := func(s ...int) *tensor.Tensor { x, _ := g.Randn(s...); return x }
+	a, b, c := rn(4, 3), rn(4, 3), rn(4, 3)
+	y := tensor.MustNew([]float32{1, -1, 1, -1}, 4)
+	check := func(name string, got *tensor.Tensor, err error, want *tensor.Tensor, werr error) {
+		t.Helper()
+		if err != nil || werr != nil {
+			t.Fatalf("%s: %v %v", name, err, werr)
+		}
+		if !reflect.DeepEqual(got.Values(), want.Values()) {
+			t.Errorf("%s: got %v, want %v", name, got, want)
+		}
+	}
+	got, err := nn.NewCosineEmbeddingLoss(F.Margin(0.2)).Forward(a, b, y)
+	want, werr := F.CosineEmbeddingLoss(a, b, y, F.Margin(0.2))
+	check("CosineEmbeddingLoss", got, err, want, werr)
+	got, err = nn.NewMarginRankingLoss(F.Margin(0.5)).Forward(rn(4), rn(4), y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err = nn.NewTripletMarginLoss(F.Swap(true)).Forward(a, b, c)
+	want, werr = F.TripletMarginLoss(a, b, c, F.Swap(true))
+	check("TripletMarginLoss", got, err, want, werr)
+	got, err = nn.NewTripletMarginWithDistanceLoss().Forward(a, b, c)
+	want, werr = F.TripletMarginWithDistanceLoss(a, b, c)
+	check("TripletMarginWithDistanceLoss", got, err, want, werr)
+	v, _ := tensor.Full(0.5, tensor.Float32, 4, 3)
+	got, err = nn.NewGaussianNLLLoss(F.Full(true)).Forward(a, b, v)
+	want, werr = F.GaussianNLLLoss(a, b, v, F.Full(true))
+	check("GaussianNLLLoss", got, err, want, werr)
+	got, err = nn.NewGaussianNLLLoss(F.Full(true)).ForwardScalarVar(a, b, 0.5)
+	check("GaussianNLLLoss scalar var", got, err, want, werr)
+	lp, _ := F.LogSoftmax(rn(6, 2, 5), 2)
+	tg := tensor.MustNew([]int64{1, 2, 3, 4, 1, 1}, 2, 3)
+	got, err = nn.NewCTCLoss(F.Sum).ForwardInts(lp, tg, []int64{6, 5}, []int64{3, 2})
+	want, werr = nn.NewCTCLoss(F.Sum).Forward(lp, tg, tensor.MustNew([]int64{6, 5}, 2), tensor.MustNew([]int64{3, 2}, 2))
+	check("CTCLoss", got, err, want, werr)
+}
+
+// TestModuleOptionsAreCopied checks that changing the caller's option slice
+// after construction does not change the module.
+func TestModuleOptionsAreCopied(t *testing.T) {
+	opts := []F.Option{F.Sum}
+	m := nn.NewL1Loss(opts...)
+	opts[0] = F.None
+	x := tensor.MustNew([]float32{1, 2}, 2)
+	y := tensor.MustNew([]float32{0, 0}, 2)
+	got, err := m.Forward(x, y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Dim() != 0 {
+		t.Errorf("module reduction changed with the caller's slice: shape %v", got.Shape())
+	}
+}
+
+func ExampleCrossEntropyLoss() {
+	lossFn := nn.NewCrossEntropyLoss(F.LabelSmoothing(0.1))
+	logits := tensor.MustNew([]float32{2, 0.5, -1, 0.1, 1.5, 0.3}, 2, 3)
+	_ = logits.SetRequiresGrad(true)
+	target := tensor.MustNew([]int64{0, 1}, 2)
+	loss, _ := lossFn.Forward(logits, target)
+	_ = loss.Backward()
+	fmt.Println(loss)
+	fmt.Println(logits.Grad())
+	// Output:
+	// tensor(0.4574, grad_fn=<NllLossBackward0>)
+	// tensor([[-0.0739, 0.0710, 0.0029],
+	//         [0.0630, -0.1436, 0.0806]])
+}
