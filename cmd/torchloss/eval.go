@@ -124,14 +124,17 @@ func parseArgValue(v string) (any, error) {
 	return f, nil
 }
 
-// kwValue maps a command-line value to JSON: true/false, null/None, a number
-// as written, or else a string.
+// kwValue maps a command-line value to JSON: true/false, Python's None (or
+// null), a number as written, or else a string (reduction=none is the
+// string 'none').
 func kwValue(v string) json.RawMessage {
+	switch v {
+	case "None", "null":
+		return json.RawMessage("null")
+	}
 	switch strings.ToLower(v) {
 	case "true", "false":
 		return json.RawMessage(strings.ToLower(v))
-	case "none", "null":
-		return json.RawMessage("null")
 	case "nan", "inf", "-inf":
 		raw, _ := json.Marshal(strings.ToLower(v))
 		return raw

@@ -23,11 +23,11 @@ import (
 )
 
 // A curve is one series of a plot: the loss as a function of a scalar x.
-// eval builds the call for x; the plotted gradient is the gradient of the
-// loss with respect to element idx of the tensor leaf, which holds x.
+// eval builds the call for x; the plotted gradient d loss/dx is the sum of
+// the gradients of the elements idx of the tensor leaf, which hold x.
 type curve struct {
 	label string
-	eval  func(x float64, opts []F.Option) (loss, leaf *tensor.Tensor, idx int, err error)
+	eval  func(x float64, opts []F.Option) (loss, leaf *tensor.Tensor, idx []int, err error)
 }
 
 // A figure is what `torchloss plot FN` draws for one function.
@@ -49,10 +49,10 @@ func f64(v ...float64) *tensor.Tensor { return tensor.MustNew(v, len(v)) }
 // pair plots fn(input = [x], target = [t]) for each target, with extra
 // options per curve.
 func pair(fn func(a, b *tensor.Tensor, o ...F.Option) (*tensor.Tensor, error), label string, t float64, extra ...F.Option) curve {
-	return curve{label, func(x float64, opts []F.Option) (*tensor.Tensor, *tensor.Tensor, int, error) {
+	return curve{label, func(x float64, opts []F.Option) (*tensor.Tensor, *tensor.Tensor, []int, error) {
 		in := leaf([]float64{x}, 1)
 		l, err := fn(in, f64(t), append(append([]F.Option{}, extra...), opts...)...)
-		return l, in, 0, err
+		return l, in, []int{0}, err
 	}}
 }
 
@@ -72,10 +72,10 @@ var figures = map[string]func() figure{
 	},
 	"gaussian_nll_loss": func() figure {
 		c := func(v float64) curve {
-			return curve{fmt.Sprintf("var %g", v), func(x float64, opts []F.Option) (*tensor.Tensor, *tensor.Tensor, int, error) {
+			return curve{fmt.Sprintf("var %g", v), func(x float64, opts []F.Option) (*tensor.Tensor, *tensor.Tensor, []int, error) {
 				in := leaf([]float64{x}, 1)
 				l, err := F.GaussianNLLLoss(in, f64(0), f64(v), opts...)
-				return l, in, 0, err
+				return l, in, []int{0}, err
 			}}
 		}
 		return figure{"input (target 0)", -3, 3, []curve{c(0.5), c(1), c(2)}}
@@ -111,75 +111,75 @@ var figures = map[string]func() figure{
 	},
 	"multilabel_soft_margin_loss": func() figure {
 		c := func(t float64) curve {
-			return curve{fmt.Sprintf("target %g", t), func(x float64, opts []F.Option) (*tensor.Tensor, *tensor.Tensor, int, error) {
+			return curve{fmt.Sprintf("target %g", t), func(x float64, opts []F.Option) (*tensor.Tensor, *tensor.Tensor, []int, error) {
 				in := leaf([]float64{x}, 1, 1)
 				l, err := F.MultilabelSoftMarginLoss(in, tensor.MustNew([]float64{t}, 1, 1), opts...)
-				return l, in, 0, err
+				return l, in, []int{0}, err
 			}}
 		}
 		return figure{"x (logit)", -4, 4, []curve{c(1), c(0)}}
 	},
 	"margin_ranking_loss": func() figure {
 		c := func(t, m float64) curve {
-			return curve{fmt.Sprintf("target %g, margin %g", t, m), func(x float64, opts []F.Option) (*tensor.Tensor, *tensor.Tensor, int, error) {
+			return curve{fmt.Sprintf("target %g, margin %g", t, m), func(x float64, opts []F.Option) (*tensor.Tensor, *tensor.Tensor, []int, error) {
 				in := leaf([]float64{x}, 1)
 				l, err := F.MarginRankingLoss(in, f64(0), f64(t), append([]F.Option{F.Margin(m)}, opts...)...)
-				return l, in, 0, err
+				return l, in, []int{0}, err
 			}}
 		}
 		return figure{"input1 − input2", -3, 3, []curve{c(1, 0), c(1, 1), c(-1, 0)}}
 	},
 	"cross_entropy": func() figure {
 		c := func(ls float64) curve {
-			return curve{fmt.Sprintf("label_smoothing %g", ls), func(x float64, opts []F.Option) (*tensor.Tensor, *tensor.Tensor, int, error) {
+			return curve{fmt.Sprintf("label_smoothing %g", ls), func(x float64, opts []F.Option) (*tensor.Tensor, *tensor.Tensor, []int, error) {
 				in := leaf([]float64{x, 0, 0}, 1, 3)
 				l, err := F.CrossEntropy(in, tensor.MustNew([]int64{0}, 1), append([]F.Option{F.LabelSmoothing(ls)}, opts...)...)
-				return l, in, 0, err
+				return l, in, []int{0}, err
 			}}
 		}
 		return figure{"logit of the target class (2 others at 0)", -5, 5, []curve{c(0), c(0.1), c(0.3)}}
 	},
 	"nll_loss": func() figure {
-		return figure{"log-probability of the target class", -5, 0, []curve{{"nll_loss", func(x float64, opts []F.Option) (*tensor.Tensor, *tensor.Tensor, int, error) {
+		return figure{"log-probability of the target class", -5, 0, []curve{{"nll_loss", func(x float64, opts []F.Option) (*tensor.Tensor, *tensor.Tensor, []int, error) {
 			in := leaf([]float64{x, -1}, 1, 2)
 			l, err := F.NLLLoss(in, tensor.MustNew([]int64{0}, 1), opts...)
-			return l, in, 0, err
+			return l, in, []int{0}, err
 		}}}}
 	},
 	"multi_margin_loss": func() figure {
 		c := func(p float64) curve {
-			return curve{fmt.Sprintf("p %g", p), func(x float64, opts []F.Option) (*tensor.Tensor, *tensor.Tensor, int, error) {
+			return curve{fmt.Sprintf("p %g", p), func(x float64, opts []F.Option) (*tensor.Tensor, *tensor.Tensor, []int, error) {
 				in := leaf([]float64{x, 0, 0}, 1, 3)
 				l, err := F.MultiMarginLoss(in, tensor.MustNew([]int64{0}, 1), append([]F.Option{F.P(p)}, opts...)...)
-				return l, in, 0, err
+				return l, in, []int{0}, err
 			}}
 		}
 		return figure{"score of the target class (2 others at 0)", -3, 3, []curve{c(1), c(2)}}
 	},
 	"multilabel_margin_loss": func() figure {
-		return figure{"score of the label class (1 other at 0)", -3, 3, []curve{{"multilabel_margin_loss", func(x float64, opts []F.Option) (*tensor.Tensor, *tensor.Tensor, int, error) {
+		return figure{"score of the label class (1 other at 0)", -3, 3, []curve{{"multilabel_margin_loss", func(x float64, opts []F.Option) (*tensor.Tensor, *tensor.Tensor, []int, error) {
 			in := leaf([]float64{x, 0}, 1, 2)
 			l, err := F.MultilabelMarginLoss(in, tensor.MustNew([]int64{0, -1}, 1, 2), opts...)
-			return l, in, 0, err
+			return l, in, []int{0}, err
 		}}}}
 	},
 	"cosine_embedding_loss": func() figure {
 		// input2 = (x, 1): the loss against input1 = (1, 0) as input2 turns.
 		c := func(t, m float64) curve {
-			return curve{fmt.Sprintf("target %g, margin %g", t, m), func(x float64, opts []F.Option) (*tensor.Tensor, *tensor.Tensor, int, error) {
+			return curve{fmt.Sprintf("target %g, margin %g", t, m), func(x float64, opts []F.Option) (*tensor.Tensor, *tensor.Tensor, []int, error) {
 				in := leaf([]float64{x, 1}, 1, 2)
 				l, err := F.CosineEmbeddingLoss(tensor.MustNew([]float64{1, 0}, 1, 2), in, f64(t), append([]F.Option{F.Margin(m)}, opts...)...)
-				return l, in, 0, err
+				return l, in, []int{0}, err
 			}}
 		}
 		return figure{"x of input2 = (x, 1), input1 = (1, 0)", -4, 4, []curve{c(1, 0), c(-1, 0), c(-1, 0.5)}}
 	},
 	"triplet_margin_loss": func() figure {
 		c := func(m float64) curve {
-			return curve{fmt.Sprintf("margin %g", m), func(x float64, opts []F.Option) (*tensor.Tensor, *tensor.Tensor, int, error) {
+			return curve{fmt.Sprintf("margin %g", m), func(x float64, opts []F.Option) (*tensor.Tensor, *tensor.Tensor, []int, error) {
 				neg := leaf([]float64{x}, 1, 1)
 				l, err := F.TripletMarginLoss(tensor.MustNew([]float64{0}, 1, 1), tensor.MustNew([]float64{1}, 1, 1), neg, append([]F.Option{F.Margin(m)}, opts...)...)
-				return l, neg, 0, err
+				return l, neg, []int{0}, err
 			}}
 		}
 		return figure{"negative (anchor 0, positive 1)", -3, 3, []curve{c(0.5), c(1), c(2)}}
@@ -187,14 +187,14 @@ var figures = map[string]func() figure{
 	"ctc_loss": func() figure {
 		// Two frames, two classes (blank 0, label 1), target [1]: the loss
 		// as the label's logit x (the blank's is 0) rises in every frame.
-		return figure{"logit of label 1 in both frames (blank at 0)", -5, 5, []curve{{"target [1], T = 2", func(x float64, opts []F.Option) (*tensor.Tensor, *tensor.Tensor, int, error) {
+		return figure{"logit of label 1 in both frames (blank at 0)", -5, 5, []curve{{"target [1], T = 2", func(x float64, opts []F.Option) (*tensor.Tensor, *tensor.Tensor, []int, error) {
 			logits := leaf([]float64{0, x, 0, x}, 2, 1, 2)
 			lp, err := F.LogSoftmax(logits, 2)
 			if err != nil {
-				return nil, nil, 0, err
+				return nil, nil, nil, err
 			}
 			l, err := F.CTCLossInts(lp, tensor.MustNew([]int64{1}, 1, 1), []int64{2}, []int64{1}, opts...)
-			return l, logits, 1, err
+			return l, logits, []int{1, 3}, err
 		}}}}
 	},
 }
@@ -275,7 +275,10 @@ func drawFigure(fn string, fig figure, opts []F.Option, name string) error {
 			if err := l.Backward(); err != nil {
 				return fmt.Errorf("%s: %w", c.label, err)
 			}
-			g := lf.Grad().Values()[idx]
+			var g float64
+			for _, i := range idx {
+				g += lf.Grad().Values()[i]
+			}
 			if !math.IsInf(v, 0) && !math.IsNaN(v) {
 				loss = append(loss, plotter.XY{X: x, Y: v})
 			}
