@@ -116,7 +116,7 @@ func ExampleMultilabelMarginLoss() {
 	input := tensor.MustNew([]float32{0.1, 0.2, 0.4, 0.8}, 1, 4)
 	_ = input.SetRequiresGrad(true)
 	target := tensor.MustNew([]int64{3, 0, -1, 1}, 1, 4) // labels 3 and 0; -1 ends the list
-	loss, _ := F.MultilabelMarginLoss(input, target)      // F.multilabel_margin_loss(input, target)
+	loss, _ := F.MultilabelMarginLoss(input, target)     // F.multilabel_margin_loss(input, target)
 	_ = loss.Backward()
 	fmt.Println(loss)
 	fmt.Println(input.Grad())
