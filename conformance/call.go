@@ -83,12 +83,24 @@ func (c *Call) Number(name string) (v float64, isInt bool, err error) {
 	return v, isInt, err
 }
 
-// kwarg decodes keyword argument key into v.
+// kwarg decodes keyword argument (or scalar parameter) key into v.
 func (c *Call) kwarg(key string, v any) error {
-	if err := json.Unmarshal(c.kwargs[key], v); err != nil {
+	raw, ok := c.kwargs[key]
+	if !ok {
+		raw = c.raw[key] // a scalar parameter recorded among the args
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
 		return fmt.Errorf("%s() keyword argument %s: %v", c.Fn, key, err)
 	}
 	return nil
+}
+
+// optionNames are the scalar parameters that map to options, for a case
+// that records them among its args.
+var optionNames = map[string]bool{
+	"reduction": true, "size_average": true, "reduce": true, "ignore_index": true, "blank": true,
+	"label_smoothing": true, "eps": true, "margin": true, "beta": true, "delta": true, "p": true,
+	"log_input": true, "full": true, "zero_infinity": true, "log_target": true, "swap": true,
 }
 
 // noLegacy lists the functions that have no size_average / reduce
@@ -107,16 +119,39 @@ func (c *Call) Options() ([]functional.Option, error) {
 	if w := c.T("pos_weight"); w != nil {
 		opts = append(opts, functional.PosWeight(w))
 	}
-	keys := make([]string, 0, len(c.kwargs))
-	for k := range c.kwargs {
-		keys = append(keys, k)
+	// Scalar parameters may be recorded among the positional args (p,
+	// margin, ...); they come first, so a keyword of the same name wins.
+	params := map[string]json.RawMessage{}
+	var keys []string
+	for k, raw := range c.raw {
+		if optionNames[k] && !c.IsTensor(k) && string(raw) != "null" {
+			params[k] = raw
+			keys = append(keys, k)
+		}
 	}
 	sort.Strings(keys)
+	var kwKeys []string
+	for k, raw := range c.kwargs {
+		params[k] = raw
+		kwKeys = append(kwKeys, k)
+	}
+	sort.Strings(kwKeys)
+	keys = append(keys, kwKeys...)
 	legacy := false
 	var sizeAverage, reduce *bool
 	for _, k := range keys {
-		raw := c.kwargs[k]
+		raw := params[k]
 		switch k {
+		case "distance_function":
+			// A recorded case can carry a distance only by name: null and
+			// PyTorch's default, pairwise_distance, are the default here.
+			var name *string
+			if err := json.Unmarshal(raw, &name); err != nil {
+				return nil, fmt.Errorf("%s() keyword argument distance_function: %v", c.Fn, err)
+			}
+			if name != nil && *name != "pairwise_distance" && *name != "PairwiseDistance" {
+				return nil, fmt.Errorf("%s(): unsupported distance_function %q", c.Fn, *name)
+			}
 		case "reduction":
 			if string(raw) == "null" {
 				// get_enum(None) raises: None is not a reduction.

@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"encoding/json"
 	"testing"
 )
 
@@ -33,5 +34,25 @@ func TestPublic(t *testing.T) {
 			}
 			t.Logf("%d of %d cases passed", passed, len(byFn[fn]))
 		})
+	}
+}
+
+// TestScalarParamsAmongArgs checks that scalar parameters recorded among a
+// case's args (as PyTorch names them positionally) are used like keywords.
+func TestScalarParamsAmongArgs(t *testing.T) {
+	c := &Case{
+		ID: "margin_ranking_loss/positional", Fn: "margin_ranking_loss",
+		Args: map[string]json.RawMessage{
+			"input1": json.RawMessage(`{"dtype":"float64","shape":[2],"data":[0.5,0.1]}`),
+			"input2": json.RawMessage(`{"dtype":"float64","shape":[2],"data":[0.2,0.3]}`),
+			"target": json.RawMessage(`{"dtype":"float64","shape":[2],"data":[1,1]}`),
+			"margin": json.RawMessage(`0.5`),
+		},
+		Kwargs: map[string]json.RawMessage{"reduction": json.RawMessage(`"sum"`)},
+		// max(0, −(0.5−0.2)+0.5) + max(0, −(0.1−0.3)+0.5) = 0.2 + 0.7
+		Output: &Tensor{DType: "float64", Shape: []int{}, Data: []json.RawMessage{json.RawMessage(`0.9`)}},
+	}
+	if r := RunCase(c); r.Status != Pass {
+		t.Errorf("%s: %s", c.ID, r.Detail)
 	}
 }
