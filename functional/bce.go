@@ -313,11 +313,7 @@ func bceFits(op, name string, a *tensor.Tensor, shape []int, shapeFirst bool) er
 	}
 	b, err := tensor.BroadcastShapes(s1, s2)
 	if err != nil {
-		msg := err.Error()
-		if te, ok := err.(*torchloss.Error); ok {
-			msg = te.Msg
-		}
-		return torchloss.Errorf(torchloss.ErrShape, op, name, "%s", msg)
+		return broadcastErr(op, name, err)
 	}
 	if !slices.Equal(b, shape) {
 		return torchloss.Errorf(torchloss.ErrShape, op, name, "output with shape %s doesn't match the broadcast shape %s", bceShape(shape), bceShape(b))

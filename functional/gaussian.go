@@ -136,7 +136,7 @@ func gaussianNLL(op string, input, target, variance *tensor.Tensor, cfg config) 
 		return nil, err
 	}
 	if shape, err = tensor.BroadcastShapes(shape, vshape); err != nil {
-		return nil, torchloss.Errorf(torchloss.ErrShape, op, "var", "%v", err.(*torchloss.Error).Msg)
+		return nil, broadcastErr(op, "var", err)
 	}
 	dit := promotedFloat(input, target)
 	p := kernels.GaussianNLL{
