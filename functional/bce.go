@@ -92,11 +92,11 @@ func BinaryCrossEntropy(input, target *tensor.Tensor, opts ...Option) (*tensor.T
 func bceT[T kernels.Float](op string, input, target *tensor.Tensor, cfg config, shape []int) (*tensor.Tensor, error) {
 	x, y := tensor.Data[T](input), tensor.Data[T](target)
 	if i, isInput := kernels.BCECheck(x, y); i >= 0 {
-		name := "target"
+		name, v := "target", y[i]
 		if isInput {
-			name = "input"
+			name, v = "input", x[i]
 		}
-		return nil, torchloss.Errorf(torchloss.ErrValue, op, name, "all elements of %s should be between 0 and 1", name)
+		return nil, torchloss.Errorf(torchloss.ErrValue, op, name, "all elements of %s should be between 0 and 1 (got %v at index %d)", name, v, i)
 	}
 	n := len(x)
 	loss := make([]T, n)

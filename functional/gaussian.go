@@ -60,7 +60,7 @@ func GaussianNLLLoss(input, target, variance *tensor.Tensor, opts ...Option) (*t
 	}
 	for _, v := range variance.Values() {
 		if v < 0 {
-			return nil, torchloss.Errorf(torchloss.ErrValue, op, "var", "var has negative entry/entries")
+			return nil, torchloss.Errorf(torchloss.ErrValue, op, "var", "var has negative entry/entries (got %v)", v)
 		}
 	}
 	return gaussianNLL(op, input, target, variance, cfg)
@@ -80,7 +80,7 @@ func GaussianNLLLossScalarVar(input, target *tensor.Tensor, variance float64, op
 		return nil, err
 	}
 	if variance < 0 {
-		return nil, torchloss.Errorf(torchloss.ErrValue, op, "var", "var has negative entry/entries")
+		return nil, torchloss.Errorf(torchloss.ErrValue, op, "var", "var has negative entry/entries (got %v)", variance)
 	}
 	dt := input.DType()
 	if !dt.IsFloat() {
