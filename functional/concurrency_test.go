@@ -16,6 +16,7 @@ import (
 // tensors, forward only, with leaves of their own (Backward), and with one
 // leaf shared by all of them (concurrent Backward accumulating into the same
 // Grad); every result must equal the single-goroutine result bit for bit.
+// A fourth pass runs Backward on one shared output from every goroutine.
 // Run it under the race detector: go test -race ./functional.
 
 const goroutines = 64
@@ -263,9 +264,19 @@ func TestConcurrentLosses(t *testing.T) {
 	shared := make([][]*tensor.Tensor, len(cases))
 	// Shared leaves: every goroutine differentiates through them at once.
 	sharedLeaves := make([][]*tensor.Tensor, len(cases))
+	// Shared graphs: every goroutine runs Backward on the same output, so
+	// each node's backward closure runs concurrently with itself.
+	sharedGraphs := make([][]*tensor.Tensor, len(cases))
+	sharedOuts := make([]*tensor.Tensor, len(cases))
 	for ci, c := range cases {
 		shared[ci] = c.args(false)
 		sharedLeaves[ci] = c.args(true)
+		sharedGraphs[ci] = c.args(true)
+		out, err := c.call(sharedGraphs[ci], functional.Sum)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sharedOuts[ci] = out
 	}
 	var wg sync.WaitGroup
 	errs := make(chan error, goroutines*len(cases)*8)
@@ -298,6 +309,9 @@ func TestConcurrentLosses(t *testing.T) {
 				if err != nil {
 					errs <- fmt.Errorf("goroutine %d: %s backward on shared leaves: %v", g, c.name, err)
 				}
+				if err := sharedOuts[ci].Backward(); err != nil {
+					errs <- fmt.Errorf("goroutine %d: %s backward of a shared graph: %v", g, c.name, err)
+				}
 			}
 		})
 	}
@@ -322,6 +336,9 @@ func TestConcurrentLosses(t *testing.T) {
 		for _, i := range c.diff {
 			if got, w := bits(sharedLeaves[ci][i].Grad()), bits(ref[i].Grad()); !slices.Equal(got, w) {
 				t.Errorf("%s: argument %d's gradient accumulated by %d goroutines differs from sequential accumulation", c.name, i, goroutines)
+			}
+			if got, w := bits(sharedGraphs[ci][i].Grad()), bits(ref[i].Grad()); !slices.Equal(got, w) {
+				t.Errorf("%s: argument %d's gradient from %d concurrent backwards of one graph differs from sequential accumulation", c.name, i, goroutines)
 			}
 		}
 	}
