@@ -175,3 +175,71 @@ func TestErrorKinds(t *testing.T) {
 		}
 	}
 }
+
+// TestNilArguments passes nil in each tensor position of every loss: an
+// ErrValue error naming the argument, never a panic.
+func TestNilArguments(t *testing.T) {
+	x := mustShaped(t, 2, 3)
+	cls := tensor.MustNew([]int64{0, 1})
+	lp := mustShaped(t, 4, 2, 3)
+	lens := tensor.MustNew([]int64{1, 1})
+	labels := tensor.MustNew([]int64{1, 2})
+	type loss struct {
+		op    string
+		names []string
+		args  []*tensor.Tensor
+		call  func(a []*tensor.Tensor) (*tensor.Tensor, error)
+	}
+	two := func(f func(a, b *tensor.Tensor, o ...functional.Option) (*tensor.Tensor, error)) func([]*tensor.Tensor) (*tensor.Tensor, error) {
+		return func(a []*tensor.Tensor) (*tensor.Tensor, error) { return f(a[0], a[1]) }
+	}
+	three := func(f func(a, b, c *tensor.Tensor, o ...functional.Option) (*tensor.Tensor, error)) func([]*tensor.Tensor) (*tensor.Tensor, error) {
+		return func(a []*tensor.Tensor) (*tensor.Tensor, error) { return f(a[0], a[1], a[2]) }
+	}
+	in2 := []string{"input", "target"}
+	losses := []loss{
+		{"binary_cross_entropy", in2, []*tensor.Tensor{x, x}, two(functional.BinaryCrossEntropy)},
+		{"binary_cross_entropy_with_logits", in2, []*tensor.Tensor{x, x}, two(functional.BinaryCrossEntropyWithLogits)},
+		{"poisson_nll_loss", in2, []*tensor.Tensor{x, x}, two(functional.PoissonNLLLoss)},
+		{"cosine_embedding_loss", []string{"input1", "input2", "target"}, []*tensor.Tensor{x, x, mustShaped(t, 2)}, three(functional.CosineEmbeddingLoss)},
+		{"cross_entropy", in2, []*tensor.Tensor{x, cls}, two(functional.CrossEntropy)},
+		{"nll_loss", in2, []*tensor.Tensor{x, cls}, two(functional.NLLLoss)},
+		{"ctc_loss", []string{"log_probs", "targets", "input_lengths", "target_lengths"}, []*tensor.Tensor{lp, labels, lens, lens}, func(a []*tensor.Tensor) (*tensor.Tensor, error) {
+			return functional.CTCLoss(a[0], a[1], a[2], a[3])
+		}},
+		{"ctc_loss", []string{"log_probs", "targets"}, []*tensor.Tensor{lp, labels}, func(a []*tensor.Tensor) (*tensor.Tensor, error) {
+			return functional.CTCLossInts(a[0], a[1], []int64{1, 1}, []int64{1, 1})
+		}},
+		{"gaussian_nll_loss", []string{"input", "target", "var"}, []*tensor.Tensor{x, x, x}, three(functional.GaussianNLLLoss)},
+		{"gaussian_nll_loss", in2, []*tensor.Tensor{x, x}, func(a []*tensor.Tensor) (*tensor.Tensor, error) {
+			return functional.GaussianNLLLossScalarVar(a[0], a[1], 1)
+		}},
+		{"hinge_embedding_loss", in2, []*tensor.Tensor{x, x}, two(functional.HingeEmbeddingLoss)},
+		{"kl_div", in2, []*tensor.Tensor{x, x}, two(functional.KLDiv)},
+		{"l1_loss", in2, []*tensor.Tensor{x, x}, two(functional.L1Loss)},
+		{"mse_loss", in2, []*tensor.Tensor{x, x}, two(functional.MSELoss)},
+		{"smooth_l1_loss", in2, []*tensor.Tensor{x, x}, two(functional.SmoothL1Loss)},
+		{"huber_loss", in2, []*tensor.Tensor{x, x}, two(functional.HuberLoss)},
+		{"soft_margin_loss", in2, []*tensor.Tensor{x, x}, two(functional.SoftMarginLoss)},
+		{"multilabel_soft_margin_loss", in2, []*tensor.Tensor{x, x}, two(functional.MultilabelSoftMarginLoss)},
+		{"margin_ranking_loss", []string{"input1", "input2", "target"}, []*tensor.Tensor{x, x, x}, three(functional.MarginRankingLoss)},
+		{"multi_margin_loss", in2, []*tensor.Tensor{x, cls}, two(functional.MultiMarginLoss)},
+		{"multilabel_margin_loss", in2, []*tensor.Tensor{x, tensor.MustNew([]int64{0, -1, 0, 1, -1, 0}, 2, 3)}, two(functional.MultilabelMarginLoss)},
+		{"triplet_margin_loss", []string{"anchor", "positive", "negative"}, []*tensor.Tensor{x, x, x}, three(functional.TripletMarginLoss)},
+		{"triplet_margin_with_distance_loss", []string{"anchor", "positive", "negative"}, []*tensor.Tensor{x, x, x}, three(functional.TripletMarginWithDistanceLoss)},
+	}
+	for _, l := range losses {
+		if _, err := l.call(l.args); err != nil {
+			t.Errorf("%s: the valid call fails: %v", l.op, err)
+		}
+		for i, name := range l.names {
+			a := append([]*tensor.Tensor{}, l.args...)
+			a[i] = nil
+			_, err := l.call(a)
+			var te *torchloss.Error
+			if !errors.Is(err, torchloss.ErrValue) || !errors.As(err, &te) || te.Op != l.op || te.Arg != name {
+				t.Errorf("%s with a nil %s: %v", l.op, name, err)
+			}
+		}
+	}
+}
