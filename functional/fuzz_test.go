@@ -845,7 +845,11 @@ func FuzzCosineEmbeddingLoss(f *testing.F) {
 			opts = append(opts, functional.Margin(z.scalarOpt(0, 0.5, -1, 1)))
 		}
 		out, err := functional.CosineEmbeddingLoss(x1, x2, tg, opts...)
-		check(t, z, out, err, r, nil)
+		var want []int // (N) for (N, D) inputs with a (N) target
+		if x1.Dim() == 2 && x2.Dim() == 2 && tg.Dim() == 1 {
+			want = bshape(tensor.FromData([]float32(nil), x1.Shape()[:1]), tensor.FromData([]float32(nil), x2.Shape()[:1]), tg)
+		}
+		check(t, z, out, err, r, want)
 	})
 }
 
@@ -911,6 +915,22 @@ func tripletArgs(z *fz) (a, p, n *tensor.Tensor) {
 	return z.floats(xs, true), z.floats(z.like(xs), true), z.floats(z.like(xs), true)
 }
 
+// tripletWant is the documented None shape: (N) for (N, D) triplets, 0-d
+// for (D) ones (nil: not checked).
+func tripletWant(a, p, n *tensor.Tensor) []int {
+	switch {
+	case a.Dim() == 1 && p.Dim() == 1 && n.Dim() == 1:
+		return []int{}
+	case a.Dim() == 2 && p.Dim() == 2 && n.Dim() == 2:
+		s := bshape(a, p, n)
+		if s == nil {
+			return nil
+		}
+		return s[:1]
+	}
+	return nil
+}
+
 func FuzzTripletMarginLoss(f *testing.F) {
 	seeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -928,7 +948,7 @@ func FuzzTripletMarginLoss(f *testing.F) {
 			opts = append(opts, functional.Eps(z.scalarOpt(1e-6, 0, 1)))
 		}
 		out, err := functional.TripletMarginLoss(a, p, n, opts...)
-		check(t, z, out, err, r, nil)
+		check(t, z, out, err, r, tripletWant(a, p, n))
 	})
 }
 
@@ -960,6 +980,6 @@ func FuzzTripletMarginWithDistanceLoss(f *testing.F) {
 			opts = append(opts, functional.DistanceFunction(nil))
 		}
 		out, err := functional.TripletMarginWithDistanceLoss(a, p, n, opts...)
-		check(t, z, out, err, r, nil)
+		check(t, z, out, err, r, tripletWant(a, p, n))
 	})
 }
