@@ -92,11 +92,11 @@ func BinaryCrossEntropy(input, target *tensor.Tensor, opts ...Option) (*tensor.T
 func bceT[T kernels.Float](op string, input, target *tensor.Tensor, cfg config, shape []int) (*tensor.Tensor, error) {
 	x, y := tensor.Data[T](input), tensor.Data[T](target)
 	if i, isInput := kernels.BCECheck(x, y); i >= 0 {
-		name := "target"
+		name, v := "target", y[i]
 		if isInput {
-			name = "input"
+			name, v = "input", x[i]
 		}
-		return nil, torchloss.Errorf(torchloss.ErrValue, op, name, "all elements of %s should be between 0 and 1", name)
+		return nil, torchloss.Errorf(torchloss.ErrValue, op, name, "all elements of %s should be between 0 and 1 (got %v at index %d)", name, v, i)
 	}
 	n := len(x)
 	loss := make([]T, n)
@@ -313,11 +313,7 @@ func bceFits(op, name string, a *tensor.Tensor, shape []int, shapeFirst bool) er
 	}
 	b, err := tensor.BroadcastShapes(s1, s2)
 	if err != nil {
-		msg := err.Error()
-		if te, ok := err.(*torchloss.Error); ok {
-			msg = te.Msg
-		}
-		return torchloss.Errorf(torchloss.ErrShape, op, name, "%s", msg)
+		return broadcastErr(op, name, err)
 	}
 	if !slices.Equal(b, shape) {
 		return torchloss.Errorf(torchloss.ErrShape, op, name, "output with shape %s doesn't match the broadcast shape %s", bceShape(shape), bceShape(b))

@@ -73,7 +73,7 @@ func broadcastShape(op string, args ...arg) ([]int, error) {
 		}
 		s, err := tensor.BroadcastShapes(shape, a.t.Shape())
 		if err != nil {
-			return nil, torchloss.Errorf(torchloss.ErrShape, op, a.name, "%v", err.(*torchloss.Error).Msg)
+			return nil, broadcastErr(op, a.name, err)
 		}
 		shape = s
 	}

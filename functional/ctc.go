@@ -142,7 +142,7 @@ func ctcLoss(op string, logProbs, targets *tensor.Tensor, il, tl []int64, cfg co
 		return nil, torchloss.Errorf(torchloss.ErrDType, op, "log_probs", "\"ctc_loss_cpu\" not implemented for '%v'", logProbs.DType())
 	}
 	if logProbs.Numel() == 0 {
-		return nil, torchloss.Errorf(torchloss.ErrShape, op, "log_probs", "log_probs tensor must not be empty")
+		return nil, torchloss.Errorf(torchloss.ErrShape, op, "log_probs", "log_probs tensor must not be empty (got shape %v)", logProbs.Shape())
 	}
 	const from = " (while checking arguments for ctc_loss_allocate_outputs)"
 	if dim != 3 {
@@ -215,7 +215,7 @@ func ctcLoss(op string, logProbs, targets *tensor.Tensor, il, tl []int64, cfg co
 	// the blank (a meaningless loss).
 	labels := make([][]int64, n)
 	data := tg.Int64s()
-	total := 0
+	total, maxOne := 0, 0
 	for b := range n {
 		lab := data[offsets[b] : offsets[b]+int(tl[b])]
 		for i, v := range lab {
@@ -238,6 +238,10 @@ func ctcLoss(op string, logProbs, targets *tensor.Tensor, il, tl []int64, cfg co
 			return nil, torchloss.Errorf(torchloss.ErrLimit, op, "targets", "the CTC tables of the batch overflow int")
 		}
 		total += a
+		maxOne = max(maxOne, a)
+	}
+	if err := ctcTableLimit(op, total, maxOne, needs(logProbs)); err != nil {
+		return nil, err
 	}
 	p := ctcProblem{op: op, logProbs: logProbs, batched: batched, steps: steps, n: n, c: c, il: il, tl: tl, labels: labels, cfg: cfg}
 	return dispatch(logProbs.DType(),

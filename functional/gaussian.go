@@ -60,7 +60,7 @@ func GaussianNLLLoss(input, target, variance *tensor.Tensor, opts ...Option) (*t
 	}
 	for _, v := range variance.Values() {
 		if v < 0 {
-			return nil, torchloss.Errorf(torchloss.ErrValue, op, "var", "var has negative entry/entries")
+			return nil, torchloss.Errorf(torchloss.ErrValue, op, "var", "var has negative entry/entries (got %v)", v)
 		}
 	}
 	return gaussianNLL(op, input, target, variance, cfg)
@@ -80,7 +80,7 @@ func GaussianNLLLossScalarVar(input, target *tensor.Tensor, variance float64, op
 		return nil, err
 	}
 	if variance < 0 {
-		return nil, torchloss.Errorf(torchloss.ErrValue, op, "var", "var has negative entry/entries")
+		return nil, torchloss.Errorf(torchloss.ErrValue, op, "var", "var has negative entry/entries (got %v)", variance)
 	}
 	dt := input.DType()
 	if !dt.IsFloat() {
@@ -136,7 +136,7 @@ func gaussianNLL(op string, input, target, variance *tensor.Tensor, cfg config) 
 		return nil, err
 	}
 	if shape, err = tensor.BroadcastShapes(shape, vshape); err != nil {
-		return nil, torchloss.Errorf(torchloss.ErrShape, op, "var", "%v", err.(*torchloss.Error).Msg)
+		return nil, broadcastErr(op, "var", err)
 	}
 	dit := promotedFloat(input, target)
 	p := kernels.GaussianNLL{

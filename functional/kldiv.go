@@ -51,7 +51,7 @@ func KLDiv(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error)
 	}
 	for _, a := range []arg{{"input", input}, {"target", target}} {
 		if !a.t.DType().IsFloat() {
-			return nil, torchloss.Errorf(torchloss.ErrDType, op, a.name, "kl_div: Integral inputs not supported.")
+			return nil, torchloss.Errorf(torchloss.ErrDType, op, a.name, "kl_div: Integral inputs not supported. (got %v)", a.t.DType())
 		}
 	}
 	shape, err := broadcastShape(op, arg{"input", input}, arg{"target", target})

@@ -45,7 +45,11 @@ func MarginRankingLoss(input1, input2, target *tensor.Tensor, opts ...Option) (*
 		return nil, err
 	}
 	if input1.Dim() != input2.Dim() || input1.Dim() != target.Dim() {
-		return nil, torchloss.Errorf(torchloss.ErrShape, op, "", "margin_ranking_loss : All input tensors should have same dimension but got sizes: input1: torch.Size(%s), input2: torch.Size(%s), target: torch.Size(%s) ",
+		name := "target"
+		if input1.Dim() != input2.Dim() {
+			name = "input2"
+		}
+		return nil, torchloss.Errorf(torchloss.ErrShape, op, name, "margin_ranking_loss : All input tensors should have same dimension but got sizes: input1: torch.Size(%s), input2: torch.Size(%s), target: torch.Size(%s) ",
 			mgSizes(input1.Shape()), mgSizes(input2.Shape()), mgSizes(target.Shape()))
 	}
 	dd, err := floatDType(op, arg{"input1", input1}, arg{"input2", input2})

@@ -113,7 +113,7 @@ func mgSizes(shape []int) string {
 func mgBroadcast(op, b string, sa, sb []int) ([]int, error) {
 	s, err := tensor.BroadcastShapes(sa, sb)
 	if err != nil {
-		return nil, torchloss.Errorf(torchloss.ErrShape, op, b, "%v", err.(*torchloss.Error).Msg)
+		return nil, broadcastErr(op, b, err)
 	}
 	return s, nil
 }

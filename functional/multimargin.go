@@ -58,14 +58,14 @@ func MultiMarginLoss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tens
 		return nil, err
 	}
 	if cfg.p != 1 && cfg.p != 2 {
-		return nil, torchloss.Errorf(torchloss.ErrOption, op, "p", "only p == 1 and p == 2 supported")
+		return nil, torchloss.Errorf(torchloss.ErrOption, op, "p", "only p == 1 and p == 2 supported (got p = %v)", cfg.p)
 	}
 	if err := required(op, arg{"input", input}, arg{"target", target}); err != nil {
 		return nil, err
 	}
 	w := cfg.weight
 	if w != nil && w.Dim() != 1 {
-		return nil, torchloss.Errorf(torchloss.ErrShape, op, "weight", "weight must be one-dimensional")
+		return nil, torchloss.Errorf(torchloss.ErrShape, op, "weight", "weight must be one-dimensional (got shape %v)", w.Shape())
 	}
 	nframe, dim, err := mmBatch(op, input)
 	if err != nil {
@@ -101,7 +101,7 @@ func MultiMarginLoss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tens
 	ys := target.Int64s()
 	for _, y := range ys {
 		if y < 0 || y >= int64(dim) {
-			return nil, torchloss.Errorf(torchloss.ErrValue, op, "target", "target out of range")
+			return nil, torchloss.Errorf(torchloss.ErrValue, op, "target", "target out of range (got %d for %d classes)", y, dim)
 		}
 	}
 	return dispatch(input.DType(),
@@ -219,7 +219,7 @@ func MultilabelMarginLoss(input, target *tensor.Tensor, opts ...Option) (*tensor
 	ys := target.Int64s()
 	for _, y := range ys {
 		if y < -1 || y >= int64(dim) {
-			return nil, torchloss.Errorf(torchloss.ErrValue, op, "target", "argument #2 'target' is out of range")
+			return nil, torchloss.Errorf(torchloss.ErrValue, op, "target", "argument #2 'target' is out of range (got %d for %d classes)", y, dim)
 		}
 	}
 	return dispatch(input.DType(),

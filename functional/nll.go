@@ -132,7 +132,7 @@ func nllCheck(op string, input, target, weight *tensor.Tensor) (nllGeom, error) 
 	switch {
 	case len(in) == 1:
 		if len(tg) > 1 {
-			return g, torchloss.Errorf(torchloss.ErrShape, op, "target", "0D or 1D target tensor expected, multi-target not supported")
+			return g, torchloss.Errorf(torchloss.ErrShape, op, "target", "0D or 1D target tensor expected, multi-target not supported (got target of shape %v)", tg)
 		}
 		if len(tg) == 1 && tg[0] != 1 {
 			return g, torchloss.Errorf(torchloss.ErrShape, op, "target", "For 1D input, 1D target must have size 1, but got target size: %d", tg[0])
@@ -140,7 +140,7 @@ func nllCheck(op string, input, target, weight *tensor.Tensor) (nllGeom, error) 
 		g = nllGeom{b: 1, c: in[0], m: 1, noneShape: []int{}, oneD: true, bwdSizeMismatch: len(tg) == 1 && in[0] != 1}
 	case len(in) == 2:
 		if len(tg) != 1 {
-			return g, torchloss.Errorf(torchloss.ErrShape, op, "target", "0D or 1D target tensor expected, multi-target not supported")
+			return g, torchloss.Errorf(torchloss.ErrShape, op, "target", "0D or 1D target tensor expected, multi-target not supported (got target of shape %v)", tg)
 		}
 		g = nllGeom{b: in[0], c: in[1], m: 1, noneShape: []int{in[0]}}
 	case len(in) == 4:
@@ -170,7 +170,7 @@ func nllCheck(op string, input, target, weight *tensor.Tensor) (nllGeom, error) 
 	if weight != nil {
 		if g.spatial {
 			if weight.Numel() != g.c {
-				return g, torchloss.Errorf(torchloss.ErrShape, op, "weight", "weight tensor should be defined either for all or no classes")
+				return g, torchloss.Errorf(torchloss.ErrShape, op, "weight", "weight tensor should be defined either for all or no classes (got %d weights for %d classes)", weight.Numel(), g.c)
 			}
 		} else if weight.Dim() != 1 || weight.Numel() != g.c {
 			return g, torchloss.Errorf(torchloss.ErrShape, op, "weight", "weight tensor should be defined either for all %d classes or no classes but got weight tensor of shape: %v", g.c, weight.Shape())

@@ -116,7 +116,11 @@ func tripletLoss(op string, anchor, positive, negative *tensor.Tensor, cfg confi
 	}
 	ad, pd, nd := anchor.Dim(), positive.Dim(), negative.Dim()
 	if ad != pd || pd != nd {
-		return nil, torchloss.Errorf(torchloss.ErrShape, op, "", "The anchor, positive, and negative tensors are expected to have the same number of dimensions, but got: anchor %dD, positive %dD, and negative %dD inputs", ad, pd, nd)
+		name := "negative"
+		if ad != pd {
+			name = "positive"
+		}
+		return nil, torchloss.Errorf(torchloss.ErrShape, op, name, "The anchor, positive, and negative tensors are expected to have the same number of dimensions, but got: anchor %dD, positive %dD, and negative %dD inputs", ad, pd, nd)
 	}
 	call := func(x1, x2 *tensor.Tensor) (*tensor.Tensor, error) {
 		d, err := dist(x1, x2)

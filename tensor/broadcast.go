@@ -10,7 +10,8 @@ import (
 // PyTorch's (NumPy's) rules: dimensions are aligned from the right, and each
 // pair must be equal or contain a 1. The error reads like PyTorch's:
 // "The size of tensor a (3) must match the size of tensor b (2) at
-// non-singleton dimension 1".
+// non-singleton dimension 1". A broadcast shape of more than MaxElements
+// elements is an ErrLimit error.
 func BroadcastShapes(a, b []int) ([]int, error) {
 	n := max(len(a), len(b))
 	out := make([]int, n)
@@ -32,6 +33,12 @@ func BroadcastShapes(a, b []int) ([]int, error) {
 		default:
 			return nil, torchloss.Errorf(torchloss.ErrShape, "broadcast", "", "The size of tensor a (%d) must match the size of tensor b (%d) at non-singleton dimension %d", da, db, i)
 		}
+	}
+	// Broadcasting allocates the result: refuse a shape over MaxElements
+	// (or one whose element count overflows) before anyone does.
+	if _, err := Numel(out); err != nil {
+		e := err.(*torchloss.Error)
+		return nil, torchloss.Errorf(e.Kind, "broadcast", "", "the broadcast of %v and %v: %s", a, b, e.Msg)
 	}
 	return out, nil
 }

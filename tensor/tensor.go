@@ -42,7 +42,8 @@ type Tensor struct {
 }
 
 // Numel returns the number of elements of a shape, or an error if a
-// dimension is negative or the product overflows int.
+// dimension is negative (ErrShape) or the product overflows int or exceeds
+// MaxElements (ErrLimit).
 func Numel(shape []int) (int, error) {
 	n := 1
 	for _, d := range shape {
@@ -53,6 +54,9 @@ func Numel(shape []int) (int, error) {
 			return 0, torchloss.Errorf(torchloss.ErrLimit, "tensor", "shape", "the element count of %v overflows int", shape)
 		}
 		n *= d
+	}
+	if err := CheckElements("tensor", "shape", n, fmt.Sprintf("shape %v", shape)); err != nil {
+		return 0, err
 	}
 	return n, nil
 }
