@@ -37,7 +37,9 @@ var (
 	// ErrValue: a value is out of its valid range (a class index, a
 	// probability, a length, a negative variance).
 	ErrValue = &Kind{"value error"}
-	// ErrOption: an option is invalid or not accepted by the function.
+	// ErrOption: an option is not accepted by the function, or its value is
+	// out of the option's range (a reduction, beta, delta, margin, p,
+	// label_smoothing, blank).
 	ErrOption = &Kind{"invalid option"}
 	// ErrGrad: autograd was misused (backward of a non-scalar without a
 	// gradient, a gradient of the wrong shape, requiring the gradient of an

@@ -157,7 +157,7 @@ func ctcLoss(op string, logProbs, targets *tensor.Tensor, il, tl []int64, cfg co
 		n, c = shape[1], shape[2]
 	}
 	if cfg.blank < 0 || cfg.blank >= int64(c) {
-		return nil, torchloss.Errorf(torchloss.ErrValue, op, "blank", "blank must be in label range (blank %d, %d classes)", cfg.blank, c)
+		return nil, torchloss.Errorf(torchloss.ErrOption, op, "blank", "blank must be in label range (blank %d, %d classes)", cfg.blank, c)
 	}
 	if len(il) != n {
 		return nil, torchloss.Errorf(torchloss.ErrShape, op, "input_lengths", "input_lengths must be of size batch_size (got %d lengths, batch size %d)", len(il), n)

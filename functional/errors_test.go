@@ -96,7 +96,7 @@ func TestErrorKinds(t *testing.T) {
 		// ctc_loss
 		{"ctc input length too long", e(functional.CTCLossInts(lp(), i64(1, 2), []int64{5, 4}, []int64{1, 1})), torchloss.ErrValue, "ctc_loss", "input_lengths", []string{"5", "4"}},
 		{"ctc negative target length", e(functional.CTCLossInts(lp(), i64(1, 2), []int64{4, 4}, []int64{-1, 1})), torchloss.ErrValue, "ctc_loss", "target_lengths", []string{"-1"}},
-		{"ctc blank out of range", e(functional.CTCLossInts(lp(), i64(1, 2), []int64{4, 4}, []int64{1, 1}, functional.Blank(3))), torchloss.ErrValue, "ctc_loss", "blank", []string{"3"}},
+		{"ctc blank out of range", e(functional.CTCLossInts(lp(), i64(1, 2), []int64{4, 4}, []int64{1, 1}, functional.Blank(3))), torchloss.ErrOption, "ctc_loss", "blank", []string{"3"}},
 		{"ctc label out of range", e(functional.CTCLossInts(lp(), i64(1, 9), []int64{4, 4}, []int64{1, 1})), torchloss.ErrValue, "ctc_loss", "targets", []string{"9"}},
 		{"ctc lengths count", e(functional.CTCLossInts(lp(), i64(1, 2), []int64{4}, []int64{1, 1})), torchloss.ErrShape, "ctc_loss", "input_lengths", []string{"1", "2"}},
 		{"ctc float lengths", e(functional.CTCLoss(lp(), i64(1, 2), f32(2), i64(1, 1))), torchloss.ErrDType, "ctc_loss", "input_lengths", []string{"float32"}},
@@ -119,9 +119,9 @@ func TestErrorKinds(t *testing.T) {
 		{"l1 huge", e(functional.L1Loss(huge, hugeRow)), torchloss.ErrLimit, "l1_loss", "target", []string{"1000000"}},
 		{"mse weight size", e(functional.MSELoss(f32(2, 3), f32(2, 3), functional.Weight(f32(7)))), torchloss.ErrShape, "mse_loss", "weight", []string{"7"}},
 		{"mse nil input", e(functional.MSELoss(nil, f32(2))), torchloss.ErrValue, "mse_loss", "input", []string{"nil"}},
-		{"smooth_l1 negative beta", e(functional.SmoothL1Loss(f32(2), f32(2), functional.Beta(-1))), torchloss.ErrValue, "smooth_l1_loss", "beta", []string{"-1"}},
-		{"smooth_l1 nan beta", e(functional.SmoothL1Loss(f32(2), f32(2), functional.Beta(math.NaN()))), torchloss.ErrValue, "smooth_l1_loss", "beta", []string{"NaN"}},
-		{"huber zero delta", e(functional.HuberLoss(f32(2), f32(2), functional.Delta(0))), torchloss.ErrValue, "huber_loss", "delta", []string{"0"}},
+		{"smooth_l1 negative beta", e(functional.SmoothL1Loss(f32(2), f32(2), functional.Beta(-1))), torchloss.ErrOption, "smooth_l1_loss", "beta", []string{"-1"}},
+		{"smooth_l1 nan beta", e(functional.SmoothL1Loss(f32(2), f32(2), functional.Beta(math.NaN()))), torchloss.ErrOption, "smooth_l1_loss", "beta", []string{"NaN"}},
+		{"huber zero delta", e(functional.HuberLoss(f32(2), f32(2), functional.Delta(0))), torchloss.ErrOption, "huber_loss", "delta", []string{"0"}},
 		{"huber weight size", e(functional.HuberLoss(f32(2), f32(2), functional.Weight(f32(3)))), torchloss.ErrShape, "huber_loss", "weight", []string{"3"}},
 		// soft_margin, multilabel_soft_margin, margin_ranking
 		{"soft_margin target larger", e(functional.SoftMarginLoss(f32(3), f32(2, 3))), torchloss.ErrShape, "soft_margin_loss", "target", []string{"[2, 3]"}},
@@ -143,10 +143,10 @@ func TestErrorKinds(t *testing.T) {
 		{"ctc empty log_probs", e(functional.CTCLossInts(f32(0, 2, 3), i64(1, 2), []int64{0, 0}, []int64{1, 1})), torchloss.ErrShape, "ctc_loss", "log_probs", []string{"[0 2 3]"}},
 		// triplet
 		{"triplet dims", e(functional.TripletMarginLoss(f32(2, 3), f32(2, 3), f32(3))), torchloss.ErrShape, "triplet_margin_loss", "negative", []string{"negative 1D"}},
-		{"triplet margin", e(functional.TripletMarginLoss(f32(2, 3), f32(2, 3), f32(2, 3), functional.Margin(-1))), torchloss.ErrValue, "triplet_margin_loss", "margin", []string{"-1"}},
+		{"triplet margin", e(functional.TripletMarginLoss(f32(2, 3), f32(2, 3), f32(2, 3), functional.Margin(-1))), torchloss.ErrOption, "triplet_margin_loss", "margin", []string{"-1"}},
 		{"triplet nil anchor", e(functional.TripletMarginLoss(nil, f32(2, 3), f32(2, 3))), torchloss.ErrValue, "triplet_margin_loss", "anchor", []string{"nil"}},
 		{"triplet distance dims", e(functional.TripletMarginWithDistanceLoss(f32(2, 3), f32(3), f32(2, 3))), torchloss.ErrShape, "triplet_margin_with_distance_loss", "positive", []string{"positive 1D"}},
-		{"triplet distance margin", e(functional.TripletMarginWithDistanceLoss(f32(2, 3), f32(2, 3), f32(2, 3), functional.Margin(-0.5))), torchloss.ErrValue, "triplet_margin_with_distance_loss", "margin", []string{"-0.5"}},
+		{"triplet distance margin", e(functional.TripletMarginWithDistanceLoss(f32(2, 3), f32(2, 3), f32(2, 3), functional.Margin(-0.5))), torchloss.ErrOption, "triplet_margin_with_distance_loss", "margin", []string{"-0.5"}},
 	}
 	if len(rows) < 50 {
 		t.Fatalf("%d rows", len(rows))

@@ -126,7 +126,7 @@ func mseT[T kernels.Float](op string, input, target, xt, yt *tensor.Tensor, shap
 //
 // PyTorch quirks kept: input and target broadcast (PyTorch only warns); an
 // integer or bool argument is promoted to the other's floating dtype (the
-// backward promotes too); a negative (or NaN) β is an error (ErrValue).
+// backward promotes too); a negative (or NaN) β is an error (ErrOption).
 // PyTorch's vectorized backward differs from its scalar formula, used here,
 // by about an ULP at most, depending on an element's position.
 func SmoothL1Loss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
@@ -151,7 +151,7 @@ func SmoothL1Loss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor,
 		return L1Loss(input, target, cfg.reduction)
 	}
 	if !(cfg.beta >= 0) {
-		return nil, torchloss.Errorf(torchloss.ErrValue, op, "beta", "smooth_l1_loss does not support negative values for beta. (got %v)", cfg.beta)
+		return nil, torchloss.Errorf(torchloss.ErrOption, op, "beta", "smooth_l1_loss does not support negative values for beta. (got %v)", cfg.beta)
 	}
 	return dispatch(dt,
 		func() (*tensor.Tensor, error) {
@@ -244,7 +244,7 @@ func HuberLoss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, er
 		return nil, err
 	}
 	if !(cfg.delta > 0) {
-		return nil, torchloss.Errorf(torchloss.ErrValue, op, "delta", "huber_loss does not support non-positive values for delta. (got %v)", cfg.delta)
+		return nil, torchloss.Errorf(torchloss.ErrOption, op, "delta", "huber_loss does not support non-positive values for delta. (got %v)", cfg.delta)
 	}
 	if !input.DType().IsFloat() {
 		return nil, torchloss.Errorf(torchloss.ErrDType, op, "input", "result type %v can't be cast to the desired output type %v (huber_loss writes the loss in input's dtype)", dt, input.DType())

@@ -27,7 +27,7 @@ import (
 // With Swap(true), d(a, n) is replaced by min(d(a, n), d(p, n)) (the
 // "distance swap" of Balntas et al.).
 //
-// Options: Margin (default 1; must be > 0, else ErrValue), P (the norm
+// Options: Margin (default 1; must be > 0, else ErrOption), P (the norm
 // degree, default 2), Eps (default 1e-6), Swap (default false), a Reduction
 // (default Mean).
 //
@@ -109,7 +109,7 @@ func TripletMarginWithDistanceLoss(anchor, positive, negative *tensor.Tensor, op
 // the swap) and the reduction, all recorded by autograd.
 func tripletLoss(op string, anchor, positive, negative *tensor.Tensor, cfg config, dist Distance) (*tensor.Tensor, error) {
 	if cfg.margin <= 0 {
-		return nil, torchloss.Errorf(torchloss.ErrValue, op, "margin", "margin must be greater than 0, got %v", cfg.margin)
+		return nil, torchloss.Errorf(torchloss.ErrOption, op, "margin", "margin must be greater than 0, got %v", cfg.margin)
 	}
 	if err := required(op, arg{"anchor", anchor}, arg{"positive", positive}, arg{"negative", negative}); err != nil {
 		return nil, err

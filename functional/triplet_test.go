@@ -194,8 +194,8 @@ func TestTripletErrors(t *testing.T) {
 		kind *torchloss.Kind
 	}{
 		{"rank", func() (*tensor.Tensor, error) { return TripletMarginLoss(a, v, a) }, torchloss.ErrShape},
-		{"margin 0", func() (*tensor.Tensor, error) { return TripletMarginLoss(a, a, a, Margin(0)) }, torchloss.ErrValue},
-		{"margin < 0", func() (*tensor.Tensor, error) { return TripletMarginLoss(a, a, a, Margin(-1)) }, torchloss.ErrValue},
+		{"margin 0", func() (*tensor.Tensor, error) { return TripletMarginLoss(a, a, a, Margin(0)) }, torchloss.ErrOption},
+		{"margin < 0", func() (*tensor.Tensor, error) { return TripletMarginLoss(a, a, a, Margin(-1)) }, torchloss.ErrOption},
 		{"sizes", func() (*tensor.Tensor, error) { return TripletMarginLoss(a, b3, a) }, torchloss.ErrShape},
 		{"bad reduction", func() (*tensor.Tensor, error) { return TripletMarginLoss(a, a, a, Reduction("x")) }, torchloss.ErrOption},
 		{"no weight", func() (*tensor.Tensor, error) { return TripletMarginLoss(a, a, a, Weight(v)) }, torchloss.ErrOption},
@@ -205,7 +205,7 @@ func TestTripletErrors(t *testing.T) {
 			return TripletMarginLoss(e, e, e, P(-1))
 		}, torchloss.ErrValue},
 		{"with distance: rank", func() (*tensor.Tensor, error) { return TripletMarginWithDistanceLoss(a, v, a) }, torchloss.ErrShape},
-		{"with distance: margin", func() (*tensor.Tensor, error) { return TripletMarginWithDistanceLoss(a, a, a, Margin(0)) }, torchloss.ErrValue},
+		{"with distance: margin", func() (*tensor.Tensor, error) { return TripletMarginWithDistanceLoss(a, a, a, Margin(0)) }, torchloss.ErrOption},
 		{"with distance: elementwise_mean", func() (*tensor.Tensor, error) {
 			return TripletMarginWithDistanceLoss(a, a, a, Reduction("elementwise_mean"))
 		}, torchloss.ErrOption},
