@@ -1,6 +1,6 @@
 package functional_test
 
-// Tests for every place docs/nan-inf.md lists where a loss or its gradient
+// Tests for every place the README's "NaN and infinity" section lists where a loss or its gradient
 // is NaN or ±inf (or, where PyTorch guards against it, stays finite), with
 // values from the spec (PYTORCH_LOSSES.md §2–§6) or PyTorch.
 
