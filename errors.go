@@ -47,6 +47,10 @@ var (
 	ErrGrad = &Kind{"autograd error"}
 	// ErrLimit: the work or memory an input implies exceeds a limit.
 	ErrLimit = &Kind{"size limit exceeded"}
+	// ErrDevice: tensors of one call are on different devices (CPU and
+	// CUDA), or a device cannot be used (no CUDA support linked in, no
+	// NVIDIA driver or GPU, device memory exhausted or already freed).
+	ErrDevice = &Kind{"device error"}
 )
 
 // Error is the error type returned by torchloss. Op is the operation

@@ -48,7 +48,10 @@ var Tolerances = map[tensor.DType]Tolerance{
 
 // RunCase runs one case. It never panics: a panic inside torchloss is
 // reported as a failure of the case.
-func RunCase(c *Case) (r Result) {
+func RunCase(c *Case) (r Result) { return runCase(c, tensor.CPU) }
+
+// runCase runs one case with its tensors on dev (see RunCaseOn).
+func runCase(c *Case, dev tensor.Device) (r Result) {
 	r = Result{ID: c.ID, Fn: c.Fn}
 	adapter, ok := adapters[c.Fn]
 	if !ok {
@@ -67,12 +70,17 @@ func RunCase(c *Case) (r Result) {
 		r.Detail = fmt.Sprintf(format, a...)
 		return r
 	}
-	call, leaves, err := decodeCall(c)
+	call, leaves, err := decodeCall(c, dev)
 	if err != nil {
 		return fail("decoding the case: %v", err)
 	}
 	out, err := adapter(call)
 	r.Output, r.Err = out, err
+	if err == nil && out != nil && dev != tensor.CPU {
+		if r.Output, err = onHost(out, dev); err != nil {
+			return fail("output: %v", err)
+		}
+	}
 	if c.Error != "" {
 		if err == nil {
 			// Some errors surface in backward only (PyTorch 2.11's 1-D
@@ -99,7 +107,11 @@ func RunCase(c *Case) (r Result) {
 			r.Grads = map[string]*tensor.Tensor{}
 			for name := range c.Grads {
 				if leaf := leaves[name]; leaf != nil {
-					r.Grads[name] = leaf.Grad()
+					g, err := onHost(leaf.Grad(), leaf.Device())
+					if err != nil {
+						return fail("grad %s: %v", name, err)
+					}
+					r.Grads[name] = g
 				}
 			}
 		}
@@ -109,7 +121,7 @@ func RunCase(c *Case) (r Result) {
 		if err != nil {
 			return fail("decoding output: %v", err)
 		}
-		if msg := compare(out, want); msg != "" {
+		if msg := compare(r.Output, want); msg != "" {
 			return fail("output: %s", msg)
 		}
 	}
@@ -155,7 +167,7 @@ func runBackward(c *Case, out *tensor.Tensor) error {
 // decodeCall decodes a case's arguments. Arguments named in the case's
 // grads become leaves that require a gradient; an argument with a transform
 // is passed to the loss as op(leaf).
-func decodeCall(c *Case) (*Call, map[string]*tensor.Tensor, error) {
+func decodeCall(c *Case, dev tensor.Device) (*Call, map[string]*tensor.Tensor, error) {
 	call := &Call{Fn: c.Fn, tensors: map[string]*tensor.Tensor{}, raw: map[string]json.RawMessage{}, kwargs: c.Kwargs}
 	if call.kwargs == nil {
 		call.kwargs = map[string]json.RawMessage{}
@@ -182,6 +194,13 @@ func decodeCall(c *Case) (*Call, map[string]*tensor.Tensor, error) {
 		if c.Error != "" && len(c.Grads) == 0 && t.DType().IsFloat() && slices.Contains(differentiable[c.Fn], name) {
 			wantGrad = true
 		}
+		_, transformed := c.Transform[name]
+		if dev != tensor.CPU && !transformed {
+			// The leaf itself lives on the device.
+			if t, err = t.ToDevice(dev); err != nil {
+				return nil, nil, fmt.Errorf("argument %s: %v", name, err)
+			}
+		}
 		if wantGrad {
 			if err := t.SetRequiresGrad(true); err != nil {
 				return nil, nil, fmt.Errorf("argument %s: %v", name, err)
@@ -191,6 +210,11 @@ func decodeCall(c *Case) (*Call, map[string]*tensor.Tensor, error) {
 		if tr, ok := c.Transform[name]; ok {
 			if t, err = applyTransform(t, tr); err != nil {
 				return nil, nil, fmt.Errorf("transform of %s: %v", name, err)
+			}
+			// A transformed argument is transformed on the host, then
+			// moved (differentiably) to the device.
+			if t, err = t.ToDevice(dev); err != nil {
+				return nil, nil, fmt.Errorf("argument %s: %v", name, err)
 			}
 		}
 		call.tensors[name] = t
@@ -277,10 +301,12 @@ type Report struct {
 }
 
 // Run runs every case of f.
-func Run(f *File) *Report {
+func Run(f *File) *Report { return run(f, tensor.CPU) }
+
+func run(f *File, dev tensor.Device) *Report {
 	rep := &Report{ByFn: map[string]*Counts{}}
 	for i := range f.Cases {
-		r := RunCase(&f.Cases[i])
+		r := runCase(&f.Cases[i], dev)
 		rep.Results = append(rep.Results, r)
 		cnt := rep.ByFn[r.Fn]
 		if cnt == nil {

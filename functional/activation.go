@@ -10,6 +10,9 @@ import (
 // torch.sigmoid, which the tutorial chains into binary_cross_entropy.
 // The gradient is g·(1 − σ)·σ.
 func Sigmoid(x *tensor.Tensor) (*tensor.Tensor, error) {
+	if out, ok, err := onDevice("sigmoid", devArgs(x), 0, nil, func(a []*tensor.Tensor, _ []Option) (*tensor.Tensor, error) { return Sigmoid(a[0]) }); ok {
+		return out, err
+	}
 	const op = "sigmoid"
 	if err := required(op, arg{"input", x}); err != nil {
 		return nil, err
@@ -77,6 +80,11 @@ func splitDim(op string, shape []int, dim int) (outer, n, inner, d int, err erro
 }
 
 func softmaxOp(op, name string, x *tensor.Tensor, dim int, log bool) (*tensor.Tensor, error) {
+	if out, ok, err := onDevice(op, devArgs(x), 0, nil, func(a []*tensor.Tensor, _ []Option) (*tensor.Tensor, error) {
+		return softmaxOp(op, name, a[0], dim, log)
+	}); ok {
+		return out, err
+	}
 	if err := required(op, arg{"input", x}); err != nil {
 		return nil, err
 	}

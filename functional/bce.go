@@ -58,6 +58,11 @@ import (
 // the product computed in the promoted type and stored as float32; at x = 1,
 // y = 1 the loss is −0.
 func BinaryCrossEntropy(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
+	if out, ok, err := onDevice("binary_cross_entropy", devArgs(input, target), 0, opts, func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
+		return BinaryCrossEntropy(a[0], a[1], o...)
+	}); ok {
+		return out, err
+	}
 	const op = "binary_cross_entropy"
 	cfg, err := parseOptions(op, optWeight, config{}, opts)
 	if err != nil {
@@ -191,6 +196,11 @@ func bceT[T kernels.Float](op string, input, target *tensor.Tensor, cfg config, 
 // pos_weights are accepted (a bool pos_weight is not: PyTorch cannot
 // subtract 1 from it).
 func BinaryCrossEntropyWithLogits(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
+	if out, ok, err := onDevice("binary_cross_entropy_with_logits", devArgs(input, target), 0, opts, func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
+		return BinaryCrossEntropyWithLogits(a[0], a[1], o...)
+	}); ok {
+		return out, err
+	}
 	const op = "binary_cross_entropy_with_logits"
 	cfg, err := parseOptions(op, optWeight|optPosWeight, config{}, opts)
 	if err != nil {

@@ -58,6 +58,9 @@ import (
 // as masked_fill_ cannot broadcast the mask); a (C) int64 target of a (C)
 // input is taken as probabilities and rejected.
 func CrossEntropy(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
+	if out, ok, err := onDevice("cross_entropy", devArgs(input, target), 0, opts, func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) { return CrossEntropy(a[0], a[1], o...) }); ok {
+		return out, err
+	}
 	const op = "cross_entropy"
 	cfg, err := parseOptions(op, optWeight|optIgnoreIndex|optLabelSmoothing, config{ignoreIndex: -100}, opts)
 	if err != nil {

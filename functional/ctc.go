@@ -79,6 +79,11 @@ import (
 // for the first target_lengths[b] labels of each sequence (the labels
 // PyTorch reads).
 func CTCLoss(logProbs, targets, inputLengths, targetLengths *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
+	if out, ok, err := onDevice("ctc_loss", devArgs(logProbs, targets, inputLengths, targetLengths), 2, opts, func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
+		return CTCLoss(a[0], a[1], a[2], a[3], o...)
+	}); ok {
+		return out, err
+	}
 	const op = "ctc_loss"
 	cfg, err := parseOptions(op, optBlank|optZeroInfinity, config{}, opts)
 	if err != nil {
@@ -102,6 +107,9 @@ func CTCLoss(logProbs, targets, inputLengths, targetLengths *tensor.Tensor, opts
 // ctc_loss(log_probs, targets, input_lengths: list[int],
 // target_lengths: list[int], ...). Everything else is as in CTCLoss.
 func CTCLossInts(logProbs, targets *tensor.Tensor, inputLengths, targetLengths []int64, opts ...Option) (*tensor.Tensor, error) {
+	if out, ok, err := ctcIntsOnDevice(logProbs, targets, inputLengths, targetLengths, opts); ok {
+		return out, err
+	}
 	const op = "ctc_loss"
 	cfg, err := parseOptions(op, optBlank|optZeroInfinity, config{}, opts)
 	if err != nil {

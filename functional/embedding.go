@@ -46,6 +46,11 @@ const cosineEpsilon = float64(float32(1e-12))
 // float64 inputs, each squared magnitude is computed in its input's own
 // dtype, as PyTorch does.
 func CosineEmbeddingLoss(input1, input2, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
+	if out, ok, err := onDevice("cosine_embedding_loss", devArgs(input1, input2, target), 0, opts, func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
+		return CosineEmbeddingLoss(a[0], a[1], a[2], o...)
+	}); ok {
+		return out, err
+	}
 	const op = "cosine_embedding_loss"
 	cfg, err := parseOptions(op, optMargin, config{}, opts)
 	if err != nil {
@@ -270,6 +275,11 @@ func cosineT[T kernels.Float](input1, input2, target *tensor.Tensor, cfg config,
 // (int64, float, bool where true counts as 1) and broadcasts with the input
 // silently.
 func HingeEmbeddingLoss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
+	if out, ok, err := onDevice("hinge_embedding_loss", devArgs(input, target), 0, opts, func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
+		return HingeEmbeddingLoss(a[0], a[1], o...)
+	}); ok {
+		return out, err
+	}
 	const op = "hinge_embedding_loss"
 	cfg, err := parseOptions(op, optMargin, config{margin: 1}, opts)
 	if err != nil {

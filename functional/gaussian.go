@@ -47,6 +47,11 @@ import (
 // var's own dtype; integer input/target take part in promotion; an integer
 // var is rejected (PyTorch cannot clamp it in place).
 func GaussianNLLLoss(input, target, variance *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
+	if out, ok, err := onDevice("gaussian_nll_loss", devArgs(input, target, variance), 0, opts, func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
+		return GaussianNLLLoss(a[0], a[1], a[2], o...)
+	}); ok {
+		return out, err
+	}
 	const op = "gaussian_nll_loss"
 	cfg, err := parseOptions(op, optFull|optEps, config{eps: 1e-6}, opts)
 	if err != nil {
@@ -71,6 +76,11 @@ func GaussianNLLLoss(input, target, variance *tensor.Tensor, opts ...Option) (*t
 // float: var·ones_like(input), in input's dtype (float32 for an integer
 // input). A negative variance is ErrValue.
 func GaussianNLLLossScalarVar(input, target *tensor.Tensor, variance float64, opts ...Option) (*tensor.Tensor, error) {
+	if out, ok, err := onDevice("gaussian_nll_loss", devArgs(input, target), 0, opts, func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
+		return GaussianNLLLossScalarVar(a[0], a[1], variance, o...)
+	}); ok {
+		return out, err
+	}
 	const op = "gaussian_nll_loss"
 	cfg, err := parseOptions(op, optFull|optEps, config{eps: 1e-6}, opts)
 	if err != nil {

@@ -41,6 +41,9 @@ import (
 // t·(1/t) term of xlogy's backward is 0/0); integer and bool tensors are
 // rejected (ErrDType); xlogy(t, t) and exp(t) run in target's own dtype.
 func KLDiv(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
+	if out, ok, err := onDevice("kl_div", devArgs(input, target), 0, opts, func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) { return KLDiv(a[0], a[1], o...) }); ok {
+		return out, err
+	}
 	const op = "kl_div"
 	cfg, err := parseOptions(op, optLogTarget|optBatchMean, config{}, opts)
 	if err != nil {

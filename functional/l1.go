@@ -31,6 +31,9 @@ import (
 // floating dtype; two integer tensors are rejected (PyTorch computes int64
 // results for 'sum' and 'none' there).
 func L1Loss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
+	if out, ok, err := onDevice("l1_loss", devArgs(input, target), 0, opts, func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) { return L1Loss(a[0], a[1], o...) }); ok {
+		return out, err
+	}
 	const op = "l1_loss"
 	cfg, err := parseOptions(op, optWeight, config{}, opts)
 	if err != nil {

@@ -36,6 +36,11 @@ import (
 // cannot negate it); x1 − x2 is computed in the dtype of x1 and x2 before a
 // float64 target promotes the product.
 func MarginRankingLoss(input1, input2, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
+	if out, ok, err := onDevice("margin_ranking_loss", devArgs(input1, input2, target), 0, opts, func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
+		return MarginRankingLoss(a[0], a[1], a[2], o...)
+	}); ok {
+		return out, err
+	}
 	const op = "margin_ranking_loss"
 	cfg, err := parseOptions(op, optMargin, config{}, opts)
 	if err != nil {
@@ -190,6 +195,9 @@ func marginRankingT[T kernels.Float](input1, input2, target *tensor.Tensor, cfg 
 // target works in the forward pass, but a bool target fails in the backward
 // pass (PyTorch negates it there).
 func SoftMarginLoss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
+	if out, ok, err := onDevice("soft_margin_loss", devArgs(input, target), 0, opts, func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) { return SoftMarginLoss(a[0], a[1], o...) }); ok {
+		return out, err
+	}
 	const op = "soft_margin_loss"
 	cfg, err := parseOptions(op, 0, config{}, opts)
 	if err != nil {
@@ -312,6 +320,11 @@ func softMarginGrad[P kernels.Float](input, target, g *tensor.Tensor, shape []in
 // is an error; with mixed float32/float64 arguments each operation runs in
 // its own operands' dtype (log σ in the input's).
 func MultilabelSoftMarginLoss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
+	if out, ok, err := onDevice("multilabel_soft_margin_loss", devArgs(input, target), 0, opts, func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
+		return MultilabelSoftMarginLoss(a[0], a[1], o...)
+	}); ok {
+		return out, err
+	}
 	const op = "multilabel_soft_margin_loss"
 	cfg, err := parseOptions(op, optWeight, config{}, opts)
 	if err != nil {

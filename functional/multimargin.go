@@ -52,6 +52,9 @@ import (
 // the output); torchloss returns an ErrValue error instead. None returns the
 // empty (0) tensor, as PyTorch does.
 func MultiMarginLoss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
+	if out, ok, err := onDevice("multi_margin_loss", devArgs(input, target), 0, opts, func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) { return MultiMarginLoss(a[0], a[1], o...) }); ok {
+		return out, err
+	}
 	const op = "multi_margin_loss"
 	cfg, err := parseOptions(op, optP|optMargin|optWeight, config{p: 1, margin: 1}, opts)
 	if err != nil {
@@ -181,6 +184,11 @@ func multiMarginT[T kernels.Float](input *tensor.Tensor, ys []int64, weight *ten
 // batch (0, C) with Sum or Mean is an ErrValue error, where PyTorch returns
 // an uninitialized value; None returns the empty (0) tensor.
 func MultilabelMarginLoss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
+	if out, ok, err := onDevice("multilabel_margin_loss", devArgs(input, target), 0, opts, func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
+		return MultilabelMarginLoss(a[0], a[1], o...)
+	}); ok {
+		return out, err
+	}
 	const op = "multilabel_margin_loss"
 	cfg, err := parseOptions(op, 0, config{}, opts)
 	if err != nil {

@@ -52,6 +52,9 @@ import (
 // elements, not a (C) shape (nll_loss2d's check). With a reduction and an
 // empty target the target's dtype is not checked until the backward.
 func NLLLoss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
+	if out, ok, err := onDevice("nll_loss", devArgs(input, target), 0, opts, func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) { return NLLLoss(a[0], a[1], o...) }); ok {
+		return out, err
+	}
 	const op = "nll_loss"
 	cfg, err := parseOptions(op, optWeight|optIgnoreIndex, config{ignoreIndex: -100}, opts)
 	if err != nil {

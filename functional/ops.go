@@ -60,6 +60,9 @@ func Div(a, b *tensor.Tensor) (*tensor.Tensor, error) { return opBinary(opDiv, a
 func Minimum(a, b *tensor.Tensor) (*tensor.Tensor, error) { return opBinary(opMinimum, a, b) }
 
 func opBinary(kind opBinaryKind, a, b *tensor.Tensor) (*tensor.Tensor, error) {
+	if out, ok, err := onDevice(opBinaryNames[kind].op, devArgs(a, b), 0, nil, func(a []*tensor.Tensor, _ []Option) (*tensor.Tensor, error) { return opBinary(kind, a[0], a[1]) }); ok {
+		return out, err
+	}
 	op := opBinaryNames[kind].op
 	if err := required(op, arg{"input", a}, arg{"other", b}); err != nil {
 		return nil, err
@@ -212,6 +215,9 @@ func ClampMin(x *tensor.Tensor, m float64) (*tensor.Tensor, error) {
 }
 
 func opUnary(kind opUnaryKind, x *tensor.Tensor, s float64) (*tensor.Tensor, error) {
+	if out, ok, err := onDevice(opUnaryNames[kind].op, devArgs(x), 0, nil, func(a []*tensor.Tensor, _ []Option) (*tensor.Tensor, error) { return opUnary(kind, a[0], s) }); ok {
+		return out, err
+	}
 	op := opUnaryNames[kind].op
 	if err := required(op, arg{"input", x}); err != nil {
 		return nil, err
@@ -296,6 +302,9 @@ func MeanAll(x *tensor.Tensor) (*tensor.Tensor, error) {
 }
 
 func opTotal(op, node string, x *tensor.Tensor, mean bool) (*tensor.Tensor, error) {
+	if out, ok, err := onDevice(op, devArgs(x), 0, nil, func(a []*tensor.Tensor, _ []Option) (*tensor.Tensor, error) { return opTotal(op, node, a[0], mean) }); ok {
+		return out, err
+	}
 	if err := required(op, arg{"input", x}); err != nil {
 		return nil, err
 	}
@@ -353,6 +362,11 @@ func Norm(x *tensor.Tensor, p float64, dim int) (*tensor.Tensor, error) {
 }
 
 func opAlong(op, node string, x *tensor.Tensor, dim int, p float64, norm bool) (*tensor.Tensor, error) {
+	if out, ok, err := onDevice(op, devArgs(x), 0, nil, func(a []*tensor.Tensor, _ []Option) (*tensor.Tensor, error) {
+		return opAlong(op, node, a[0], dim, p, norm)
+	}); ok {
+		return out, err
+	}
 	if err := required(op, arg{"input", x}); err != nil {
 		return nil, err
 	}
@@ -439,6 +453,11 @@ func opAlongT[T kernels.Float](node string, x *tensor.Tensor, p float64, norm bo
 // tensors subtract exactly and give float32). It is differentiable in both
 // arguments: the gradients of Sub, AddScalar and Norm.
 func PairwiseDistance(x1, x2 *tensor.Tensor, p, eps float64) (*tensor.Tensor, error) {
+	if out, ok, err := onDevice("pairwise_distance", devArgs(x1, x2), 0, nil, func(a []*tensor.Tensor, _ []Option) (*tensor.Tensor, error) {
+		return PairwiseDistance(a[0], a[1], p, eps)
+	}); ok {
+		return out, err
+	}
 	const op = "pairwise_distance"
 	if err := required(op, arg{"x1", x1}, arg{"x2", x2}); err != nil {
 		return nil, err

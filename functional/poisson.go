@@ -44,6 +44,9 @@ import (
 // result is float32 when both are integers). Bool tensors fail where
 // PyTorch subtracts them.
 func PoissonNLLLoss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
+	if out, ok, err := onDevice("poisson_nll_loss", devArgs(input, target), 0, opts, func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) { return PoissonNLLLoss(a[0], a[1], o...) }); ok {
+		return out, err
+	}
 	const op = "poisson_nll_loss"
 	cfg, err := parseOptions(op, optLogInput|optFull|optEps, config{logInput: true, eps: 1e-8}, opts)
 	if err != nil {

@@ -40,6 +40,9 @@ import (
 // ATen's mse_loss_backward does not promote. Two integer arguments are
 // rejected (ErrDType).
 func MSELoss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
+	if out, ok, err := onDevice("mse_loss", devArgs(input, target), 0, opts, func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) { return MSELoss(a[0], a[1], o...) }); ok {
+		return out, err
+	}
 	const op = "mse_loss"
 	cfg, err := parseOptions(op, optWeight, config{}, opts)
 	if err != nil {
@@ -130,6 +133,9 @@ func mseT[T kernels.Float](op string, input, target, xt, yt *tensor.Tensor, shap
 // PyTorch's vectorized backward differs from its scalar formula, used here,
 // by about an ULP at most, depending on an element's position.
 func SmoothL1Loss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
+	if out, ok, err := onDevice("smooth_l1_loss", devArgs(input, target), 0, opts, func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) { return SmoothL1Loss(a[0], a[1], o...) }); ok {
+		return out, err
+	}
 	const op = "smooth_l1_loss"
 	cfg, err := parseOptions(op, optBeta, config{beta: 1}, opts)
 	if err != nil {
@@ -227,6 +233,9 @@ func smoothL1T[T kernels.Float](input, target, xt, yt *tensor.Tensor, shape []in
 // input and target dtypes differ, as ATen's huber_loss_backward does not
 // promote. Two integer arguments are rejected (ErrDType).
 func HuberLoss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
+	if out, ok, err := onDevice("huber_loss", devArgs(input, target), 0, opts, func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) { return HuberLoss(a[0], a[1], o...) }); ok {
+		return out, err
+	}
 	const op = "huber_loss"
 	cfg, err := parseOptions(op, optDelta|optWeight, config{delta: 1}, opts)
 	if err != nil {

@@ -37,6 +37,11 @@ import (
 // equal), and clamp_min passing the gradient at exactly 0. All three inputs
 // are differentiable.
 func TripletMarginLoss(anchor, positive, negative *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
+	if out, ok, err := onDevice("triplet_margin_loss", devArgs(anchor, positive, negative), 0, opts, func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
+		return TripletMarginLoss(a[0], a[1], a[2], o...)
+	}); ok {
+		return out, err
+	}
 	const op = "triplet_margin_loss"
 	cfg, err := parseOptions(op, optMargin|optP|optEps|optSwap, config{margin: 1, p: 2, eps: 1e-6}, opts)
 	if err != nil {
@@ -83,6 +88,11 @@ func TripletMarginLoss(anchor, positive, negative *tensor.Tensor, opts ...Option
 //
 // Gradient: autograd of the graph, as for TripletMarginLoss.
 func TripletMarginWithDistanceLoss(anchor, positive, negative *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
+	if out, ok, err := onDevice("triplet_margin_with_distance_loss", devArgs(anchor, positive, negative), 0, opts, func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
+		return TripletMarginWithDistanceLoss(a[0], a[1], a[2], o...)
+	}); ok {
+		return out, err
+	}
 	const op = "triplet_margin_with_distance_loss"
 	var raw config
 	for _, o := range opts {

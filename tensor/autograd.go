@@ -121,6 +121,12 @@ func (t *Tensor) BackwardWith(grad *Tensor) error {
 	if err != nil {
 		return err
 	}
+	// A gradient on another device than t's is moved to t's device.
+	if grad.device != t.device {
+		if grad, err = grad.Detach().ToDevice(t.device); err != nil {
+			return err
+		}
+	}
 	// Order the nodes so that every tensor's gradient is complete before
 	// its node runs: reverse topological order from t.
 	var order []*Tensor
@@ -151,7 +157,12 @@ func (t *Tensor) BackwardWith(grad *Tensor) error {
 		if x.node == nil {
 			x.mu.Lock()
 			if x.grad == nil {
-				x.grad = g.Clone()
+				c, err := g.CloneErr()
+				if err != nil {
+					x.mu.Unlock()
+					return err
+				}
+				x.grad = c
 			} else {
 				sum, err := accumulate(x.grad, g)
 				if err != nil {
@@ -172,8 +183,8 @@ func (t *Tensor) BackwardWith(grad *Tensor) error {
 				continue
 			}
 			gi := ins[j]
-			if !slices.Equal(gi.shape, in.shape) || gi.dtype != in.dtype {
-				return torchloss.Errorf(torchloss.ErrGrad, x.node.Name, "", "internal: gradient of input %d has shape %v dtype %v, want %v %v", j, gi.shape, gi.dtype, in.shape, in.dtype)
+			if !slices.Equal(gi.shape, in.shape) || gi.dtype != in.dtype || gi.device != in.device {
+				return torchloss.Errorf(torchloss.ErrGrad, x.node.Name, "", "internal: gradient of input %d has shape %v dtype %v device %v, want %v %v %v", j, gi.shape, gi.dtype, gi.device, in.shape, in.dtype, in.device)
 			}
 			if prev := grads[in]; prev != nil {
 				sum, err := accumulate(prev, gi)

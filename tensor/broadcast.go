@@ -51,6 +51,9 @@ func BroadcastTo(t *Tensor, shape []int) (*Tensor, error) {
 	if slices.Equal(t.shape, shape) {
 		return t, nil
 	}
+	if t.device != CPU {
+		return nil, errHostOnly("expand", t)
+	}
 	if len(shape) < len(t.shape) {
 		return nil, torchloss.Errorf(torchloss.ErrShape, "expand", "", "the shape %v cannot be expanded to %v", t.shape, shape)
 	}
@@ -125,6 +128,9 @@ func SumTo(g *Tensor, shape []int) (*Tensor, error) {
 	if slices.Equal(g.shape, shape) {
 		return g, nil
 	}
+	if g.device != CPU {
+		return nil, errHostOnly("sum_to", g)
+	}
 	if _, err := BroadcastShapes(shape, g.shape); err != nil || len(shape) > len(g.shape) {
 		return nil, torchloss.Errorf(torchloss.ErrShape, "sum_to", "", "cannot sum shape %v to %v", g.shape, shape)
 	}
@@ -159,6 +165,9 @@ func accumulate(a, b *Tensor) (*Tensor, error) {
 	b, err := b.To(a.dtype)
 	if err != nil {
 		return nil, err
+	}
+	if a.device != CPU || b.device != CPU {
+		return accumulateOnDevice(a, b)
 	}
 	switch s := a.data.(type) {
 	case []float32:

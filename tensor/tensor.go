@@ -10,9 +10,7 @@
 // that consumes it record a node in the autograd graph; Backward on the
 // result then fills x.Grad().
 //
-// Tensors are values on the CPU today. The storage is held behind the
-// Tensor's methods so that a device (a GPU) and a second set of kernels can be
-// added without changing the API.
+// Tensors live on the CPU unless moved to a GPU with ToCUDA (see Device).
 package tensor
 
 import (
@@ -32,7 +30,10 @@ import (
 type Tensor struct {
 	dtype DType
 	shape []int
-	data  any // []float32, []float64, []int64 or []bool, len = numel
+	data  any // []float32, []float64, []int64 or []bool, len = numel; nil on a device
+
+	device Device
+	dev    *devBuf // the storage of a device tensor
 
 	requiresGrad bool
 	node         *Node // the operation that produced this tensor; nil for a leaf
@@ -176,6 +177,10 @@ func (t *Tensor) Size(d int) int {
 
 // Numel returns the number of elements.
 func (t *Tensor) Numel() int {
+	if t.device != CPU {
+		n, _ := Numel(t.shape)
+		return n
+	}
 	switch s := t.data.(type) {
 	case []float32:
 		return len(s)
@@ -207,8 +212,12 @@ func (t *Tensor) Int64s() []int64 { return Data[int64](t) }
 // Bools returns the bool storage (nil for another dtype).
 func (t *Tensor) Bools() []bool { return Data[bool](t) }
 
-// Values returns a copy of the elements converted to float64 (true is 1).
+// Values returns a copy of the elements converted to float64 (true is 1);
+// nil for a device tensor.
 func (t *Tensor) Values() []float64 {
+	if t.device != CPU {
+		return nil
+	}
 	out := make([]float64, t.Numel())
 	switch s := t.data.(type) {
 	case []float32:
@@ -236,6 +245,9 @@ func (t *Tensor) Item() (float64, error) {
 	if t.Numel() != 1 {
 		return 0, torchloss.Errorf(torchloss.ErrShape, "item", "", "a Tensor with %d elements cannot be converted to a scalar", t.Numel())
 	}
+	if t.device != CPU {
+		return 0, torchloss.Errorf(torchloss.ErrDevice, "item", "", "the tensor is on %v: move it with ToCPU first", t.device)
+	}
 	return t.Values()[0], nil
 }
 
@@ -250,11 +262,25 @@ func (t *Tensor) Reshape(shape ...int) (*Tensor, error) {
 	if n != t.Numel() {
 		return nil, torchloss.Errorf(torchloss.ErrShape, "reshape", "shape", "shape %v is invalid for input of size %d", shape, t.Numel())
 	}
-	return &Tensor{dtype: t.dtype, shape: append([]int{}, shape...), data: t.data}, nil
+	return &Tensor{dtype: t.dtype, shape: append([]int{}, shape...), data: t.data, device: t.device, dev: t.dev}, nil
 }
 
-// Clone returns a deep copy of t's data, with no autograd history.
+// Clone returns a deep copy of t's data, with no autograd history, on t's
+// device. It panics if a device copy fails (device memory exhausted or
+// freed); use CloneErr to get the error.
 func (t *Tensor) Clone() *Tensor {
+	c, err := t.CloneErr()
+	if err != nil {
+		panic(err)
+	}
+	return c
+}
+
+// CloneErr is Clone returning the error of a device copy.
+func (t *Tensor) CloneErr() (*Tensor, error) {
+	if t.device != CPU {
+		return deviceClone(t)
+	}
 	var data any
 	switch s := t.data.(type) {
 	case []float32:
@@ -266,20 +292,24 @@ func (t *Tensor) Clone() *Tensor {
 	case []bool:
 		data = append([]bool{}, s...)
 	}
-	return &Tensor{dtype: t.dtype, shape: append([]int{}, t.shape...), data: data}
+	return &Tensor{dtype: t.dtype, shape: append([]int{}, t.shape...), data: data}, nil
 }
 
 // Detach returns a tensor sharing t's data without autograd history.
 func (t *Tensor) Detach() *Tensor {
-	return &Tensor{dtype: t.dtype, shape: t.shape, data: t.data}
+	return &Tensor{dtype: t.dtype, shape: t.shape, data: t.data, device: t.device, dev: t.dev}
 }
 
 // To returns t converted to dtype (t itself if it already has that dtype).
 // Floats convert to int64 by truncation toward zero, as PyTorch's .to(long).
-// The conversion is not recorded by autograd.
+// The conversion is not recorded by autograd. A device tensor is converted
+// through a host copy and stays on its device.
 func (t *Tensor) To(dtype DType) (*Tensor, error) {
 	if dtype == t.dtype {
 		return t, nil
+	}
+	if t.device != CPU {
+		return viaHost(t, func(h *Tensor) (*Tensor, error) { return h.To(dtype) })
 	}
 	vals := t.Values()
 	out, err := Zeros(dtype, t.shape...)
@@ -308,11 +338,20 @@ func (t *Tensor) To(dtype DType) (*Tensor, error) {
 	return out, nil
 }
 
-// String formats the tensor like PyTorch's repr, e.g. tensor([1., 2.]).
+// String formats the tensor like PyTorch's repr, e.g. tensor([1., 2.]);
+// a device tensor is copied to the host to be printed and ends with
+// device='cuda:0'.
 func (t *Tensor) String() string {
 	var b strings.Builder
 	b.WriteString("tensor(")
 	vals := t.Values()
+	if t.device != CPU {
+		h, err := download(t)
+		if err != nil {
+			return "tensor(<" + err.Error() + ">)"
+		}
+		vals = h.Values()
+	}
 	format := func(i int) string {
 		switch t.dtype {
 		case Int64:
@@ -350,6 +389,9 @@ func (t *Tensor) String() string {
 	rec(0, 0)
 	if t.dtype != Float32 && t.dtype != Int64 {
 		b.WriteString(", dtype=" + t.dtype.String())
+	}
+	if t.device == CUDA {
+		b.WriteString(", device='cuda:0'")
 	}
 	if t.node != nil {
 		b.WriteString(", grad_fn=<" + t.node.Name + ">")

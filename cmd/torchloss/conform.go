@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/torchloss/torchloss/conformance"
+	_ "github.com/torchloss/torchloss/cuda" // --device cuda
+	"github.com/torchloss/torchloss/tensor"
 )
 
 // conform runs vector files and prints the report; it exits 1 when a case
@@ -20,6 +22,7 @@ func conform(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	out := fs.String("write-results", "", "write what torchloss computed for every case to `OUT` (gzip-compressed when it ends in .gz)")
 	verbose := fs.Bool("v", false, "list every failing case")
+	device := fs.String("device", "cpu", "run every case with its tensors on `DEVICE` (cpu or cuda; results are moved back to be compared)")
 	files, err := parseInterspersed(fs, args)
 	if err != nil {
 		return 2
@@ -46,7 +49,17 @@ func conform(args []string, stdout, stderr io.Writer) int {
 		}
 		merged.Cases = append(merged.Cases, f.Cases...)
 	}
-	rep := conformance.Run(&merged)
+	dev, err := tensor.ParseDevice(*device)
+	if err != nil {
+		fmt.Fprintln(stderr, "torchloss:", err)
+		return 2
+	}
+	if dev != tensor.CPU && !tensor.Available(dev) {
+		_, err := tensor.BackendOf(dev)
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	rep := conformance.RunOn(&merged, dev)
 	fmt.Fprint(stdout, rep.Summary(*verbose))
 	if *out != "" {
 		if err := writeResults(*out, conformance.ResultsOf(rep)); err != nil {

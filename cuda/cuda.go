@@ -1,0 +1,85 @@
+// Package cuda puts torchloss's tensors and losses on an NVIDIA GPU. Import
+// it (a blank import is enough) to make tensor.ToCUDA work:
+//
+//	import _ "github.com/torchloss/torchloss/cuda"
+//
+//	x, err := x.ToCUDA()               // ErrDevice without a driver or GPU
+//	loss, err := F.CrossEntropy(x, y)  // on the GPU, output on the GPU
+//	err = loss.Backward()              // x.Grad() on the GPU
+//
+// The NVIDIA driver (libcuda.so.1) is loaded at run time with purego: no
+// cgo and no CUDA toolkit at build time. The fused kernels are PTX embedded
+// in the binary (kernels/*.ptx, generated from kernels/losses.cu).
+//
+// Losses with a fused kernel (loss and gradient in one pass, deterministic
+// reductions): see Fused. The others, and the options or shapes a fused
+// kernel does not cover, run on host copies (the fallback of package
+// functional) with their results moved to the GPU.
+package cuda
+
+import (
+	"sync"
+	"unsafe"
+
+	drv "github.com/torchloss/torchloss/internal/cuda"
+	"github.com/torchloss/torchloss/tensor"
+)
+
+func init() {
+	tensor.RegisterBackend(tensor.CUDA, func() (tensor.Backend, error) {
+		if err := drv.Init(); err != nil {
+			return nil, err
+		}
+		return backend{}, nil
+	})
+	registerFused()
+}
+
+// Available reports whether a GPU can be used, and if not, why.
+func Available() error {
+	_, err := tensor.BackendOf(tensor.CUDA)
+	return err
+}
+
+// Info describes the GPU: its name, compute capability and driver version.
+func Info() (name string, major, minor, driver int, err error) { return drv.DeviceInfo() }
+
+type backend struct{}
+
+func (backend) Alloc(n int) (uintptr, error) { return drv.Alloc(n) }
+func (backend) Free(p uintptr) error         { return drv.Free(p) }
+func (backend) CopyToDevice(dst uintptr, src unsafe.Pointer, n int) error {
+	return drv.CopyHtoD(dst, src, n)
+}
+func (backend) CopyToHost(dst unsafe.Pointer, src uintptr, n int) error {
+	return drv.CopyDtoH(dst, src, n)
+}
+func (backend) CopyDevice(dst, src uintptr, n int) error { return drv.CopyDtoD(dst, src, n) }
+
+var mod struct {
+	once sync.Once
+	m    *drv.Module
+	err  error
+}
+
+// module loads the PTX for the GPU's compute capability (8.x: compute_80,
+// 9.x and later: compute_90); an older GPU gets an error and the fallback.
+func module() (*drv.Module, error) {
+	mod.once.Do(func() {
+		_, major, _, _, err := drv.DeviceInfo()
+		if err != nil {
+			mod.err = err
+			return
+		}
+		ptx := ptxSM90
+		switch {
+		case major < 8:
+			mod.err = errOldGPU(major)
+			return
+		case major < 9:
+			ptx = ptxSM80
+		}
+		mod.m, mod.err = drv.LoadPTX(ptx)
+	})
+	return mod.m, mod.err
+}

@@ -1,0 +1,94 @@
+package functional_test
+
+import (
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/torchloss/torchloss"
+	F "github.com/torchloss/torchloss/functional"
+	"github.com/torchloss/torchloss/internal/fakedevice"
+	"github.com/torchloss/torchloss/tensor"
+)
+
+func onFake(t *testing.T) {
+	fakedevice.Register(fakedevice.New())
+	t.Cleanup(func() { tensor.RegisterBackend(tensor.CUDA, nil) })
+}
+
+func cuda(t *testing.T, x *tensor.Tensor) *tensor.Tensor {
+	d, err := x.ToCUDA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func TestDeviceMixingIsAnError(t *testing.T) {
+	onFake(t)
+	x := tensor.MustNew([]float32{0.2, 0.7})
+	y := tensor.MustNew([]float32{0, 1})
+	w := tensor.MustNew([]float32{1, 2})
+	for name, f := range map[string]func() (*tensor.Tensor, error){
+		"input on cuda":  func() (*tensor.Tensor, error) { return F.BinaryCrossEntropy(cuda(t, x), y) },
+		"target on cuda": func() (*tensor.Tensor, error) { return F.MSELoss(x, cuda(t, y)) },
+		"weight on cuda": func() (*tensor.Tensor, error) { return F.L1Loss(x, y, F.Weight(cuda(t, w))) },
+		"weight on cpu":  func() (*tensor.Tensor, error) { return F.L1Loss(cuda(t, x), cuda(t, y), F.Weight(w)) },
+		"op":             func() (*tensor.Tensor, error) { return F.Add(cuda(t, x), y) },
+	} {
+		if _, err := f(); !errors.Is(err, torchloss.ErrDevice) {
+			t.Errorf("%s: %v, want ErrDevice", name, err)
+		}
+	}
+}
+
+// TestDeviceFallback checks the fallback's plumbing: the output and the
+// gradients land on the device and equal the CPU results, a device weight
+// is used, and CTC's host lengths are accepted with device log_probs.
+func TestDeviceFallback(t *testing.T) {
+	onFake(t)
+	x := tensor.MustNew([]float64{0.5, -1, 2, 0.25}, 2, 2)
+	y := tensor.MustNew([]float64{1, 1, -1, 0}, 2, 2)
+	w := tensor.MustNew([]float64{1, 2, 3, 4}, 2, 2)
+	run := func(x, y, w *tensor.Tensor) (out, gx *tensor.Tensor) {
+		_ = x.SetRequiresGrad(true)
+		o, err := F.HuberLoss(x, y, F.Weight(w), F.Delta(0.5))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := o.Backward(); err != nil {
+			t.Fatal(err)
+		}
+		return o, x.Grad()
+	}
+	wantOut, wantG := run(x.Clone(), y, w)
+	out, g := run(cuda(t, x), cuda(t, y), cuda(t, w))
+	if out.Device() != tensor.CUDA || g.Device() != tensor.CUDA {
+		t.Fatalf("output on %v, grad on %v", out.Device(), g.Device())
+	}
+	ho, _ := out.ToCPU()
+	hg, _ := g.ToCPU()
+	if !slices.Equal(ho.Values(), wantOut.Values()) || !slices.Equal(hg.Values(), wantG.Values()) {
+		t.Fatalf("device %v %v, cpu %v %v", ho.Values(), hg.Values(), wantOut.Values(), wantG.Values())
+	}
+
+	lp, _ := F.LogSoftmax(tensor.MustNew([]float32{1, 2, 3, 1, 0, 2}, 3, 1, 2), 2)
+	want, err := F.CTCLossInts(lp, tensor.MustNew([]int64{1}, 1, 1), []int64{3}, []int64{1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := F.CTCLoss(cuda(t, lp), cuda(t, tensor.MustNew([]int64{1}, 1, 1)), tensor.MustNew([]int64{3}), tensor.MustNew([]int64{1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got2, err := F.CTCLossInts(cuda(t, lp), cuda(t, tensor.MustNew([]int64{1}, 1, 1)), []int64{3}, []int64{1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range []*tensor.Tensor{got, got2} {
+		h, _ := g.ToCPU()
+		if g.Device() != tensor.CUDA || !slices.Equal(h.Values(), want.Values()) {
+			t.Fatalf("ctc on the device: %v on %v, want %v", h.Values(), g.Device(), want.Values())
+		}
+	}
+}

@@ -1,0 +1,136 @@
+package tensor_test
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/torchloss/torchloss"
+	"github.com/torchloss/torchloss/internal/fakedevice"
+	"github.com/torchloss/torchloss/tensor"
+)
+
+func TestToCUDAWithoutBackend(t *testing.T) {
+	tensor.RegisterBackend(tensor.CUDA, nil)
+	x := tensor.MustNew([]float32{1, 2})
+	if _, err := x.ToCUDA(); !errors.Is(err, torchloss.ErrDevice) || !strings.Contains(err.Error(), "torchloss/cuda") {
+		t.Fatalf("ToCUDA without a backend: %v, want ErrDevice naming the cuda package", err)
+	}
+	if tensor.Available(tensor.CUDA) || !tensor.Available(tensor.CPU) {
+		t.Fatal("Available")
+	}
+}
+
+func TestFakeDeviceRoundTrip(t *testing.T) {
+	b := fakedevice.New()
+	fakedevice.Register(b)
+	defer tensor.RegisterBackend(tensor.CUDA, nil)
+	for _, x := range []*tensor.Tensor{
+		tensor.MustNew([]float32{1, 2, 3, 4, 5, 6}, 2, 3),
+		tensor.MustNew([]float64{-1, 0.5}),
+		tensor.MustNew([]int64{7, -8, 9}),
+		tensor.MustNew([]bool{true, false}),
+		tensor.Scalar(float32(3)),
+		tensor.MustNew([]float32{}, 0, 4),
+	} {
+		d, err := x.ToCUDA()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Device() != tensor.CUDA || !d.IsCUDA() || !slices.Equal(d.Shape(), x.Shape()) || d.DType() != x.DType() || d.Numel() != x.Numel() {
+			t.Fatalf("device tensor %v %v %v", d.Device(), d.Shape(), d.DType())
+		}
+		if d.Values() != nil || d.Float32s() != nil || d.Int64s() != nil {
+			t.Fatal("host accessors of a device tensor must return nil")
+		}
+		if _, err := d.Item(); err == nil {
+			t.Fatal("Item on a device tensor must fail")
+		}
+		c, err := d.CloneErr()
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := c.ToCPU()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Device() != tensor.CPU || !slices.Equal(h.Values(), x.Values()) {
+			t.Fatalf("round trip: %v, want %v", h.Values(), x.Values())
+		}
+		if d.String() != strings.TrimSuffix(x.String(), ")")+", device='cuda:0')" {
+			t.Fatalf("String: %s (host %s)", d, x)
+		}
+		if y, _ := d.To(tensor.Float64); y.Device() != tensor.CUDA {
+			t.Fatal("To(dtype) must keep the device")
+		}
+		if err := d.Free(); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Free(); err != nil {
+			t.Fatal("a second Free must do nothing")
+		}
+		if x.Numel() > 0 {
+			if _, err := d.ToCPU(); !errors.Is(err, torchloss.ErrDevice) {
+				t.Fatalf("use after Free: %v, want ErrDevice", err)
+			}
+		}
+	}
+}
+
+func TestToDeviceIsDifferentiable(t *testing.T) {
+	fakedevice.Register(fakedevice.New())
+	defer tensor.RegisterBackend(tensor.CUDA, nil)
+	x := tensor.MustNew([]float64{1, 2, 3})
+	_ = x.SetRequiresGrad(true)
+	d, err := x.ToCUDA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.GradFn() == nil || d.GradFn().Name != "ToCopyBackward0" {
+		t.Fatal("ToCUDA of a leaf requiring grad must record ToCopyBackward0")
+	}
+	// A host upstream gradient is moved to the output's device.
+	if err := d.BackwardWith(tensor.MustNew([]float64{1, 2, 3})); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.BackwardWith(tensor.MustNew([]float64{1, 1, 1})); err != nil {
+		t.Fatal(err)
+	}
+	g := x.Grad()
+	if g.Device() != tensor.CPU || !slices.Equal(g.Values(), []float64{2, 3, 4}) {
+		t.Fatalf("grad %v on %v", g.Values(), g.Device())
+	}
+	// A device leaf accumulates its gradient on the device.
+	l, _ := tensor.MustNew([]float32{1, 2}).ToCUDA()
+	_ = l.SetRequiresGrad(true)
+	h, _ := l.ToCPU()
+	for i := 0; i < 2; i++ {
+		if err := h.BackwardWith(tensor.MustNew([]float32{1, 5})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if l.Grad().Device() != tensor.CUDA {
+		t.Fatal("the gradient of a device leaf must be on the device")
+	}
+	gh, _ := l.Grad().ToCPU()
+	if !slices.Equal(gh.Values(), []float64{2, 10}) {
+		t.Fatalf("accumulated %v", gh.Values())
+	}
+}
+
+func TestSameDevice(t *testing.T) {
+	fakedevice.Register(fakedevice.New())
+	defer tensor.RegisterBackend(tensor.CUDA, nil)
+	a := tensor.MustNew([]float32{1})
+	b, _ := a.ToCUDA()
+	if _, err := tensor.SameDevice("op", a, nil, b); !errors.Is(err, torchloss.ErrDevice) {
+		t.Fatalf("mixed devices: %v", err)
+	}
+	if d, err := tensor.SameDevice("op", nil, b, b); err != nil || d != tensor.CUDA {
+		t.Fatal(d, err)
+	}
+	if _, err := tensor.BroadcastTo(b, []int{2}); !errors.Is(err, torchloss.ErrDevice) {
+		t.Fatalf("BroadcastTo of a device tensor: %v", err)
+	}
+}
