@@ -302,10 +302,26 @@ func hingeT[T kernels.Float](input, target *tensor.Tensor, cfg config, shape []i
 	}
 	margin := T(cfg.margin)
 	n := len(x)
-	loss := make([]T, n)
-	kernels.HingeForward(x, cls, margin, loss)
-	out := reduce(loss, shape, cfg.reduction)
-	return tensor.Record(out, mgReduceName(cfg.reduction, "AddBackward0"), []*tensor.Tensor{input}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+	var eager *eagerGrads[T]
+	fe := fusedElementwise[T]{n: n, shape: shape, r: cfg.reduction,
+		fwd: func(lo, hi int, loss []T) { kernels.HingeForward(x[lo:hi], cls[lo:hi], margin, loss) }}
+	if wantEager(cfg.reduction, input) && input.Numel() == n {
+		gx := make([]T, n)
+		eager = &eagerGrads[T]{gs: [][]T{gx}}
+		up := T(1)
+		if cfg.reduction == Mean {
+			up /= T(n)
+		}
+		fe.grad = func(lo, hi int) { kernels.HingeBackwardConst(x[lo:hi], cls[lo:hi], margin, up, gx[lo:hi]) }
+	}
+	out, ran := runFused(fe)
+	if eager != nil {
+		eager.ready = ran
+	}
+	res := tensor.Record(out, mgReduceName(cfg.reduction, "AddBackward0"), []*tensor.Tensor{input}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+		if gs, ok := eager.take(g); ok {
+			return []*tensor.Tensor{tensor.FromData(gs[0], input.Shape())}, nil
+		}
 		up, err := upstreamOf[T](g, n, cfg.reduction, true)
 		if err != nil {
 			return nil, err
@@ -336,5 +352,7 @@ func hingeT[T kernels.Float](input, target *tensor.Tensor, cfg config, shape []i
 		gx := make([]T, len(xs))
 		kernels.HingeBackward(xs, margin, gs, gm, gx)
 		return []*tensor.Tensor{tensor.FromData(gx, is)}, nil
-	}), nil
+	})
+	ownGrads(res)
+	return res, nil
 }

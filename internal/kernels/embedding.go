@@ -228,3 +228,22 @@ func HingeBackward[T Float](x []T, margin T, gself, gmargin, gx []T) {
 		gx[i] = gself[i] + -gm
 	}
 }
+
+// HingeBackwardConst is the gradient of hinge_embedding_loss when the input
+// has the broadcast shape and every element receives the same upstream
+// gradient up: HingeBackward with gself = [t ≠ −1]·up and
+// gmargin = [t ≠ 1]·up, bit for bit.
+func HingeBackwardConst[T Float](x []T, cls []int8, margin, up T, gx []T) {
+	cls = cls[:len(x)]
+	gx = gx[:len(x)]
+	for i := range x {
+		var gs, gm T
+		if cls[i] != TargetNeg {
+			gs = up
+		}
+		if cls[i] != TargetPos && margin-x[i] >= 0 {
+			gm = up
+		}
+		gx[i] = gs + -gm
+	}
+}
