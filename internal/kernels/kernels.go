@@ -22,16 +22,31 @@ func Is32[T Float]() bool {
 	return ok
 }
 
-// Exp returns e**x rounded to T. For float32 the float64 result is rounded
-// once, which is within 1 ULP of glibc's expf and SLEEF's expf_u10, the
-// functions PyTorch calls.
-func Exp[T Float](x T) T { return T(math.Exp(float64(x))) }
+// Exp returns e**x rounded to T: for float32, Exp32 (within 1 ULP of the
+// correctly rounded result, as glibc's expf and SLEEF's expf_u10, the
+// functions PyTorch calls, are); for float64, math.Exp.
+func Exp[T Float](x T) T {
+	if Is32[T]() {
+		return T(Exp32(float32(x)))
+	}
+	return T(math.Exp(float64(x)))
+}
 
-// Log returns the natural logarithm of x rounded to T.
-func Log[T Float](x T) T { return T(math.Log(float64(x))) }
+// Log returns the natural logarithm of x rounded to T (Log32 for float32).
+func Log[T Float](x T) T {
+	if Is32[T]() {
+		return T(Log32(float32(x)))
+	}
+	return T(math.Log(float64(x)))
+}
 
-// Log1p returns log(1+x) rounded to T.
-func Log1p[T Float](x T) T { return T(math.Log1p(float64(x))) }
+// Log1p returns log(1+x) rounded to T (Log1p32 for float32).
+func Log1p[T Float](x T) T {
+	if Is32[T]() {
+		return T(Log1p32(float32(x)))
+	}
+	return T(math.Log1p(float64(x)))
+}
 
 // Sqrt returns the square root of x (correctly rounded for both types).
 func Sqrt[T Float](x T) T { return T(math.Sqrt(float64(x))) }
