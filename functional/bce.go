@@ -99,6 +99,9 @@ func bceT[T kernels.Float](op string, input, target *tensor.Tensor, cfg config, 
 		return nil, torchloss.Errorf(torchloss.ErrValue, op, name, "all elements of %s should be between 0 and 1", name)
 	}
 	n := len(x)
+	if cfg.weight == nil {
+		return bceFusedT[T](input, target, x, y, cfg.reduction, shape)
+	}
 	loss := make([]T, n)
 	kernels.BCEForward(x, y, loss)
 	var w []float64
@@ -139,6 +142,76 @@ func bceT[T kernels.Float](op string, input, target *tensor.Tensor, cfg config, 
 		}
 		return gradsTo(shape, []gradOf[T]{{gx, input}, {gy, target}})
 	}), nil
+}
+
+// bceFusedT is bceT without a weight, fused and parallel.
+func bceFusedT[T kernels.Float](input, target *tensor.Tensor, x, y []T, r Reduction, shape []int) (*tensor.Tensor, error) {
+	n := len(x)
+	var eager *eagerGrads[T]
+	fe := fusedElementwise[T]{n: n, shape: shape, r: r,
+		fwd: func(lo, hi int, loss []T) { kernels.BCEForward(x[lo:hi], y[lo:hi], loss) }}
+	one := func(int) T { return 1 }
+	if wantEager(r, input, target) {
+		var gx, gy []T
+		if needs(input) {
+			gx = make([]T, n)
+		}
+		if needs(target) {
+			gy = make([]T, n)
+		}
+		eager = &eagerGrads[T]{gs: [][]T{gx, gy}}
+		fe.grad = func(lo, hi int) {
+			if gx != nil {
+				kernels.BCEBackwardInput(x[lo:hi], y[lo:hi], one, gx[lo:hi])
+				if r == Mean {
+					kernels.BCEDivN(gx[lo:hi], n)
+				}
+			}
+			if gy != nil {
+				kernels.BCEBackwardTarget(x[lo:hi], one, gy[lo:hi])
+				if r == Mean {
+					kernels.BCEDivN(gy[lo:hi], n)
+				}
+			}
+		}
+	}
+	out, ran := runFused(fe)
+	if eager != nil {
+		eager.ready = ran
+	}
+	res := tensor.Record(out, "BinaryCrossEntropyBackward0", []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+		if gs, ok := eager.take(g); ok {
+			return gradsTo(shape, []gradOf[T]{{gs[0], input}, {gs[1], target}})
+		}
+		up, err := upstreamOf[T](g, n, r, false)
+		if err != nil {
+			return nil, err
+		}
+		var gx, gy []T
+		if needs(input) {
+			gx = make([]T, n)
+		}
+		if needs(target) {
+			gy = make([]T, n)
+		}
+		parallelFor(n, sumGrain, func(lo, hi int) {
+			if gx != nil {
+				kernels.BCEBackwardInput(x[lo:hi], y[lo:hi], up.offset(lo), gx[lo:hi])
+				if r == Mean {
+					kernels.BCEDivN(gx[lo:hi], n)
+				}
+			}
+			if gy != nil {
+				kernels.BCEBackwardTarget(x[lo:hi], up.offset(lo), gy[lo:hi])
+				if r == Mean {
+					kernels.BCEDivN(gy[lo:hi], n)
+				}
+			}
+		})
+		return gradsTo(shape, []gradOf[T]{{gx, input}, {gy, target}})
+	})
+	ownGrads(res)
+	return res, nil
 }
 
 // BinaryCrossEntropyWithLogits is the binary cross-entropy of the sigmoid
