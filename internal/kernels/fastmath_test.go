@@ -105,3 +105,68 @@ func BenchmarkExp32(b *testing.B) {
 		}
 	})
 }
+
+// TestSliceMatchesScalar checks that Exp32s, Log32s and Log1p32s (the AVX2
+// path where the CPU has it) are bitwise identical to the scalar functions,
+// specials in every lane position and odd lengths included.
+func TestSliceMatchesScalar(t *testing.T) {
+	t.Logf("AVX2: %v", hasAVX2)
+	r := rand.New(rand.NewPCG(3, 4))
+	specials := []float32{0, float32(math.Copysign(0, -1)), 1, -1, 1e-45, -1e-45, 88.8, 88.81, -104, -104.01, 3.4028235e38,
+		float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), 0x1p-29, -0x1p-29, 0x1p-30, -0.99999994}
+	for _, n := range []int{0, 1, 3, 4, 5, 255, 256, 257, 1000, 1 << 16} {
+		src := make([]float32, n)
+		for i := range src {
+			switch r.IntN(4) {
+			case 0:
+				src[i] = math.Float32frombits(r.Uint32())
+			case 1:
+				src[i] = specials[r.IntN(len(specials))]
+			default:
+				src[i] = float32(r.NormFloat64() * 10)
+			}
+		}
+		if n == 1<<16 { // a block without specials
+			for i := range src {
+				src[i] = float32(r.Float64()*200 - 100)
+			}
+		}
+		dst := make([]float32, n)
+		for _, f := range []struct {
+			name   string
+			slice  func(d, s []float32)
+			scalar func(float32) float32
+		}{{"Exp32s", Exp32s, Exp32}, {"Log32s", Log32s, Log32}, {"Log1p32s", Log1p32s, Log1p32}} {
+			f.slice(dst, src)
+			for i, x := range src {
+				want := f.scalar(x)
+				if math.Float32bits(dst[i]) != math.Float32bits(want) && !(dst[i] != dst[i] && want != want) {
+					t.Fatalf("%s(n=%d)[%d] = %v (%#x), scalar %v, x = %v", f.name, n, i, dst[i], math.Float32bits(dst[i]), want, x)
+				}
+			}
+		}
+	}
+}
+
+func BenchmarkSlice(b *testing.B) {
+	x := make([]float32, 4096)
+	for i := range x {
+		x[i] = float32(i)/256 + 0.001
+	}
+	y := make([]float32, len(x))
+	b.Run("Exp32s", func(b *testing.B) {
+		for b.Loop() {
+			Exp32s(y, x)
+		}
+	})
+	b.Run("Log32s", func(b *testing.B) {
+		for b.Loop() {
+			Log32s(y, x)
+		}
+	})
+	b.Run("Log1p32s", func(b *testing.B) {
+		for b.Loop() {
+			Log1p32s(y, x)
+		}
+	})
+}

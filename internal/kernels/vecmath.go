@@ -1,0 +1,71 @@
+package kernels
+
+// Slice versions of the float32 transcendentals: dst[i] = f(src[i]) for
+// i < len(src) (dst at least as long), bitwise identical to the scalar
+// Exp32, Log32 and Log1p32, with an AVX2 path on amd64 (CPU detected at
+// start; the build tag purego disables it) and the scalar loop elsewhere.
+
+// vecBlock is the block the AVX2 path falls back from as a whole when a lane
+// needs a special case.
+const vecBlock = 256
+
+func vecApply(dst, src []float32, avx func(dst, src []float32) bool, f func(float32) float32) {
+	dst = dst[:len(src)]
+	i := 0
+	if hasAVX2 {
+		for ; i+4 <= len(src); i += vecBlock {
+			j := min(i+vecBlock, len(src)&^3)
+			if avx(dst[i:j], src[i:j]) {
+				for k := i; k < j; k++ {
+					dst[k] = f(src[k])
+				}
+			}
+		}
+		i = len(src) &^ 3
+	}
+	for ; i < len(src); i++ {
+		dst[i] = f(src[i])
+	}
+}
+
+// Exp32s writes dst[i] = Exp32(src[i]).
+func Exp32s(dst, src []float32) { vecApply(dst, src, exp32AVX2, Exp32) }
+
+// Log32s writes dst[i] = Log32(src[i]).
+func Log32s(dst, src []float32) { vecApply(dst, src, log32AVX2, Log32) }
+
+// Log1p32s writes dst[i] = Log1p32(src[i]).
+func Log1p32s(dst, src []float32) { vecApply(dst, src, log1p32AVX2, Log1p32) }
+
+// ExpSlice writes dst[i] = Exp(src[i]) in T (Exp32s for float32).
+func ExpSlice[T Float](dst, src []T) {
+	if d, ok := any(dst).([]float32); ok {
+		Exp32s(d, any(src).([]float32))
+		return
+	}
+	for i, v := range src {
+		dst[i] = Exp(v)
+	}
+}
+
+// LogSlice writes dst[i] = Log(src[i]) in T.
+func LogSlice[T Float](dst, src []T) {
+	if d, ok := any(dst).([]float32); ok {
+		Log32s(d, any(src).([]float32))
+		return
+	}
+	for i, v := range src {
+		dst[i] = Log(v)
+	}
+}
+
+// Log1pSlice writes dst[i] = Log1p(src[i]) in T.
+func Log1pSlice[T Float](dst, src []T) {
+	if d, ok := any(dst).([]float32); ok {
+		Log1p32s(d, any(src).([]float32))
+		return
+	}
+	for i, v := range src {
+		dst[i] = Log1p(v)
+	}
+}

@@ -1,0 +1,38 @@
+//go:build amd64 && !purego
+
+package kernels
+
+// The AVX2 versions of the slice transcendentals (vecmath_amd64.s): the
+// same float64 operations, in the same order and without FMA, as Exp32,
+// Log32 and Log1p32, four lanes at a time, so their results are bitwise
+// identical to the scalar functions'. Each returns true when some lane
+// needed a special case (NaN, ±inf, an out-of-range argument); the caller
+// then recomputes that block with the scalar function.
+
+//go:noescape
+func exp32AVX2(dst, src []float32) bool
+
+//go:noescape
+func log32AVX2(dst, src []float32) bool
+
+//go:noescape
+func log1p32AVX2(dst, src []float32) bool
+
+func cpuid(eax, ecx uint32) (a, b, c, d uint32)
+func xgetbv() (eax, edx uint32)
+
+var hasAVX2 = func() bool {
+	max, _, _, _ := cpuid(0, 0)
+	if max < 7 {
+		return false
+	}
+	_, _, c1, _ := cpuid(1, 0)
+	if c1&(1<<27) == 0 || c1&(1<<28) == 0 { // OSXSAVE, AVX
+		return false
+	}
+	if x, _ := xgetbv(); x&6 != 6 { // XMM and YMM state enabled by the OS
+		return false
+	}
+	_, b7, _, _ := cpuid(7, 0)
+	return b7&(1<<5) != 0
+}()
