@@ -149,7 +149,11 @@ func bceFusedT[T kernels.Float](input, target *tensor.Tensor, x, y []T, r Reduct
 	n := len(x)
 	var eager *eagerGrads[T]
 	fe := fusedElementwise[T]{n: n, shape: shape, r: r,
-		fwd: func(lo, hi int, loss []T) { kernels.BCEForward(x[lo:hi], y[lo:hi], loss) }}
+		fwd: func(lo, hi int, loss []T) {
+			tmp := getScratch[T]()
+			kernels.BCEForwardVec(x[lo:hi], y[lo:hi], loss, *tmp)
+			putScratch(tmp)
+		}}
 	one := func(int) T { return 1 }
 	if wantEager(r, input, target) {
 		var gx, gy []T
@@ -162,9 +166,10 @@ func bceFusedT[T kernels.Float](input, target *tensor.Tensor, x, y []T, r Reduct
 		eager = &eagerGrads[T]{gs: [][]T{gx, gy}}
 		fe.grad = func(lo, hi int) {
 			if gx != nil {
-				kernels.BCEBackwardInput(x[lo:hi], y[lo:hi], one, gx[lo:hi])
 				if r == Mean {
-					kernels.BCEDivN(gx[lo:hi], n)
+					kernels.BCEBackwardInputMean(x[lo:hi], y[lo:hi], n, gx[lo:hi])
+				} else {
+					kernels.BCEBackwardInputMean(x[lo:hi], y[lo:hi], 0, gx[lo:hi])
 				}
 			}
 			if gy != nil {

@@ -149,6 +149,39 @@ func BCEForward[T Float](x, y, out []T) {
 	}
 }
 
+// BCEForwardVec is BCEForward, bit for bit, with the logarithms computed by
+// the slice functions; tmp is scratch of at least len(x) elements.
+func BCEForwardVec[T Float](x, y, out, tmp []T) {
+	n := len(x)
+	y, out, tmp = y[:n], out[:n], tmp[:n]
+	LogSlice(out, x)
+	for i, v := range x {
+		tmp[i] = -v
+	}
+	Log1pSlice(tmp, tmp)
+	for i := range out {
+		a := T((y[i] - 1) * Max(tmp[i], -100))
+		b := T(y[i] * Max(out[i], -100))
+		out[i] = a - b
+	}
+}
+
+// BCEBackwardInputMean is BCEBackwardInput for the upstream gradient 1
+// followed by BCEDivN(gx, n) when n > 0, bit for bit.
+func BCEBackwardInputMean[T Float](x, y []T, n int, gx []T) {
+	eps := T(BCEEpsilon)
+	d := T(n)
+	y, gx = y[:len(x)], gx[:len(x)]
+	for i := range x {
+		num := T(1 * (x[i] - y[i]))
+		g := num / Max(T((1-x[i])*x[i]), eps)
+		if n > 0 {
+			g /= d
+		}
+		gx[i] = g
+	}
+}
+
 // BCEBackwardInput writes ATen's binary_cross_entropy_backward kernel,
 //
 //	gx = up·(x − y) / max((1 − x)·x, EPSILON)

@@ -138,7 +138,12 @@ func TestSliceMatchesScalar(t *testing.T) {
 			scalar func(float32) float32
 		}{{"Exp32s", Exp32s, Exp32}, {"Log32s", Log32s, Log32}, {"Log1p32s", Log1p32s, Log1p32}} {
 			f.slice(dst, src)
+			inPlace := append([]float32{}, src...)
+			f.slice(inPlace, inPlace)
 			for i, x := range src {
+				if math.Float32bits(dst[i]) != math.Float32bits(inPlace[i]) && !(dst[i] != dst[i] && inPlace[i] != inPlace[i]) {
+					t.Fatalf("%s(n=%d)[%d] in place = %v, want %v", f.name, n, i, inPlace[i], dst[i])
+				}
 				want := f.scalar(x)
 				if math.Float32bits(dst[i]) != math.Float32bits(want) && !(dst[i] != dst[i] && want != want) {
 					t.Fatalf("%s(n=%d)[%d] = %v (%#x), scalar %v, x = %v", f.name, n, i, dst[i], math.Float32bits(dst[i]), want, x)

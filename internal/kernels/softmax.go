@@ -7,8 +7,13 @@ package kernels
 
 // SigmoidForward writes y[i] = 1/(1 + exp(−x[i])).
 func SigmoidForward[T Float](x, y []T) {
+	y = y[:len(x)]
 	for i, v := range x {
-		y[i] = 1 / (1 + Exp(-v))
+		y[i] = -v
+	}
+	ExpSlice(y, y)
+	for i, e := range y {
+		y[i] = 1 / (1 + e)
 	}
 }
 

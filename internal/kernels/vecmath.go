@@ -13,11 +13,16 @@ func vecApply(dst, src []float32, avx func(dst, src []float32) bool, f func(floa
 	dst = dst[:len(src)]
 	i := 0
 	if hasAVX2 {
+		// A block is copied first: dst may be src (in place), and a block
+		// with a special case is recomputed from its inputs.
+		var buf [vecBlock]float32
 		for ; i+4 <= len(src); i += vecBlock {
 			j := min(i+vecBlock, len(src)&^3)
-			if avx(dst[i:j], src[i:j]) {
-				for k := i; k < j; k++ {
-					dst[k] = f(src[k])
+			b := buf[:j-i]
+			copy(b, src[i:j])
+			if avx(dst[i:j], b) {
+				for k, v := range b {
+					dst[i+k] = f(v)
 				}
 			}
 		}
