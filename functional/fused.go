@@ -25,26 +25,48 @@ import (
 // sumGrain is the chunk length of the fused elementwise losses.
 const sumGrain = 1 << 15
 
-var scratch32, scratch64 sync.Pool
+// scratch is a free list of sumGrain-element buffers (not a sync.Pool: a
+// pool is emptied by every garbage collection, and these losses allocate
+// enough to collect every step). It holds at most what the most concurrent
+// use needed: a few buffers per worker goroutine.
+var scratch struct {
+	mu  sync.Mutex
+	f32 []*[]float32
+	f64 []*[]float64
+}
 
 // getScratch returns a scratch slice of sumGrain elements of T.
 func getScratch[T kernels.Float]() *[]T {
-	p := &scratch64
-	if kernels.Is32[T]() {
-		p = &scratch32
-	}
-	if s, ok := p.Get().(*[]T); ok {
-		return s
+	scratch.mu.Lock()
+	defer scratch.mu.Unlock()
+	var z T
+	switch any(z).(type) {
+	case float32:
+		if n := len(scratch.f32); n > 0 {
+			s := scratch.f32[n-1]
+			scratch.f32 = scratch.f32[:n-1]
+			return any(s).(*[]T)
+		}
+	default:
+		if n := len(scratch.f64); n > 0 {
+			s := scratch.f64[n-1]
+			scratch.f64 = scratch.f64[:n-1]
+			return any(s).(*[]T)
+		}
 	}
 	s := make([]T, sumGrain)
 	return &s
 }
 
+// putScratch returns s to the free list.
 func putScratch[T kernels.Float](s *[]T) {
-	if kernels.Is32[T]() {
-		scratch32.Put(s)
-	} else {
-		scratch64.Put(s)
+	scratch.mu.Lock()
+	defer scratch.mu.Unlock()
+	switch p := any(s).(type) {
+	case *[]float32:
+		scratch.f32 = append(scratch.f32, p)
+	case *[]float64:
+		scratch.f64 = append(scratch.f64, p)
 	}
 }
 

@@ -9,7 +9,25 @@ package kernels
 // needs a special case.
 const vecBlock = 256
 
-func vecApply(dst, src []float32, avx func(dst, src []float32) bool, f func(float32) float32) {
+const (
+	vecExp = iota
+	vecLog
+	vecLog1p
+)
+
+// vecAVX2 calls the AVX2 kernel of kind (a switch, not a func value, so
+// that the caller's block buffer stays on its stack).
+func vecAVX2(kind int, dst, src []float32) bool {
+	switch kind {
+	case vecExp:
+		return exp32AVX2(dst, src)
+	case vecLog:
+		return log32AVX2(dst, src)
+	}
+	return log1p32AVX2(dst, src)
+}
+
+func vecApply(dst, src []float32, kind int, f func(float32) float32) {
 	dst = dst[:len(src)]
 	i := 0
 	if hasAVX2 {
@@ -20,7 +38,7 @@ func vecApply(dst, src []float32, avx func(dst, src []float32) bool, f func(floa
 			j := min(i+vecBlock, len(src)&^3)
 			b := buf[:j-i]
 			copy(b, src[i:j])
-			if avx(dst[i:j], b) {
+			if vecAVX2(kind, dst[i:j], b) {
 				for k, v := range b {
 					dst[i+k] = f(v)
 				}
@@ -34,13 +52,13 @@ func vecApply(dst, src []float32, avx func(dst, src []float32) bool, f func(floa
 }
 
 // Exp32s writes dst[i] = Exp32(src[i]).
-func Exp32s(dst, src []float32) { vecApply(dst, src, exp32AVX2, Exp32) }
+func Exp32s(dst, src []float32) { vecApply(dst, src, vecExp, Exp32) }
 
 // Log32s writes dst[i] = Log32(src[i]).
-func Log32s(dst, src []float32) { vecApply(dst, src, log32AVX2, Log32) }
+func Log32s(dst, src []float32) { vecApply(dst, src, vecLog, Log32) }
 
 // Log1p32s writes dst[i] = Log1p32(src[i]).
-func Log1p32s(dst, src []float32) { vecApply(dst, src, log1p32AVX2, Log1p32) }
+func Log1p32s(dst, src []float32) { vecApply(dst, src, vecLog1p, Log1p32) }
 
 // ExpSlice writes dst[i] = Exp(src[i]) in T (Exp32s for float32).
 func ExpSlice[T Float](dst, src []T) {
