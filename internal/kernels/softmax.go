@@ -110,3 +110,53 @@ func SoftmaxBackward[T Float](g, out, gx []T, outer, n, inner int) {
 		}
 	}
 }
+
+// LogSoftmaxRow is LogSoftmaxForward of one contiguous row x (inner = 1),
+// bit for bit, with the exponentials computed by the slice functions; e is
+// scratch of len(x).
+func LogSoftmaxRow[T Float](x, lp, e []T) {
+	n := len(x)
+	if n == 0 {
+		return
+	}
+	lp, e = lp[:n], e[:n]
+	m := x[0]
+	for _, v := range x[1:] {
+		m = Max(m, v)
+	}
+	for j, v := range x {
+		lp[j] = v - m
+	}
+	ExpSlice(e, lp)
+	var s T
+	for _, v := range e {
+		s += v
+	}
+	ls := Log(s)
+	for j := range lp {
+		lp[j] -= ls
+	}
+}
+
+// LogSoftmaxRowBackward is LogSoftmaxBackward of one contiguous row given
+// the row sum s of the upstream gradient: gx = g − exp(lp)·s, with g nil
+// meaning an upstream gradient that is zero except for gt at index t
+// (t < 0: none). e is scratch of len(lp).
+func LogSoftmaxRowBackward[T Float](g []T, t int, gt T, lp []T, s T, e, gx []T) {
+	n := len(lp)
+	e, gx = e[:n], gx[:n]
+	ExpSlice(e, lp)
+	if g != nil {
+		g = g[:n]
+		for j := range gx {
+			gx[j] = g[j] - e[j]*s
+		}
+		return
+	}
+	for j := range gx {
+		gx[j] = 0 - e[j]*s
+	}
+	if t >= 0 {
+		gx[t] = gt - e[t]*s
+	}
+}
