@@ -74,6 +74,7 @@ func fusedCases() []fusedCase {
 	p := randLeaf(r, true, unif(0.01, 0.99), n)
 	u := randLeaf(r, false, unif(0, 1), n)
 	sgn := randLeaf(r, false, func() float64 { return float64(2*r.IntN(2) - 1) }, n)
+	vr := randLeaf(r, true, unif(0.1, 1.1), n)
 	cnt := randLeaf(r, false, func() float64 { return float64(r.IntN(5)) }, n)
 	xl := randLeaf(r, true, norm, n/64+1, 64)
 	yl := randLeaf(r, false, unif(0, 1), n/64+1, 64)
@@ -100,6 +101,8 @@ func fusedCases() []fusedCase {
 		}, x)},
 		{"bce_logits", step(func() (*tensor.Tensor, error) { return BinaryCrossEntropyWithLogits(xl, yl, PosWeight(pw)) }, xl)},
 		{"poisson", step(func() (*tensor.Tensor, error) { return PoissonNLLLoss(x, cnt, LogInput(true), Full(true)) }, x)},
+		{"gaussian", step(func() (*tensor.Tensor, error) { return GaussianNLLLoss(x, y, vr) }, x, vr)},
+		{"kl_div", step(func() (*tensor.Tensor, error) { return KLDiv(x, u, BatchMean) }, x)},
 		{"ce", step(func() (*tensor.Tensor, error) { return CrossEntropy(logits, tgt) }, logits)},
 		{"ce_smooth", step(func() (*tensor.Tensor, error) {
 			return CrossEntropy(logits, tgt, Weight(cw), IgnoreIndex(3), LabelSmoothing(0.1))

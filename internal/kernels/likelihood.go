@@ -299,6 +299,49 @@ func GaussianNLLBackward[T Float](p GaussianNLL, x, t, vc []T, up func(int) T, g
 	}
 }
 
+// GaussianNLLVec is GaussianNLLForward with GaussianClamp, and, when gx or
+// gv is not nil, GaussianNLLBackward and GaussianVarGrad for the constant
+// upstream gradient u, bit for bit, for input, target and var of one shape
+// and of the element type T (DF32 and VF32 equal to Is32[T]). eps is the
+// clamp in T; vc and lv are scratch of len(x).
+func GaussianNLLVec[T Float](full bool, eps T, x, t, v, out, vc, lv, gx, gv []T, u T) {
+	n := len(x)
+	t, v, out, vc, lv = t[:n], v[:n], out[:n], vc[:n], lv[:n]
+	for i, e := range v {
+		vc[i] = ClampMin(e, eps)
+	}
+	LogSlice(lv, vc)
+	for i := range out {
+		d := x[i] - t[i]
+		sq := T(d * d)
+		q := sq / vc[i]
+		l := T(T(0.5) * (lv[i] + q))
+		if full {
+			l += T(halfLog2Pi)
+		}
+		out[i] = l
+	}
+	gs := T(u * 0.5)
+	if gx != nil {
+		gx = gx[:n]
+		for i := range gx {
+			d := x[i] - t[i]
+			gsq := gs / vc[i]
+			gx[i] = T(gsq * T(2*d))
+		}
+	}
+	if gv != nil {
+		gv = gv[:n]
+		for i := range gv {
+			d := x[i] - t[i]
+			sq := T(d * d)
+			gq := T(-gs * T(T(sq/vc[i])/vc[i]))
+			lg := gs / vc[i]
+			gv[i] = gq + lg
+		}
+	}
+}
+
 // GaussianVarGrad combines, per element of var, the division's gradient gq
 // and the log's upstream gl (both summed to var's shape, in T) into the
 // gradient of var, in var's dtype: gq + gl/vc.
@@ -348,6 +391,31 @@ func KLDivForward[T Float](p KLDiv, x, t, out []T) {
 			out[i] = e * (ti - xi)
 		} else {
 			out[i] = xlogyIn(ti, ti, p.TF32) - T(ti*xi)
+		}
+	}
+}
+
+// KLDivVec is KLDivForward without LogTarget, for input and target of the
+// element type T, bit for bit, with the logarithms computed by the slice
+// functions; when gx is not nil it also writes KLDivBackward's input
+// gradient (−u)·t for the constant upstream gradient u. lt is scratch.
+func KLDivVec[T Float](x, t, out, lt, gx []T, u T) {
+	n := len(x)
+	t, out, lt = t[:n], out[:n], lt[:n]
+	LogSlice(lt, t)
+	for i, ti := range t {
+		var xl T // xlogy(t, t)
+		if ti != ti {
+			xl = ti
+		} else if ti != 0 {
+			xl = T(ti * lt[i])
+		}
+		out[i] = xl - T(ti*x[i])
+	}
+	if gx != nil {
+		gx = gx[:n]
+		for i, ti := range t {
+			gx[i] = -u * ti
 		}
 	}
 }
