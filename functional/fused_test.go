@@ -74,6 +74,9 @@ func fusedCases() []fusedCase {
 	p := randLeaf(r, true, unif(0.01, 0.99), n)
 	u := randLeaf(r, false, unif(0, 1), n)
 	sgn := randLeaf(r, false, func() float64 { return float64(2*r.IntN(2) - 1) }, n)
+	c1 := randLeaf(r, true, norm, 700, 100)
+	c2 := randLeaf(r, true, norm, 700, 100)
+	csg := randLeaf(r, false, func() float64 { return float64(2*r.IntN(2) - 1) }, 700)
 	vr := randLeaf(r, true, unif(0.1, 1.1), n)
 	cnt := randLeaf(r, false, func() float64 { return float64(r.IntN(5)) }, n)
 	xl := randLeaf(r, true, norm, n/64+1, 64)
@@ -103,6 +106,7 @@ func fusedCases() []fusedCase {
 		{"poisson", step(func() (*tensor.Tensor, error) { return PoissonNLLLoss(x, cnt, LogInput(true), Full(true)) }, x)},
 		{"gaussian", step(func() (*tensor.Tensor, error) { return GaussianNLLLoss(x, y, vr) }, x, vr)},
 		{"kl_div", step(func() (*tensor.Tensor, error) { return KLDiv(x, u, BatchMean) }, x)},
+		{"cosine", step(func() (*tensor.Tensor, error) { return CosineEmbeddingLoss(c1, c2, csg, Margin(0.2)) }, c1, c2)},
 		{"ce", step(func() (*tensor.Tensor, error) { return CrossEntropy(logits, tgt) }, logits)},
 		{"ce_smooth", step(func() (*tensor.Tensor, error) {
 			return CrossEntropy(logits, tgt, Weight(cw), IgnoreIndex(3), LabelSmoothing(0.1))
@@ -169,6 +173,37 @@ func TestFusedGradientMatchesBackward(t *testing.T) {
 		for i := range a {
 			if math.Float32bits(a[i]) != math.Float32bits(bb[i]) {
 				t.Fatalf("opts %v: eager gradient [%d] = %v, recomputed %v", opts, i, a[i], bb[i])
+			}
+		}
+	}
+}
+
+// TestCosineFusedMatchesGraph checks that cosine_embedding_loss's fused
+// gradient is bitwise the general path's (a second backward recomputes it).
+func TestCosineFusedMatchesGraph(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	c1 := randLeaf(r, true, r.NormFloat64, 50, 37)
+	c2 := randLeaf(r, true, r.NormFloat64, 50, 37)
+	y := randLeaf(r, false, func() float64 { return float64(2*r.IntN(2) - 1) }, 50)
+	for _, red := range []Reduction{Mean, Sum} {
+		out, err := CosineEmbeddingLoss(c1, c2, y, Margin(0.1), red)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g1, err := out.GradFn().Backward(tensor.Scalar(float32(1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		g2, err := out.GradFn().Backward(tensor.Scalar(float32(1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k := range g1 {
+			a, b := g1[k].Float32s(), g2[k].Float32s()
+			for i := range a {
+				if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+					t.Fatalf("%s input%d [%d]: fused %v, graph %v", red, k+1, i, a[i], b[i])
+				}
 			}
 		}
 	}
