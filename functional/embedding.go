@@ -1,11 +1,11 @@
 package functional
 
 import (
-	"slices"
 	"github.com/torchloss/torchloss"
 	"github.com/torchloss/torchloss/internal/kernels"
 	"github.com/torchloss/torchloss/internal/parallel"
 	"github.com/torchloss/torchloss/tensor"
+	"slices"
 )
 
 // cosineEpsilon is ATen's EPSILON (Loss.cpp), a C++ float: even float64
