@@ -33,9 +33,9 @@ TEXT ·exp32AVX2(SB), NOSPLIT, $0-49
 exp_loop:
 	VCVTPS2PD (SI), Y0
 	VCMPPD $0x12, %s, Y0, Y6
-	VCMPPD $0x1D, %s, Y0, Y7
-	VANDPD Y7, Y6, Y6
 	VANDPD Y6, Y15, Y15
+	VCMPPD $0x1D, %s, Y0, Y7
+	VMAXPD exp_lo<>(SB), Y0, Y0
 	VMULPD %s, Y0, Y1
 	VADDPD %s, Y1, Y1
 	VSUBPD round<>(SB), Y1, Y2
@@ -52,6 +52,7 @@ cadj = (1023 - 0x4338000000000000) & 0xFFFFFFFFFFFFFFFF
 EXP += """	VPADDQ %s, Y1, Y5
 	VPSLLQ $52, Y5, Y5
 	VMULPD Y5, Y4, Y4
+	VANDPD Y7, Y4, Y4
 	VCVTPD2PSY Y4, X4
 	VMOVUPS X4, (DI)
 	ADDQ $16, SI
@@ -132,8 +133,10 @@ body.append(func("log32AVX2", "log", """	VCVTPS2PD (SI), Y0
 	VCMPPD $0x1E, Y8, Y0, Y9
 	VCMPPD $0x12, %s, Y0, Y10
 	VANDPD Y10, Y9, Y9
+	VCMPPD $0x00, Y8, Y0, Y11
+	VORPD Y11, Y9, Y9
 	VANDPD Y9, Y15, Y15
-""" % cd("maxf32", 3.4028234663852886e38), "", ""))
+""" % cd("maxf32", 3.4028234663852886e38), "", "\tVBLENDVPD Y11, %s, Y1, Y1\n" % cd("neginf", float("-inf"))))
 body.append(func("log1p32AVX2", "log1p", """	VCVTPS2PD (SI), Y8
 	VANDPD %s, Y8, Y9
 	VCMPPD $0x11, %s, Y9, Y9
