@@ -88,8 +88,7 @@ func pairLossT[T kernels.Float](input, target, xt, yt *tensor.Tensor, shape []in
 		if r == Mean {
 			up.s /= T(n)
 		}
-		at := up.offset(0)
-		fe.grad = func(lo, hi int) { bwd(x[lo:hi], y[lo:hi], at, sub(gx, lo, hi), sub(gy, lo, hi)) }
+		fe.grad = func(lo, hi int) { kernels.L1BackwardConst(x[lo:hi], y[lo:hi], up.s, sub(gx, lo, hi), sub(gy, lo, hi)) }
 	}
 	out, ran := runFused(fe)
 	if eager != nil {

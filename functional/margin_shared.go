@@ -208,13 +208,18 @@ func mgNumel(shape []int) int {
 func classesOf[T kernels.Float](t []T) []int8 {
 	cls := make([]int8, len(t))
 	parallelFor(len(t), sumGrain, func(lo, hi int) {
+		c := cls[lo:hi]
 		for i, v := range t[lo:hi] {
-			switch v {
-			case 1:
-				cls[lo+i] = kernels.TargetPos
-			case -1:
-				cls[lo+i] = kernels.TargetNeg
+			// TargetPos (1) at v == 1, TargetNeg (−1) at v == −1, else 0,
+			// without a branch (the targets are random).
+			var p, n int8
+			if v == 1 {
+				p = 1
 			}
+			if v == -1 {
+				n = 1
+			}
+			c[i] = p*kernels.TargetPos + n*kernels.TargetNeg
 		}
 	})
 	return cls
