@@ -3,7 +3,8 @@
 2 threads, interleaved (for each workload and thread count: PyTorch, then
 torchloss, each in a fresh process), and prints the table of median step
 times and ratios (PyTorch time / torchloss time: > 1 means torchloss is
-faster).
+faster), of the median step times and of the fastest steps (min-ratio,
+less sensitive to other load on the machine).
 
 usage: /usr/bin/python3 bench/compare.py [--threads 1,2] [--reps 7]
        [--scale 1] [--workload NAME] [--markdown]
@@ -51,7 +52,7 @@ def main():
             print("%-34s t=%d torch %.5f go %.5f ratio %.2fx" % (name, t, pt["median_s"], go["median_s"], pt["median_s"] / go["median_s"]), file=sys.stderr)
     hdr = ["workload"]
     for t in threads:
-        hdr += ["torch %dt s" % t, "go %dt s" % t, "ratio %dt" % t]
+        hdr += ["torch %dt s" % t, "go %dt s" % t, "ratio %dt" % t, "min-ratio %dt" % t]
     hdr += ["go allocs/step", "go MB/step"]
     lines = []
     if a.markdown:
@@ -63,7 +64,8 @@ def main():
         cells = [name]
         for t in threads:
             pt, go = rows[(name, t)]
-            cells += ["%.4f" % pt["median_s"], "%.4f" % go["median_s"], "%.2fx" % (pt["median_s"] / go["median_s"])]
+            cells += ["%.4f" % pt["median_s"], "%.4f" % go["median_s"], "%.2fx" % (pt["median_s"] / go["median_s"]),
+                      "%.2fx" % (pt["min_s"] / go["min_s"])]
         go = rows[(name, threads[0])][1]
         cells += ["%.0f" % go["allocs_per_step"], "%.1f" % (go["bytes_per_step"] / 1e6)]
         if a.markdown:

@@ -214,7 +214,11 @@ func sum32(x []float32) float32 {
 	_ = row
 	i := 0
 	for i+step <= sizeILP {
-		for r := 0; r < step; r++ {
+		if hasAVX2 {
+			addRows32(&acc[0], x[i*4*w:], step)
+			i += step
+		}
+		for r := 0; r < step && !hasAVX2; r++ {
 			for k := 0; k < 4; k++ {
 				v := (*[8]T)(x[(i*4+k)*w:])
 				a := &acc[0][k]
@@ -240,6 +244,10 @@ func sum32(x []float32) float32 {
 				break
 			}
 		}
+	}
+	if hasAVX2 && i < sizeILP {
+		addRows32(&acc[0], x[i*4*w:], sizeILP-i)
+		i = sizeILP
 	}
 	for ; i < sizeILP; i++ {
 		for k := 0; k < 4; k++ {

@@ -18,6 +18,12 @@ func log32AVX2(dst, src []float32) bool
 //go:noescape
 func log1p32AVX2(dst, src []float32) bool
 
+// addRows32 adds rows rows of 4×8 float32 to the four vector accumulators
+// acc (sum_amd64.s); x has at least rows·32 elements.
+//
+//go:noescape
+func addRows32(acc *[4][8]float32, x []float32, rows int)
+
 func cpuid(eax, ecx uint32) (a, b, c, d uint32)
 func xgetbv() (eax, edx uint32)
 
