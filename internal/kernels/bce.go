@@ -172,7 +172,12 @@ func BCEBackwardInputMean[T Float](x, y []T, n int, gx []T) {
 	eps := T(BCEEpsilon)
 	d := T(n)
 	y, gx = y[:len(x)], gx[:len(x)]
-	for i := range x {
+	start := 0
+	if x32, ok := any(x).([]float32); ok && hasAVX2 {
+		start = len(x) &^ 7
+		bceGradAVX2(x32[:start], any(y).([]float32)[:start], any(gx).([]float32)[:start], float32(eps), float32(d), n > 0)
+	}
+	for i := start; i < len(x); i++ {
 		num := T(1 * (x[i] - y[i]))
 		g := num / Max(T((1-x[i])*x[i]), eps)
 		if n > 0 {

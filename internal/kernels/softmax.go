@@ -12,8 +12,13 @@ func SigmoidForward[T Float](x, y []T) {
 		y[i] = -v
 	}
 	ExpSlice(y, y)
-	for i, e := range y {
-		y[i] = 1 / (1 + e)
+	start := 0
+	if y32, ok := any(y).([]float32); ok && hasAVX2 {
+		start = len(y) &^ 7
+		recipOnePlusAVX2(y32[:start])
+	}
+	for i := start; i < len(y); i++ {
+		y[i] = 1 / (1 + y[i])
 	}
 }
 

@@ -24,6 +24,14 @@ func log1p32AVX2(dst, src []float32) bool
 //go:noescape
 func addRows32(acc *[4][8]float32, x []float32, rows int)
 
+// bceGradAVX2 and recipOnePlusAVX2 are in bce_amd64.s.
+//
+//go:noescape
+func bceGradAVX2(x, y, gx []float32, eps, d float32, div bool)
+
+//go:noescape
+func recipOnePlusAVX2(y []float32)
+
 func cpuid(eax, ecx uint32) (a, b, c, d uint32)
 func xgetbv() (eax, edx uint32)
 
