@@ -73,6 +73,39 @@ func SumLanes[T Float](x []T) T {
 	return (a[0] + a[2]) + (a[1] + a[3])
 }
 
+// RowMax returns the maximum of a non-empty row with Max (NaN propagating
+// only from the running maximum), taken over 8 interleaved lanes then
+// combined: the same value as a sequential Max for rows without NaN (up to
+// the sign of a zero maximum); with a NaN in the row every log_softmax
+// output is NaN either way.
+func RowMax[T Float](x []T) T {
+	if len(x) < 16 {
+		m := x[0]
+		for _, v := range x[1:] {
+			m = Max(m, v)
+		}
+		return m
+	}
+	var a [8]T
+	copy(a[:], x)
+	d := 8
+	for ; d+8 <= len(x); d += 8 {
+		v := x[d : d+8]
+		a[0] = Max(a[0], v[0])
+		a[1] = Max(a[1], v[1])
+		a[2] = Max(a[2], v[2])
+		a[3] = Max(a[3], v[3])
+		a[4] = Max(a[4], v[4])
+		a[5] = Max(a[5], v[5])
+		a[6] = Max(a[6], v[6])
+		a[7] = Max(a[7], v[7])
+	}
+	for l := 0; d+l < len(x); l++ {
+		a[l] = Max(a[l], x[d+l])
+	}
+	return Max(Max(Max(a[0], a[4]), Max(a[2], a[6])), Max(Max(a[1], a[5]), Max(a[3], a[7])))
+}
+
 // LogSoftmaxForward writes out = (x − max) − log(Σ exp(x − max)) along the
 // middle dimension, in ATen's order of operations.
 func LogSoftmaxForward[T Float](x, out []T, outer, n, inner int) {
@@ -88,7 +121,8 @@ func LogSoftmaxForward[T Float](x, out []T, outer, n, inner int) {
 				m = Max(m, x[base+j*inner])
 			}
 			if inner == 1 {
-				// A contiguous row: the sum in ATen's vectorized order.
+				// A contiguous row: the maximum and the sum by lanes.
+				m := RowMax(x[base : base+n])
 				row := out[base : base+n]
 				for j := range row {
 					row[j] = x[base+j] - m
@@ -186,10 +220,7 @@ func LogSoftmaxRow[T Float](x, lp, e []T) {
 		return
 	}
 	lp, e = lp[:n], e[:n]
-	m := x[0]
-	for _, v := range x[1:] {
-		m = Max(m, v)
-	}
+	m := RowMax(x)
 	for j, v := range x {
 		lp[j] = v - m
 	}
