@@ -1,6 +1,8 @@
 package functional
 
 import (
+	"sync"
+
 	"math"
 
 	"github.com/torchloss/torchloss"
@@ -282,12 +284,35 @@ func ctcLossT[T kernels.Float](p *ctcProblem) (*tensor.Tensor, error) {
 		grad = make([]T, len(lp))
 		eager = &eagerGrads[T]{gs: [][]T{grad}, ready: true}
 	}
+	// With the eager gradient, an alpha table is scratch: a free list holds
+	// one per worker goroutine at most.
+	var freeMu sync.Mutex
+	var free [][]T
 	parallel.For(p.n, 1, func(b, _, _ int) {
 		x := sample(b)
 		size := kernels.CTCAlphaLen(x.L, len(x.Labels))
-		alpha := make([]T, size)
-		if alphas != nil && !eagerGrad {
-			alphas[b] = alpha
+		var alpha []T
+		if eagerGrad {
+			freeMu.Lock()
+			if k := len(free); k > 0 {
+				alpha = free[k-1]
+				free = free[:k-1]
+			}
+			freeMu.Unlock()
+			if cap(alpha) < size {
+				alpha = make([]T, size)
+			}
+			alpha = alpha[:size]
+			defer func() {
+				freeMu.Lock()
+				free = append(free, alpha)
+				freeMu.Unlock()
+			}()
+		} else {
+			alpha = make([]T, size)
+			if alphas != nil {
+				alphas[b] = alpha
+			}
 		}
 		nll[b] = kernels.CTCForward(&x, alpha)
 		if eagerGrad {

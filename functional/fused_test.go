@@ -77,6 +77,19 @@ func fusedCases() []fusedCase {
 	c1 := randLeaf(r, true, norm, 700, 100)
 	c2 := randLeaf(r, true, norm, 700, 100)
 	csg := randLeaf(r, false, func() float64 { return float64(2*r.IntN(2) - 1) }, 700)
+	// ctc: T=30, N=6, C=5, targets of length ≤ 8.
+	ctcLP := randLeaf(r, true, norm, 30, 6, 5)
+	if lsm, err := LogSoftmax(ctcLP.Detach(), 2); err == nil {
+		ctcLP = tensor.MustNew(append([]float32{}, lsm.Float32s()...), 30, 6, 5)
+		_ = ctcLP.SetRequiresGrad(true)
+	}
+	ctcTg := make([]int64, 6*8)
+	for i := range ctcTg {
+		ctcTg[i] = 1 + r.Int64N(4)
+	}
+	ctcT := tensor.MustNew(ctcTg, 6, 8)
+	ctcIL := []int64{30, 30, 25, 30, 20, 30}
+	ctcTL := []int64{8, 5, 3, 7, 8, 0}
 	vr := randLeaf(r, true, unif(0.1, 1.1), n)
 	cnt := randLeaf(r, false, func() float64 { return float64(r.IntN(5)) }, n)
 	xl := randLeaf(r, true, norm, n/64+1, 64)
@@ -107,6 +120,7 @@ func fusedCases() []fusedCase {
 		{"gaussian", step(func() (*tensor.Tensor, error) { return GaussianNLLLoss(x, y, vr) }, x, vr)},
 		{"kl_div", step(func() (*tensor.Tensor, error) { return KLDiv(x, u, BatchMean) }, x)},
 		{"cosine", step(func() (*tensor.Tensor, error) { return CosineEmbeddingLoss(c1, c2, csg, Margin(0.2)) }, c1, c2)},
+		{"ctc", step(func() (*tensor.Tensor, error) { return CTCLossInts(ctcLP, ctcT, ctcIL, ctcTL) }, ctcLP)},
 		{"ce", step(func() (*tensor.Tensor, error) { return CrossEntropy(logits, tgt) }, logits)},
 		{"ce_smooth", step(func() (*tensor.Tensor, error) {
 			return CrossEntropy(logits, tgt, Weight(cw), IgnoreIndex(3), LabelSmoothing(0.1))
