@@ -66,6 +66,8 @@ func L1Loss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error
 // pairLossT evaluates an unweighted elementwise loss ℓ(x, y) of the
 // broadcast pair (xt, yt), converted from the arguments input and target,
 // with its forward and backward kernels; the gradient is (g or g/n)·∂ℓ.
+// It serves l1_loss: the gradient computed in the forward pass (output
+// gradient 1) uses kernels.L1BackwardConst, bwd's constant-upstream form.
 func pairLossT[T kernels.Float](input, target, xt, yt *tensor.Tensor, shape []int, r Reduction, name string,
 	fwd func(x, y, out []T), bwd func(x, y []T, up func(int) T, gx, gy []T),
 ) (*tensor.Tensor, error) {
