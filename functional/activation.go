@@ -27,18 +27,20 @@ func Sigmoid(x *tensor.Tensor) (*tensor.Tensor, error) {
 func sigmoid[T kernels.Float](x *tensor.Tensor) (*tensor.Tensor, error) {
 	xv := tensor.Data[T](x)
 	y := make([]T, len(xv))
-	kernels.SigmoidForward(xv, y)
+	parallelFor(len(xv), sumGrain, func(lo, hi int) { kernels.SigmoidForward(xv[lo:hi], y[lo:hi]) })
 	shape := x.Shape()
 	out := tensor.FromData(y, shape)
-	return tensor.Record(out, "SigmoidBackward0", []*tensor.Tensor{x}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+	res := tensor.Record(out, "SigmoidBackward0", []*tensor.Tensor{x}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		gv, err := values[T](g, shape)
 		if err != nil {
 			return nil, err
 		}
 		gx := make([]T, len(y))
-		kernels.SigmoidBackward(gv, y, gx)
+		parallelFor(len(y), sumGrain, func(lo, hi int) { kernels.SigmoidBackward(gv[lo:hi], y[lo:hi], gx[lo:hi]) })
 		return []*tensor.Tensor{tensor.FromData(gx, shape)}, nil
-	}), nil
+	})
+	ownGrads(res)
+	return res, nil
 }
 
 // Softmax returns exp(x)/Σ exp(x) along dim (negative counts from the end),

@@ -104,6 +104,9 @@ func bceT[T kernels.Float](op string, input, target *tensor.Tensor, cfg config, 
 		return nil, torchloss.Errorf(torchloss.ErrValue, op, name, "all elements of %s should be between 0 and 1 (got %v at index %d)", name, v, i)
 	}
 	n := len(x)
+	if cfg.weight == nil {
+		return bceFusedT[T](input, target, x, y, cfg.reduction, shape)
+	}
 	loss := make([]T, n)
 	kernels.BCEForward(x, y, loss)
 	var w []float64
@@ -144,6 +147,81 @@ func bceT[T kernels.Float](op string, input, target *tensor.Tensor, cfg config, 
 		}
 		return gradsTo(shape, []gradOf[T]{{gx, input}, {gy, target}})
 	}), nil
+}
+
+// bceFusedT is bceT without a weight, fused and parallel.
+func bceFusedT[T kernels.Float](input, target *tensor.Tensor, x, y []T, r Reduction, shape []int) (*tensor.Tensor, error) {
+	n := len(x)
+	var eager *eagerGrads[T]
+	fe := fusedElementwise[T]{n: n, shape: shape, r: r,
+		fwd: func(lo, hi int, loss []T) {
+			tmp := getScratch[T]()
+			kernels.BCEForwardVec(x[lo:hi], y[lo:hi], loss, *tmp)
+			putScratch(tmp)
+		}}
+	one := func(int) T { return 1 }
+	if wantEager(r, input, target) {
+		var gx, gy []T
+		if needs(input) {
+			gx = make([]T, n)
+		}
+		if needs(target) {
+			gy = make([]T, n)
+		}
+		eager = &eagerGrads[T]{gs: [][]T{gx, gy}}
+		fe.grad = func(lo, hi int) {
+			if gx != nil {
+				if r == Mean {
+					kernels.BCEBackwardInputMean(x[lo:hi], y[lo:hi], n, gx[lo:hi])
+				} else {
+					kernels.BCEBackwardInputMean(x[lo:hi], y[lo:hi], 0, gx[lo:hi])
+				}
+			}
+			if gy != nil {
+				kernels.BCEBackwardTarget(x[lo:hi], one, gy[lo:hi])
+				if r == Mean {
+					kernels.BCEDivN(gy[lo:hi], n)
+				}
+			}
+		}
+	}
+	out, ran := runFused(fe)
+	if eager != nil {
+		eager.ready = ran
+	}
+	res := tensor.Record(out, "BinaryCrossEntropyBackward0", []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+		if gs, ok := eager.take(g); ok {
+			return gradsTo(shape, []gradOf[T]{{gs[0], input}, {gs[1], target}})
+		}
+		up, err := upstreamOf[T](g, n, r, false)
+		if err != nil {
+			return nil, err
+		}
+		var gx, gy []T
+		if needs(input) {
+			gx = make([]T, n)
+		}
+		if needs(target) {
+			gy = make([]T, n)
+		}
+		parallelFor(n, sumGrain, func(lo, hi int) {
+			if gx != nil {
+				kernels.BCEBackwardInput(x[lo:hi], y[lo:hi], up.offset(lo), gx[lo:hi])
+				if r == Mean {
+					kernels.BCEDivN(gx[lo:hi], n)
+				}
+			}
+			if gy != nil {
+				kernels.BCEBackwardTarget(x[lo:hi], up.offset(lo), gy[lo:hi])
+				if r == Mean {
+					kernels.BCEDivN(gy[lo:hi], n)
+				}
+			}
+		})
+		return gradsTo(shape, []gradOf[T]{{gx, input}, {gy, target}})
+	})
+	ownGrads(res)
+	return res, nil
 }
 
 // BinaryCrossEntropyWithLogits is the binary cross-entropy of the sigmoid
@@ -238,6 +316,11 @@ func BinaryCrossEntropyWithLogits(input, target *tensor.Tensor, opts ...Option) 
 	if err := bceFits(op, "weight", cfg.weight, shape, true); err != nil {
 		return nil, err
 	}
+	if bceWLFast(input, target, cfg) {
+		return dispatch(input.DType(),
+			func() (*tensor.Tensor, error) { return bceWLFusedT[float32](input, target, cfg, shape) },
+			func() (*tensor.Tensor, error) { return bceWLFusedT[float64](input, target, cfg, shape) })
+	}
 	x, err := values[float64](input, shape)
 	if err != nil {
 		return nil, err
@@ -276,6 +359,91 @@ func BinaryCrossEntropyWithLogits(input, target *tensor.Tensor, opts ...Option) 
 		func() (*tensor.Tensor, error) {
 			return bceWLOut[float64](loss, x, y, pw, w, p, input, target, cfg, shape)
 		})
+}
+
+// bceWLFast reports whether binary_cross_entropy_with_logits can take the
+// fused path: input, target (and pos_weight) of one floating dtype and
+// dimensioned, so that every step of the composite runs in that dtype; no
+// weight; a pos_weight of one element or one per element of the last
+// dimension; no gradient wanted for the target.
+func bceWLFast(input, target *tensor.Tensor, cfg config) bool {
+	dt := input.DType()
+	if target.DType() != dt || input.Dim() == 0 || cfg.weight != nil || needs(target) {
+		return false
+	}
+	if pw := cfg.posWeight; pw != nil {
+		if pw.DType() != dt || pw.Dim() == 0 {
+			return false
+		}
+		if pw.Numel() != 1 && !(pw.Dim() == 1 && pw.Size(0) == input.Size(-1)) {
+			return false
+		}
+	}
+	return true
+}
+
+func bceWLFusedT[T kernels.Float](input, target *tensor.Tensor, cfg config, shape []int) (*tensor.Tensor, error) {
+	x, y := tensor.Data[T](input), tensor.Data[T](target)
+	var pw []T
+	if cfg.posWeight != nil {
+		pw = tensor.Data[T](cfg.posWeight)
+	}
+	n := len(x)
+	r := cfg.reduction
+	var gx []T
+	var eager *eagerGrads[T]
+	div := 0
+	if wantEager(r, input) {
+		gx = make([]T, n)
+		eager = &eagerGrads[T]{gs: [][]T{gx}}
+		if r == Mean {
+			div = n
+		}
+	}
+	fe := fusedElementwise[T]{n: n, shape: shape, r: r, fwd: func(lo, hi int, loss []T) {
+		e1, e2 := getScratch[T](), getScratch[T]()
+		kernels.BCEWLVec(x[lo:hi], y[lo:hi], pw, lo, loss, *e1, *e2, sub(gx, lo, hi), 1, div)
+		putScratch(e1)
+		putScratch(e2)
+	}}
+	if eager != nil {
+		fe.grad = func(int, int) {}
+	}
+	out, ran := runFused(fe)
+	if eager != nil {
+		eager.ready = ran
+	}
+	res := tensor.Record(out, "BinaryCrossEntropyWithLogitsBackward0", []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+		if gs, ok := eager.take(g); ok {
+			return []*tensor.Tensor{tensor.FromData(gs[0], shape), nil}, nil
+		}
+		up, err := upstreamOf[T](g, n, r, false)
+		if err != nil {
+			return nil, err
+		}
+		d := 0
+		if r == Mean {
+			d = n
+		}
+		gx := make([]T, n)
+		parallelFor(n, sumGrain, func(lo, hi int) {
+			e1, e2, l := getScratch[T](), getScratch[T](), getScratch[T]()
+			if up.vec == nil {
+				kernels.BCEWLVec(x[lo:hi], y[lo:hi], pw, lo, *l, *e1, *e2, gx[lo:hi], up.s, d)
+			} else {
+				// per-element upstream gradients: one element at a time
+				for i := lo; i < hi; i++ {
+					kernels.BCEWLVec(x[i:i+1], y[i:i+1], pw, i, *l, *e1, *e2, gx[i:i+1], up.vec[i], d)
+				}
+			}
+			putScratch(e1)
+			putScratch(e2)
+			putScratch(l)
+		})
+		return []*tensor.Tensor{tensor.FromData(gx, shape), nil}, nil
+	})
+	ownGrads(res)
+	return res, nil
 }
 
 // bceWLOut reduces the loss in T (the target's dtype) and records the

@@ -3,6 +3,7 @@ package functional
 import (
 	"github.com/torchloss/torchloss"
 	"github.com/torchloss/torchloss/internal/kernels"
+	"github.com/torchloss/torchloss/internal/parallel"
 	"github.com/torchloss/torchloss/tensor"
 )
 
@@ -119,8 +120,20 @@ func ceIndexT[T kernels.Float](op string, input, target *tensor.Tensor, cfg conf
 		// weight.gather(0, target[...]) needs an int64 target, even empty.
 		return nil, core.bwdErr
 	}
-	b, c, m := g.b, g.c, g.m
+	c, m := g.c, g.m
 	x := tensor.Data[T](input)
+	if m == 1 && !g.oneD && cfg.reduction != None && core.tgt != nil && core.bwdErr == nil && len(core.tgt) > 0 && c > 0 && c <= sumGrain {
+		return ceFusedT(op, input, target, cfg, g, core, x)
+	}
+	return ceSlowT(input, cfg, g, core, x)
+}
+
+// ceSlowT is ceIndexT's general path: log_softmax materialized, then nll
+// and the smoothing term.
+func ceSlowT[T kernels.Float](input *tensor.Tensor, cfg config, g nllGeom, core *nll[T], x []T) (*tensor.Tensor, error) {
+	ls := cfg.labelSmoothing
+	smoothing := ls > 0
+	b, c, m := g.b, g.c, g.m
 	lp := make([]T, len(x))
 	kernels.LogSoftmaxForward(x, lp, b, c, m)
 	nllOut := core.forward(lp)
@@ -233,6 +246,166 @@ func ceIndexT[T kernels.Float](op string, input, target *tensor.Tensor, cfg conf
 		}
 		return lsBackward(glp), nil
 	}), nil
+}
+
+// ceFusedT is cross_entropy with class indices for a (N, C) input and a
+// reduced loss: one pass per row, in parallel over rows, computes the row's
+// log_softmax into scratch, the target's log-probability, the smoothing
+// term, and, when the input requires a gradient, the row's gradient for an
+// output gradient of 1, bit for bit what ceSlowT computes. The per-row
+// values are reduced in PyTorch's order afterwards.
+func ceFusedT[T kernels.Float](op string, input, target *tensor.Tensor, cfg config, g nllGeom, core *nll[T], x []T) (*tensor.Tensor, error) {
+	b, c := g.b, g.c
+	tgt, w, ignore := core.tgt, core.w, core.ignore
+	ls := cfg.labelSmoothing
+	smoothing := ls > 0
+	red := cfg.reduction
+	_, tw := kernels.NLLReduceGathered(func(int, int64) T { return 0 }, tgt, w, ignore)
+	keep, share := T(1-ls), T(ls/float64(c))
+	var denom T
+	if smoothing && red == Mean {
+		if w != nil {
+			var gathered []T
+			for _, t := range tgt {
+				if t != ignore {
+					gathered = append(gathered, w[t])
+				}
+			}
+			denom = kernels.Sum(gathered)
+		} else {
+			count := 0
+			for _, t := range tgt {
+				if t != ignore {
+					count++
+				}
+			}
+			denom = T(count)
+		}
+	}
+	// The gradient scalars for an output gradient of 1 (see ceSlowT).
+	gn := T(1)
+	if smoothing {
+		gn = 1 * keep
+	}
+	sN := -gn
+	if red == Mean {
+		sN = -(gn / tw)
+	}
+	gsv := T(0)
+	if smoothing {
+		v := 1 * share
+		if red == Mean {
+			v /= denom
+		}
+		gsv = -v
+	}
+	var gx []T
+	var eager *eagerGrads[T]
+	if needs(input) {
+		gx = make([]T, len(x))
+		eager = &eagerGrads[T]{gs: [][]T{gx}, ready: true}
+	}
+	lpt := make([]T, b)
+	var smooth []T
+	if smoothing {
+		smooth = make([]T, b)
+	}
+	grain := max(1, sumGrain/c)
+	parallel.For(b, grain, func(_, lo, hi int) {
+		lpb, eb := getScratch[T](), getScratch[T]()
+		lp, e := (*lpb)[:c], (*eb)[:c]
+		for i := lo; i < hi; i++ {
+			row := x[i*c : i*c+c]
+			kernels.LogSoftmaxRow(row, lp, e)
+			t := tgt[i]
+			if t != ignore {
+				lpt[i] = lp[t]
+			}
+			if smoothing {
+				prod := lp
+				if w != nil {
+					for k := range e {
+						e[k] = lp[k] * w[k]
+					}
+					prod = e
+				}
+				smooth[i] = -kernels.Sum(prod)
+				if t == ignore {
+					smooth[i] = 0
+				}
+			}
+			if gx == nil {
+				continue
+			}
+			gr := gx[i*c : i*c+c]
+			if !smoothing {
+				ti, gt := -1, T(0)
+				if t != ignore {
+					ti, gt = int(t), sN
+					if w != nil {
+						gt = w[t] * sN
+					}
+				}
+				kernels.LogSoftmaxRowBackward(nil, ti, gt, lp, gt, e, gr)
+				continue
+			}
+			gs := gsv
+			if t == ignore {
+				gs = 0
+			}
+			for k := range gr {
+				v := gs
+				if w != nil {
+					v *= w[k]
+				}
+				gr[k] = 0 + v
+			}
+			if t != ignore {
+				nv := sN
+				if w != nil {
+					nv = w[t] * sN
+				}
+				v := gs
+				if w != nil {
+					v *= w[t]
+				}
+				gr[t] = nv + v
+			}
+			var S T
+			for _, v := range gr {
+				S += v
+			}
+			kernels.LogSoftmaxRowBackward(gr, -1, 0, lp, S, e, gr)
+		}
+		putScratch(lpb)
+		putScratch(eb)
+	})
+	loss, _ := kernels.NLLReduceGathered(func(i int, _ int64) T { return lpt[i] }, tgt, w, ignore)
+	nv := loss
+	if red == Mean {
+		nv = loss / tw
+	}
+	var out *tensor.Tensor
+	switch {
+	case !smoothing:
+		out = tensor.Scalar(nv)
+	case red == Sum:
+		out = tensor.Scalar(T(nv*keep) + T(kernels.Sum(smooth)*share))
+	default:
+		out = tensor.Scalar(T(nv*keep) + T((kernels.Sum(smooth)/denom)*share))
+	}
+	res := tensor.Record(out, g.nodeName(), []*tensor.Tensor{input}, func(gr *tensor.Tensor) ([]*tensor.Tensor, error) {
+		if gs, ok := eager.take(gr); ok {
+			return []*tensor.Tensor{tensor.FromData(gs[0], input.Shape())}, nil
+		}
+		slow, err := ceSlowT(input, cfg, g, core, x)
+		if err != nil {
+			return nil, err
+		}
+		return slow.GradFn().Backward(gr)
+	})
+	ownGrads(res)
+	return res, nil
 }
 
 // ceProb is cross_entropy with class-probability targets (target shaped as

@@ -1,10 +1,13 @@
 package functional
 
 import (
+	"sync"
+
 	"math"
 
 	"github.com/torchloss/torchloss"
 	"github.com/torchloss/torchloss/internal/kernels"
+	"github.com/torchloss/torchloss/internal/parallel"
 	"github.com/torchloss/torchloss/tensor"
 )
 
@@ -274,30 +277,68 @@ func ctcLossT[T kernels.Float](p *ctcProblem) (*tensor.Tensor, error) {
 	sample := func(b int) kernels.CTCSample[T] {
 		return kernels.CTCSample[T]{LP: lp, Off: b * p.c, Stride: p.n * p.c, C: p.c, L: int(p.il[b]), Labels: p.labels[b], Blank: int(p.cfg.blank)}
 	}
-	// Per-sample negative log-likelihoods; the alpha tables are kept only
-	// for the backward.
+	// Per-sample negative log-likelihoods, in parallel over the samples.
+	// When the loss is reduced and log_probs requires a gradient, each
+	// sample's gradient for an output gradient of 1 is computed right after
+	// its forward (the samples write disjoint rows of the gradient), and the
+	// alpha tables are scratch; otherwise they are kept for the backward.
 	nll := make([]T, p.n)
 	var alphas [][]T
+	inf := kernels.Inf[T](1)
+	clamped := func(b int) T { return T(max(p.tl[b], 1)) }
+	eagerGrad := keep && p.cfg.reduction != None
+	var grad []T
+	var eager *eagerGrads[T]
 	if keep {
 		alphas = make([][]T, p.n)
 	}
-	var scratch []T
-	for b := range p.n {
+	if eagerGrad {
+		grad = make([]T, len(lp))
+		eager = &eagerGrads[T]{gs: [][]T{grad}, ready: true}
+	}
+	// With the eager gradient, an alpha table is scratch: a free list holds
+	// one per worker goroutine at most.
+	var freeMu sync.Mutex
+	var free [][]T
+	parallel.For(p.n, 1, func(b, _, _ int) {
 		x := sample(b)
 		size := kernels.CTCAlphaLen(x.L, len(x.Labels))
 		var alpha []T
-		if keep {
-			alpha = make([]T, size)
-			alphas[b] = alpha
-		} else {
-			if cap(scratch) < size {
-				scratch = make([]T, size)
+		if eagerGrad {
+			freeMu.Lock()
+			if k := len(free); k > 0 {
+				alpha = free[k-1]
+				free = free[:k-1]
 			}
-			alpha = scratch[:size]
+			freeMu.Unlock()
+			if cap(alpha) < size {
+				alpha = make([]T, size)
+			}
+			alpha = alpha[:size]
+			defer func() {
+				freeMu.Lock()
+				free = append(free, alpha)
+				freeMu.Unlock()
+			}()
+		} else {
+			alpha = make([]T, size)
+			if alphas != nil {
+				alphas[b] = alpha
+			}
 		}
 		nll[b] = kernels.CTCForward(&x, alpha)
-	}
-	inf := kernels.Inf[T](1)
+		if eagerGrad {
+			gr := T(1)
+			if p.cfg.reduction == Mean {
+				gr /= T(p.n)
+				gr /= clamped(b)
+			}
+			if p.cfg.zeroInfinity && nll[b] == inf {
+				gr = 0
+			}
+			kernels.CTCBackward(&x, p.steps, alpha, nll[b], gr, p.cfg.zeroInfinity, grad)
+		}
+	})
 	res := append([]T(nil), nll...)
 	if p.cfg.zeroInfinity {
 		for b, v := range res {
@@ -306,8 +347,6 @@ func ctcLossT[T kernels.Float](p *ctcProblem) (*tensor.Tensor, error) {
 			}
 		}
 	}
-	// clamp_min(target_lengths, 1) in T, the Mean divisor.
-	clamped := func(b int) T { return T(max(p.tl[b], 1)) }
 	var out *tensor.Tensor
 	switch p.cfg.reduction {
 	case None:
@@ -326,13 +365,16 @@ func ctcLossT[T kernels.Float](p *ctcProblem) (*tensor.Tensor, error) {
 		out = tensor.Scalar(kernels.Mean(q))
 	}
 	shape := p.logProbs.Shape()
-	return tensor.Record(out, "CtcLossBackward0", []*tensor.Tensor{p.logProbs}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+	res2 := tensor.Record(out, "CtcLossBackward0", []*tensor.Tensor{p.logProbs}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+		if gs, ok := eager.take(g); ok {
+			return gradsTo(shape, []gradOf[T]{{gs[0], p.logProbs}})
+		}
 		up, err := upstreamOf[T](g, p.n, p.cfg.reduction, true)
 		if err != nil {
 			return nil, err
 		}
 		grad := make([]T, len(lp))
-		for b := range p.n {
+		parallel.For(p.n, 1, func(b, _, _ int) {
 			gr := up.at(b)
 			if p.cfg.reduction == Mean {
 				gr /= clamped(b)
@@ -341,8 +383,15 @@ func ctcLossT[T kernels.Float](p *ctcProblem) (*tensor.Tensor, error) {
 				gr = 0 // where(res == inf, 0, res)
 			}
 			x := sample(b)
-			kernels.CTCBackward(&x, p.steps, alphas[b], nll[b], gr, p.cfg.zeroInfinity, grad)
-		}
+			alpha := alphas[b]
+			if alpha == nil { // the eager path kept no table: recompute it
+				alpha = make([]T, kernels.CTCAlphaLen(x.L, len(x.Labels)))
+				kernels.CTCForward(&x, alpha)
+			}
+			kernels.CTCBackward(&x, p.steps, alpha, nll[b], gr, p.cfg.zeroInfinity, grad)
+		})
 		return gradsTo(shape, []gradOf[T]{{grad, p.logProbs}})
-	}), nil
+	})
+	ownGrads(res2)
+	return res2, nil
 }

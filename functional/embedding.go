@@ -3,7 +3,9 @@ package functional
 import (
 	"github.com/torchloss/torchloss"
 	"github.com/torchloss/torchloss/internal/kernels"
+	"github.com/torchloss/torchloss/internal/parallel"
 	"github.com/torchloss/torchloss/tensor"
+	"slices"
 )
 
 // cosineEpsilon is ATen's EPSILON (Loss.cpp), a C++ float: even float64
@@ -114,6 +116,15 @@ func cosineSelfDot[T kernels.Float](x *tensor.Tensor, td int) []T {
 }
 
 func cosineT[T kernels.Float](input1, input2, target *tensor.Tensor, cfg config, abShape, outShape []int) (*tensor.Tensor, error) {
+	return cosineImplT[T](input1, input2, target, cfg, abShape, outShape, true)
+}
+
+// cosineSlowT is cosineT without the fused path.
+func cosineSlowT[T kernels.Float](input1, input2, target *tensor.Tensor, cfg config, abShape, outShape []int) (*tensor.Tensor, error) {
+	return cosineImplT[T](input1, input2, target, cfg, abShape, outShape, false)
+}
+
+func cosineImplT[T kernels.Float](input1, input2, target *tensor.Tensor, cfg config, abShape, outShape []int, fused bool) (*tensor.Tensor, error) {
 	td := target.Dim()
 	s1, s2 := input1.Shape(), input2.Shape()
 	cosShape := abShape[:td]
@@ -122,6 +133,10 @@ func cosineT[T kernels.Float](input1, input2, target *tensor.Tensor, cfg config,
 		rows, d = abShape[0], abShape[1]
 	}
 	n1, n2 := mgIs32[T](input1.DType()), mgIs32[T](input2.DType())
+	if dt := tensor.DTypeOf[T](); fused && td == 1 && input1.DType() == dt && input2.DType() == dt &&
+		slices.Equal(s1, abShape) && slices.Equal(s2, abShape) && slices.Equal(outShape, cosShape) && d > 0 && d <= sumGrain {
+		return cosineFusedT[T](input1, input2, target, cfg, rows, d, outShape)
+	}
 	x1b, err := values[T](input1, abShape)
 	if err != nil {
 		return nil, err
@@ -312,10 +327,26 @@ func hingeT[T kernels.Float](input, target *tensor.Tensor, cfg config, shape []i
 	}
 	margin := T(cfg.margin)
 	n := len(x)
-	loss := make([]T, n)
-	kernels.HingeForward(x, cls, margin, loss)
-	out := reduce(loss, shape, cfg.reduction)
-	return tensor.Record(out, mgReduceName(cfg.reduction, "AddBackward0"), []*tensor.Tensor{input}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+	var eager *eagerGrads[T]
+	fe := fusedElementwise[T]{n: n, shape: shape, r: cfg.reduction,
+		fwd: func(lo, hi int, loss []T) { kernels.HingeForward(x[lo:hi], cls[lo:hi], margin, loss) }}
+	if wantEager(cfg.reduction, input) && input.Numel() == n {
+		gx := make([]T, n)
+		eager = &eagerGrads[T]{gs: [][]T{gx}}
+		up := T(1)
+		if cfg.reduction == Mean {
+			up /= T(n)
+		}
+		fe.grad = func(lo, hi int) { kernels.HingeBackwardConst(x[lo:hi], cls[lo:hi], margin, up, gx[lo:hi]) }
+	}
+	out, ran := runFused(fe)
+	if eager != nil {
+		eager.ready = ran
+	}
+	res := tensor.Record(out, mgReduceName(cfg.reduction, "AddBackward0"), []*tensor.Tensor{input}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+		if gs, ok := eager.take(g); ok {
+			return []*tensor.Tensor{tensor.FromData(gs[0], input.Shape())}, nil
+		}
 		up, err := upstreamOf[T](g, n, cfg.reduction, true)
 		if err != nil {
 			return nil, err
@@ -346,5 +377,113 @@ func hingeT[T kernels.Float](input, target *tensor.Tensor, cfg config, shape []i
 		gx := make([]T, len(xs))
 		kernels.HingeBackward(xs, margin, gs, gm, gx)
 		return []*tensor.Tensor{tensor.FromData(gx, is)}, nil
-	}), nil
+	})
+	ownGrads(res)
+	return res, nil
+}
+
+// cosineFusedT is cosineT for (N, D) inputs of the element type T and an
+// (N) target: one parallel pass over rows computes the row sums, the loss
+// and, when a gradient will be wanted, the rows' gradients for an output
+// gradient of 1, bit for bit what cosineT's graph computes.
+func cosineFusedT[T kernels.Float](input1, input2, target *tensor.Tensor, cfg config, rows, d int, outShape []int) (*tensor.Tensor, error) {
+	x1, x2 := tensor.Data[T](input1), tensor.Data[T](input2)
+	cls, err := mgTargetClasses(target, outShape)
+	if err != nil {
+		return nil, err
+	}
+	margin := T(cfg.margin)
+	eps := T(cosineEpsilon)
+	r := cfg.reduction
+	loss := make([]T, rows)
+	var g1, g2 []T
+	var eager *eagerGrads[T]
+	up := T(1)
+	if wantEager(r, input1, input2) {
+		if needs(input1) {
+			g1 = make([]T, len(x1))
+		}
+		if needs(input2) {
+			g2 = make([]T, len(x2))
+		}
+		if r == Mean {
+			up /= T(rows)
+		}
+		eager = &eagerGrads[T]{gs: [][]T{g1, g2}, ready: true}
+	}
+	parallel.For(rows, max(1, sumGrain/d), func(_, lo, hi int) {
+		ab := getScratch[T]()
+		a := (*ab)[:d]
+		var one [1]T
+		for i := lo; i < hi; i++ {
+			r1, r2 := x1[i*d:i*d+d], x2[i*d:i*d+d]
+			for j := range a {
+				a[j] = r1[j] * r2[j]
+			}
+			kernels.SumDim(a, 1, d, 1, one[:])
+			prod := one[0]
+			for j, v := range r1 {
+				a[j] = v * v
+			}
+			kernels.SumDim(a, 1, d, 1, one[:])
+			m1 := one[0] + eps
+			for j, v := range r2 {
+				a[j] = v * v
+			}
+			kernels.SumDim(a, 1, d, 1, one[:])
+			m2 := one[0] + eps
+			den := kernels.Sqrt(m1 * m2)
+			cos := prod / den
+			kernels.CosineLoss([]T{cos}, cls[i:i+1], margin, loss[i:i+1])
+			if eager == nil {
+				continue
+			}
+			var gpos, gneg T
+			switch cls[i] {
+			case kernels.TargetPos:
+				gpos = up
+			case kernels.TargetNeg:
+				gneg = up
+			}
+			var gprod, gp [1]T
+			kernels.CosineBackward([]T{prod}, []T{cos}, []T{den}, []T{gpos}, []T{gneg}, margin, gprod[:], gp[:])
+			if g1 != nil {
+				gm := gp[0] * m2
+				o := g1[i*d : i*d+d]
+				for j, v := range r1 {
+					rr := gm * v
+					o[j] = (rr + rr) + gprod[0]*r2[j]
+				}
+			}
+			if g2 != nil {
+				gm := gp[0] * m1
+				o := g2[i*d : i*d+d]
+				for j, v := range r2 {
+					rr := gm * v
+					o[j] = (rr + rr) + gprod[0]*r1[j]
+				}
+			}
+		}
+		putScratch(ab)
+	})
+	out := reduce(loss, outShape, r)
+	res := tensor.Record(out, mgReduceName(r, "AddBackward0"), []*tensor.Tensor{input1, input2}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+		if gs, ok := eager.take(g); ok {
+			var grads [2]*tensor.Tensor
+			for k, in := range []*tensor.Tensor{input1, input2} {
+				if gs[k] != nil {
+					grads[k] = tensor.FromData(gs[k], in.Shape())
+				}
+			}
+			return grads[:], nil
+		}
+		shape := input1.Shape()
+		slow, err := cosineSlowT[T](input1, input2, target, cfg, shape, outShape)
+		if err != nil {
+			return nil, err
+		}
+		return slow.GradFn().Backward(g)
+	})
+	ownGrads(res)
+	return res, nil
 }

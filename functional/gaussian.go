@@ -63,10 +63,9 @@ func GaussianNLLLoss(input, target, variance *tensor.Tensor, opts ...Option) (*t
 	if !variance.DType().IsFloat() {
 		return nil, torchloss.Errorf(torchloss.ErrDType, op, "var", "result type Float can't be cast to the desired output type %v (var must be a floating-point tensor)", variance.DType())
 	}
-	for _, v := range variance.Values() {
-		if v < 0 {
-			return nil, torchloss.Errorf(torchloss.ErrValue, op, "var", "var has negative entry/entries (got %v)", v)
-		}
+	if anyNegative(variance) {
+		v := slices.IndexFunc(variance.Values(), func(v float64) bool { return v < 0 })
+		return nil, torchloss.Errorf(torchloss.ErrValue, op, "var", "var has negative entry/entries (got %v)", variance.Values()[v])
 	}
 	return gaussianNLL(op, input, target, variance, cfg)
 }
@@ -181,6 +180,11 @@ func gaussianNLLT[T kernels.Float](input, target, variance, v *tensor.Tensor, cf
 	if err != nil {
 		return nil, err
 	}
+	if is32 := kernels.Is32[T](); p.DF32 == is32 && p.VF32 == is32 && input.DType() == target.DType() &&
+		input.DType() == variance.DType() && !needs(target) && slices.Equal(input.Shape(), shape) &&
+		slices.Equal(target.Shape(), shape) && slices.Equal(variance.Shape(), shape) {
+		return gaussianFusedT(input, target, variance, x, t, vv, cfg, p, shape)
+	}
 	vcOwn := make([]T, len(vv)) // the clamped var, in var's shape
 	for i, e := range vv {
 		vcOwn[i] = kernels.GaussianClamp(p, e)
@@ -243,4 +247,115 @@ func gaussianNLLT[T kernels.Float](input, target, variance, v *tensor.Tensor, cf
 		}
 		return grads, nil
 	}), nil
+}
+
+// gaussianFusedT is gaussianNLLT for input, target and var of one shape and
+// dtype (no broadcasting), fused and parallel, with the gradients of input
+// and var for an output gradient of 1 computed in the same pass.
+func gaussianFusedT[T kernels.Float](input, target, variance *tensor.Tensor, x, t, v []T, cfg config, p kernels.GaussianNLL, shape []int) (*tensor.Tensor, error) {
+	n := len(x)
+	r := cfg.reduction
+	eps := T(p.Eps)
+	var gx, gv []T
+	var eager *eagerGrads[T]
+	u := T(1)
+	if wantEager(r, input, variance) {
+		if needs(input) {
+			gx = make([]T, n)
+		}
+		if needs(variance) {
+			gv = make([]T, n)
+		}
+		if r == Mean {
+			u /= T(n)
+		}
+		eager = &eagerGrads[T]{gs: [][]T{gx, gv}}
+	}
+	fe := fusedElementwise[T]{n: n, shape: shape, r: r, fwd: func(lo, hi int, loss []T) {
+		a, b := getScratch[T](), getScratch[T]()
+		kernels.GaussianNLLVec(p.Full, eps, x[lo:hi], t[lo:hi], v[lo:hi], loss, *a, *b, sub(gx, lo, hi), sub(gv, lo, hi), u)
+		putScratch(a)
+		putScratch(b)
+	}}
+	if eager != nil {
+		fe.grad = func(int, int) {}
+	}
+	out, ran := runFused(fe)
+	if eager != nil {
+		eager.ready = ran
+	}
+	last := "MulBackward0"
+	if cfg.full {
+		last = "AddBackward0"
+	}
+	res := tensor.Record(out, compositeName(r, last), []*tensor.Tensor{input, target, variance}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+		grads := make([]*tensor.Tensor, 3)
+		if gs, ok := eager.take(g); ok {
+			if gs[0] != nil {
+				grads[0] = tensor.FromData(gs[0], shape)
+			}
+			if gs[1] != nil {
+				grads[2] = tensor.FromData(gs[1], shape)
+			}
+			return grads, nil
+		}
+		up, err := upstreamOf[T](g, n, r, true)
+		if err != nil {
+			return nil, err
+		}
+		var gx, gv []T
+		if needs(input) {
+			gx = make([]T, n)
+		}
+		if needs(variance) {
+			gv = make([]T, n)
+		}
+		parallelFor(n, sumGrain, func(lo, hi int) {
+			a, b, l := getScratch[T](), getScratch[T](), getScratch[T]()
+			if up.vec == nil {
+				kernels.GaussianNLLVec(p.Full, eps, x[lo:hi], t[lo:hi], v[lo:hi], *l, *a, *b, sub(gx, lo, hi), sub(gv, lo, hi), up.s)
+			} else {
+				for i := lo; i < hi; i++ {
+					kernels.GaussianNLLVec(p.Full, eps, x[i:i+1], t[i:i+1], v[i:i+1], *l, *a, *b, sub(gx, i, i+1), sub(gv, i, i+1), up.vec[i])
+				}
+			}
+			putScratch(a)
+			putScratch(b)
+			putScratch(l)
+		})
+		if gx != nil {
+			grads[0] = tensor.FromData(gx, shape)
+		}
+		if gv != nil {
+			grads[2] = tensor.FromData(gv, shape)
+		}
+		return grads, nil
+	})
+	ownGrads(res)
+	return res, nil
+}
+
+// anyNegative reports whether a floating-point tensor has an element < 0
+// (without a float64 copy).
+func anyNegative(t *tensor.Tensor) bool {
+	switch t.DType() {
+	case tensor.Float32:
+		return anyBelowZero(tensor.Data[float32](t))
+	case tensor.Float64:
+		return anyBelowZero(tensor.Data[float64](t))
+	}
+	for _, v := range t.Values() {
+		if v < 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func anyBelowZero[T kernels.Float](s []T) bool {
+	neg := false
+	for _, v := range s {
+		neg = neg || v < 0
+	}
+	return neg
 }

@@ -87,13 +87,38 @@ func klDiv[T kernels.Float](input, target *tensor.Tensor, cfg config, p kernels.
 		return nil, err
 	}
 	n := len(x)
-	loss := make([]T, n)
-	kernels.KLDivForward(p, x, t, loss)
 	r := cfg.reduction
 	if r == BatchMean {
 		r = Sum // torch.kl_div(..., Sum), then / input.size(0)
 	}
-	out := reduce(loss, shape, r)
+	fe := fusedElementwise[T]{n: n, shape: shape, r: r,
+		fwd: func(lo, hi int, loss []T) { kernels.KLDivForward(p, x[lo:hi], t[lo:hi], loss) }}
+	var eager *eagerGrads[T]
+	is32 := kernels.Is32[T]()
+	if !p.LogTarget && p.XF32 == is32 && p.TF32 == is32 {
+		var gx []T
+		u := T(1)
+		if wantEager(r, input, target) && !needs(target) {
+			gx = make([]T, n)
+			if r == Mean {
+				u /= T(n)
+			}
+			if div >= 0 {
+				u /= T(div)
+			}
+			eager = &eagerGrads[T]{gs: [][]T{gx, nil}}
+			fe.grad = func(int, int) {}
+		}
+		fe.fwd = func(lo, hi int, loss []T) {
+			lt := getScratch[T]()
+			kernels.KLDivVec(x[lo:hi], t[lo:hi], loss, *lt, sub(gx, lo, hi), u)
+			putScratch(lt)
+		}
+	}
+	out, ran := runFused(fe)
+	if eager != nil {
+		eager.ready = ran
+	}
 	if div >= 0 {
 		out = tensor.Scalar(tensor.Data[T](out)[0] / T(div))
 	}
@@ -105,7 +130,10 @@ func klDiv[T kernels.Float](input, target *tensor.Tensor, cfg config, p kernels.
 	if cfg.reduction == BatchMean && div < 0 {
 		name = "SumBackward0"
 	}
-	return tensor.Record(out, name, []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+	res := tensor.Record(out, name, []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+		if gs, ok := eager.take(g); ok {
+			return gradsTo(shape, []gradOf[T]{{gs[0], input}})
+		}
 		up, err := upstreamOf[T](g, n, r, true)
 		if err != nil {
 			return nil, err
@@ -120,7 +148,11 @@ func klDiv[T kernels.Float](input, target *tensor.Tensor, cfg config, p kernels.
 		if needs(target) {
 			gt = make([]T, n)
 		}
-		kernels.KLDivBackward(p, x, t, up.at, gx, gt)
+		parallelFor(n, sumGrain, func(lo, hi int) {
+			kernels.KLDivBackward(p, x[lo:hi], t[lo:hi], up.offset(lo), sub(gx, lo, hi), sub(gt, lo, hi))
+		})
 		return gradsTo(shape, []gradOf[T]{{gx, input}, {gt, target}})
-	}), nil
+	})
+	ownGrads(res)
+	return res, nil
 }

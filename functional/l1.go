@@ -69,6 +69,8 @@ func L1Loss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error
 // pairLossT evaluates an unweighted elementwise loss ℓ(x, y) of the
 // broadcast pair (xt, yt), converted from the arguments input and target,
 // with its forward and backward kernels; the gradient is (g or g/n)·∂ℓ.
+// It serves l1_loss: the gradient computed in the forward pass (output
+// gradient 1) uses kernels.L1BackwardConst, bwd's constant-upstream form.
 func pairLossT[T kernels.Float](input, target, xt, yt *tensor.Tensor, shape []int, r Reduction, name string,
 	fwd func(x, y, out []T), bwd func(x, y []T, up func(int) T, gx, gy []T),
 ) (*tensor.Tensor, error) {
@@ -81,24 +83,36 @@ func pairLossT[T kernels.Float](input, target, xt, yt *tensor.Tensor, shape []in
 		return nil, err
 	}
 	n := len(x)
-	loss := make([]T, n)
-	fwd(x, y, loss)
-	out := reduce(loss, shape, r)
-	return tensor.Record(out, name, []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+	var eager *eagerGrads[T]
+	fe := fusedElementwise[T]{n: n, shape: shape, r: r,
+		fwd: func(lo, hi int, loss []T) { fwd(x[lo:hi], y[lo:hi], loss) }}
+	if wantEager(r, input, target) {
+		gx, gy := gradSlices[T](n, input, target)
+		eager = &eagerGrads[T]{gs: [][]T{gx, gy}}
+		up := upstream[T]{s: 1}
+		if r == Mean {
+			up.s /= T(n)
+		}
+		fe.grad = func(lo, hi int) { kernels.L1BackwardConst(x[lo:hi], y[lo:hi], up.s, sub(gx, lo, hi), sub(gy, lo, hi)) }
+	}
+	out, ran := runFused(fe)
+	if eager != nil {
+		eager.ready = ran
+	}
+	res := tensor.Record(out, name, []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+		if gs, ok := eager.take(g); ok {
+			return gradsTo(shape, []gradOf[T]{{gs[0], input}, {gs[1], target}})
+		}
 		up, err := upstreamOf[T](g, n, r, true)
 		if err != nil {
 			return nil, err
 		}
-		var gx, gy []T
-		if needs(input) {
-			gx = make([]T, n)
-		}
-		if needs(target) {
-			gy = make([]T, n)
-		}
-		bwd(x, y, up.at, gx, gy)
+		gx, gy := gradSlices[T](n, input, target)
+		parallelFor(n, sumGrain, func(lo, hi int) { bwd(x[lo:hi], y[lo:hi], up.offset(lo), sub(gx, lo, hi), sub(gy, lo, hi)) })
 		return gradsTo(shape, []gradOf[T]{{gx, input}, {gy, target}})
-	}), nil
+	})
+	ownGrads(res)
+	return res, nil
 }
 
 // sameShape reports whether a and b have the same shape.

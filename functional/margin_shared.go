@@ -87,6 +87,12 @@ func mgTargetClasses(target *tensor.Tensor, shape []int) ([]int8, error) {
 	if err != nil {
 		return nil, err
 	}
+	switch b.DType() {
+	case tensor.Float32:
+		return classesOf(tensor.Data[float32](b)), nil
+	case tensor.Float64:
+		return classesOf(tensor.Data[float64](b)), nil
+	}
 	vals := b.Values()
 	cls := make([]int8, len(vals))
 	for i, v := range vals {
@@ -196,4 +202,25 @@ func mgNumel(shape []int) int {
 		n *= d
 	}
 	return n
+}
+
+// classesOf classifies float targets as mgTargetClasses does, in parallel.
+func classesOf[T kernels.Float](t []T) []int8 {
+	cls := make([]int8, len(t))
+	parallelFor(len(t), sumGrain, func(lo, hi int) {
+		c := cls[lo:hi]
+		for i, v := range t[lo:hi] {
+			// TargetPos (1) at v == 1, TargetNeg (−1) at v == −1, else 0,
+			// without a branch (the targets are random).
+			var p, n int8
+			if v == 1 {
+				p = 1
+			}
+			if v == -1 {
+				n = 1
+			}
+			c[i] = p*kernels.TargetPos + n*kernels.TargetNeg
+		}
+	})
+	return cls
 }

@@ -87,14 +87,41 @@ func poissonNLL[T kernels.Float](input, target *tensor.Tensor, cfg config, p ker
 		return nil, err
 	}
 	n := len(x)
-	loss := make([]T, n)
-	kernels.PoissonNLLForward(p, x, t, loss)
-	out := reduce(loss, shape, cfg.reduction)
+	var eager *eagerGrads[T]
+	fe := fusedElementwise[T]{n: n, shape: shape, r: cfg.reduction,
+		fwd: func(lo, hi int, loss []T) { kernels.PoissonNLLForward(p, x[lo:hi], t[lo:hi], loss) }}
+	is32 := kernels.Is32[T]()
+	if p.LogInput && p.XF32 == is32 && p.TF32 == is32 {
+		var gx []T
+		u := T(1)
+		if wantEager(cfg.reduction, input, target) && !needs(target) {
+			gx = make([]T, n)
+			if cfg.reduction == Mean {
+				u /= T(n)
+			}
+			eager = &eagerGrads[T]{gs: [][]T{gx, nil}}
+			fe.grad = func(int, int) {}
+		}
+		fe.fwd = func(lo, hi int, loss []T) {
+			e, a, b := getScratch[T](), getScratch[T](), getScratch[T]()
+			kernels.PoissonNLLLogInputVec(p.Full, x[lo:hi], t[lo:hi], loss, *e, *a, *b, u, sub(gx, lo, hi))
+			putScratch(e)
+			putScratch(a)
+			putScratch(b)
+		}
+	}
+	out, ran := runFused(fe)
+	if eager != nil {
+		eager.ready = ran
+	}
 	last := "SubBackward0"
 	if cfg.full {
 		last = "AddBackward0"
 	}
-	return tensor.Record(out, compositeName(cfg.reduction, last), []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+	res := tensor.Record(out, compositeName(cfg.reduction, last), []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+		if gs, ok := eager.take(g); ok {
+			return gradsTo(shape, []gradOf[T]{{gs[0], input}})
+		}
 		up, err := upstreamOf[T](g, n, cfg.reduction, true)
 		if err != nil {
 			return nil, err
@@ -106,7 +133,11 @@ func poissonNLL[T kernels.Float](input, target *tensor.Tensor, cfg config, p ker
 		if needs(target) {
 			gt = make([]T, n)
 		}
-		kernels.PoissonNLLBackward(p, x, t, up.at, gx, gt)
+		parallelFor(n, sumGrain, func(lo, hi int) {
+			kernels.PoissonNLLBackward(p, x[lo:hi], t[lo:hi], up.offset(lo), sub(gx, lo, hi), sub(gt, lo, hi))
+		})
 		return gradsTo(shape, []gradOf[T]{{gx, input}, {gt, target}})
-	}), nil
+	})
+	ownGrads(res)
+	return res, nil
 }

@@ -81,25 +81,43 @@ func mseT[T kernels.Float](op string, input, target, xt, yt *tensor.Tensor, shap
 		return nil, err
 	}
 	n := len(x)
-	loss := make([]T, n)
-	kernels.MSEForward(x, y, loss)
-	out := reduce(loss, shape, r)
-	return tensor.Record(out, "MseLossBackward0", []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+	norm := T(2)
+	if r == Mean {
+		norm = T(2 / float64(n))
+	}
+	var eager *eagerGrads[T]
+	fe := fusedElementwise[T]{n: n, shape: shape, r: r,
+		fwd: func(lo, hi int, loss []T) { kernels.MSEForward(x[lo:hi], y[lo:hi], loss) }}
+	if wantEager(r, input, target) && mixedBackward(op, input, target) == nil {
+		gx, gy := gradSlices[T](n, input, target)
+		eager = &eagerGrads[T]{gs: [][]T{gx, gy}}
+		fe.grad = func(lo, hi int) {
+			kernels.MSEBackwardOne(x[lo:hi], y[lo:hi], norm, sub(gx, lo, hi), sub(gy, lo, hi))
+		}
+	}
+	out, ran := runFused(fe)
+	if eager != nil {
+		eager.ready = ran
+	}
+	res := tensor.Record(out, "MseLossBackward0", []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := mixedBackward(op, input, target); err != nil {
 			return nil, err
+		}
+		if gs, ok := eager.take(g); ok {
+			return gradsTo(shape, []gradOf[T]{{gs[0], input}, {gs[1], target}})
 		}
 		up, err := upstreamOf[T](g, n, r, false)
 		if err != nil {
 			return nil, err
 		}
-		norm := T(2)
-		if r == Mean {
-			norm = T(2 / float64(n))
-		}
 		gx, gy := gradSlices[T](n, input, target)
-		kernels.MSEBackward(x, y, norm, up.at, gx, gy)
+		parallelFor(n, sumGrain, func(lo, hi int) {
+			kernels.MSEBackward(x[lo:hi], y[lo:hi], norm, up.offset(lo), sub(gx, lo, hi), sub(gy, lo, hi))
+		})
 		return gradsTo(shape, []gradOf[T]{{gx, input}, {gy, target}})
-	}), nil
+	})
+	ownGrads(res)
+	return res, nil
 }
 
 // SmoothL1Loss is the smooth L1 loss, PyTorch's

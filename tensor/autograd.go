@@ -20,6 +20,11 @@ type Node struct {
 	// input (same length as Inputs; an entry may be nil for an input that
 	// needs none). The gradient of an input must have its shape and dtype.
 	Backward func(grad *Tensor) ([]*Tensor, error)
+	// OwnsGrads promises that Backward returns newly allocated gradients
+	// that nothing else references (not grad, not an input, not a
+	// tensor Backward returned before), so that a leaf can keep one as its
+	// Grad without a copy.
+	OwnsGrads bool
 }
 
 // RequiresGrad reports whether gradients flow to t: it is a leaf marked by
@@ -148,6 +153,7 @@ func (t *Tensor) BackwardWith(grad *Tensor) error {
 	}
 	visit(t)
 	grads := map[*Tensor]*Tensor{t: grad}
+	owned := map[*Tensor]bool{} // grads[x] is a fresh tensor nothing else holds
 	for i := len(order) - 1; i >= 0; i-- {
 		x := order[i]
 		g := grads[x]
@@ -157,12 +163,16 @@ func (t *Tensor) BackwardWith(grad *Tensor) error {
 		if x.node == nil {
 			x.mu.Lock()
 			if x.grad == nil {
-				c, err := g.CloneErr()
-				if err != nil {
-					x.mu.Unlock()
-					return err
+				if owned[x] {
+					x.grad = g
+				} else {
+					c, err := g.CloneErr()
+					if err != nil {
+						x.mu.Unlock()
+						return err
+					}
+					x.grad = c
 				}
-				x.grad = c
 			} else {
 				sum, err := accumulate(x.grad, g)
 				if err != nil {
@@ -192,8 +202,10 @@ func (t *Tensor) BackwardWith(grad *Tensor) error {
 					return err
 				}
 				grads[in] = sum
+				owned[in] = true
 			} else {
 				grads[in] = gi
+				owned[in] = x.node.OwnsGrads
 			}
 		}
 		delete(grads, x)

@@ -149,6 +149,44 @@ func BCEForward[T Float](x, y, out []T) {
 	}
 }
 
+// BCEForwardVec is BCEForward, bit for bit, with the logarithms computed by
+// the slice functions; tmp is scratch of at least len(x) elements.
+func BCEForwardVec[T Float](x, y, out, tmp []T) {
+	n := len(x)
+	y, out, tmp = y[:n], out[:n], tmp[:n]
+	LogSlice(out, x)
+	for i, v := range x {
+		tmp[i] = -v
+	}
+	Log1pSlice(tmp, tmp)
+	for i := range out {
+		a := T((y[i] - 1) * Max(tmp[i], -100))
+		b := T(y[i] * Max(out[i], -100))
+		out[i] = a - b
+	}
+}
+
+// BCEBackwardInputMean is BCEBackwardInput for the upstream gradient 1
+// followed by BCEDivN(gx, n) when n > 0, bit for bit.
+func BCEBackwardInputMean[T Float](x, y []T, n int, gx []T) {
+	eps := T(BCEEpsilon)
+	d := T(n)
+	y, gx = y[:len(x)], gx[:len(x)]
+	start := 0
+	if x32, ok := any(x).([]float32); ok && hasAVX2 {
+		start = len(x) &^ 7
+		bceGradAVX2(x32[:start], any(y).([]float32)[:start], any(gx).([]float32)[:start], float32(eps), float32(d), n > 0)
+	}
+	for i := start; i < len(x); i++ {
+		num := T(1 * (x[i] - y[i]))
+		g := num / Max(T((1-x[i])*x[i]), eps)
+		if n > 0 {
+			g /= d
+		}
+		gx[i] = g
+	}
+}
+
 // BCEBackwardInput writes ATen's binary_cross_entropy_backward kernel,
 //
 //	gx = up·(x − y) / max((1 − x)·x, EPSILON)
@@ -314,5 +352,76 @@ func BCEWLBackwardTarget(x, pw, w []float64, p BCEWLPrec, up func(int) float64, 
 			g = bceDiv(pg, pg, BCEPrecInt, g, n)
 		}
 		gy[i] = p.Y.Round(g)
+	}
+}
+
+// BCEWLVec is BCEWLForward and BCEWLBackwardInput, bit for bit, for input,
+// target and pos_weight all of the element type T, dimensioned (so that
+// every step of ATen's composite runs in T), without a weight: it writes the
+// loss of each element to out and, when gx is not nil, the input gradient
+// for the constant upstream gradient u, divided by n when n > 0 (mean).
+// pw is nil or a pos_weight of c elements along the last dimension, element
+// i of x using pw[(off+i) % c]. e1 and e2 are scratch of len(x).
+func BCEWLVec[T Float](x, y, pw []T, off int, out, e1, e2, gx []T, u T, n int) {
+	k := len(x)
+	y, out, e1, e2 = y[:k], out[:k], e1[:k], e2[:k]
+	for i, v := range x {
+		e1[i] = -Abs(v)
+	}
+	ExpSlice(e1, e1)
+	Log1pSlice(e1, e1) // log1p(exp(−|x|))
+	c := len(pw)
+	j := 0
+	if c > 0 {
+		j = off % c
+	}
+	for i, v := range x {
+		// min(x, 0), NaN propagating, without a branch (−0 for x = −0,
+		// where ATen has +0: the same ls, as e1 > 0).
+		ls := min(v, 0) - e1[i]
+		if c > 0 {
+			lw := T(pw[j]-1) * y[i]
+			lw = lw + 1
+			ls = T(ls * lw)
+			if j++; j == c {
+				j = 0
+			}
+		}
+		l := 1 - y[i]
+		l = T(l * v)
+		out[i] = l - ls
+	}
+	if gx == nil {
+		return
+	}
+	gx = gx[:k]
+	for i, v := range x {
+		e2[i] = -v
+	}
+	ExpSlice(e2, e2)
+	d := T(n)
+	if c > 0 {
+		j = off % c
+	}
+	for i := range x {
+		s := 1 / (1 + e2[i])
+		var g T
+		if c > 0 {
+			t := T(pw[j] * y[i])
+			a := t + 1
+			a = a - y[i]
+			a = T(a * s)
+			g = a - t
+			if j++; j == c {
+				j = 0
+			}
+		} else {
+			g = s - y[i]
+		}
+		g = T(g * u)
+		if n > 0 {
+			g = g / d
+		}
+		gx[i] = g
 	}
 }

@@ -69,6 +69,12 @@ func CTCForward[T Float](x *CTCSample[T], alpha []T) T {
 	if S > 0 {
 		row0[1] = x.lp(0, x.prime(1))
 	}
+	// Each row is computed in four vectorizable steps (the exponentials and
+	// logarithms of a whole row at once), with the same operations as
+	//
+	//	cur[s] = (Log((Exp(a1-m)+Exp(a2-m))+Exp(a3-m)) + m) + lp(t, l'(s))
+	buf := make([]T, 4*w)
+	e, ms := buf[:3*w], buf[3*w:]
 	for t := 1; t < x.L; t++ {
 		prev := alpha[(t-1)*w : t*w]
 		cur := alpha[t*w : (t+1)*w]
@@ -92,7 +98,16 @@ func CTCForward[T Float](x *CTCSample[T], alpha []T) T {
 			if m == neginf {
 				m = 0
 			}
-			cur[s] = (Log((Exp(a1-m)+Exp(a2-m))+Exp(a3-m)) + m) + x.lp(t, cp)
+			ms[s] = m
+			e[s], e[w+s], e[2*w+s] = a1-m, a2-m, a3-m
+		}
+		ExpSlice(e, e)
+		for s := 0; s < w; s++ {
+			cur[s] = (e[s] + e[w+s]) + e[2*w+s]
+		}
+		LogSlice(cur, cur)
+		for s := 0; s < w; s++ {
+			cur[s] = (cur[s] + ms[s]) + x.lp(t, x.prime(s))
 		}
 	}
 	last := alpha[(x.L-1)*w : x.L*w]
@@ -161,8 +176,11 @@ func CTCBackward[T Float](x *CTCSample[T], steps int, alpha []T, nll, gr T, zero
 			next[2*S-1] = x.lp(L-1, cp)
 			*at(L-1, cp) = la[2*S-1] + next[2*S-1]
 		}
+		buf := make([]T, 4*w)
+		e, ms := buf[:3*w], buf[3*w:]
 		for t := L - 2; t >= 0; t-- {
 			la = alpha[t*w : (t+1)*w]
+			// beta[t] for every s first, vectorized as in CTCForward.
 			for s := 2 * S; s >= 0; s-- {
 				cp := x.prime(s)
 				b1 := next[s]
@@ -183,7 +201,19 @@ func CTCBackward[T Float](x *CTCSample[T], steps int, alpha []T, nll, gr T, zero
 				if m == neginf {
 					m = 0
 				}
-				cur[s] = (Log((Exp(b1-m)+Exp(b2-m))+Exp(b3-m)) + m) + x.lp(t, cp)
+				ms[s] = m
+				e[s], e[w+s], e[2*w+s] = b1-m, b2-m, b3-m
+			}
+			ExpSlice(e, e)
+			for s := 0; s < w; s++ {
+				cur[s] = (e[s] + e[w+s]) + e[2*w+s]
+			}
+			LogSlice(cur, cur)
+			for s := 0; s < w; s++ {
+				cur[s] = (cur[s] + ms[s]) + x.lp(t, x.prime(s))
+			}
+			for s := 2 * S; s >= 0; s-- {
+				cp := x.prime(s)
 				lab := la[s] + cur[s]
 				g := at(t, cp)
 				if *g == neginf {
@@ -196,11 +226,19 @@ func CTCBackward[T Float](x *CTCSample[T], steps int, alpha []T, nll, gr T, zero
 			next, cur = cur, next
 		}
 	}
+	ea := make([]T, 2*x.C)
+	eb := ea[x.C:]
+	ea = ea[:x.C]
 	for t := 0; t < x.L; t++ {
-		for c := 0; c < x.C; c++ {
-			g := at(t, c)
-			lp := x.lp(t, c)
-			*g = (Exp(lp) - Exp((*g+nll)-lp)) * gr
+		row := grad[x.Off+t*x.Stride : x.Off+t*x.Stride+x.C]
+		lps := x.LP[x.Off+t*x.Stride : x.Off+t*x.Stride+x.C]
+		for c, lp := range lps {
+			eb[c] = (row[c] + nll) - lp
+		}
+		ExpSlice(ea, lps)
+		ExpSlice(eb, eb)
+		for c := range row {
+			row[c] = (ea[c] - eb[c]) * gr
 		}
 	}
 	zeroRows(x.L)

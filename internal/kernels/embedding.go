@@ -201,6 +201,10 @@ func CosineBackward[T Float](prod, cos, den, gpos, gneg []T, margin T, gprod, gp
 // so t = 1 gives x, t = −1 gives max(0, margin − x) and any other target
 // both terms.
 func HingeForward[T Float](x []T, cls []int8, margin T, out []T) {
+	if x32, ok := any(x).([]float32); ok {
+		hingeForward32(x32, cls, float32(margin), any(out).([]float32))
+		return
+	}
 	for i := range out {
 		var a, b T
 		if cls[i] != TargetPos {
@@ -226,5 +230,28 @@ func HingeBackward[T Float](x []T, margin T, gself, gmargin, gx []T) {
 			gm = 0
 		}
 		gx[i] = gself[i] + -gm
+	}
+}
+
+// HingeBackwardConst is the gradient of hinge_embedding_loss when the input
+// has the broadcast shape and every element receives the same upstream
+// gradient up: HingeBackward with gself = [t ≠ −1]·up and
+// gmargin = [t ≠ 1]·up, bit for bit.
+func HingeBackwardConst[T Float](x []T, cls []int8, margin, up T, gx []T) {
+	if x32, ok := any(x).([]float32); ok {
+		hingeBackwardConst32(x32, cls, float32(margin), float32(up), any(gx).([]float32))
+		return
+	}
+	cls = cls[:len(x)]
+	gx = gx[:len(x)]
+	for i := range x {
+		var gs, gm T
+		if cls[i] != TargetNeg {
+			gs = up
+		}
+		if cls[i] != TargetPos && margin-x[i] >= 0 {
+			gm = up
+		}
+		gx[i] = gs + -gm
 	}
 }

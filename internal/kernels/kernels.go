@@ -22,16 +22,31 @@ func Is32[T Float]() bool {
 	return ok
 }
 
-// Exp returns e**x rounded to T. For float32 the float64 result is rounded
-// once, which is within 1 ULP of glibc's expf and SLEEF's expf_u10, the
-// functions PyTorch calls.
-func Exp[T Float](x T) T { return T(math.Exp(float64(x))) }
+// Exp returns e**x rounded to T: for float32, Exp32 (within 1 ULP of the
+// correctly rounded result, as glibc's expf and SLEEF's expf_u10, the
+// functions PyTorch calls, are); for float64, math.Exp.
+func Exp[T Float](x T) T {
+	if Is32[T]() {
+		return T(Exp32(float32(x)))
+	}
+	return T(math.Exp(float64(x)))
+}
 
-// Log returns the natural logarithm of x rounded to T.
-func Log[T Float](x T) T { return T(math.Log(float64(x))) }
+// Log returns the natural logarithm of x rounded to T (Log32 for float32).
+func Log[T Float](x T) T {
+	if Is32[T]() {
+		return T(Log32(float32(x)))
+	}
+	return T(math.Log(float64(x)))
+}
 
-// Log1p returns log(1+x) rounded to T.
-func Log1p[T Float](x T) T { return T(math.Log1p(float64(x))) }
+// Log1p returns log(1+x) rounded to T (Log1p32 for float32).
+func Log1p[T Float](x T) T {
+	if Is32[T]() {
+		return T(Log1p32(float32(x)))
+	}
+	return T(math.Log1p(float64(x)))
+}
 
 // Sqrt returns the square root of x (correctly rounded for both types).
 func Sqrt[T Float](x T) T { return T(math.Sqrt(float64(x))) }
@@ -94,6 +109,14 @@ func ceilLog2(x int) int {
 // float32 means and sums agree with PyTorch's bit for bit where the spec
 // verified the algorithm (PYTORCH_LOSSES.md §1.3).
 func Sum[T Float](x []T) T {
+	if x32, ok := any(x).([]float32); ok {
+		return T(sum32(x32))
+	}
+	return sumGeneric(x)
+}
+
+// sumGeneric is Sum's algorithm for either element type.
+func sumGeneric[T Float](x []T) T {
 	w := 4
 	if Is32[T]() {
 		w = 8
@@ -133,6 +156,98 @@ func Sum[T Float](x []T) T {
 				break
 			}
 		}
+	}
+	for ; i < sizeILP; i++ {
+		for k := 0; k < 4; k++ {
+			v := row(i, k)
+			for l := 0; l < w; l++ {
+				acc[0][k][l] += v[l]
+			}
+		}
+	}
+	for j := 1; j < 4; j++ {
+		for k := 0; k < 4; k++ {
+			for l := 0; l < w; l++ {
+				acc[0][k][l] += acc[j][k][l]
+			}
+		}
+	}
+	part := acc[0]
+	for r := sizeILP * 4; r < nvec; r++ {
+		v := x[r*w : r*w+w]
+		for l := 0; l < w; l++ {
+			part[0][l] += v[l]
+		}
+	}
+	for k := 1; k < 4; k++ {
+		for l := 0; l < w; l++ {
+			part[0][l] += part[k][l]
+		}
+	}
+	var f T
+	for k := nvec * w; k < n; k++ {
+		f += x[k]
+	}
+	for l := 0; l < w; l++ {
+		f += part[0][l]
+	}
+	return 0 + f
+}
+
+// sum32 is Sum for float32 with the vector width a constant and the
+// innermost loop unrolled: the same operations in the same order.
+func sum32(x []float32) float32 {
+	type T = float32
+	const w = 8
+	n := len(x)
+	nvec := n / w
+	if nvec == 0 {
+		return 0 + rowSum(x, 0, 1, n)
+	}
+	sizeILP := nvec / 4
+	lp := max(4, ceilLog2(sizeILP)/4)
+	step := 1 << lp
+	mask := step - 1
+	// acc[level][column][lane]
+	var acc [4][4][8]T
+	row := func(i, k int) []T { return x[(i*4+k)*w : (i*4+k)*w+w] }
+	_ = row
+	i := 0
+	for i+step <= sizeILP {
+		if hasAVX2 {
+			addRows32(&acc[0], x[i*4*w:], step)
+			i += step
+		}
+		for r := 0; r < step && !hasAVX2; r++ {
+			for k := 0; k < 4; k++ {
+				v := (*[8]T)(x[(i*4+k)*w:])
+				a := &acc[0][k]
+				a[0] += v[0]
+				a[1] += v[1]
+				a[2] += v[2]
+				a[3] += v[3]
+				a[4] += v[4]
+				a[5] += v[5]
+				a[6] += v[6]
+				a[7] += v[7]
+			}
+			i++
+		}
+		for j := 1; j < 4; j++ {
+			for k := 0; k < 4; k++ {
+				for l := 0; l < w; l++ {
+					acc[j][k][l] += acc[j-1][k][l]
+					acc[j-1][k][l] = 0
+				}
+			}
+			if i&(mask<<(j*lp)) != 0 {
+				break
+			}
+		}
+	}
+	if hasAVX2 && i < sizeILP {
+		addRows32(&acc[0], x[i*4*w:], sizeILP-i)
+		i = sizeILP
 	}
 	for ; i < sizeILP; i++ {
 		for k := 0; k < 4; k++ {

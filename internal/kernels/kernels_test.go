@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -78,6 +79,21 @@ func TestMaxMinNaN(t *testing.T) {
 	for _, tt := range tests {
 		if tt.nan != math.IsNaN(tt.got) || (!tt.nan && tt.got != tt.want) {
 			t.Errorf("%s = %v, want %v (NaN: %v)", tt.name, tt.got, tt.want, tt.nan)
+		}
+	}
+}
+
+// TestSum32MatchesGeneric checks the float32 specialization of Sum against
+// the generic code path.
+func TestSum32MatchesGeneric(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 9))
+	for _, n := range []int{0, 1, 7, 8, 9, 31, 32, 33, 127, 128, 1000, 4096, 65537, 1 << 20} {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32(r.NormFloat64() * 1e3)
+		}
+		if got, want := Sum(x), sumGeneric(x); math.Float32bits(got) != math.Float32bits(want) {
+			t.Fatalf("n=%d: %v, generic %v", n, got, want)
 		}
 	}
 }

@@ -15,6 +15,10 @@ func Sgn[T Float](x T) T {
 
 // L1Forward writes out[i] = |x[i] - y[i]|.
 func L1Forward[T Float](x, y, out []T) {
+	if x32, ok := any(x).([]float32); ok {
+		l1Forward32(x32, any(y).([]float32), any(out).([]float32))
+		return
+	}
 	for i := range out {
 		out[i] = Abs(x[i] - y[i])
 	}
@@ -33,4 +37,14 @@ func L1Backward[T Float](x, y []T, up func(int) T, gx, gy []T) {
 			gy[i] = -g
 		}
 	}
+}
+
+// L1BackwardConst is L1Backward for the same upstream gradient u at every
+// element, bit for bit.
+func L1BackwardConst[T Float](x, y []T, u T, gx, gy []T) {
+	if x32, ok := any(x).([]float32); ok {
+		l1BackwardConst32(x32, any(y).([]float32), float32(u), any(gx).([]float32), any(gy).([]float32))
+		return
+	}
+	L1Backward(x, y, func(int) T { return u }, gx, gy)
 }

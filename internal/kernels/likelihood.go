@@ -108,6 +108,69 @@ func PoissonNLLForward[T Float](p PoissonNLL, x, t, out []T) {
 	}
 }
 
+// PoissonNLLLogInputVec is PoissonNLLForward with LogInput, when x and t
+// are both of the element type T (XF32 and TF32 equal to Is32[T]), bit for
+// bit, with the transcendentals computed by the slice functions; when gx is
+// not nil it also writes PoissonNLLBackward's input gradient for the
+// constant upstream gradient u. e, a and b are scratch of len(x).
+func PoissonNLLLogInputVec[T Float](full bool, x, t, out, e, a, b []T, u T, gx []T) {
+	n := len(x)
+	t, out, e, a, b = t[:n], out[:n], e[:n], a[:n], b[:n]
+	ExpSlice(e, x)
+	for i := range out {
+		out[i] = e[i] - T(t[i]*x[i])
+	}
+	if full {
+		two := T(twoPi)
+		for i, ti := range t {
+			// a = t where t > 1 (or NaN), else 1 (log 1 = 0, masked below),
+			// without a branch: the comparison is unpredictable.
+			ai := max(ti, 1)
+			a[i], b[i] = ai, two*ai
+		}
+		LogSlice(a, a)
+		LogSlice(b, b)
+		if o32, ok := any(out).([]float32); ok {
+			stirlingAdd32(o32, any(t).([]float32), any(a).([]float32), any(b).([]float32))
+		} else {
+			for i, ti := range t {
+				if !(ti <= 1) {
+					m := T(ti * a[i])
+					s1 := m - ti
+					h := T(T(0.5) * b[i])
+					out[i] += s1 + h
+				}
+			}
+		}
+	}
+	if gx != nil {
+		gx = gx[:n]
+		for i := range gx {
+			c1 := u * e[i]
+			c2 := -u * t[i]
+			gx[i] = T(c2 + c1)
+		}
+	}
+}
+
+// stirlingAdd32 adds the Stirling term t·log t − t + 0.5·log(2π·t) (la =
+// log t, lb = log(2π·t)) to out where !(t <= 1), adding +0 elsewhere as
+// PoissonNLLForward does, without a branch.
+func stirlingAdd32(out, t, la, lb []float32) {
+	t, la, lb = t[:len(out)], la[:len(out)], lb[:len(out)]
+	for i, ti := range t {
+		m := float32(ti * la[i])
+		s1 := m - ti
+		h := float32(0.5 * lb[i])
+		st := math.Float32bits(s1 + h)
+		var mask uint32
+		if !(ti <= 1) {
+			mask = ^uint32(0)
+		}
+		out[i] += math.Float32frombits(st & mask)
+	}
+}
+
 // PoissonNLLBackward writes the gradients of the unreduced loss for the
 // upstream gradient up(i) of each element: autograd of Forward's graph.
 // gx and gt (either may be nil) receive each element's gradient already
@@ -236,6 +299,49 @@ func GaussianNLLBackward[T Float](p GaussianNLL, x, t, vc []T, up func(int) T, g
 	}
 }
 
+// GaussianNLLVec is GaussianNLLForward with GaussianClamp, and, when gx or
+// gv is not nil, GaussianNLLBackward and GaussianVarGrad for the constant
+// upstream gradient u, bit for bit, for input, target and var of one shape
+// and of the element type T (DF32 and VF32 equal to Is32[T]). eps is the
+// clamp in T; vc and lv are scratch of len(x).
+func GaussianNLLVec[T Float](full bool, eps T, x, t, v, out, vc, lv, gx, gv []T, u T) {
+	n := len(x)
+	t, v, out, vc, lv = t[:n], v[:n], out[:n], vc[:n], lv[:n]
+	for i, e := range v {
+		vc[i] = ClampMin(e, eps)
+	}
+	LogSlice(lv, vc)
+	for i := range out {
+		d := x[i] - t[i]
+		sq := T(d * d)
+		q := sq / vc[i]
+		l := T(T(0.5) * (lv[i] + q))
+		if full {
+			l += T(halfLog2Pi)
+		}
+		out[i] = l
+	}
+	gs := T(u * 0.5)
+	if gx != nil {
+		gx = gx[:n]
+		for i := range gx {
+			d := x[i] - t[i]
+			gsq := gs / vc[i]
+			gx[i] = T(gsq * T(2*d))
+		}
+	}
+	if gv != nil {
+		gv = gv[:n]
+		for i := range gv {
+			d := x[i] - t[i]
+			sq := T(d * d)
+			gq := T(-gs * T(T(sq/vc[i])/vc[i]))
+			lg := gs / vc[i]
+			gv[i] = gq + lg
+		}
+	}
+}
+
 // GaussianVarGrad combines, per element of var, the division's gradient gq
 // and the log's upstream gl (both summed to var's shape, in T) into the
 // gradient of var, in var's dtype: gq + gl/vc.
@@ -285,6 +391,31 @@ func KLDivForward[T Float](p KLDiv, x, t, out []T) {
 			out[i] = e * (ti - xi)
 		} else {
 			out[i] = xlogyIn(ti, ti, p.TF32) - T(ti*xi)
+		}
+	}
+}
+
+// KLDivVec is KLDivForward without LogTarget, for input and target of the
+// element type T, bit for bit, with the logarithms computed by the slice
+// functions; when gx is not nil it also writes KLDivBackward's input
+// gradient (−u)·t for the constant upstream gradient u. lt is scratch.
+func KLDivVec[T Float](x, t, out, lt, gx []T, u T) {
+	n := len(x)
+	t, out, lt = t[:n], out[:n], lt[:n]
+	LogSlice(lt, t)
+	for i, ti := range t {
+		var xl T // xlogy(t, t)
+		if ti != ti {
+			xl = ti
+		} else if ti != 0 {
+			xl = T(ti * lt[i])
+		}
+		out[i] = xl - T(ti*x[i])
+	}
+	if gx != nil {
+		gx = gx[:n]
+		for i, ti := range t {
+			gx[i] = -u * ti
 		}
 	}
 }

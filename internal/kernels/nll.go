@@ -34,6 +34,12 @@ func NLLForwardNone[T Float](x []T, tgt []int64, w []T, c, m int, ignore int64, 
 // cascade so that float32 results agree bit for bit. The caller divides for
 // 'mean' (and handles an empty target: NaN or 0).
 func NLLForwardReduced[T Float](x []T, tgt []int64, w []T, c, m int, ignore int64) (loss, total T) {
+	return NLLReduceGathered(func(i int, t int64) T { return x[nllIndex(i, t, c, m)] }, tgt, w, ignore)
+}
+
+// NLLReduceGathered is NLLForwardReduced with the log-probability of entry i
+// at its target t given by at(i, t) (called for non-ignored entries only).
+func NLLReduceGathered[T Float](at func(i int, t int64) T, tgt []int64, w []T, ignore int64) (loss, total T) {
 	const levels = 8
 	n := len(tgt)
 	lp := max(4, ceilLog2(n)/levels)
@@ -45,7 +51,7 @@ func NLLForwardReduced[T Float](x []T, tgt []int64, w []T, c, m int, ignore int6
 			ignored++
 			continue // an ignored entry does not trigger the flush
 		}
-		v := x[nllIndex(i, t, c, m)]
+		v := at(i, t)
 		if w != nil {
 			wt := w[t]
 			ls[0] -= T(v * wt)

@@ -36,6 +36,25 @@ func MSEBackward[T Float](x, y []T, norm T, up func(int) T, gx, gy []T) {
 	}
 }
 
+// MSEBackwardOne is MSEBackward for the upstream gradient 1:
+// gx[i] = T(norm·(x−y))·1, bit for bit.
+func MSEBackwardOne[T Float](x, y []T, norm T, gx, gy []T) {
+	if gx != nil {
+		gx = gx[:len(x)]
+		y := y[:len(x)]
+		for i := range x {
+			gx[i] = T(norm * (x[i] - y[i]))
+		}
+	}
+	if gy != nil {
+		gy = gy[:len(x)]
+		y := y[:len(x)]
+		for i := range x {
+			gy[i] = T(norm * (y[i] - x[i]))
+		}
+	}
+}
+
 // SquareBackward is the autograd of pow(x − y, 2), the weighted mse_loss
 // path of torch.nn.functional: gx[i] = up(i)·(2·d) (pow's backward,
 // grad·(2·d^1)) and gy[i] = −gx[i] (sub's backward). Either gradient slice

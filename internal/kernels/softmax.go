@@ -7,8 +7,18 @@ package kernels
 
 // SigmoidForward writes y[i] = 1/(1 + exp(−x[i])).
 func SigmoidForward[T Float](x, y []T) {
+	y = y[:len(x)]
 	for i, v := range x {
-		y[i] = 1 / (1 + Exp(-v))
+		y[i] = -v
+	}
+	ExpSlice(y, y)
+	start := 0
+	if y32, ok := any(y).([]float32); ok && hasAVX2 {
+		start = len(y) &^ 7
+		recipOnePlusAVX2(y32[:start])
+	}
+	for i := start; i < len(y); i++ {
+		y[i] = 1 / (1 + y[i])
 	}
 }
 
@@ -20,9 +30,86 @@ func SigmoidBackward[T Float](g, y, gx []T) {
 	}
 }
 
+// SumLanes returns Σ x in the order of ATen's vec::reduce_all (the order
+// its log_softmax sums a contiguous row in): lane l of a vector of 8
+// float32 (4 float64) accumulates x[l], x[l+8], … in order, the last
+// partial vector only into its first lanes, and the lanes are combined by
+// halving, e.g. ((a0+a4)+(a2+a6))+((a1+a5)+(a3+a7)). The lanes are
+// independent chains, so it runs several times faster than a sequential sum.
+func SumLanes[T Float](x []T) T {
+	if Is32[T]() {
+		var a [8]T
+		n := copy(a[:], x)
+		d := n
+		for ; d+8 <= len(x); d += 8 {
+			v := x[d : d+8]
+			a[0] += v[0]
+			a[1] += v[1]
+			a[2] += v[2]
+			a[3] += v[3]
+			a[4] += v[4]
+			a[5] += v[5]
+			a[6] += v[6]
+			a[7] += v[7]
+		}
+		for l := 0; d+l < len(x); l++ {
+			a[l] += x[d+l]
+		}
+		return ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7]))
+	}
+	var a [4]T
+	n := copy(a[:], x)
+	d := n
+	for ; d+4 <= len(x); d += 4 {
+		v := x[d : d+4]
+		a[0] += v[0]
+		a[1] += v[1]
+		a[2] += v[2]
+		a[3] += v[3]
+	}
+	for l := 0; d+l < len(x); l++ {
+		a[l] += x[d+l]
+	}
+	return (a[0] + a[2]) + (a[1] + a[3])
+}
+
+// RowMax returns the maximum of a non-empty row with Max (NaN propagating
+// only from the running maximum), taken over 8 interleaved lanes then
+// combined: the same value as a sequential Max for rows without NaN (up to
+// the sign of a zero maximum); with a NaN in the row every log_softmax
+// output is NaN either way.
+func RowMax[T Float](x []T) T {
+	if len(x) < 16 {
+		m := x[0]
+		for _, v := range x[1:] {
+			m = Max(m, v)
+		}
+		return m
+	}
+	var a [8]T
+	copy(a[:], x)
+	d := 8
+	for ; d+8 <= len(x); d += 8 {
+		v := x[d : d+8]
+		a[0] = Max(a[0], v[0])
+		a[1] = Max(a[1], v[1])
+		a[2] = Max(a[2], v[2])
+		a[3] = Max(a[3], v[3])
+		a[4] = Max(a[4], v[4])
+		a[5] = Max(a[5], v[5])
+		a[6] = Max(a[6], v[6])
+		a[7] = Max(a[7], v[7])
+	}
+	for l := 0; d+l < len(x); l++ {
+		a[l] = Max(a[l], x[d+l])
+	}
+	return Max(Max(Max(a[0], a[4]), Max(a[2], a[6])), Max(Max(a[1], a[5]), Max(a[3], a[7])))
+}
+
 // LogSoftmaxForward writes out = (x − max) − log(Σ exp(x − max)) along the
 // middle dimension, in ATen's order of operations.
 func LogSoftmaxForward[T Float](x, out []T, outer, n, inner int) {
+	var e []T // exponentials of a contiguous row
 	for o := 0; o < outer; o++ {
 		for i := 0; i < inner; i++ {
 			base := o*n*inner + i
@@ -32,6 +119,24 @@ func LogSoftmaxForward[T Float](x, out []T, outer, n, inner int) {
 			m := x[base]
 			for j := 1; j < n; j++ {
 				m = Max(m, x[base+j*inner])
+			}
+			if inner == 1 {
+				// A contiguous row: the maximum and the sum by lanes.
+				m := RowMax(x[base : base+n])
+				row := out[base : base+n]
+				for j := range row {
+					row[j] = x[base+j] - m
+				}
+				if len(e) < n {
+					e = make([]T, n)
+				}
+				ExpSlice(e[:n], row)
+				e := e[:n]
+				ls := Log(SumLanes(e))
+				for j := range row {
+					row[j] -= ls
+				}
+				continue
 			}
 			var s T
 			for j := 0; j < n; j++ {
@@ -103,5 +208,48 @@ func SoftmaxBackward[T Float](g, out, gx []T, outer, n, inner int) {
 				gx[k] = (g[k] - s) * out[k]
 			}
 		}
+	}
+}
+
+// LogSoftmaxRow is LogSoftmaxForward of one contiguous row x (inner = 1),
+// bit for bit, with the exponentials computed by the slice functions; e is
+// scratch of len(x).
+func LogSoftmaxRow[T Float](x, lp, e []T) {
+	n := len(x)
+	if n == 0 {
+		return
+	}
+	lp, e = lp[:n], e[:n]
+	m := RowMax(x)
+	for j, v := range x {
+		lp[j] = v - m
+	}
+	ExpSlice(e, lp)
+	ls := Log(SumLanes(e))
+	for j := range lp {
+		lp[j] -= ls
+	}
+}
+
+// LogSoftmaxRowBackward is LogSoftmaxBackward of one contiguous row given
+// the row sum s of the upstream gradient: gx = g − exp(lp)·s, with g nil
+// meaning an upstream gradient that is zero except for gt at index t
+// (t < 0: none). e is scratch of len(lp).
+func LogSoftmaxRowBackward[T Float](g []T, t int, gt T, lp []T, s T, e, gx []T) {
+	n := len(lp)
+	e, gx = e[:n], gx[:n]
+	ExpSlice(e, lp)
+	if g != nil {
+		g = g[:n]
+		for j := range gx {
+			gx[j] = g[j] - e[j]*s
+		}
+		return
+	}
+	for j := range gx {
+		gx[j] = 0 - e[j]*s
+	}
+	if t >= 0 {
+		gx[t] = gt - e[t]*s
 	}
 }

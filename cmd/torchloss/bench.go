@@ -1,0 +1,69 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"runtime"
+
+	"github.com/torchloss/torchloss/functional"
+	"github.com/torchloss/torchloss/internal/bench"
+)
+
+// benchCmd is `torchloss bench [--workload NAME] [--threads N] [--scale S]
+// [--reps R] [--json]`: it times the training steps of the benchmark
+// workloads (internal/bench) and prints, per workload, the median and
+// minimum seconds of one step, elements per second, and the allocations and
+// bytes allocated per step.
+func benchCmd(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	name := fs.String("workload", "", "run only this workload (default: all)")
+	threads := fs.Int("threads", 0, "worker goroutines (and GOMAXPROCS); 0: GOMAXPROCS")
+	scale := fs.Int("scale", 1, "multiplies the batch dimension")
+	reps := fs.Int("reps", 7, "timed steps per workload (after one warm-up)")
+	asJSON := fs.Bool("json", false, `print {"results": {NAME: {...}}}`)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *scale < 1 || *reps < 1 {
+		fmt.Fprintln(stderr, "torchloss bench: --scale and --reps must be >= 1")
+		return 2
+	}
+	if *threads > 0 {
+		runtime.GOMAXPROCS(*threads)
+		functional.SetNumThreads(*threads)
+	}
+	ws := bench.Workloads()
+	if *name != "" {
+		w, ok := bench.Find(*name)
+		if !ok {
+			fmt.Fprintf(stderr, "torchloss bench: unknown workload %q\n", *name)
+			return 2
+		}
+		ws = []bench.Workload{w}
+	}
+	results := map[string]bench.Result{}
+	if !*asJSON {
+		fmt.Fprintf(stdout, "threads=%d scale=%d reps=%d %s\n", functional.NumThreads(), *scale, *reps, runtime.Version())
+		fmt.Fprintf(stdout, "%-34s %10s %10s %12s %10s %14s\n", "workload", "median_s", "min_s", "elems/s", "allocs", "bytes")
+	}
+	for _, w := range ws {
+		r, err := bench.Run(w, *scale, *reps)
+		if err != nil {
+			fmt.Fprintln(stderr, "torchloss bench:", err)
+			return 1
+		}
+		results[w.Name] = r
+		if !*asJSON {
+			fmt.Fprintf(stdout, "%-34s %10.5f %10.5f %12.4g %10.1f %14.0f\n", w.Name, r.MedianS, r.MinS, r.ElemsPerS, r.AllocsPerStep, r.BytesPerStep)
+		}
+		runtime.GC()
+	}
+	if *asJSON {
+		b, _ := json.MarshalIndent(map[string]any{"results": results, "threads": functional.NumThreads(), "go": runtime.Version()}, "", " ")
+		fmt.Fprintln(stdout, string(b))
+	}
+	return 0
+}

@@ -1,0 +1,186 @@
+package functional
+
+import (
+	"sync"
+
+	"github.com/torchloss/torchloss/internal/kernels"
+	"github.com/torchloss/torchloss/internal/parallel"
+	"github.com/torchloss/torchloss/tensor"
+)
+
+// This file is the fused, parallel evaluation of elementwise losses: one
+// pass over the inputs, in chunks of sumGrain elements run on up to
+// NumThreads goroutines, computes each chunk's per-element losses into a
+// small scratch buffer, sums them (kernels.Sum, PyTorch's order within the
+// chunk), and, when a gradient will be wanted, computes the gradient of the
+// chunk for an output gradient of 1 while the chunk is in cache. The chunk
+// sums are combined in chunk order, so the result does not depend on the
+// thread count; an input of at most sumGrain elements is one chunk, summed
+// exactly as kernels.Sum sums it.
+//
+// The backward function hands out the precomputed gradient when the output
+// gradient is 1 (loss.Backward()), once; any other output gradient, or a
+// second backward, recomputes it with the loss's own backward kernels.
+
+// sumGrain is the chunk length of the fused elementwise losses.
+const sumGrain = 1 << 15
+
+// scratch is a free list of sumGrain-element buffers (not a sync.Pool: a
+// pool is emptied by every garbage collection, and these losses allocate
+// enough to collect every step). It holds at most what the most concurrent
+// use needed: a few buffers per worker goroutine.
+var scratch struct {
+	mu  sync.Mutex
+	f32 []*[]float32
+	f64 []*[]float64
+}
+
+// getScratch returns a scratch slice of sumGrain elements of T.
+func getScratch[T kernels.Float]() *[]T {
+	scratch.mu.Lock()
+	defer scratch.mu.Unlock()
+	var z T
+	switch any(z).(type) {
+	case float32:
+		if n := len(scratch.f32); n > 0 {
+			s := scratch.f32[n-1]
+			scratch.f32 = scratch.f32[:n-1]
+			return any(s).(*[]T)
+		}
+	default:
+		if n := len(scratch.f64); n > 0 {
+			s := scratch.f64[n-1]
+			scratch.f64 = scratch.f64[:n-1]
+			return any(s).(*[]T)
+		}
+	}
+	s := make([]T, sumGrain)
+	return &s
+}
+
+// putScratch returns s to the free list.
+func putScratch[T kernels.Float](s *[]T) {
+	scratch.mu.Lock()
+	defer scratch.mu.Unlock()
+	switch p := any(s).(type) {
+	case *[]float32:
+		scratch.f32 = append(scratch.f32, p)
+	case *[]float64:
+		scratch.f64 = append(scratch.f64, p)
+	}
+}
+
+// fusedElementwise describes an elementwise loss over n elements for
+// runFused.
+type fusedElementwise[T kernels.Float] struct {
+	n     int
+	shape []int
+	r     Reduction
+	// fwd writes the per-element losses of elements [lo, hi) into loss
+	// (len hi − lo).
+	fwd func(lo, hi int, loss []T)
+	// grad, when not nil, writes the gradients of elements [lo, hi) for
+	// the output gradient 1 (the reductions Sum and Mean only).
+	grad func(lo, hi int)
+}
+
+// runFused evaluates the loss and returns its reduced (or, for None,
+// unreduced) output, and whether grad ran.
+func runFused[T kernels.Float](e fusedElementwise[T]) (*tensor.Tensor, bool) {
+	if e.r == None {
+		loss := make([]T, e.n)
+		parallel.For(e.n, sumGrain, func(_, lo, hi int) { e.fwd(lo, hi, loss[lo:hi]) })
+		return tensor.FromData(loss, e.shape), false
+	}
+	if e.n == 0 {
+		return reduce([]T{}, e.shape, e.r), false
+	}
+	nc := parallel.Chunks(e.n, sumGrain)
+	var one [1]T
+	partial := one[:]
+	if nc > 1 {
+		partial = make([]T, nc)
+	}
+	parallel.For(e.n, sumGrain, func(c, lo, hi int) {
+		buf := getScratch[T]()
+		l := (*buf)[:hi-lo]
+		e.fwd(lo, hi, l)
+		partial[c] = kernels.Sum(l)
+		putScratch(buf)
+		if e.grad != nil {
+			e.grad(lo, hi)
+		}
+	})
+	s := partial[0]
+	if nc > 1 {
+		s = kernels.Sum(partial)
+	}
+	if e.r == Mean {
+		s /= T(e.n)
+	}
+	return tensor.Scalar(s), e.grad != nil
+}
+
+// eagerGrads holds gradients computed in the forward pass for an output
+// gradient of 1, handed out once.
+type eagerGrads[T kernels.Float] struct {
+	mu    sync.Mutex
+	ready bool
+	gs    [][]T
+}
+
+// take returns the precomputed gradients if they are ready, g is 1, and
+// they were not taken before.
+func (e *eagerGrads[T]) take(g *tensor.Tensor) ([][]T, bool) {
+	if e == nil {
+		return nil, false
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.ready || g.Numel() != 1 || g0[T](g) != 1 {
+		return nil, false
+	}
+	e.ready = false
+	gs := e.gs
+	e.gs = nil
+	return gs, true
+}
+
+// wantEager reports whether a loss should compute its gradients in the
+// forward pass: a reduced loss of some argument that requires a gradient.
+func wantEager(r Reduction, args ...*tensor.Tensor) bool {
+	return r != None && tensor.AnyRequiresGrad(args...)
+}
+
+// parallelFor runs f over chunks of [0, n) of grain elements in parallel:
+// for elementwise work whose results do not depend on the chunking.
+func parallelFor(n, grain int, f func(lo, hi int)) {
+	parallel.For(n, grain, func(_, lo, hi int) { f(lo, hi) })
+}
+
+// sub returns s[lo:hi], or nil for a nil s (a gradient not wanted).
+func sub[T any](s []T, lo, hi int) []T {
+	if s == nil {
+		return nil
+	}
+	return s[lo:hi]
+}
+
+// offset returns the upstream gradient of the elements from lo on, as a
+// function of the index relative to lo.
+func (u upstream[T]) offset(lo int) func(int) T {
+	if u.vec != nil {
+		v := u.vec[lo:]
+		return func(i int) T { return v[i] }
+	}
+	s := u.s
+	return func(int) T { return s }
+}
+
+// ownGrads marks out's node (if any) as returning fresh gradients: true of
+// every loss whose backward returns gradsTo's results.
+func ownGrads(out *tensor.Tensor) {
+	if n := out.GradFn(); n != nil {
+		n.OwnsGrads = true
+	}
+}

@@ -1,0 +1,224 @@
+package functional
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/torchloss/torchloss/tensor"
+)
+
+// fusedCase builds the inputs of one loss call over sizes that span several
+// chunks (sumGrain) and returns the step: the output and the gradients of
+// the leaves, as float64 bit patterns.
+type fusedCase struct {
+	name string
+	run  func() ([]uint64, error)
+}
+
+func bitsOf(ts ...*tensor.Tensor) []uint64 {
+	var out []uint64
+	for _, t := range ts {
+		if t == nil {
+			continue
+		}
+		for _, v := range t.Values() {
+			out = append(out, math.Float64bits(v))
+		}
+	}
+	return out
+}
+
+func randLeaf(r *rand.Rand, grad bool, f func() float64, shape ...int) *tensor.Tensor {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = float32(f())
+	}
+	t := tensor.MustNew(s, shape...)
+	if grad {
+		_ = t.SetRequiresGrad(true)
+	}
+	return t
+}
+
+func fusedCases() []fusedCase {
+	r := rand.New(rand.NewPCG(7, 8))
+	n := 3*sumGrain + 17
+	norm := r.NormFloat64
+	unif := func(lo, hi float64) func() float64 { return func() float64 { return lo + (hi-lo)*r.Float64() } }
+	step := func(loss func() (*tensor.Tensor, error), leaves ...*tensor.Tensor) func() ([]uint64, error) {
+		return func() ([]uint64, error) {
+			for _, l := range leaves {
+				l.ZeroGrad()
+			}
+			out, err := loss()
+			if err != nil {
+				return nil, err
+			}
+			if err := out.Backward(); err != nil {
+				return nil, err
+			}
+			res := bitsOf(out)
+			for _, l := range leaves {
+				res = append(res, bitsOf(l.Grad())...)
+			}
+			return res, nil
+		}
+	}
+	x := randLeaf(r, true, norm, n)
+	y := randLeaf(r, false, norm, n)
+	p := randLeaf(r, true, unif(0.01, 0.99), n)
+	u := randLeaf(r, false, unif(0, 1), n)
+	sgn := randLeaf(r, false, func() float64 { return float64(2*r.IntN(2) - 1) }, n)
+	c1 := randLeaf(r, true, norm, 700, 100)
+	c2 := randLeaf(r, true, norm, 700, 100)
+	csg := randLeaf(r, false, func() float64 { return float64(2*r.IntN(2) - 1) }, 700)
+	// ctc: T=30, N=6, C=5, targets of length ≤ 8.
+	ctcLP := randLeaf(r, true, norm, 30, 6, 5)
+	if lsm, err := LogSoftmax(ctcLP.Detach(), 2); err == nil {
+		ctcLP = tensor.MustNew(append([]float32{}, lsm.Float32s()...), 30, 6, 5)
+		_ = ctcLP.SetRequiresGrad(true)
+	}
+	ctcTg := make([]int64, 6*8)
+	for i := range ctcTg {
+		ctcTg[i] = 1 + r.Int64N(4)
+	}
+	ctcT := tensor.MustNew(ctcTg, 6, 8)
+	ctcIL := []int64{30, 30, 25, 30, 20, 30}
+	ctcTL := []int64{8, 5, 3, 7, 8, 0}
+	vr := randLeaf(r, true, unif(0.1, 1.1), n)
+	cnt := randLeaf(r, false, func() float64 { return float64(r.IntN(5)) }, n)
+	xl := randLeaf(r, true, norm, n/64+1, 64)
+	yl := randLeaf(r, false, unif(0, 1), n/64+1, 64)
+	pw := randLeaf(r, false, unif(0.5, 1.5), 64)
+	b, c := 300, 500
+	logits := randLeaf(r, true, norm, b, c)
+	tg := make([]int64, b)
+	for i := range tg {
+		tg[i] = r.Int64N(int64(c))
+	}
+	tgt := tensor.MustNew(tg, b)
+	cw := randLeaf(r, false, unif(0.5, 1.5), c)
+	return []fusedCase{
+		{"mse", step(func() (*tensor.Tensor, error) { return MSELoss(x, y) }, x)},
+		{"l1_sum", step(func() (*tensor.Tensor, error) { return L1Loss(x, y, Sum) }, x)},
+		{"hinge", step(func() (*tensor.Tensor, error) { return HingeEmbeddingLoss(x, sgn) }, x)},
+		{"bce", step(func() (*tensor.Tensor, error) { return BinaryCrossEntropy(p, u) }, p)},
+		{"bce_sigmoid", step(func() (*tensor.Tensor, error) {
+			s, err := Sigmoid(x)
+			if err != nil {
+				return nil, err
+			}
+			return BinaryCrossEntropy(s, u)
+		}, x)},
+		{"bce_logits", step(func() (*tensor.Tensor, error) { return BinaryCrossEntropyWithLogits(xl, yl, PosWeight(pw)) }, xl)},
+		{"poisson", step(func() (*tensor.Tensor, error) { return PoissonNLLLoss(x, cnt, LogInput(true), Full(true)) }, x)},
+		{"gaussian", step(func() (*tensor.Tensor, error) { return GaussianNLLLoss(x, y, vr) }, x, vr)},
+		{"kl_div", step(func() (*tensor.Tensor, error) { return KLDiv(x, u, BatchMean) }, x)},
+		{"cosine", step(func() (*tensor.Tensor, error) { return CosineEmbeddingLoss(c1, c2, csg, Margin(0.2)) }, c1, c2)},
+		{"ctc", step(func() (*tensor.Tensor, error) { return CTCLossInts(ctcLP, ctcT, ctcIL, ctcTL) }, ctcLP)},
+		{"ce", step(func() (*tensor.Tensor, error) { return CrossEntropy(logits, tgt) }, logits)},
+		{"ce_smooth", step(func() (*tensor.Tensor, error) {
+			return CrossEntropy(logits, tgt, Weight(cw), IgnoreIndex(3), LabelSmoothing(0.1))
+		}, logits)},
+	}
+}
+
+// TestFusedDeterministic checks that the fused, parallel losses give
+// bitwise identical outputs and gradients for 1, 2 and 8 threads.
+func TestFusedDeterministic(t *testing.T) {
+	defer SetNumThreads(0)
+	for _, fc := range fusedCases() {
+		var want []uint64
+		for _, th := range []int{1, 2, 8} {
+			SetNumThreads(th)
+			got, err := fc.run()
+			if err != nil {
+				t.Fatalf("%s: %v", fc.name, err)
+			}
+			if want == nil {
+				want = got
+				continue
+			}
+			if len(got) != len(want) {
+				t.Fatalf("%s: %d threads: %d values, want %d", fc.name, th, len(got), len(want))
+			}
+			for i := range got {
+				if got[i] != want[i] {
+					t.Fatalf("%s: %d threads: value %d differs: %v vs %v", fc.name, th, i, math.Float64frombits(got[i]), math.Float64frombits(want[i]))
+				}
+			}
+		}
+	}
+}
+
+// TestFusedGradientMatchesBackward checks that cross_entropy's fused
+// gradient (computed in the forward pass, handed out by the first backward)
+// is bitwise the gradient of the general path (log_softmax materialized,
+// nll and smoothing backward), which a second backward recomputes.
+func TestFusedGradientMatchesBackward(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	b, c := 70, 300
+	logits := randLeaf(r, true, r.NormFloat64, b, c)
+	tg := make([]int64, b)
+	for i := range tg {
+		tg[i] = r.Int64N(int64(c))
+	}
+	tgt := tensor.MustNew(tg, b)
+	cw := randLeaf(r, false, func() float64 { return 0.5 + r.Float64() }, c)
+	for _, opts := range [][]Option{nil, {Sum}, {Weight(cw)}, {Weight(cw), IgnoreIndex(tg[0]), LabelSmoothing(0.2)}, {IgnoreIndex(tg[1]), LabelSmoothing(0.3), Sum}} {
+		out, err := CrossEntropy(logits, tgt, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g1, err := out.GradFn().Backward(tensor.Scalar(float32(1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		g2, err := out.GradFn().Backward(tensor.Scalar(float32(1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, bb := g1[0].Float32s(), g2[0].Float32s()
+		for i := range a {
+			if math.Float32bits(a[i]) != math.Float32bits(bb[i]) {
+				t.Fatalf("opts %v: eager gradient [%d] = %v, recomputed %v", opts, i, a[i], bb[i])
+			}
+		}
+	}
+}
+
+// TestCosineFusedMatchesGraph checks that cosine_embedding_loss's fused
+// gradient is bitwise the general path's (a second backward recomputes it).
+func TestCosineFusedMatchesGraph(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	c1 := randLeaf(r, true, r.NormFloat64, 50, 37)
+	c2 := randLeaf(r, true, r.NormFloat64, 50, 37)
+	y := randLeaf(r, false, func() float64 { return float64(2*r.IntN(2) - 1) }, 50)
+	for _, red := range []Reduction{Mean, Sum} {
+		out, err := CosineEmbeddingLoss(c1, c2, y, Margin(0.1), red)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g1, err := out.GradFn().Backward(tensor.Scalar(float32(1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		g2, err := out.GradFn().Backward(tensor.Scalar(float32(1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k := range g1 {
+			a, b := g1[k].Float32s(), g2[k].Float32s()
+			for i := range a {
+				if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+					t.Fatalf("%s input%d [%d]: fused %v, graph %v", red, k+1, i, a[i], b[i])
+				}
+			}
+		}
+	}
+}

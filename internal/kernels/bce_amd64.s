@@ -1,0 +1,63 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+DATA bceone<>+0(SB)/4, $0x3f800000
+GLOBL bceone<>(SB), RODATA|NOPTR, $4
+
+// func bceGradAVX2(x, y, gx []float32, eps, d float32, div bool)
+// gx[i] = (x−y) / max((1−x)·x, eps), then / d when div: BCEBackwardInputMean
+// for len(x) a multiple of 8 (IEEE operations, no FMA: bitwise the scalar
+// kernel's). max keeps a NaN product, as Max(a, eps) does.
+TEXT ·bceGradAVX2(SB), NOSPLIT, $0-81
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	MOVQ y_base+24(FP), BX
+	MOVQ gx_base+48(FP), DI
+	VBROADCASTSS eps+72(FP), Y6
+	VBROADCASTSS d+76(FP), Y7
+	VBROADCASTSS bceone<>(SB), Y5
+	MOVBLZX div+80(FP), DX
+	SHRQ $3, CX
+	TESTQ CX, CX
+	JZ bdone
+bloop:
+	VMOVUPS (SI), Y0
+	VSUBPS (BX), Y0, Y1
+	VSUBPS Y0, Y5, Y2
+	VMULPS Y0, Y2, Y2
+	VMAXPS Y2, Y6, Y2
+	VDIVPS Y2, Y1, Y1
+	TESTQ DX, DX
+	JZ bstore
+	VDIVPS Y7, Y1, Y1
+bstore:
+	VMOVUPS Y1, (DI)
+	ADDQ $32, SI
+	ADDQ $32, BX
+	ADDQ $32, DI
+	DECQ CX
+	JNZ bloop
+bdone:
+	VZEROUPPER
+	RET
+
+// func recipOnePlusAVX2(y []float32)
+// y[i] = 1 / (1 + y[i]) for len(y) a multiple of 8.
+TEXT ·recipOnePlusAVX2(SB), NOSPLIT, $0-24
+	MOVQ y_base+0(FP), DI
+	MOVQ y_len+8(FP), CX
+	VBROADCASTSS bceone<>(SB), Y5
+	SHRQ $3, CX
+	TESTQ CX, CX
+	JZ rdone
+rloop:
+	VADDPS (DI), Y5, Y0
+	VDIVPS Y0, Y5, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, DI
+	DECQ CX
+	JNZ rloop
+rdone:
+	VZEROUPPER
+	RET

@@ -1,0 +1,52 @@
+//go:build amd64 && !purego
+
+package kernels
+
+// The AVX2 versions of the slice transcendentals (vecmath_amd64.s): the
+// same float64 operations, in the same order and without FMA, as Exp32,
+// Log32 and Log1p32, four lanes at a time, so their results are bitwise
+// identical to the scalar functions'. Each returns true when some lane
+// needed a special case (NaN, ±inf, an out-of-range argument); the caller
+// then recomputes that block with the scalar function.
+
+//go:noescape
+func exp32AVX2(dst, src []float32) bool
+
+//go:noescape
+func log32AVX2(dst, src []float32) bool
+
+//go:noescape
+func log1p32AVX2(dst, src []float32) bool
+
+// addRows32 adds rows rows of 4×8 float32 to the four vector accumulators
+// acc (sum_amd64.s); x has at least rows·32 elements.
+//
+//go:noescape
+func addRows32(acc *[4][8]float32, x []float32, rows int)
+
+// bceGradAVX2 and recipOnePlusAVX2 are in bce_amd64.s.
+//
+//go:noescape
+func bceGradAVX2(x, y, gx []float32, eps, d float32, div bool)
+
+//go:noescape
+func recipOnePlusAVX2(y []float32)
+
+func cpuid(eax, ecx uint32) (a, b, c, d uint32)
+func xgetbv() (eax, edx uint32)
+
+var hasAVX2 = func() bool {
+	max, _, _, _ := cpuid(0, 0)
+	if max < 7 {
+		return false
+	}
+	_, _, c1, _ := cpuid(1, 0)
+	if c1&(1<<27) == 0 || c1&(1<<28) == 0 { // OSXSAVE, AVX
+		return false
+	}
+	if x, _ := xgetbv(); x&6 != 6 { // XMM and YMM state enabled by the OS
+		return false
+	}
+	_, b7, _, _ := cpuid(7, 0)
+	return b7&(1<<5) != 0
+}()
