@@ -398,7 +398,11 @@ func ceFusedT[T kernels.Float](op string, input, target *tensor.Tensor, cfg conf
 		if gs, ok := eager.take(gr); ok {
 			return []*tensor.Tensor{tensor.FromData(gs[0], input.Shape())}, nil
 		}
-		slow, err := ceSlowT(input, cfg, g, core, x)
+		// The general path records its total weight in the nll it is
+		// given: use a copy, so that concurrent backward passes of one
+		// graph do not share it.
+		own := *core
+		slow, err := ceSlowT(input, cfg, g, &own, x)
 		if err != nil {
 			return nil, err
 		}
