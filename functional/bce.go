@@ -1,9 +1,7 @@
 package functional
 
 import (
-	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/torchloss/torchloss"
 	"github.com/torchloss/torchloss/internal/kernels"
@@ -72,7 +70,7 @@ func BinaryCrossEntropy(input, target *tensor.Tensor, opts ...Option) (*tensor.T
 		return nil, err
 	}
 	if !sameShape(input, target) {
-		return nil, torchloss.Errorf(torchloss.ErrShape, op, "target", "Using a target size (torch.Size(%s)) that is different to the input size (torch.Size(%s)) is deprecated. Please ensure they have the same size.", bceShape(target.Shape()), bceShape(input.Shape()))
+		return nil, torchloss.Errorf(torchloss.ErrShape, op, "target", "Using a target size (torch.Size(%s)) that is different to the input size (torch.Size(%s)) is deprecated. Please ensure they have the same size.", sizes(target.Shape()), sizes(input.Shape()))
 	}
 	shape := input.Shape()
 	// weight.expand(_infer_size(target.size(), weight.size())), then the
@@ -84,10 +82,10 @@ func BinaryCrossEntropy(input, target *tensor.Tensor, opts ...Option) (*tensor.T
 		return nil, err
 	}
 	if !input.DType().IsFloat() {
-		return nil, torchloss.Errorf(torchloss.ErrDType, op, "input", "\"binary_cross_entropy\" not implemented for '%s'", bceTypeName(input.DType()))
+		return nil, torchloss.Errorf(torchloss.ErrDType, op, "input", "\"binary_cross_entropy\" not implemented for '%s'", scalarTypeName(input.DType()))
 	}
 	if target.DType() != input.DType() {
-		return nil, torchloss.Errorf(torchloss.ErrDType, op, "target", "Found dtype %s but expected %s", bceTypeName(target.DType()), bceTypeName(input.DType()))
+		return nil, torchloss.Errorf(torchloss.ErrDType, op, "target", "Found dtype %s but expected %s", scalarTypeName(target.DType()), scalarTypeName(input.DType()))
 	}
 	return dispatch(input.DType(),
 		func() (*tensor.Tensor, error) { return bceT[float32](op, input, target, cfg, shape) },
@@ -288,13 +286,13 @@ func BinaryCrossEntropyWithLogits(input, target *tensor.Tensor, opts ...Option) 
 		return nil, err
 	}
 	if !sameShape(input, target) {
-		return nil, torchloss.Errorf(torchloss.ErrShape, op, "target", "Target size (torch.Size(%s)) must be the same as input size (torch.Size(%s))", bceShape(target.Shape()), bceShape(input.Shape()))
+		return nil, torchloss.Errorf(torchloss.ErrShape, op, "target", "Target size (torch.Size(%s)) must be the same as input size (torch.Size(%s))", sizes(target.Shape()), sizes(input.Shape()))
 	}
 	if err := notDifferentiable(op, arg{"weight", cfg.weight}, arg{"pos_weight", cfg.posWeight}); err != nil {
 		return nil, err
 	}
 	if !input.DType().IsFloat() {
-		return nil, torchloss.Errorf(torchloss.ErrDType, op, "input", "\"log_sigmoid_forward\" not implemented for '%s'", bceTypeName(input.DType()))
+		return nil, torchloss.Errorf(torchloss.ErrDType, op, "input", "\"log_sigmoid_forward\" not implemented for '%s'", scalarTypeName(input.DType()))
 	}
 	shape := input.Shape()
 	if pw := cfg.posWeight; pw != nil {
@@ -308,7 +306,7 @@ func BinaryCrossEntropyWithLogits(input, target *tensor.Tensor, opts ...Option) 
 	}
 	switch target.DType() {
 	case tensor.Int64:
-		return nil, torchloss.Errorf(torchloss.ErrDType, op, "target", "result type %s can't be cast to the desired output type Long", bceTypeName(input.DType()))
+		return nil, torchloss.Errorf(torchloss.ErrDType, op, "target", "result type %s can't be cast to the desired output type Long", scalarTypeName(input.DType()))
 	case tensor.Bool:
 		return nil, torchloss.Errorf(torchloss.ErrDType, op, "target", "Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.")
 	}
@@ -494,34 +492,9 @@ func bceFits(op, name string, a *tensor.Tensor, shape []int, shapeFirst bool) er
 		return broadcastErr(op, name, err)
 	}
 	if !slices.Equal(b, shape) {
-		return torchloss.Errorf(torchloss.ErrShape, op, name, "output with shape %s doesn't match the broadcast shape %s", bceShape(shape), bceShape(b))
+		return torchloss.Errorf(torchloss.ErrShape, op, name, "output with shape %s doesn't match the broadcast shape %s", sizes(shape), sizes(b))
 	}
 	return nil
-}
-
-// bceShape formats a shape as PyTorch prints it: [2, 3].
-func bceShape(s []int) string {
-	parts := make([]string, len(s))
-	for i, d := range s {
-		parts[i] = fmt.Sprint(d)
-	}
-	return "[" + strings.Join(parts, ", ") + "]"
-}
-
-// bceTypeName is PyTorch's C++ name of a dtype (Float, Double, Long, Bool),
-// as its dtype errors print it.
-func bceTypeName(d tensor.DType) string {
-	switch d {
-	case tensor.Float32:
-		return "Float"
-	case tensor.Float64:
-		return "Double"
-	case tensor.Int64:
-		return "Long"
-	case tensor.Bool:
-		return "Bool"
-	}
-	return d.String()
 }
 
 // bcePrec is the kernels' precision of a dtype.

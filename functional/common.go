@@ -2,6 +2,8 @@ package functional
 
 import (
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/torchloss/torchloss"
 	"github.com/torchloss/torchloss/internal/kernels"
@@ -167,4 +169,29 @@ func dispatch(dt tensor.DType, f32, f64 func() (*tensor.Tensor, error)) (*tensor
 		return f64()
 	}
 	return f32()
+}
+
+// sizes formats a shape as PyTorch prints sizes in its messages: [2, 3].
+func sizes(shape []int) string {
+	parts := make([]string, len(shape))
+	for i, d := range shape {
+		parts[i] = strconv.Itoa(d)
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
+}
+
+// scalarTypeName is PyTorch's C++ name of a dtype (Float, Double, Long,
+// Bool), as its dtype errors print it.
+func scalarTypeName(dt tensor.DType) string {
+	switch dt {
+	case tensor.Float32:
+		return "Float"
+	case tensor.Float64:
+		return "Double"
+	case tensor.Int64:
+		return "Long"
+	case tensor.Bool:
+		return "Bool"
+	}
+	return dt.String()
 }

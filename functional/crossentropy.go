@@ -92,14 +92,14 @@ func CrossEntropy(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor,
 		return nil, err
 	}
 	if ls > 0 && g.oneD && target.Dim() == 1 {
-		return nil, torchloss.Errorf(torchloss.ErrShape, op, "target", "output with shape [] doesn't match the broadcast shape %v (the ignore mask of a (1,) target)", target.Shape())
+		return nil, torchloss.Errorf(torchloss.ErrShape, op, "target", "output with shape [] doesn't match the broadcast shape %v (the ignore mask of a (1,) target)", sizes(target.Shape()))
 	}
 	if w := cfg.weight; ls > 0 && w != nil && w.Dim() != 1 {
 		// nll_loss2d accepts any weight of C elements, but the smoothing
 		// term views it as (1, weight.size(0), 1, …) and, for Mean,
 		// gathers from it along dimension 0.
 		if w.Dim() == 0 || w.Size(0) != g.c || cfg.reduction == Mean {
-			return nil, torchloss.Errorf(torchloss.ErrShape, op, "weight", "with label smoothing the weight must be a (%d) tensor, got shape %v", g.c, w.Shape())
+			return nil, torchloss.Errorf(torchloss.ErrShape, op, "weight", "with label smoothing the weight must be a (%d) tensor, got shape %v", g.c, sizes(w.Shape()))
 		}
 	}
 	return dispatch(dt,
@@ -434,7 +434,7 @@ func ceProb(op string, input, target *tensor.Tensor, cfg config) (*tensor.Tensor
 	c := input.Size(classDim)
 	w := cfg.weight
 	if w != nil && (w.Dim() != 1 || w.Numel() != c) {
-		return nil, torchloss.Errorf(torchloss.ErrShape, op, "weight", "cross_entropy: weight tensor should be defined either for all %d classes or no classes but got weight tensor of shape: %v", c, w.Shape())
+		return nil, torchloss.Errorf(torchloss.ErrShape, op, "weight", "cross_entropy: weight tensor should be defined either for all %d classes or no classes but got weight tensor of shape: %v", c, sizes(w.Shape()))
 	}
 	if ls := cfg.labelSmoothing; ls > 0 && !(ls <= 1) {
 		return nil, torchloss.Errorf(torchloss.ErrOption, op, "label_smoothing", "label_smoothing must be between 0.0 and 1.0. Got: %v", ls)

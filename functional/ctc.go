@@ -153,7 +153,7 @@ func ctcLoss(op string, logProbs, targets *tensor.Tensor, il, tl []int64, cfg co
 		return nil, torchloss.Errorf(torchloss.ErrDType, op, "log_probs", "\"ctc_loss_cpu\" not implemented for '%v'", logProbs.DType())
 	}
 	if logProbs.Numel() == 0 {
-		return nil, torchloss.Errorf(torchloss.ErrShape, op, "log_probs", "log_probs tensor must not be empty (got shape %v)", logProbs.Shape())
+		return nil, torchloss.Errorf(torchloss.ErrShape, op, "log_probs", "log_probs tensor must not be empty (got shape %v)", sizes(logProbs.Shape()))
 	}
 	const from = " (while checking arguments for ctc_loss_allocate_outputs)"
 	if dim != 3 {

@@ -63,13 +63,13 @@ func CosineEmbeddingLoss(input1, input2, target *tensor.Tensor, opts ...Option) 
 	}
 	td := target.Dim()
 	if td != 0 && td != 1 {
-		return nil, torchloss.Errorf(torchloss.ErrShape, op, "target", "0D or 1D target tensor expected, multi-target not supported (got target of shape %v)", target.Shape())
+		return nil, torchloss.Errorf(torchloss.ErrShape, op, "target", "0D or 1D target tensor expected, multi-target not supported (got target of shape %v)", sizes(target.Shape()))
 	}
 	if td == 1 && (input1.Dim() != 2 || input2.Dim() != 2) {
-		return nil, torchloss.Errorf(torchloss.ErrShape, op, "input1", "1D target tensor expects 2D input tensors, but found inputs with sizes %s and %s.", mgSizes(input1.Shape()), mgSizes(input2.Shape()))
+		return nil, torchloss.Errorf(torchloss.ErrShape, op, "input1", "1D target tensor expects 2D input tensors, but found inputs with sizes %s and %s.", sizes(input1.Shape()), sizes(input2.Shape()))
 	}
 	if td == 0 && (input1.Dim() != 1 || input2.Dim() != 1) {
-		return nil, torchloss.Errorf(torchloss.ErrShape, op, "input1", "0D target tensor expects 1D input tensors, but found inputs with sizes %s and %s.", mgSizes(input1.Shape()), mgSizes(input2.Shape()))
+		return nil, torchloss.Errorf(torchloss.ErrShape, op, "input1", "0D target tensor expects 1D input tensors, but found inputs with sizes %s and %s.", sizes(input1.Shape()), sizes(input2.Shape()))
 	}
 	dt, err := floatDType(op, arg{"input1", input1}, arg{"input2", input2})
 	if err != nil {

@@ -55,7 +55,7 @@ func MarginRankingLoss(input1, input2, target *tensor.Tensor, opts ...Option) (*
 			name = "input2"
 		}
 		return nil, torchloss.Errorf(torchloss.ErrShape, op, name, "margin_ranking_loss : All input tensors should have same dimension but got sizes: input1: torch.Size(%s), input2: torch.Size(%s), target: torch.Size(%s) ",
-			mgSizes(input1.Shape()), mgSizes(input2.Shape()), mgSizes(target.Shape()))
+			sizes(input1.Shape()), sizes(input2.Shape()), sizes(target.Shape()))
 	}
 	dd, err := floatDType(op, arg{"input1", input1}, arg{"input2", input2})
 	if err != nil {
@@ -221,7 +221,7 @@ func SoftMarginLoss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tenso
 		return nil, err
 	}
 	if !slices.Equal(shape, input.Shape()) {
-		return nil, torchloss.Errorf(torchloss.ErrShape, op, "target", "output with shape %s doesn't match the broadcast shape %s", mgSizes(input.Shape()), mgSizes(shape))
+		return nil, torchloss.Errorf(torchloss.ErrShape, op, "target", "output with shape %s doesn't match the broadcast shape %s", sizes(input.Shape()), sizes(shape))
 	}
 	return dispatch(xt,
 		func() (*tensor.Tensor, error) { return softMarginT[float32](input, target, cfg) },

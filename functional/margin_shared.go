@@ -1,9 +1,7 @@
 package functional
 
 import (
-	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/torchloss/torchloss"
 	"github.com/torchloss/torchloss/internal/kernels"
@@ -104,15 +102,6 @@ func mgTargetClasses(target *tensor.Tensor, shape []int) ([]int8, error) {
 		}
 	}
 	return cls, nil
-}
-
-// mgSizes formats a shape as PyTorch prints sizes: [5, 3].
-func mgSizes(shape []int) string {
-	parts := make([]string, len(shape))
-	for i, d := range shape {
-		parts[i] = fmt.Sprint(d)
-	}
-	return "[" + strings.Join(parts, ", ") + "]"
 }
 
 // mgBroadcast is broadcastShape for two shapes, naming arg b on error.

@@ -1,9 +1,6 @@
 package functional
 
 import (
-	"fmt"
-	"strings"
-
 	"github.com/torchloss/torchloss"
 	"github.com/torchloss/torchloss/internal/kernels"
 	"github.com/torchloss/torchloss/tensor"
@@ -68,26 +65,26 @@ func MultiMarginLoss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tens
 	}
 	w := cfg.weight
 	if w != nil && w.Dim() != 1 {
-		return nil, torchloss.Errorf(torchloss.ErrShape, op, "weight", "weight must be one-dimensional (got shape %v)", w.Shape())
+		return nil, torchloss.Errorf(torchloss.ErrShape, op, "weight", "weight must be one-dimensional (got shape %v)", sizes(w.Shape()))
 	}
 	nframe, dim, err := mmBatch(op, input)
 	if err != nil {
 		return nil, err
 	}
 	if target.Dim() > 1 || target.Numel() != nframe {
-		return nil, torchloss.Errorf(torchloss.ErrShape, op, "target", "inconsistent target size, expected %d but got %s", nframe, mmShape(target.Shape()))
+		return nil, torchloss.Errorf(torchloss.ErrShape, op, "target", "inconsistent target size, expected %d but got %s", nframe, sizes(target.Shape()))
 	}
 	if w != nil && w.Numel() != dim {
-		return nil, torchloss.Errorf(torchloss.ErrShape, op, "weight", "inconsistent weight size, expected %d but got %s", dim, mmShape(w.Shape()))
+		return nil, torchloss.Errorf(torchloss.ErrShape, op, "weight", "inconsistent weight size, expected %d but got %s", dim, sizes(w.Shape()))
 	}
 	if !input.DType().IsFloat() {
-		return nil, torchloss.Errorf(torchloss.ErrDType, op, "input", "\"multi_margin_loss_cpu_kernel\" not implemented for '%s'", mmTypeName(input.DType()))
+		return nil, torchloss.Errorf(torchloss.ErrDType, op, "input", "\"multi_margin_loss_cpu_kernel\" not implemented for '%s'", scalarTypeName(input.DType()))
 	}
 	if target.DType() != tensor.Int64 {
-		return nil, torchloss.Errorf(torchloss.ErrDType, op, "target", "expected scalar type Long but found %s", mmTypeName(target.DType()))
+		return nil, torchloss.Errorf(torchloss.ErrDType, op, "target", "expected scalar type Long but found %s", scalarTypeName(target.DType()))
 	}
 	if w != nil && w.DType() != input.DType() {
-		return nil, torchloss.Errorf(torchloss.ErrDType, op, "weight", "expected scalar type %s but found %s", mmTypeName(input.DType()), mmTypeName(w.DType()))
+		return nil, torchloss.Errorf(torchloss.ErrDType, op, "weight", "expected scalar type %s but found %s", scalarTypeName(input.DType()), scalarTypeName(w.DType()))
 	}
 	if err := notDifferentiable(op, arg{"weight", w}); err != nil {
 		return nil, err
@@ -99,7 +96,7 @@ func MultiMarginLoss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tens
 		outShape = []int{}
 	}
 	if nframe == 0 && cfg.reduction != None {
-		return nil, torchloss.Errorf(torchloss.ErrValue, op, "input", "empty batch %s: PyTorch returns an uninitialized value for reduction '%s'", mmShape(input.Shape()), cfg.reduction)
+		return nil, torchloss.Errorf(torchloss.ErrValue, op, "input", "empty batch %s: PyTorch returns an uninitialized value for reduction '%s'", sizes(input.Shape()), cfg.reduction)
 	}
 	ys := target.Int64s()
 	for _, y := range ys {
@@ -204,16 +201,16 @@ func MultilabelMarginLoss(input, target *tensor.Tensor, opts ...Option) (*tensor
 	ts := target.Shape()
 	if input.Dim() <= 1 {
 		if target.Dim() > 1 || target.Numel() != dim {
-			return nil, torchloss.Errorf(torchloss.ErrShape, op, "target", "inconsistent target size: %s for input of size: %s", mmShape(ts), mmShape(input.Shape()))
+			return nil, torchloss.Errorf(torchloss.ErrShape, op, "target", "inconsistent target size: %s for input of size: %s", sizes(ts), sizes(input.Shape()))
 		}
 	} else if len(ts) != 2 || ts[0] != nframe || ts[1] != dim {
-		return nil, torchloss.Errorf(torchloss.ErrShape, op, "target", "inconsistent target size: %s for input of size: %s", mmShape(ts), mmShape(input.Shape()))
+		return nil, torchloss.Errorf(torchloss.ErrShape, op, "target", "inconsistent target size: %s for input of size: %s", sizes(ts), sizes(input.Shape()))
 	}
 	if !input.DType().IsFloat() {
-		return nil, torchloss.Errorf(torchloss.ErrDType, op, "input", "\"multilabel_margin_loss_forward_out_frame\" not implemented for '%s'", mmTypeName(input.DType()))
+		return nil, torchloss.Errorf(torchloss.ErrDType, op, "input", "\"multilabel_margin_loss_forward_out_frame\" not implemented for '%s'", scalarTypeName(input.DType()))
 	}
 	if target.DType() != tensor.Int64 {
-		return nil, torchloss.Errorf(torchloss.ErrDType, op, "target", "expected scalar type Long but found %s", mmTypeName(target.DType()))
+		return nil, torchloss.Errorf(torchloss.ErrDType, op, "target", "expected scalar type Long but found %s", scalarTypeName(target.DType()))
 	}
 	var outShape []int
 	if cfg.reduction == None && target.Dim() > 1 {
@@ -222,7 +219,7 @@ func MultilabelMarginLoss(input, target *tensor.Tensor, opts ...Option) (*tensor
 		outShape = []int{}
 	}
 	if nframe == 0 && cfg.reduction != None {
-		return nil, torchloss.Errorf(torchloss.ErrValue, op, "input", "empty batch %s: PyTorch returns an uninitialized value for reduction '%s'", mmShape(input.Shape()), cfg.reduction)
+		return nil, torchloss.Errorf(torchloss.ErrValue, op, "input", "empty batch %s: PyTorch returns an uninitialized value for reduction '%s'", sizes(input.Shape()), cfg.reduction)
 	}
 	ys := target.Int64s()
 	for _, y := range ys {
@@ -287,29 +284,5 @@ func mmBatch(op string, input *tensor.Tensor) (nframe, dim int, err error) {
 	case len(s) == 2 && s[1] != 0:
 		return s[0], s[1], nil
 	}
-	return 0, 0, torchloss.Errorf(torchloss.ErrShape, op, "input", "Expected non-empty vector or matrix with optional 0-dim batch size, but got: %s", mmShape(s))
-}
-
-// mmShape formats a shape as PyTorch prints sizes: [2, 3].
-func mmShape(s []int) string {
-	parts := make([]string, len(s))
-	for i, d := range s {
-		parts[i] = fmt.Sprint(d)
-	}
-	return "[" + strings.Join(parts, ", ") + "]"
-}
-
-// mmTypeName is PyTorch's C++ name of a dtype in kernel messages.
-func mmTypeName(d tensor.DType) string {
-	switch d {
-	case tensor.Float32:
-		return "Float"
-	case tensor.Float64:
-		return "Double"
-	case tensor.Int64:
-		return "Long"
-	case tensor.Bool:
-		return "Bool"
-	}
-	return d.String()
+	return 0, 0, torchloss.Errorf(torchloss.ErrShape, op, "input", "Expected non-empty vector or matrix with optional 0-dim batch size, but got: %s", sizes(s))
 }

@@ -176,7 +176,7 @@ func nllCheck(op string, input, target, weight *tensor.Tensor) (nllGeom, error) 
 				return g, torchloss.Errorf(torchloss.ErrShape, op, "weight", "weight tensor should be defined either for all or no classes (got %d weights for %d classes)", weight.Numel(), g.c)
 			}
 		} else if weight.Dim() != 1 || weight.Numel() != g.c {
-			return g, torchloss.Errorf(torchloss.ErrShape, op, "weight", "weight tensor should be defined either for all %d classes or no classes but got weight tensor of shape: %v", g.c, weight.Shape())
+			return g, torchloss.Errorf(torchloss.ErrShape, op, "weight", "weight tensor should be defined either for all %d classes or no classes but got weight tensor of shape: %v", g.c, sizes(weight.Shape()))
 		}
 		if weight.DType() != input.DType() {
 			return g, torchloss.Errorf(torchloss.ErrDType, op, "weight", "expected scalar type %s but found %s", scalarTypeName(input.DType()), scalarTypeName(weight.DType()))
@@ -185,20 +185,6 @@ func nllCheck(op string, input, target, weight *tensor.Tensor) (nllGeom, error) 
 	return g, nil
 }
 
-// scalarTypeName is PyTorch's C++ name of a dtype, for its messages.
-func scalarTypeName(dt tensor.DType) string {
-	switch dt {
-	case tensor.Float32:
-		return "Float"
-	case tensor.Float64:
-		return "Double"
-	case tensor.Int64:
-		return "Long"
-	case tensor.Bool:
-		return "Bool"
-	}
-	return dt.String()
-}
 
 // nll is one nll_loss evaluation: validated targets, weight, options and,
 // after forward, the total weight that the backward divides by.
@@ -222,7 +208,7 @@ func newNLL[T kernels.Float](op string, input, target *tensor.Tensor, cfg config
 		n.w = tensor.Data[T](cfg.weight)
 	}
 	if g.bwdSizeMismatch {
-		n.bwdErr = torchloss.Errorf(torchloss.ErrShape, op, "target", "size mismatch (got input: %v, target: %v)", input.Shape(), target.Shape())
+		n.bwdErr = torchloss.Errorf(torchloss.ErrShape, op, "target", "size mismatch (got input: %v, target: %v)", sizes(input.Shape()), sizes(target.Shape()))
 	}
 	if target.DType() != tensor.Int64 {
 		err := torchloss.Errorf(torchloss.ErrDType, op, "target", "expected scalar type Long but found %s", scalarTypeName(target.DType()))

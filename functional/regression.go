@@ -416,7 +416,7 @@ type weightedSpec struct {
 func weightedRegression(op string, input, target, x, y *tensor.Tensor, pd tensor.DType, shape []int, cfg config, spec weightedSpec) (*tensor.Tensor, error) {
 	w := cfg.weight
 	if !sameShape(w, input) {
-		return nil, torchloss.Errorf(torchloss.ErrShape, op, "weight", "Weights and input must have the same size. (weight %v, input %v)", w.Shape(), input.Shape())
+		return nil, torchloss.Errorf(torchloss.ErrShape, op, "weight", "Weights and input must have the same size. (weight %v, input %v)", sizes(w.Shape()), sizes(input.Shape()))
 	}
 	ld := pd
 	if spec.lossTo32 {
