@@ -185,7 +185,6 @@ func nllCheck(op string, input, target, weight *tensor.Tensor) (nllGeom, error) 
 	return g, nil
 }
 
-
 // nll is one nll_loss evaluation: validated targets, weight, options and,
 // after forward, the total weight that the backward divides by.
 type nll[T kernels.Float] struct {
