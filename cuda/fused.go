@@ -34,7 +34,7 @@ type params struct {
 const block = 256
 
 // Fused lists the losses with a fused kernel, by PyTorch name.
-var Fused = []string{"binary_cross_entropy", "binary_cross_entropy_with_logits", "gaussian_nll_loss", "hinge_embedding_loss", "kl_div", "l1_loss", "mse_loss", "poisson_nll_loss"}
+var Fused = []string{"binary_cross_entropy", "binary_cross_entropy_with_logits", "cosine_embedding_loss", "cross_entropy", "ctc_loss", "gaussian_nll_loss", "hinge_embedding_loss", "kl_div", "l1_loss", "mse_loss", "poisson_nll_loss"}
 
 // spec describes one pointwise loss for the common driver below.
 type spec struct {
@@ -109,6 +109,9 @@ func registerFused() {
 			return sp.run(args, o)
 		})
 	}
+	devhook.Register("cross_entropy", ceRun)
+	devhook.Register("cosine_embedding_loss", cosRun)
+	devhook.Register("ctc_loss", ctcRun)
 }
 
 // covers reports whether the fused kernel handles this call; when not, the

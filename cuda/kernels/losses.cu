@@ -332,3 +332,431 @@ POINTWISE(kl_div, KLDIV)
 
 extern "C" __global__ void reduce_final_f32(const double *partial, long long nb, float *out, double div) { reduce_final<float>(partial, nb, out, div); }
 extern "C" __global__ void reduce_final_f64(const double *partial, long long nb, double *out, double div) { reduce_final<double>(partial, nb, out, div); }
+
+// ---------------------------------------------------------------------------
+// Row kernels: cross_entropy (class indices) and cosine_embedding_loss, one
+// block per row (a block-stride loop over the rows of a grid whose size
+// depends on the row count only). Row sums are accumulated in double, each
+// thread over its strided columns in order, then in a fixed tree: the same
+// bits run to run. R is mirrored by rowParams in ../rows.go.
+struct R {
+    const void *x, *x2;  // input (cross_entropy), input1 and input2 (cosine)
+    const void *tgt;     // target: int64 class indices, or the cosine target (dtype tdt)
+    const void *w;       // class weights (C) or 0
+    const void *up;      // per-row upstream gradient (reduction none) or 0
+    void *loss;          // per-row loss (none) or 0; ce_final: the scalar output
+    double *partial;     // per-row values for a reduction (cross_entropy: 3 per row) or 0
+    void *ga, *gb;       // gradients of x and x2, or 0
+    void *stat;          // cross_entropy: per-row max and log-sum-exp (2 T per row)
+    double *aux;         // ce_final: total weight, smoothing denominator
+    int *flag;           // set to 1 on a target out of range
+    long long rows, cols;
+    long long ignore;    // ignore_index
+    long long tdt;       // cosine target dtype: 0 float32, 1 float64, 2 int64, 3 bool
+    long long smoothing; // label_smoothing > 0
+    long long mean;      // reduction mean (ce_final)
+    double s, s2;        // upstream scalars (ce_grad: nll and smoothing; cosine: s)
+    double o0, o1;       // cross_entropy: 1 - ls and ls/C in T; cosine: margin
+};
+
+// block_sum returns to every thread the sum of v over the block's threads,
+// in a fixed tree (blockDim.x is a power of two <= BLOCK).
+__device__ __noinline__ double block_sum(double v) {
+    __shared__ double red[BLOCK];
+    __syncthreads(); // red may still be read by a previous call
+    red[threadIdx.x] = v;
+    __syncthreads();
+    for (int h = blockDim.x / 2; h > 0; h >>= 1) {
+        if (threadIdx.x < h) red[threadIdx.x] += red[threadIdx.x + h];
+        __syncthreads();
+    }
+    return red[0];
+}
+
+// block_max: the maximum with NaN propagation, in a fixed tree.
+template <typename T> __device__ __noinline__ T block_max(T v) {
+    __shared__ double red[BLOCK];
+    __syncthreads();
+    red[threadIdx.x] = (double)v;
+    __syncthreads();
+    for (int h = blockDim.x / 2; h > 0; h >>= 1) {
+        if (threadIdx.x < h) {
+            double a = red[threadIdx.x], b = red[threadIdx.x + h];
+            red[threadIdx.x] = (a != a) ? a : ((b != b) ? b : cmax(a, b));
+        }
+        __syncthreads();
+    }
+    return (T)red[0];
+}
+
+// ce_fwd: per row, lp = (x - max) - log(sum exp(x - max)) (not stored: the
+// max and log-sum-exp go to stat), the target's nll term -lp[t]*w[t], its
+// weight, and the smoothing term -sum_c lp[c]*w[c] (0 at ignored targets).
+// Reduction none writes the row's loss; otherwise the three values go to
+// partial[3*row ...] for ce_final.
+template <typename T> __device__ void ce_fwd(const R &p) {
+    const T *w = (const T *)p.w;
+    long long C = p.cols;
+    for (long long r = blockIdx.x; r < p.rows; r += gridDim.x) {
+        const T *x = (const T *)p.x + r * C;
+        T m = x[0];
+        for (long long j = threadIdx.x; j < C; j += blockDim.x) {
+            T v = x[j];
+            m = (m != m) ? m : ((v != v) ? v : cmax(m, v));
+        }
+        m = block_max<T>(m);
+        double acc = 0;
+        for (long long j = threadIdx.x; j < C; j += blockDim.x) acc += (double)dexp<T>(x[j] - m);
+        T ls = dlog<T>((T)block_sum(acc));
+        long long t = ((const long long *)p.tgt)[r];
+        bool ign = t == p.ignore;
+        if (!ign && (t < 0 || t >= C)) {
+            if (threadIdx.x == 0) *p.flag = 1;
+            continue;
+        }
+        T sm = 0;
+        if (p.smoothing) {
+            double a = 0;
+            for (long long j = threadIdx.x; j < C; j += blockDim.x) {
+                T lp = (x[j] - m) - ls;
+                a += (double)(w ? (T)(lp * w[j]) : lp);
+            }
+            sm = -(T)block_sum(a);
+            if (ign) sm = 0;
+        }
+        if (threadIdx.x != 0) continue;
+        if (p.stat) {
+            ((T *)p.stat)[2 * r] = m;
+            ((T *)p.stat)[2 * r + 1] = ls;
+        }
+        T nl = 0, wt = 0;
+        if (!ign) {
+            T lpt = (x[t] - m) - ls;
+            wt = w ? w[t] : (T)1;
+            nl = w ? -(T)(lpt * wt) : -lpt;
+        }
+        if (p.loss) {
+            T o = nl;
+            if (p.smoothing) o = (T)(nl * (T)p.o0) + (T)(sm * (T)p.o1);
+            ((T *)p.loss)[r] = o;
+        }
+        if (p.partial) {
+            p.partial[3 * r] = (double)nl;
+            p.partial[3 * r + 1] = (double)wt;
+            p.partial[3 * r + 2] = (double)sm;
+        }
+    }
+}
+
+// ce_final (one block): the nll sum, the total weight and the smoothing sum
+// over the rows in a fixed order, combined in T as the CPU does; aux gets
+// the total weight (the mean's divisor of both terms).
+template <typename T> __device__ void ce_final(const R &p) {
+    double a0 = 0, a1 = 0, a2 = 0;
+    for (long long r = threadIdx.x; r < p.rows; r += blockDim.x) {
+        a0 += p.partial[3 * r];
+        a1 += p.partial[3 * r + 1];
+        a2 += p.partial[3 * r + 2];
+    }
+    T loss = (T)block_sum(a0);
+    T tw = (T)block_sum(a1);
+    T sm = (T)block_sum(a2);
+    if (threadIdx.x != 0) return;
+    T nv = p.mean ? loss / tw : loss;
+    T o = nv;
+    if (p.smoothing) {
+        T st = p.mean ? sm / tw : sm;
+        o = (T)(nv * (T)p.o0) + (T)(st * (T)p.o1);
+    }
+    ((T *)p.loss)[0] = o;
+    p.aux[0] = (double)tw;
+}
+
+// ce_grad: the row's gradient, log_softmax's backward of the nll and
+// smoothing gradients: g[c] = gs*w[c] (+ the nll term at the target),
+// S = sum_c g[c], gx[c] = g[c] - exp(lp[c])*S. Reduced: s is the nll
+// scalar (-(g/tw) or -g, times 1-ls with smoothing) and s2 the smoothing
+// one; none: the row's upstream gradient up[r].
+template <typename T> __device__ void ce_grad(const R &p) {
+    const T *w = (const T *)p.w;
+    long long C = p.cols;
+    T keep = (T)p.o0, share = (T)p.o1;
+    for (long long r = blockIdx.x; r < p.rows; r += gridDim.x) {
+        const T *x = (const T *)p.x + r * C;
+        T *gx = (T *)p.ga + r * C;
+        T m = ((const T *)p.stat)[2 * r], ls = ((const T *)p.stat)[2 * r + 1];
+        long long t = ((const long long *)p.tgt)[r];
+        bool ign = t == p.ignore;
+        T wt = (w && !ign) ? w[t] : (T)1;
+        T nv, gs = 0;
+        if (p.up) {
+            T g = ((const T *)p.up)[r];
+            T gn = p.smoothing ? (T)(g * keep) : g;
+            nv = -wt * gn;
+            if (p.smoothing && !ign) gs = -(T)(g * share);
+        } else {
+            nv = w ? (T)(wt * (T)p.s) : (T)p.s;
+            if (p.smoothing && !ign) gs = (T)p.s2;
+        }
+        if (ign) nv = 0;
+        // S: the row sum of the upstream gradient of log_softmax.
+        T S;
+        if (!p.smoothing) {
+            S = nv;
+        } else {
+            double a = 0;
+            for (long long j = threadIdx.x; j < C; j += blockDim.x) {
+                T v = w ? (T)(gs * w[j]) : gs;
+                T g = (T)0 + v;
+                if (!ign && j == t) g = nv + v;
+                a += (double)g;
+            }
+            S = (T)block_sum(a);
+        }
+        for (long long j = threadIdx.x; j < C; j += blockDim.x) {
+            T lp = (x[j] - m) - ls;
+            T g;
+            if (p.smoothing) {
+                T v = w ? (T)(gs * w[j]) : gs;
+                g = (T)0 + v;
+                if (!ign && j == t) g = nv + v;
+            } else {
+                g = (!ign && j == t) ? nv : (T)0;
+            }
+            gx[j] = g - (T)(dexp<T>(lp) * S);
+        }
+    }
+}
+
+// cosine: per row prod = sum x1*x2, m1 = sum x1^2 + EPSILON, m2 likewise
+// (EPSILON = float(1e-12), in T), den = sqrt(m1*m2), cos = prod/den; the
+// loss 1 - cos (t = 1), max(0, cos - margin) (t = -1), 0 otherwise; and the
+// gradients of both inputs as autograd of that graph (kernels.CosineBackward).
+template <typename T> __device__ T cos_target_class(const R &p, long long r) {
+    double v;
+    switch (p.tdt) {
+    case 0: v = ((const float *)p.tgt)[r]; break;
+    case 1: v = ((const double *)p.tgt)[r]; break;
+    case 2: v = (double)((const long long *)p.tgt)[r]; break;
+    default: v = ((const unsigned char *)p.tgt)[r] ? 1 : 0; break;
+    }
+    return v == 1 ? (T)1 : (v == -1 ? (T)-1 : (T)0);
+}
+
+template <typename T> __device__ void cosine(const R &p) {
+    long long D = p.cols;
+    T margin = (T)p.o0;
+    T eps = (T)(float)1e-12;
+    for (long long r = blockIdx.x; r < p.rows; r += gridDim.x) {
+        const T *x1 = (const T *)p.x + r * D, *x2 = (const T *)p.x2 + r * D;
+        double a = 0, b = 0, c = 0;
+        for (long long j = threadIdx.x; j < D; j += blockDim.x) {
+            T u = x1[j], v = x2[j];
+            a += (double)(T)(u * v);
+            b += (double)(T)(u * u);
+            c += (double)(T)(v * v);
+        }
+        T prod = (T)block_sum(a);
+        T m1 = (T)block_sum(b) + eps;
+        T m2 = (T)block_sum(c) + eps;
+        T den = (T)sqrt((double)(T)(m1 * m2));
+        T cos = prod / den;
+        T cls = cos_target_class<T>(p, r);
+        T l = 0;
+        if (cls == 1) l = 1 - cos;
+        if (cls == -1) l = clampmin(cos - margin, (T)0);
+        if (threadIdx.x == 0) {
+            if (p.loss) ((T *)p.loss)[r] = l;
+            if (p.partial) p.partial[r] = (double)l;
+        }
+        if (!p.ga && !p.gb) continue;
+        T u = p.up ? ((const T *)p.up)[r] : (T)p.s;
+        T gpos = cls == 1 ? u : (T)0, gn = cls == -1 ? u : (T)0;
+        if (!(cos - margin >= 0)) gn = 0;
+        T gc = -gpos + gn;
+        T gprod = gc / den;
+        T gden = (T)(-gc * ((prod / den) / den));
+        T gp = gden / (T)(2 * den);
+        T gm1 = (T)(gp * m2), gm2 = (T)(gp * m1);
+        for (long long j = threadIdx.x; j < D; j += blockDim.x) {
+            T v1 = x1[j], v2 = x2[j];
+            if (p.ga) {
+                T rr = (T)(gm1 * v1);
+                ((T *)p.ga)[r * D + j] = (rr + rr) + (T)(gprod * v2);
+            }
+            if (p.gb) {
+                T rr = (T)(gm2 * v2);
+                ((T *)p.gb)[r * D + j] = (rr + rr) + (T)(gprod * v1);
+            }
+        }
+    }
+}
+
+#define ROWS(name, body)                                                          \
+    extern "C" __global__ void name##_f32(R p) { body<float>(p); }              \
+    extern "C" __global__ void name##_f64(R p) { body<double>(p); }
+
+ROWS(ce_fwd, ce_fwd)
+ROWS(ce_final, ce_final)
+ROWS(ce_grad, ce_grad)
+ROWS(cosine_embedding_loss, cosine)
+
+// ---------------------------------------------------------------------------
+// ctc_loss: one block per sample, the threads over the 2S+1 states of the
+// extended target, one __syncthreads per time step; the alpha table and two
+// beta rows in global scratch. Each step follows internal/kernels/ctc.go:
+// the log-sum-exp of up to three terms with their maximum m (0 when all are
+// -inf), ((log((e1 + e2) + e3) + m) + lp), in T. The per-class log-sums of
+// alpha*beta (Graves eq. 16) are accumulated, for each class, by the thread
+// of its last state, over its states from the last down, as the CPU does.
+// CT is mirrored by ctcParams in ../ctc.go.
+struct CT {
+    const void *lp;          // (T, N, C) log-probabilities
+    const long long *meta;   // per sample: label offset, S, L, alpha offset, state offset; then labels, prev, own
+    void *alpha, *beta;      // scratch: sum L*(2S+1), 2*sum (2S+1)
+    void *loss;              // per-sample loss (none) or 0
+    double *partial;         // per-sample value to reduce (sum: loss, mean: loss / max(S, 1)) or 0
+    void *grad;              // gradient (T, N, C) or 0
+    const void *up;          // per-sample upstream gradient (none) or 0 (then s)
+    long long steps, n, c, blank;
+    long long labBase, prevBase, ownBase;
+    long long zeroInf, mean;
+    double s;                // upstream scalar: 1 or g, divided by N for mean
+};
+
+template <typename T> __device__ __forceinline__ T ctc_lse3(T a1, T a2, T a3) {
+    T m = a1;
+    if (a2 > m) m = a2;
+    if (a3 > m) m = a3;
+    if (m == -inf<T>()) m = 0;
+    T e = (T)(dexp<T>(a1 - m) + dexp<T>(a2 - m)) + dexp<T>(a3 - m);
+    return dlog<T>(e) + m;
+}
+
+template <typename T> __device__ void ctc(const CT &p) {
+    __shared__ double snll;
+    const T *LP = (const T *)p.lp;
+    const long long NC = p.n * p.c;
+    const T ninf = -inf<T>();
+    for (long long b = blockIdx.x; b < p.n; b += gridDim.x) {
+        const long long *mb = p.meta + 5 * b;
+        long long S = mb[1], L = mb[2], w = 2 * S + 1;
+        const long long *lab = p.meta + p.labBase + mb[0];
+        const long long *prev = p.meta + p.prevBase + mb[4];
+        const long long *own = p.meta + p.ownBase + mb[4];
+        T *alpha = (T *)p.alpha + mb[3];
+        const T *lpb = LP + b * p.c;
+#define PRIME(s) (((s) % 2 == 0) ? p.blank : lab[(s) / 2])
+        // alpha
+        if (L > 0) {
+            for (long long s = threadIdx.x; s < w; s += blockDim.x) {
+                T v = ninf;
+                if (s == 0) v = lpb[p.blank];
+                if (s == 1) v = lpb[PRIME(1)];
+                alpha[s] = v;
+            }
+            __syncthreads();
+            for (long long t = 1; t < L; t++) {
+                const T *pr = alpha + (t - 1) * w;
+                T *cur = alpha + t * w;
+                for (long long s = threadIdx.x; s < w; s += blockDim.x) {
+                    long long cp = PRIME(s);
+                    T a2 = s > 0 ? pr[s - 1] : ninf;
+                    T a3 = (s > 1 && PRIME(s - 2) != cp) ? pr[s - 2] : ninf;
+                    cur[s] = ctc_lse3<T>(pr[s], a2, a3) + lpb[t * NC + cp];
+                }
+                __syncthreads();
+            }
+        }
+        if (threadIdx.x == 0) {
+            T nll;
+            if (L == 0) {
+                nll = S == 0 ? -(T)0 : inf<T>();
+            } else {
+                const T *last = alpha + (L - 1) * w;
+                if (S == 0) {
+                    nll = -last[0];
+                } else {
+                    T l1 = last[2 * S], l2 = last[2 * S - 1];
+                    T m = cmax(l1, l2);
+                    if (m == ninf) m = 0;
+                    nll = -(dlog<T>(dexp<T>(l1 - m) + dexp<T>(l2 - m)) + m);
+                }
+            }
+            snll = (double)nll;
+            T res = (p.zeroInf && nll == inf<T>()) ? (T)0 : nll;
+            if (p.loss) ((T *)p.loss)[b] = res;
+            if (p.partial) p.partial[b] = (double)(p.mean ? res / (T)(S > 1 ? S : 1) : res);
+        }
+        __syncthreads();
+        T nll = (T)snll;
+        if (p.grad) {
+            T *G = (T *)p.grad + b * p.c;
+            T gr = p.up ? ((const T *)p.up)[b] : (T)p.s;
+            if (p.mean) gr = gr / (T)(S > 1 ? S : 1);
+            bool zero = p.zeroInf && nll == inf<T>();
+            for (long long k = threadIdx.x; k < p.steps * p.c; k += blockDim.x) {
+                long long t = k / p.c, c = k % p.c;
+                G[t * NC + c] = (zero || t >= L) ? (T)0 : ninf;
+            }
+            __syncthreads();
+            if (!zero && L > 0) {
+                T *next = (T *)p.beta + 2 * mb[4], *cur = next + w;
+                const T *la = alpha + (L - 1) * w;
+                for (long long s = threadIdx.x; s < w; s += blockDim.x) next[s] = ninf;
+                __syncthreads();
+                if (threadIdx.x == 0) {
+                    next[2 * S] = lpb[(L - 1) * NC + p.blank];
+                    G[(L - 1) * NC + p.blank] = la[2 * S] + next[2 * S];
+                    if (S > 0) {
+                        long long cp = PRIME(2 * S - 1);
+                        next[2 * S - 1] = lpb[(L - 1) * NC + cp];
+                        G[(L - 1) * NC + cp] = la[2 * S - 1] + next[2 * S - 1];
+                    }
+                }
+                __syncthreads();
+                for (long long t = L - 2; t >= 0; t--) {
+                    la = alpha + t * w;
+                    for (long long s = threadIdx.x; s < w; s += blockDim.x) {
+                        long long cp = PRIME(s);
+                        T b2 = s < 2 * S ? next[s + 1] : ninf;
+                        T b3 = (s < 2 * S - 1 && PRIME(s + 2) != cp) ? next[s + 2] : ninf;
+                        cur[s] = ctc_lse3<T>(next[s], b2, b3) + lpb[t * NC + cp];
+                    }
+                    __syncthreads();
+                    for (long long s = threadIdx.x; s < w; s += blockDim.x) {
+                        if (!own[s]) continue;
+                        T *g = G + t * NC + PRIME(s);
+                        T acc = *g;
+                        for (long long q = s; q >= 0; q = prev[q]) {
+                            T v = la[q] + cur[q];
+                            if (acc == ninf) {
+                                acc = v;
+                            } else {
+                                T mx = cmax(acc, v);
+                                acc = dlog<T>(dexp<T>(acc - mx) + dexp<T>(v - mx)) + mx;
+                            }
+                        }
+                        *g = acc;
+                    }
+                    __syncthreads();
+                    T *tmp = next;
+                    next = cur;
+                    cur = tmp;
+                }
+                for (long long k = threadIdx.x; k < L * p.c; k += blockDim.x) {
+                    long long t = k / p.c, c = k % p.c;
+                    T l = lpb[t * NC + c];
+                    T *g = G + t * NC + c;
+                    T eb = dexp<T>((*g + nll) - l);
+                    *g = (T)(dexp<T>(l) - eb) * gr;
+                }
+            }
+        }
+        __syncthreads();
+#undef PRIME
+    }
+}
+
+extern "C" __global__ void ctc_loss_f32(CT p) { ctc<float>(p); }
+extern "C" __global__ void ctc_loss_f64(CT p) { ctc<double>(p); }

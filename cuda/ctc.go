@@ -1,0 +1,303 @@
+package cuda
+
+import (
+	"runtime"
+	"unsafe"
+
+	"github.com/torchloss/torchloss/internal/devhook"
+	"github.com/torchloss/torchloss/tensor"
+)
+
+// ctcParams mirrors struct CT of kernels/losses.cu (every field 8 bytes).
+type ctcParams struct {
+	lp, meta, alpha, beta, loss, partial, grad, up uintptr
+	steps, n, c, blank, labBase, prevBase, ownBase int64
+	zeroInf, mean                                  int64
+	s                                              float64
+}
+
+// ctcPlan is a validated batched ctc_loss call, laid out for the kernel.
+// meta holds, per sample b, five int64 (the offset of its labels in the
+// labels region, S, L, the offset of its alpha table, the offset of its
+// 2S+1 states), then the labels of every sample, then per state the
+// previous state of the same class (or −1) and whether it is the class's
+// last state (1 or 0), the states of sample b at its state offset.
+type ctcPlan struct {
+	steps, n, c   int
+	meta          []int64
+	labBase       int // start of the labels in meta
+	prevBase      int // start of prev
+	ownBase       int // start of own
+	alphaLen      int // Σ L·(2S+1)
+	states        int // Σ (2S+1)
+	maxStates     int // max 2S+1
+	targetLengths []int64
+}
+
+// ctcCovers reports whether the fused ctc_loss may handle a call (before
+// the values are read): a batched (T, N, C) float log_probs, int64 targets
+// (padded (N, S) or concatenated), int64 lengths on either device, blank,
+// zero_infinity and reductions mean, sum and none. Unbatched inputs and
+// non-int64 targets fall back.
+func ctcCovers(args []*tensor.Tensor, o *devhook.Options) bool {
+	if len(args) != 4 || !o.Only("reduction", "blank", "zero_infinity") || !reductionOK(o) {
+		return false
+	}
+	for _, a := range args {
+		if a == nil {
+			return false
+		}
+	}
+	lp, tg := args[0], args[1]
+	if lp.Device() != tensor.CUDA || tg.Device() != tensor.CUDA || !lp.DType().IsFloat() || lp.Dim() != 3 || lp.Numel() == 0 {
+		return false
+	}
+	if tg.DType() != tensor.Int64 || tg.Dim() < 1 || tg.Dim() > 2 {
+		return false
+	}
+	return args[2].DType() == tensor.Int64 && args[3].DType() == tensor.Int64
+}
+
+// ctcValidate reads the targets and lengths (to the host when they are on
+// the device: they are small) and applies the CPU's checks; ok is false for
+// any call the CPU would reject (it then runs and says why) or whose tables
+// exceed tensor.MaxElements. The labels must lie in [0, C) and differ from
+// the blank, as on the CPU.
+func ctcValidate(lp, targets *tensor.Tensor, il, tl []int64, blank int64) (plan *ctcPlan, ok bool) {
+	shape := lp.Shape()
+	steps, n, c := shape[0], shape[1], shape[2]
+	if blank < 0 || blank >= int64(c) || len(il) != n || len(tl) != n {
+		return nil, false
+	}
+	ts := targets.Shape()
+	data := targets.Int64s()
+	offsets := make([]int, n)
+	if len(ts) == 1 {
+		pos := 0
+		for b, v := range tl {
+			if v < 0 || v > int64(len(data)) {
+				return nil, false
+			}
+			offsets[b] = pos
+			pos += int(v)
+			if pos > len(data) {
+				return nil, false
+			}
+		}
+		if pos != ts[0] {
+			return nil, false
+		}
+	} else {
+		if ts[0] != n {
+			return nil, false
+		}
+		for b, v := range tl {
+			if v < 0 || v > int64(ts[1]) {
+				return nil, false
+			}
+			offsets[b] = b * ts[1]
+		}
+	}
+	plan = &ctcPlan{steps: steps, n: n, c: c, targetLengths: tl}
+	meta := make([]int64, 5*n)
+	var labels []int64
+	for b := range n {
+		L := il[b]
+		if L < 0 || L > int64(steps) {
+			return nil, false
+		}
+		S := int(tl[b])
+		lab := data[offsets[b] : offsets[b]+S]
+		for _, v := range lab {
+			if v < 0 || v >= int64(c) || v == blank {
+				return nil, false
+			}
+		}
+		w := 2*S + 1
+		if int64(w) > int64(tensor.MaxElements) || L > 0 && int64(w)*L > int64(tensor.MaxElements) {
+			return nil, false
+		}
+		meta[5*b] = int64(len(labels))
+		meta[5*b+1] = int64(S)
+		meta[5*b+2] = L
+		meta[5*b+3] = int64(plan.alphaLen)
+		meta[5*b+4] = int64(plan.states)
+		labels = append(labels, lab...)
+		plan.alphaLen += int(L) * w
+		plan.states += w
+		plan.maxStates = max(plan.maxStates, w)
+		if plan.alphaLen > tensor.MaxElements || 2*plan.states > tensor.MaxElements {
+			return nil, false
+		}
+	}
+	plan.labBase = len(meta)
+	meta = append(meta, labels...)
+	plan.prevBase = len(meta)
+	prev := make([]int64, plan.states)
+	own := make([]int64, plan.states)
+	last := map[int64]int{}
+	for b := range n {
+		S := int(meta[5*b+1])
+		lab := labels[meta[5*b] : int(meta[5*b])+S]
+		at := int(meta[5*b+4])
+		clear(last)
+		for s := 0; s < 2*S+1; s++ {
+			cls := blank
+			if s%2 == 1 {
+				cls = lab[s/2]
+			}
+			prev[at+s] = -1
+			if q, seen := last[cls]; seen {
+				prev[at+s] = int64(q)
+			}
+			last[cls] = s
+		}
+		for _, s := range last {
+			own[at+s] = 1
+		}
+	}
+	meta = append(meta, prev...)
+	plan.ownBase = len(meta)
+	plan.meta = append(meta, own...)
+	return plan, true
+}
+
+// ctcLengths reads a lengths tensor flat (from either device).
+func ctcLengths(t *tensor.Tensor) ([]int64, error) {
+	h, err := t.Detach().ToCPU()
+	if err != nil {
+		return nil, err
+	}
+	return h.Int64s(), nil
+}
+
+func ctcRun(args []*tensor.Tensor, o *devhook.Options) (*tensor.Tensor, bool, error) {
+	if !ctcCovers(args, o) {
+		return nil, false, nil
+	}
+	lp := args[0]
+	ht, err := args[1].Detach().ToCPU()
+	if err != nil {
+		return nil, true, err
+	}
+	il, err := ctcLengths(args[2])
+	if err != nil {
+		return nil, true, err
+	}
+	tl, err := ctcLengths(args[3])
+	if err != nil {
+		return nil, true, err
+	}
+	plan, ok := ctcValidate(lp, ht, il, tl, o.Blank)
+	if !ok {
+		return nil, false, nil
+	}
+	m, err := module()
+	if err != nil {
+		return nil, false, nil
+	}
+	dt := lp.DType()
+	f32 := dt == tensor.Float32
+	fn, err := m.Function("ctc_loss" + suffixOf(f32))
+	if err != nil {
+		return nil, true, err
+	}
+	meta, err := tensor.FromData(plan.meta, []int{len(plan.meta)}).ToCUDA()
+	if err != nil {
+		return nil, true, err
+	}
+	red := reductionOf(o)
+	n := plan.n
+	p := ctcParams{steps: int64(plan.steps), n: int64(n), c: int64(plan.c), blank: o.Blank,
+		labBase: int64(plan.labBase), prevBase: int64(plan.prevBase), ownBase: int64(plan.ownBase),
+		zeroInf: b2i(o.ZeroInfinity), mean: b2i(red == "mean")}
+	p.lp, p.meta = ptrOf(lp), ptrOf(meta)
+	alpha, err := tensor.Empty(tensor.CUDA, dt, max(plan.alphaLen, 1))
+	if err != nil {
+		return nil, true, err
+	}
+	p.alpha = ptrOf(alpha)
+	// scratch allocates the beta rows and the gradient of one launch.
+	scratch := func(q *ctcParams) (beta, grad *tensor.Tensor, err error) {
+		if beta, err = tensor.Empty(tensor.CUDA, dt, 2*plan.states); err != nil {
+			return nil, nil, err
+		}
+		if grad, err = tensor.Empty(tensor.CUDA, dt, lp.Shape()...); err != nil {
+			return nil, nil, err
+		}
+		q.beta, q.grad = ptrOf(beta), ptrOf(grad)
+		return beta, grad, nil
+	}
+	var out, partial, pre, beta *tensor.Tensor
+	if red == "none" {
+		if out, err = tensor.Empty(tensor.CUDA, dt, n); err != nil {
+			return nil, true, err
+		}
+		p.loss = ptrOf(out)
+	} else {
+		if partial, err = tensor.Empty(tensor.CUDA, tensor.Float64, n); err != nil {
+			return nil, true, err
+		}
+		p.partial = ptrOf(partial)
+		if lp.RequiresGrad() {
+			// The gradient for an output gradient of 1, in the same launch.
+			p.s, _ = divided(1, n, red, f32)
+			if beta, pre, err = scratch(&p); err != nil {
+				return nil, true, err
+			}
+		}
+	}
+	threads := threadsFor(plan.maxStates)
+	if err := launchGeom(fn, gridFor(n), threads, unsafe.Pointer(&p)); err != nil {
+		return nil, true, err
+	}
+	runtime.KeepAlive(beta)
+	if red != "none" {
+		if out, err = tensor.Empty(tensor.CUDA, dt); err != nil {
+			return nil, true, err
+		}
+		div := 0.0
+		if red == "mean" {
+			div = float64(n)
+		}
+		if err := reduceFinal(m, f32, partial, n, out, div); err != nil {
+			return nil, true, err
+		}
+	}
+	runtime.KeepAlive(lp)
+	base := p
+	base.loss, base.partial, base.beta, base.grad = 0, 0, 0, 0
+	return tensor.Record(out, "CtcLossBackward0", []*tensor.Tensor{lp}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+		q := base
+		var up *tensor.Tensor
+		if red == "none" {
+			var err error
+			if up, err = upstreamOn(g, dt); err != nil {
+				return nil, err
+			}
+			q.up = ptrOf(up)
+		} else {
+			gv, err := scalarOf(g)
+			if err != nil {
+				return nil, err
+			}
+			if gv == 1 && pre != nil {
+				return []*tensor.Tensor{pre}, nil
+			}
+			q.s, _ = divided(inT(gv, f32), n, red, f32)
+		}
+		beta, grad, err := scratch(&q)
+		if err != nil {
+			return nil, err
+		}
+		// The launch recomputes the alpha tables (the forward's loss is
+		// not rewritten: loss and partial are 0).
+		err = launchGeom(fn, gridFor(n), threads, unsafe.Pointer(&q))
+		runtime.KeepAlive(lp)
+		runtime.KeepAlive(meta)
+		runtime.KeepAlive(alpha)
+		runtime.KeepAlive(beta)
+		runtime.KeepAlive(up)
+		return []*tensor.Tensor{grad}, err
+	}), true, nil
+}
