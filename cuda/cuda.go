@@ -26,13 +26,16 @@ import (
 )
 
 func init() {
-	tensor.RegisterBackend(tensor.CUDA, func() (tensor.Backend, error) {
-		if err := drv.Init(); err != nil {
-			return nil, err
-		}
-		return backend{}, nil
-	})
+	tensor.RegisterBackend(tensor.CUDA, openBackend)
 	registerFused()
+}
+
+// openBackend opens the driver (tensor.RegisterBackend's open function).
+func openBackend() (tensor.Backend, error) {
+	if err := drv.Init(); err != nil {
+		return nil, err
+	}
+	return backend{}, nil
 }
 
 // Available reports whether a GPU can be used, and if not, why.

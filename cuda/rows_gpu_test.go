@@ -1,0 +1,147 @@
+package cuda
+
+import (
+	"fmt"
+	"math"
+	"testing"
+
+	F "github.com/torchloss/torchloss/functional"
+	"github.com/torchloss/torchloss/internal/devhook"
+	"github.com/torchloss/torchloss/tensor"
+)
+
+// TestFusedRowsOnGPU runs the cross_entropy, cosine_embedding_loss and
+// ctc_loss kernels directly (so that a silent fallback fails the test) on
+// inputs of many blocks, compares the loss and the gradient (upstream 1,
+// the eager gradient, and 0.5, the relaunch) with the CPU at the
+// conformance tolerances, and checks that two runs give the same bits.
+func TestFusedRowsOnGPU(t *testing.T) {
+	if err := Available(); err != nil {
+		t.Skipf("no GPU: %v", err)
+	}
+	if _, err := module(); err != nil {
+		t.Skipf("no module: %v", err)
+	}
+	type loss struct {
+		name string
+		run  devhook.Loss
+		args func() []*tensor.Tensor // host tensors; the first requires a gradient
+		o    *devhook.Options
+		cpu  func(a []*tensor.Tensor) (*tensor.Tensor, error)
+	}
+	const rows, cols = 3000, 1000
+	x, _ := tensor.Randn(rows, cols)
+	tg := make([]int64, rows)
+	for i := range tg {
+		tg[i] = int64(i*37) % cols
+	}
+	tg[5] = -100
+	y, _ := tensor.Randn(rows, cols)
+	cls := make([]float32, rows)
+	for i := range cls {
+		cls[i] = []float32{1, -1, 0}[i%3]
+	}
+	logits, _ := tensor.Randn(50, 64, 30)
+	lp, _ := F.LogSoftmax(logits, 2)
+	lp = lp.Detach()
+	ctg := make([]int64, 64*20)
+	for i := range ctg {
+		ctg[i] = 1 + int64(i*7)%29
+	}
+	il, tl := make([]int64, 64), make([]int64, 64)
+	for b := range il {
+		il[b], tl[b] = int64(30+b%21), int64(b%21)
+	}
+	ceO := opts("reduction", "label_smoothing")
+	ceO.LabelSmoothing = 0.1
+	var cases []loss
+	for _, red := range []string{"mean", "sum", "none"} {
+		o := *ceO
+		o.Reduction = red
+		cases = append(cases, loss{"cross_entropy " + red, ceRun, func() []*tensor.Tensor { return []*tensor.Tensor{x, tensor.FromData(tg, []int{rows})} }, &o,
+			func(a []*tensor.Tensor) (*tensor.Tensor, error) {
+				return F.CrossEntropy(a[0], a[1], F.Reduction(red), F.LabelSmoothing(0.1))
+			}})
+		co := opts("reduction")
+		co.Reduction = red
+		cases = append(cases, loss{"cosine " + red, cosRun, func() []*tensor.Tensor {
+			return []*tensor.Tensor{x, y, tensor.FromData(cls, []int{rows})}
+		}, co, func(a []*tensor.Tensor) (*tensor.Tensor, error) {
+			return F.CosineEmbeddingLoss(a[0], a[1], a[2], F.Reduction(red))
+		}})
+		cto := opts("reduction")
+		cto.Reduction = red
+		cases = append(cases, loss{"ctc " + red, ctcRun, func() []*tensor.Tensor {
+			return []*tensor.Tensor{lp, tensor.FromData(ctg, []int{64, 20}), tensor.FromData(il, []int{64}), tensor.FromData(tl, []int{64})}
+		}, cto, func(a []*tensor.Tensor) (*tensor.Tensor, error) {
+			return F.CTCLoss(a[0], a[1], a[2], a[3], F.Reduction(red))
+		}})
+	}
+	for _, c := range cases {
+		for _, up := range []float64{1, 0.5} {
+			what := fmt.Sprintf("%s up=%v", c.name, up)
+			step := func(gpu bool) ([]float64, []float64) {
+				args := c.args()
+				args[0] = args[0].Clone()
+				_ = args[0].SetRequiresGrad(true)
+				var out *tensor.Tensor
+				var err error
+				if gpu {
+					da := make([]*tensor.Tensor, len(args))
+					for i, a := range args {
+						if i == 0 {
+							da[i], err = a.ToCUDA()
+						} else {
+							da[i], err = a.Detach().ToCUDA()
+						}
+						if err != nil {
+							t.Fatal(err)
+						}
+					}
+					var ok bool
+					out, ok, err = c.run(da, c.o)
+					if err == nil && !ok {
+						t.Fatalf("%s: the fused kernel declined", what)
+					}
+				} else {
+					out, err = c.cpu(args)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				g, _ := tensor.Full(up, out.DType(), out.Shape()...)
+				if err := out.BackwardWith(g); err != nil {
+					t.Fatal(err)
+				}
+				ho, _ := out.Detach().ToCPU()
+				hg, _ := args[0].Grad().ToCPU()
+				return ho.Values(), hg.Values()
+			}
+			want, wg := step(false)
+			got, gg := step(true)
+			again, ag := step(true)
+			for i := range got {
+				if math.Float64bits(got[i]) != math.Float64bits(again[i]) {
+					t.Errorf("%s: two GPU runs differ at %d: %v, %v", what, i, got[i], again[i])
+					break
+				}
+			}
+			for i := range gg {
+				if math.Float64bits(gg[i]) != math.Float64bits(ag[i]) {
+					t.Errorf("%s: two GPU gradients differ at %d", what, i)
+					break
+				}
+			}
+			closeTo(t, what+" loss", float32s(got), float32s(want))
+			closeTo(t, what+" grad", float32s(gg), float32s(wg))
+		}
+	}
+}
+
+func float32s(v []float64) []float32 {
+	out := make([]float32, len(v))
+	for i, x := range v {
+		out[i] = float32(x)
+	}
+	return out
+}

@@ -1,0 +1,388 @@
+package cuda
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"testing"
+	"unsafe"
+
+	F "github.com/torchloss/torchloss/functional"
+	"github.com/torchloss/torchloss/internal/devhook"
+	"github.com/torchloss/torchloss/internal/fakedevice"
+	"github.com/torchloss/torchloss/internal/kernels"
+	"github.com/torchloss/torchloss/tensor"
+)
+
+func TestLaunchGeometry(t *testing.T) {
+	for _, c := range []struct{ n, want int }{{0, 32}, {1, 32}, {32, 32}, {33, 64}, {100, 128}, {256, 256}, {257, 256}, {100000, 256}} {
+		if got := threadsFor(c.n); got != c.want {
+			t.Errorf("threadsFor(%d) = %d, want %d", c.n, got, c.want)
+		}
+	}
+	for _, c := range []struct{ n, want int }{{0, 1}, {1, 1}, {1000, 1000}, {maxGrid, maxGrid}, {1 << 20, maxGrid}} {
+		if got := gridFor(c.n); got != c.want {
+			t.Errorf("gridFor(%d) = %d, want %d", c.n, got, c.want)
+		}
+	}
+}
+
+// TestParamLayout checks the Go parameter structs against the parameter
+// sizes nvcc gave the kernels in the committed PTX.
+func TestParamLayout(t *testing.T) {
+	want := map[string]uintptr{
+		"l1_loss_f32": unsafe.Sizeof(params{}), "kl_div_f64": unsafe.Sizeof(params{}),
+		"ce_fwd_f32": unsafe.Sizeof(rowParams{}), "ce_final_f64": unsafe.Sizeof(rowParams{}), "ce_grad_f32": unsafe.Sizeof(rowParams{}),
+		"cosine_embedding_loss_f64": unsafe.Sizeof(rowParams{}),
+		"ctc_loss_f32":              unsafe.Sizeof(ctcParams{}), "ctc_loss_f64": unsafe.Sizeof(ctcParams{}),
+	}
+	for _, ptx := range [][]byte{ptxSM80, ptxSM90} {
+		for name, size := range want {
+			re := regexp.MustCompile(`\.entry ` + name + `\(\s*\.param \.align 8 \.b8 ` + name + `_param_0\[(\d+)\]\s*\)`)
+			m := re.FindSubmatch(ptx)
+			if m == nil {
+				t.Errorf("%s: no single-struct entry in the PTX", name)
+				continue
+			}
+			if n, _ := strconv.Atoi(string(m[1])); uintptr(n) != size {
+				t.Errorf("%s: PTX parameter of %d bytes, Go struct of %d", name, n, size)
+			}
+		}
+	}
+}
+
+// TestPTXAssembles compiles the committed PTX to SASS with ptxas for sm_80
+// and sm_90 (what the driver's JIT does on an A100 or an H100/H200).
+func TestPTXAssembles(t *testing.T) {
+	ptxas, err := exec.LookPath("ptxas")
+	if err != nil {
+		t.Skip("ptxas not found")
+	}
+	for _, arch := range []string{"80", "90"} {
+		cmd := exec.Command(ptxas, "-arch=sm_"+arch, "kernels/losses_sm"+arch+".ptx", "-o", os.DevNull)
+		if msg, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("ptxas sm_%s: %v\n%s", arch, err, msg)
+		}
+	}
+}
+
+// withFake makes the fake device the CUDA backend for one test.
+func withFake(t *testing.T) {
+	fakedevice.Register(fakedevice.New())
+	t.Cleanup(func() { tensor.RegisterBackend(tensor.CUDA, openBackend) })
+}
+
+func dev(t *testing.T, x *tensor.Tensor) *tensor.Tensor {
+	t.Helper()
+	d, err := x.ToCUDA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func opts(given ...string) *devhook.Options {
+	o := &devhook.Options{Given: map[string]bool{}, IgnoreIndex: -100}
+	for _, g := range given {
+		o.Given[g] = true
+	}
+	return o
+}
+
+func TestCovers(t *testing.T) {
+	withFake(t)
+	x32, _ := tensor.Randn(4, 5)
+	x64, _ := x32.To(tensor.Float64)
+	x3, _ := tensor.Randn(4, 5, 2)
+	tgt := tensor.FromData([]int64{0, 1, 4, 2}, []int{4})
+	w5 := tensor.MustNew([]float32{1, 2, 3, 4, 5})
+	w5d, _ := w5.To(tensor.Float64)
+	wg := dev(t, w5).Detach()
+	_ = wg.SetRequiresGrad(true)
+	d := func(x *tensor.Tensor) *tensor.Tensor { return dev(t, x) }
+	withW := func(w *tensor.Tensor, given ...string) *devhook.Options {
+		o := opts(append(given, "weight")...)
+		o.Weight = w
+		return o
+	}
+	red := func(r string) *devhook.Options { o := opts("reduction"); o.Reduction = r; return o }
+	smooth := func(v float64) *devhook.Options { o := opts("label_smoothing"); o.LabelSmoothing = v; return o }
+	for i, c := range []struct {
+		args []*tensor.Tensor
+		o    *devhook.Options
+		want bool
+	}{
+		{[]*tensor.Tensor{d(x32), d(tgt)}, opts(), true},
+		{[]*tensor.Tensor{d(x64), d(tgt)}, red("none"), true},
+		{[]*tensor.Tensor{d(x32), d(tgt)}, red("sum"), true},
+		{[]*tensor.Tensor{d(x32), d(tgt)}, red("batchmean"), false},
+		{[]*tensor.Tensor{d(x32), d(tgt)}, withW(d(w5)), true},
+		{[]*tensor.Tensor{d(x32), d(tgt)}, withW(d(w5d)), false}, // dtype mismatch: the CPU's error
+		{[]*tensor.Tensor{d(x32), d(tgt)}, withW(wg), false},     // weight requiring a gradient: ErrGrad
+		{[]*tensor.Tensor{d(x32), d(tgt)}, withW(w5), false},     // weight on the host
+		{[]*tensor.Tensor{d(x32), d(tgt)}, smooth(0.1), true},
+		{[]*tensor.Tensor{d(x32), d(tgt)}, smooth(1), true},
+		{[]*tensor.Tensor{d(x32), d(tgt)}, smooth(-0.5), true},
+		{[]*tensor.Tensor{d(x32), d(tgt)}, smooth(1.5), false},
+		{[]*tensor.Tensor{d(x32), d(x32)}, opts(), false},                                           // probability targets
+		{[]*tensor.Tensor{d(x3), d(tensor.FromData(make([]int64, 8), []int{4, 2}))}, opts(), false}, // spatial
+		{[]*tensor.Tensor{d(x32), d(tensor.FromData([]int64{0, 1}, []int{2}))}, opts(), false},
+		{[]*tensor.Tensor{d(tensor.MustNew([]float32{1, 2})), d(tensor.FromData([]int64{0}, []int{}))}, opts(), false}, // 1-D input
+		{[]*tensor.Tensor{d(x32), tgt}, opts(), false},
+		{[]*tensor.Tensor{d(x32), d(tgt)}, opts("pos_weight"), false},
+	} {
+		if got := ceCovers(c.args, c.o); got != c.want {
+			t.Errorf("cross_entropy case %d: covers = %v, want %v", i, got, c.want)
+		}
+	}
+
+	y32, _ := tensor.Randn(4, 5)
+	tf := tensor.MustNew([]float32{1, -1, 1, 0})
+	ti := tensor.FromData([]int64{1, -1, 1, 0}, []int{4})
+	for i, c := range []struct {
+		args []*tensor.Tensor
+		o    *devhook.Options
+		want bool
+	}{
+		{[]*tensor.Tensor{d(x32), d(y32), d(tf)}, opts(), true},
+		{[]*tensor.Tensor{d(x32), d(y32), d(ti)}, opts("margin"), true},
+		{[]*tensor.Tensor{d(x32), d(y32), d(tensor.FromData([]bool{true, false, true, true}, []int{4}))}, red("none"), true},
+		{[]*tensor.Tensor{d(x32), d(x64), d(tf)}, opts(), false}, // mixed dtypes
+		{[]*tensor.Tensor{d(x32), d(randT[float32](t, 1, 5)), d(tf)}, opts(), false},
+		{[]*tensor.Tensor{d(x32), d(y32), d(tensor.MustNew([]float32{1}))}, opts(), false}, // broadcast target
+		{[]*tensor.Tensor{d(x32), d(y32), d(tf)}, opts("weight"), false},
+	} {
+		if got := cosCovers(c.args, c.o); got != c.want {
+			t.Errorf("cosine case %d: covers = %v, want %v", i, got, c.want)
+		}
+	}
+
+	lp, _ := tensor.Randn(6, 2, 4)
+	tg := tensor.FromData([]int64{1, 2, 3, 1}, []int{2, 2})
+	il := tensor.FromData([]int64{6, 5}, []int{2})
+	tl := tensor.FromData([]int64{2, 1}, []int{2})
+	for i, c := range []struct {
+		args []*tensor.Tensor
+		o    *devhook.Options
+		want bool
+	}{
+		{[]*tensor.Tensor{d(lp), d(tg), il, tl}, opts(), true},
+		{[]*tensor.Tensor{d(lp), d(tg), d(il), d(tl)}, opts("blank", "zero_infinity"), true},
+		{[]*tensor.Tensor{d(randT[float32](t, 6, 4)), d(tg), il, tl}, opts(), false}, // unbatched
+		{[]*tensor.Tensor{d(lp), d(tensor.MustNew([]float32{1, 2, 3, 1})), il, tl}, opts(), false},
+		{[]*tensor.Tensor{d(lp), d(tg), il, tl}, opts("weight"), false},
+	} {
+		if got := ctcCovers(c.args, c.o); got != c.want {
+			t.Errorf("ctc case %d: covers = %v, want %v", i, got, c.want)
+		}
+	}
+}
+
+func TestCTCValidate(t *testing.T) {
+	lp, _ := tensor.Randn(6, 3, 5) // T = 6, N = 3, C = 5
+	i64 := func(v ...int64) []int64 { return v }
+	padded := tensor.FromData([]int64{1, 1, 2, 3, 4, 0, 0, 0, 0}, []int{3, 3})
+	for i, c := range []struct {
+		targets *tensor.Tensor
+		il, tl  []int64
+		blank   int64
+		ok      bool
+	}{
+		{padded, i64(6, 5, 0), i64(3, 2, 0), 0, true},
+		{tensor.FromData([]int64{1, 1, 2, 3, 4}, []int{5}), i64(6, 5, 0), i64(3, 2, 0), 0, true},
+		{tensor.FromData([]int64{1, 1, 2, 3, 4}, []int{5}), i64(6, 5, 0), i64(3, 1, 0), 0, false}, // sum of lengths
+		{padded, i64(6, 5, 7), i64(3, 2, 0), 0, false},                                            // input length > T
+		{padded, i64(6, -1, 0), i64(3, 2, 0), 0, false},
+		{padded, i64(6, 5, 0), i64(3, -1, 0), 0, false},
+		{padded, i64(6, 5, 0), i64(4, 2, 0), 0, false},                                                           // longer than the padded width
+		{padded, i64(6, 5), i64(3, 2), 0, false},                                                                 // batch size
+		{padded, i64(6, 5, 0), i64(3, 2, 0), 1, false},                                                           // label 1 is the blank
+		{padded, i64(6, 5, 0), i64(3, 2, 0), 5, false},                                                           // blank out of range
+		{tensor.FromData([]int64{1, 1, 5, 3, 4, 0, 0, 0, 0}, []int{3, 3}), i64(6, 5, 0), i64(3, 2, 0), 0, false}, // label out of range
+		{padded, i64(6, 5, 0), i64(3, 2, 1), 0, false},                                                           // a blank label read
+		{tensor.FromData([]int64{1, 1, -2, 3, 4, 0, 0, 0, 0}, []int{3, 3}), i64(6, 5, 0), i64(2, 2, 0), 0, true}, // a negative label not read
+	} {
+		plan, ok := ctcValidate(lp, c.targets, c.il, c.tl, c.blank)
+		if ok != c.ok {
+			t.Errorf("case %d: ok = %v, want %v", i, ok, c.ok)
+		}
+		if i != 0 || plan == nil {
+			continue
+		}
+		// Sample 0: labels 1 1 2 → states b 1 b 1 b 2 b: prev per class,
+		// own = the class's last state.
+		m := plan.meta
+		wantHead := []int64{0, 3, 6, 0, 0, 3, 2, 5, 6*7 + 0, 7, 5, 0, 0, 6*7 + 5*5, 7 + 5}
+		if got := m[:15]; fmt.Sprint(got) != fmt.Sprint(wantHead) {
+			t.Errorf("meta per sample = %v, want %v", got, wantHead)
+		}
+		if got := m[plan.labBase : plan.labBase+5]; fmt.Sprint(got) != "[1 1 2 3 4]" {
+			t.Errorf("labels = %v", got)
+		}
+		if got := m[plan.prevBase : plan.prevBase+7]; fmt.Sprint(got) != "[-1 -1 0 1 2 -1 4]" {
+			t.Errorf("prev of sample 0 = %v", got)
+		}
+		if got := m[plan.ownBase : plan.ownBase+7]; fmt.Sprint(got) != "[0 0 0 1 0 1 1]" {
+			t.Errorf("own of sample 0 = %v", got)
+		}
+		if plan.alphaLen != 6*7+5*5+0 || plan.states != 7+5+1 || plan.maxStates != 7 {
+			t.Errorf("alphaLen %d, states %d, maxStates %d", plan.alphaLen, plan.states, plan.maxStates)
+		}
+	}
+}
+
+func randT[T kernels.Float](t *testing.T, shape ...int) *tensor.Tensor {
+	x, err := tensor.Randn(shape...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, _ := x.To(tensor.DTypeOf[T]())
+	return y
+}
+
+// cpuRun runs a loss on the CPU and returns the output and the input's
+// gradient for the upstream gradient up (a scalar when reduced).
+func cpuRun[T kernels.Float](t *testing.T, inputs []*tensor.Tensor, up []T, f func(in []*tensor.Tensor) (*tensor.Tensor, error)) ([]T, [][]T) {
+	t.Helper()
+	var leaves []*tensor.Tensor
+	for _, x := range inputs {
+		c := x.Clone()
+		_ = c.SetRequiresGrad(true)
+		leaves = append(leaves, c)
+	}
+	out, err := f(leaves)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := tensor.FromData(up, out.Shape())
+	if out.Dim() == 0 {
+		g = tensor.Scalar(up[0])
+	}
+	if err := out.BackwardWith(g); err != nil {
+		t.Fatal(err)
+	}
+	var grads [][]T
+	for _, l := range leaves {
+		grads = append(grads, tensor.Data[T](l.Grad()))
+	}
+	return tensor.Data[T](out.Detach()), grads
+}
+
+func testEmuCE[T kernels.Float](t *testing.T) {
+	for _, sh := range [][2]int{{7, 5}, {3, 300}, {40, 1000}} {
+		rows, cols := sh[0], sh[1]
+		x := randT[T](t, rows, cols)
+		tgt := make([]int64, rows)
+		for i := range tgt {
+			tgt[i] = int64((i*7 + 3) % cols)
+		}
+		tgt[1] = 2 // ignored below
+		wv := make([]T, cols)
+		for i := range wv {
+			wv[i] = T(0.5 + float64(i%4)/4)
+		}
+		for _, red := range []string{"mean", "sum", "none"} {
+			for _, ls := range []float64{0, 0.2} {
+				for _, weighted := range []bool{false, true} {
+					for _, ignore := range []int64{-100, 2} {
+						up := []T{0.75}
+						if red == "none" {
+							up = tensor.Data[T](randT[T](t, rows))
+						}
+						var w []T
+						os := []F.Option{F.Reduction(red), F.LabelSmoothing(ls), F.IgnoreIndex(ignore)}
+						if weighted {
+							w = wv
+							os = append(os, F.Weight(tensor.FromData(w, []int{cols})))
+						}
+						want, wg := cpuRun[T](t, []*tensor.Tensor{x}, up, func(in []*tensor.Tensor) (*tensor.Tensor, error) {
+							return F.CrossEntropy(in[0], tensor.FromData(tgt, []int{rows}), os...)
+						})
+						got, gg := emuCE(tensor.Data[T](x), tgt, w, rows, cols, ignore, ls, red, up)
+						what := fmt.Sprintf("%v %s ls=%v w=%v ignore=%d", sh, red, ls, weighted, ignore)
+						closeTo(t, what+" loss", got, want)
+						closeTo(t, what+" grad", gg, wg[0])
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestEmulatedCrossEntropy(t *testing.T) {
+	t.Run("float32", testEmuCE[float32])
+	t.Run("float64", testEmuCE[float64])
+}
+
+func testEmuCosine[T kernels.Float](t *testing.T) {
+	for _, sh := range [][2]int{{6, 3}, {5, 700}} {
+		rows, d := sh[0], sh[1]
+		a, b := randT[T](t, rows, d), randT[T](t, rows, d)
+		cls := make([]T, rows)
+		for i := range cls {
+			cls[i] = []T{1, -1, 1, -1, 0, 1}[i%6]
+		}
+		for _, red := range []string{"mean", "sum", "none"} {
+			for _, margin := range []float64{0, 0.1} {
+				up := []T{1.5}
+				if red == "none" {
+					up = tensor.Data[T](randT[T](t, rows))
+				}
+				want, wg := cpuRun[T](t, []*tensor.Tensor{a, b}, up, func(in []*tensor.Tensor) (*tensor.Tensor, error) {
+					return F.CosineEmbeddingLoss(in[0], in[1], tensor.FromData(cls, []int{rows}), F.Reduction(red), F.Margin(margin))
+				})
+				got, g1, g2 := emuCosine(tensor.Data[T](a), tensor.Data[T](b), cls, rows, d, T(margin), red, up)
+				what := fmt.Sprintf("%v %s margin=%v", sh, red, margin)
+				closeTo(t, what+" loss", got, want)
+				closeTo(t, what+" grad1", g1, wg[0])
+				closeTo(t, what+" grad2", g2, wg[1])
+			}
+		}
+	}
+}
+
+func TestEmulatedCosine(t *testing.T) {
+	t.Run("float32", testEmuCosine[float32])
+	t.Run("float64", testEmuCosine[float64])
+}
+
+func testEmuCTC[T kernels.Float](t *testing.T) {
+	const steps, n, c = 12, 5, 6
+	logits := randT[T](t, steps, n, c)
+	lpT, err := F.LogSoftmax(logits, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lp := lpT.Detach()
+	// Sample 1 repeats labels, 2 is impossible (S > L), 3 has L = 0 and 4
+	// an empty target.
+	targets := tensor.FromData([]int64{1, 2, 3, 0, 0, 0, 2, 2, 4, 2, 2, 0, 1, 2, 3, 4, 5, 1, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, []int{n, 6})
+	il := []int64{12, 10, 4, 0, 7}
+	tl := []int64{3, 5, 6, 2, 0}
+	for _, red := range []string{"mean", "sum", "none"} {
+		for _, zi := range []bool{false, true} {
+			up := []T{0.5}
+			if red == "none" {
+				up = []T{1, 2, 0.5, 3, -1}
+			}
+			want, wg := cpuRun[T](t, []*tensor.Tensor{lp}, up, func(in []*tensor.Tensor) (*tensor.Tensor, error) {
+				return F.CTCLossInts(in[0], targets, il, tl, F.Reduction(red), F.ZeroInfinity(zi))
+			})
+			plan, ok := ctcValidate(lp, targets, il, tl, 0)
+			if !ok {
+				t.Fatal("ctcValidate rejected a valid call")
+			}
+			got, gg := emuCTC(tensor.Data[T](lp), plan, 0, zi, red, up)
+			what := fmt.Sprintf("%s zero_infinity=%v", red, zi)
+			closeTo(t, what+" loss", got, want)
+			closeTo(t, what+" grad", gg, wg[0])
+		}
+	}
+}
+
+func TestEmulatedCTC(t *testing.T) {
+	t.Run("float32", testEmuCTC[float32])
+	t.Run("float64", testEmuCTC[float64])
+}
