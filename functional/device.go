@@ -16,11 +16,14 @@ import (
 //   - tensors on different devices are an error of kind torchloss.ErrDevice
 //     (ctc_loss's length tensors may stay on the CPU, as in PyTorch);
 //   - a fused device implementation registered for the loss (package
-//     github.com/torchloss/torchloss/cuda: binary_cross_entropy,
-//     binary_cross_entropy_with_logits, poisson_nll_loss,
-//     gaussian_nll_loss, cosine_embedding_loss, cross_entropy, ctc_loss,
-//     hinge_embedding_loss, kl_div, l1_loss, mse_loss) computes the loss
-//     and its gradient on the device, for the options and shapes it covers;
+//     github.com/torchloss/torchloss/cuda, which lists them in cuda.Fused:
+//     binary_cross_entropy, binary_cross_entropy_with_logits,
+//     cosine_embedding_loss ((N, D) inputs of one dtype, (N) target),
+//     cross_entropy (class indices with an (N, C) input; probability
+//     targets fall back), ctc_loss (batched (T, N, C) log_probs, int64
+//     targets), gaussian_nll_loss, hinge_embedding_loss, kl_div, l1_loss,
+//     mse_loss and poisson_nll_loss) computes the loss and its gradient on
+//     the device, for the options and shapes it covers;
 //   - otherwise (the other losses, and options or shapes a fused kernel
 //     does not cover) the fallback runs the CPU implementation on host
 //     copies of the tensors and moves the output to the device. The copies

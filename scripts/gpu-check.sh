@@ -12,9 +12,13 @@
 # It writes to $OUT: nvidia-smi.txt, conform-cuda.txt (torchloss conform
 # --device cuda -v), results-cuda.json.gz (what the GPU computed, for a diff
 # with PyTorch's vectors), cuda-test.txt (the GPU tests: the conformance on
-# the GPU, fused kernels against the CPU on 2^20 elements, determinism) and
-# summary.txt with each step's exit status. The CPU conformance runs too,
-# as a control. The whole run takes well under a minute.
+# the GPU, the fused kernels against the CPU on many blocks — the pointwise
+# ones on 2^20 elements, cross_entropy, cosine_embedding_loss and ctc_loss
+# launched directly so that a fallback fails — and determinism),
+# bench-cuda.json (torchloss bench --device cuda --json, when the bench
+# command takes --device) and summary.txt with each step's exit status. The
+# CPU conformance runs too, as a control. Without the bench, the run takes
+# about a minute.
 set -u
 BIN=${1:-gpu-check}
 OUT=${OUT:-gpu-check-out}
@@ -32,8 +36,17 @@ step() { # name, command...
 step nvidia-smi nvidia-smi
 step conform-cpu "$BIN/torchloss" conform
 step conform-cuda "$BIN/torchloss" conform --device cuda -v --write-results "$OUT/results-cuda.json.gz"
-# The test binary runs in its package directory (kernels/*.ptx, nvcc absent: skipped).
+# The test binary runs in its package directory (kernels/*.ptx; nvcc and
+# ptxas absent: those tests skip).
 (cd cuda && step cuda-test "$BIN/cuda.test" -test.v -test.timeout 300s)
+# The benchmark, if this build of torchloss has it for the GPU.
+if "$BIN/torchloss" bench -h 2>&1 | grep -q -- '-device'; then
+  t0=$(date +%s)
+  timeout 300 "$BIN/torchloss" bench --device cuda --json > "$OUT/bench-cuda.json" 2> "$OUT/bench-cuda.txt"
+  printf '%-16s rc=%d %ds\n' bench-cuda "$?" "$(( $(date +%s) - t0 ))" >> "$OUT/summary.txt"
+else
+  echo "bench-cuda       skipped (torchloss bench has no --device)" >> "$OUT/summary.txt"
+fi
 cat "$OUT/summary.txt"
 tail -3 "$OUT/conform-cuda.txt"
-grep -E '^(--- |ok|FAIL|PASS)' "$OUT/cuda-test.txt" | head -20
+grep -E '^(--- |ok|FAIL|PASS)' "$OUT/cuda-test.txt" | head -30
