@@ -14,3 +14,4 @@ func bceGradAVX2(x, y, gx []float32, eps, d float32, div bool) { panic("unreacha
 func recipOnePlusAVX2(y []float32)                             { panic("unreachable") }
 
 func klDivAVX2(x, t, out, gx []float32, negu float32) bool { panic("unreachable") }
+func inUnitAVX2(x, y []float32) bool                       { panic("unreachable") }
