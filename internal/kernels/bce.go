@@ -124,6 +124,23 @@ func BCEDivN[T Float](g []T, n int) {
 // checks, 0 <= x <= 1 then 0 <= y <= 1 (NaN fails both), and whether it is
 // the input (x) that fails; -1 when every element passes.
 func BCECheck[T Float](x, y []T) (int, bool) {
+	if x32, ok := any(x).([]float32); ok && hasAVX2 && len(y) >= len(x) {
+		// Every element in range (the common case) in one vector pass;
+		// otherwise the scalar loop finds the first bad one.
+		n := len(x) &^ 7
+		if inUnitAVX2(x32[:n], any(y).([]float32)[:n]) && bceCheckScalar(x[n:], y[n:len(x)]) < 0 {
+			return -1, false
+		}
+	}
+	return bceCheckFirst(x, y)
+}
+
+func bceCheckScalar[T Float](x, y []T) int {
+	i, _ := bceCheckFirst(x, y)
+	return i
+}
+
+func bceCheckFirst[T Float](x, y []T) (int, bool) {
 	for i := range x {
 		if !(x[i] >= 0 && x[i] <= 1) {
 			return i, true

@@ -61,3 +61,40 @@ rloop:
 rdone:
 	VZEROUPPER
 	RET
+
+// func inUnitAVX2(x, y []float32) bool
+// Reports whether every x[i] and y[i] (i < len(x)&^7; y at least as long)
+// is in [0, 1] (NaN is not).
+TEXT ·inUnitAVX2(SB), NOSPLIT, $0-49
+	MOVQ x_base+0(FP), SI
+	MOVQ y_base+24(FP), DI
+	MOVQ x_len+8(FP), CX
+	SHRQ $3, CX
+	VXORPS Y0, Y0, Y0
+	MOVL $0x3f800000, AX
+	MOVD AX, X1
+	VBROADCASTSS X1, Y1
+	VPCMPEQD Y7, Y7, Y7
+	TESTQ CX, CX
+	JZ unit_done
+unit_loop:
+	VMOVUPS (SI), Y2
+	VMOVUPS (DI), Y3
+	VCMPPS $0x1D, Y0, Y2, Y4
+	VCMPPS $0x12, Y1, Y2, Y5
+	VANDPS Y5, Y4, Y4
+	VCMPPS $0x1D, Y0, Y3, Y5
+	VANDPS Y5, Y4, Y4
+	VCMPPS $0x12, Y1, Y3, Y5
+	VANDPS Y5, Y4, Y4
+	VANDPS Y4, Y7, Y7
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ unit_loop
+unit_done:
+	VMOVMSKPS Y7, AX
+	CMPL AX, $0xFF
+	SETEQ ret+48(FP)
+	VZEROUPPER
+	RET

@@ -32,6 +32,23 @@ func (x *CTCSample[T]) prime(s int) int {
 
 func (x *CTCSample[T]) lp(t, c int) T { return x.LP[x.Off+t*x.Stride+c] }
 
+// primes returns l'(s) for s < 2S+1 and, for each s, whether the recursion
+// takes the transition from s-2 (s > 1 and l'(s-2) != l'(s)).
+func (x *CTCSample[T]) primes() ([]int32, []bool) {
+	w := 2*len(x.Labels) + 1
+	pr := make([]int32, w)
+	skip := make([]bool, w)
+	for s := range pr {
+		pr[s] = int32(x.prime(s))
+		skip[s] = s > 1 && x.prime(s-2) != x.prime(s)
+	}
+	return pr, skip
+}
+
+// ctcBlock is the number of time steps whose gradient accumulations
+// CTCBackward vectorizes together.
+const ctcBlock = 64
+
 // CTCAlphaLen is the size of the alpha table CTCForward needs for a sample
 // of input length L and target length S: L·(2S+1) (0 when L is 0).
 func CTCAlphaLen(L, S int) int { return L * (2*S + 1) }
@@ -73,13 +90,14 @@ func CTCForward[T Float](x *CTCSample[T], alpha []T) T {
 	// logarithms of a whole row at once), with the same operations as
 	//
 	//	cur[s] = (Log((Exp(a1-m)+Exp(a2-m))+Exp(a3-m)) + m) + lp(t, l'(s))
+	pr, skip := x.primes()
 	buf := make([]T, 4*w)
 	e, ms := buf[:3*w], buf[3*w:]
+	e1, e2, e3 := e[:w], e[w:2*w], e[2*w:3*w]
 	for t := 1; t < x.L; t++ {
 		prev := alpha[(t-1)*w : t*w]
 		cur := alpha[t*w : (t+1)*w]
 		for s := 0; s < w; s++ {
-			cp := x.prime(s)
 			a1 := prev[s]
 			m := a1
 			a2, a3 := neginf, neginf
@@ -89,7 +107,7 @@ func CTCForward[T Float](x *CTCSample[T], alpha []T) T {
 					m = a2
 				}
 			}
-			if s > 1 && x.prime(s-2) != cp {
+			if skip[s] {
 				a3 = prev[s-2]
 				if a3 > m {
 					m = a3
@@ -99,15 +117,16 @@ func CTCForward[T Float](x *CTCSample[T], alpha []T) T {
 				m = 0
 			}
 			ms[s] = m
-			e[s], e[w+s], e[2*w+s] = a1-m, a2-m, a3-m
+			e1[s], e2[s], e3[s] = a1-m, a2-m, a3-m
 		}
 		ExpSlice(e, e)
-		for s := 0; s < w; s++ {
-			cur[s] = (e[s] + e[w+s]) + e[2*w+s]
+		for s := range cur {
+			cur[s] = (e1[s] + e2[s]) + e3[s]
 		}
 		LogSlice(cur, cur)
-		for s := 0; s < w; s++ {
-			cur[s] = (cur[s] + ms[s]) + x.lp(t, x.prime(s))
+		lpt := x.LP[x.Off+t*x.Stride : x.Off+t*x.Stride+x.C]
+		for s, c := range pr {
+			cur[s] = (cur[s] + ms[s]) + lpt[c]
 		}
 	}
 	last := alpha[(x.L-1)*w : x.L*w]
@@ -156,12 +175,10 @@ func CTCBackward[T Float](x *CTCSample[T], steps int, alpha []T, nll, gr T, zero
 	S := len(x.Labels)
 	w := 2*S + 1
 	at := func(t, c int) *T { return &grad[x.Off+t*x.Stride+c] }
-	for t := 0; t < x.L; t++ {
-		for c := 0; c < x.C; c++ {
-			*at(t, c) = neginf
-		}
-	}
 	if x.L > 0 {
+		for c := 0; c < x.C; c++ {
+			*at(x.L-1, c) = neginf
+		}
 		L := x.L
 		next := make([]T, w) // beta[t+1]
 		cur := make([]T, w)  // beta[t]
@@ -176,13 +193,23 @@ func CTCBackward[T Float](x *CTCSample[T], steps int, alpha []T, nll, gr T, zero
 			next[2*S-1] = x.lp(L-1, cp)
 			*at(L-1, cp) = la[2*S-1] + next[2*S-1]
 		}
+		pr, skip := x.primes()
 		buf := make([]T, 4*w)
 		e, ms := buf[:3*w], buf[3*w:]
+		e1, e2, e3 := e[:w], e[w:2*w], e[2*w:3*w]
+		// The products alpha·beta of a block of up to ctcBlock time steps,
+		// transposed (lab[s*ctcBlock+j] for t = t0+j), and their per-class
+		// accumulators acc[c*ctcBlock+j]: the log-add-exp chain of each
+		// (t, c) is PyTorch's (s from 2S down to 0), computed for the
+		// block's time steps side by side.
+		lab := make([]T, w*ctcBlock)
+		acc := make([]T, x.C*ctcBlock)
+		tmp := make([]T, 3*ctcBlock)
+		top := L - 2 // the block's last time step
 		for t := L - 2; t >= 0; t-- {
 			la = alpha[t*w : (t+1)*w]
 			// beta[t] for every s first, vectorized as in CTCForward.
 			for s := 2 * S; s >= 0; s-- {
-				cp := x.prime(s)
 				b1 := next[s]
 				m := b1
 				b2, b3 := neginf, neginf
@@ -192,7 +219,7 @@ func CTCBackward[T Float](x *CTCSample[T], steps int, alpha []T, nll, gr T, zero
 						m = b2
 					}
 				}
-				if s < 2*S-1 && x.prime(s+2) != cp {
+				if s < 2*S-1 && skip[s+2] {
 					b3 = next[s+2]
 					if b3 > m {
 						m = b3
@@ -202,26 +229,22 @@ func CTCBackward[T Float](x *CTCSample[T], steps int, alpha []T, nll, gr T, zero
 					m = 0
 				}
 				ms[s] = m
-				e[s], e[w+s], e[2*w+s] = b1-m, b2-m, b3-m
+				e1[s], e2[s], e3[s] = b1-m, b2-m, b3-m
 			}
 			ExpSlice(e, e)
-			for s := 0; s < w; s++ {
-				cur[s] = (e[s] + e[w+s]) + e[2*w+s]
+			for s := range cur {
+				cur[s] = (e1[s] + e2[s]) + e3[s]
 			}
 			LogSlice(cur, cur)
-			for s := 0; s < w; s++ {
-				cur[s] = (cur[s] + ms[s]) + x.lp(t, x.prime(s))
+			lpt := x.LP[x.Off+t*x.Stride : x.Off+t*x.Stride+x.C]
+			j := top - t
+			for s, c := range pr {
+				cur[s] = (cur[s] + ms[s]) + lpt[c]
+				lab[s*ctcBlock+j] = la[s] + cur[s]
 			}
-			for s := 2 * S; s >= 0; s-- {
-				cp := x.prime(s)
-				lab := la[s] + cur[s]
-				g := at(t, cp)
-				if *g == neginf {
-					*g = lab
-				} else {
-					mx := Max(*g, lab)
-					*g = Log(Exp(*g-mx)+Exp(lab-mx)) + mx
-				}
+			if j == ctcBlock-1 || t == 0 {
+				ctcAccumulate(x, pr, lab, acc, tmp, j+1, top, grad)
+				top = t - 1
 			}
 			next, cur = cur, next
 		}
@@ -242,4 +265,53 @@ func CTCBackward[T Float](x *CTCSample[T], steps int, alpha []T, nll, gr T, zero
 		}
 	}
 	zeroRows(x.L)
+}
+
+// ctcAccumulate log-sums, for the n time steps top, top-1, …, top-n+1
+// (column j of lab is t = top-j), the products alpha·beta of each class
+// into acc, s from 2S down to 0, with the scalar operations
+//
+//	acc = lab                               if acc = -inf
+//	acc = Log(Exp(acc-m)+Exp(lab-m)) + m    otherwise, m = Max(acc, lab)
+//
+// (the exponentials and logarithms of a block at once), and writes the
+// sums into grad's rows.
+func ctcAccumulate[T Float](x *CTCSample[T], pr []int32, lab, acc, tmp []T, n, top int, grad []T) {
+	neginf := Inf[T](-1)
+	for i := range acc {
+		acc[i] = neginf
+	}
+	e, ms := tmp[:2*n], tmp[2*ctcBlock:2*ctcBlock+n]
+	for s := len(pr) - 1; s >= 0; s-- {
+		g := acc[int(pr[s])*ctcBlock:][:n]
+		l := lab[s*ctcBlock:][:n]
+		for j, a := range g {
+			m := Max(a, l[j])
+			ms[j] = m
+			if a == neginf {
+				// The result is lab; finite arguments keep the block on
+				// the vector path (-inf - -inf would be NaN).
+				a, m = 0, 0
+			}
+			e[j], e[n+j] = a-m, l[j]-m
+		}
+		ExpSlice(e, e)
+		for j := range g {
+			e[j] += e[n+j]
+		}
+		LogSlice(e[:n], e[:n])
+		for j, a := range g {
+			if a == neginf {
+				g[j] = l[j]
+			} else {
+				g[j] = e[j] + ms[j]
+			}
+		}
+	}
+	for j := 0; j < n; j++ {
+		row := grad[x.Off+(top-j)*x.Stride:][:x.C]
+		for c := range row {
+			row[c] = acc[c*ctcBlock+j]
+		}
+	}
 }

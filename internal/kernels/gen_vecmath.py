@@ -147,6 +147,60 @@ body.append(func("log1p32AVX2", "log1p", """	VCVTPS2PD (SI), Y8
 	VANDPD Y10, Y15, Y15
 """ % (c("absmask", (1 << 63) - 1), cd("tiny", 2.0 ** -29), cd("mone", -1.0)), "\tVADDPD one<>(SB), Y8, Y0\n",
                  "\tVBLENDVPD Y9, Y8, Y1, Y1\n"))
+# KL divergence (log_target=False) for float32 input x and target t:
+# out = xlogy(t, t) - t·x with xlogy(t, t) = t·Log32(t) (0 at t = 0), and,
+# when gx is not empty, gx = negu·t; float32 operations after the float64
+# logarithm, as in KLDivVec. Lanes with t < 0, t = +inf or NaN are special.
+body.append("""
+// func klDivAVX2(x, t, out, gx []float32, negu float32) bool
+TEXT ·klDivAVX2(SB), NOSPLIT, $0-105
+	MOVQ x_base+0(FP), R8
+	MOVQ t_base+24(FP), SI
+	MOVQ t_len+32(FP), CX
+	MOVQ out_base+48(FP), DI
+	MOVQ gx_base+72(FP), R9
+	MOVQ gx_len+80(FP), R10
+	VBROADCASTSS negu+96(FP), X14
+	SHRQ $2, CX
+	VPCMPEQQ Y15, Y15, Y15
+	VXORPS X13, X13, X13
+	TESTQ CX, CX
+	JZ kl_done
+kl_loop:
+	VCVTPS2PD (SI), Y0
+	VXORPD Y8, Y8, Y8
+	VCMPPD $0x1E, Y8, Y0, Y9
+	VCMPPD $0x12, maxf32<>(SB), Y0, Y10
+	VANDPD Y10, Y9, Y9
+	VCMPPD $0x00, Y8, Y0, Y11
+	VORPD Y11, Y9, Y9
+	VANDPD Y9, Y15, Y15
+""" + logcore() + """	VCVTPD2PSY Y1, X1
+	VMOVUPS (SI), X2
+	VMULPS X1, X2, X3
+	VCMPPS $0x00, X13, X2, X4
+	VANDNPS X3, X4, X3
+	VMULPS (R8), X2, X5
+	VSUBPS X5, X3, X6
+	VMOVUPS X6, (DI)
+	TESTQ R10, R10
+	JZ kl_nograd
+	VMULPS X14, X2, X7
+	VMOVUPS X7, (R9)
+	ADDQ $16, R9
+kl_nograd:
+	ADDQ $16, SI
+	ADDQ $16, DI
+	ADDQ $16, R8
+	DECQ CX
+	JNZ kl_loop
+kl_done:
+	VMOVMSKPD Y15, AX
+	CMPL AX, $0xF
+	SETNE ret+104(FP)
+	VZEROUPPER
+	RET
+""")
 body.append("""
 // func cpuid(eax, ecx uint32) (a, b, c, d uint32)
 TEXT ·cpuid(SB), NOSPLIT, $0-24

@@ -402,6 +402,43 @@ func KLDivForward[T Float](p KLDiv, x, t, out []T) {
 func KLDivVec[T Float](x, t, out, lt, gx []T, u T) {
 	n := len(x)
 	t, out, lt = t[:n], out[:n], lt[:n]
+	if x32, ok := any(x).([]float32); ok && hasAVX2 {
+		var g32 []float32
+		if gx != nil {
+			g32 = any(gx[:n]).([]float32)
+		}
+		klDivVec32(x32, any(t).([]float32), any(out).([]float32), any(lt).([]float32), g32, float32(-u))
+		return
+	}
+	klDivVecScalar(x, t, out, lt, gx, u)
+}
+
+// klDivVec32 runs klDivAVX2 by blocks of vecBlock elements (n&^3 of them),
+// the scalar loop for a block with a special case and for the tail.
+func klDivVec32(x, t, out, lt, gx []float32, negu float32) {
+	n := len(x)
+	i := 0
+	for ; i+4 <= n; i += vecBlock {
+		j := min(i+vecBlock, n&^3)
+		if klDivAVX2(x[i:j], t[i:j], out[i:j], sub32(gx, i, j), negu) {
+			klDivVecScalar(x[i:j], t[i:j], out[i:j], lt[i:j], sub32(gx, i, j), -negu)
+		}
+	}
+	i = n &^ 3
+	if i < n {
+		klDivVecScalar(x[i:], t[i:], out[i:], lt[i:], sub32(gx, i, n), -negu)
+	}
+}
+
+func sub32(s []float32, i, j int) []float32 {
+	if s == nil {
+		return nil
+	}
+	return s[i:j]
+}
+
+func klDivVecScalar[T Float](x, t, out, lt, gx []T, u T) {
+	n := len(x)
 	LogSlice(lt, t)
 	for i, ti := range t {
 		var xl T // xlogy(t, t)

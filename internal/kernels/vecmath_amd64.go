@@ -32,6 +32,16 @@ func bceGradAVX2(x, y, gx []float32, eps, d float32, div bool)
 //go:noescape
 func recipOnePlusAVX2(y []float32)
 
+//go:noescape
+func inUnitAVX2(x, y []float32) bool
+
+// klDivAVX2 is KLDivVec's loop for float32 (vecmath_amd64.s), four lanes
+// at a time; it returns true when a lane's target needed a special case
+// (negative, +inf, NaN), and the caller recomputes the block.
+//
+//go:noescape
+func klDivAVX2(x, t, out, gx []float32, negu float32) bool
+
 func cpuid(eax, ecx uint32) (a, b, c, d uint32)
 func xgetbv() (eax, edx uint32)
 

@@ -342,6 +342,85 @@ log1p_done:
 	VZEROUPPER
 	RET
 
+// func klDivAVX2(x, t, out, gx []float32, negu float32) bool
+TEXT ·klDivAVX2(SB), NOSPLIT, $0-105
+	MOVQ x_base+0(FP), R8
+	MOVQ t_base+24(FP), SI
+	MOVQ t_len+32(FP), CX
+	MOVQ out_base+48(FP), DI
+	MOVQ gx_base+72(FP), R9
+	MOVQ gx_len+80(FP), R10
+	VBROADCASTSS negu+96(FP), X14
+	SHRQ $2, CX
+	VPCMPEQQ Y15, Y15, Y15
+	VXORPS X13, X13, X13
+	TESTQ CX, CX
+	JZ kl_done
+kl_loop:
+	VCVTPS2PD (SI), Y0
+	VXORPD Y8, Y8, Y8
+	VCMPPD $0x1E, Y8, Y0, Y9
+	VCMPPD $0x12, maxf32<>(SB), Y0, Y10
+	VANDPD Y10, Y9, Y9
+	VCMPPD $0x00, Y8, Y0, Y11
+	VORPD Y11, Y9, Y9
+	VANDPD Y9, Y15, Y15
+	VPSRLQ $52, Y0, Y1
+	VPOR c4330<>(SB), Y1, Y1
+	VSUBPD c2p52b<>(SB), Y1, Y1
+	VANDPD fmask<>(SB), Y0, Y2
+	VORPD onebits<>(SB), Y2, Y2
+	VCMPPD $0x1E, sqrt2<>(SB), Y2, Y3
+	VMULPD half<>(SB), Y2, Y4
+	VBLENDVPD Y3, Y4, Y2, Y2
+	VANDPD one<>(SB), Y3, Y5
+	VADDPD Y5, Y1, Y1
+	VSUBPD one<>(SB), Y2, Y2
+	VADDPD two<>(SB), Y2, Y6
+	VDIVPD Y6, Y2, Y6
+	VMULPD Y6, Y6, Y7
+	VMULPD l13<>(SB), Y7, Y4
+	VADDPD l11<>(SB), Y4, Y4
+	VMULPD Y7, Y4, Y4
+	VADDPD l9<>(SB), Y4, Y4
+	VMULPD Y7, Y4, Y4
+	VADDPD l7<>(SB), Y4, Y4
+	VMULPD Y7, Y4, Y4
+	VADDPD l5<>(SB), Y4, Y4
+	VMULPD Y7, Y4, Y4
+	VADDPD l3<>(SB), Y4, Y4
+	VMULPD Y7, Y4, Y4
+	VADDPD Y6, Y6, Y6
+	VMULPD Y4, Y6, Y4
+	VADDPD Y4, Y6, Y6
+	VMULPD ln2<>(SB), Y1, Y1
+	VADDPD Y6, Y1, Y1
+	VCVTPD2PSY Y1, X1
+	VMOVUPS (SI), X2
+	VMULPS X1, X2, X3
+	VCMPPS $0x00, X13, X2, X4
+	VANDNPS X3, X4, X3
+	VMULPS (R8), X2, X5
+	VSUBPS X5, X3, X6
+	VMOVUPS X6, (DI)
+	TESTQ R10, R10
+	JZ kl_nograd
+	VMULPS X14, X2, X7
+	VMOVUPS X7, (R9)
+	ADDQ $16, R9
+kl_nograd:
+	ADDQ $16, SI
+	ADDQ $16, DI
+	ADDQ $16, R8
+	DECQ CX
+	JNZ kl_loop
+kl_done:
+	VMOVMSKPD Y15, AX
+	CMPL AX, $0xF
+	SETNE ret+104(FP)
+	VZEROUPPER
+	RET
+
 // func cpuid(eax, ecx uint32) (a, b, c, d uint32)
 TEXT ·cpuid(SB), NOSPLIT, $0-24
 	MOVL eax+0(FP), AX

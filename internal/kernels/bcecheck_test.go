@@ -1,0 +1,71 @@
+package kernels
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestBCECheckVector checks BCECheck's vector pass against the scalar loop:
+// one or two bad elements (below 0, above 1, NaN, ±inf) of the input or
+// the target at every position of short slices, and in random positions of
+// long ones.
+func TestBCECheckVector(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	bad := []float32{-1e-8, 1.0000001, float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), -0.5, 2}
+	fill := func(n int) ([]float32, []float32) {
+		x, y := make([]float32, n), make([]float32, n)
+		for i := range x {
+			x[i], y[i] = float32(r.Float64()), float32(r.Float64())
+			if r.IntN(20) == 0 {
+				x[i] = float32(r.IntN(2)) // 0 and 1 are in range
+			}
+		}
+		return x, y
+	}
+	check := func(x, y []float32) {
+		i, isx := BCECheck(x, y)
+		j, jsx := bceCheckFirst(x, y)
+		if i != j || isx != jsx {
+			t.Fatalf("BCECheck = %d %v, want %d %v", i, isx, j, jsx)
+		}
+	}
+	for n := 0; n < 40; n++ {
+		x, y := fill(n)
+		check(x, y)
+		for p := 0; p < n; p++ {
+			for _, v := range bad {
+				for _, inX := range []bool{false, true} {
+					x, y := fill(n)
+					if inX {
+						x[p] = v
+					} else {
+						y[p] = v
+					}
+					if r.IntN(2) == 0 {
+						q := r.IntN(n)
+						if r.IntN(2) == 0 {
+							x[q] = bad[r.IntN(len(bad))]
+						} else {
+							y[q] = bad[r.IntN(len(bad))]
+						}
+					}
+					check(x, y)
+				}
+			}
+		}
+	}
+	for it := 0; it < 200; it++ {
+		n := 1 + r.IntN(5000)
+		x, y := fill(n)
+		if it%4 != 0 {
+			p := r.IntN(n)
+			if it%2 == 0 {
+				x[p] = bad[r.IntN(len(bad))]
+			} else {
+				y[p] = bad[r.IntN(len(bad))]
+			}
+		}
+		check(x, y)
+	}
+}

@@ -1,0 +1,239 @@
+package kernels
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// The scalar CTC kernels as they were before the time steps' gradient
+// accumulations were vectorized: the reference the kernels must match
+// bitwise.
+func ctcForwardRef[T Float](x *CTCSample[T], alpha []T) T {
+	S := len(x.Labels)
+	if x.L == 0 {
+		var z T
+		if S == 0 {
+			return -z // -0.0, as PyTorch's -(0) in T
+		}
+		return Inf[T](1)
+	}
+	neginf := Inf[T](-1)
+	w := 2*S + 1
+	row0 := alpha[:w]
+	for s := range row0 {
+		row0[s] = neginf
+	}
+	row0[0] = x.lp(0, x.Blank)
+	if S > 0 {
+		row0[1] = x.lp(0, x.prime(1))
+	}
+	// Each row is computed in four vectorizable steps (the exponentials and
+	// logarithms of a whole row at once), with the same operations as
+	//
+	//	cur[s] = (Log((Exp(a1-m)+Exp(a2-m))+Exp(a3-m)) + m) + lp(t, l'(s))
+	buf := make([]T, 4*w)
+	e, ms := buf[:3*w], buf[3*w:]
+	for t := 1; t < x.L; t++ {
+		prev := alpha[(t-1)*w : t*w]
+		cur := alpha[t*w : (t+1)*w]
+		for s := 0; s < w; s++ {
+			cp := x.prime(s)
+			a1 := prev[s]
+			m := a1
+			a2, a3 := neginf, neginf
+			if s > 0 {
+				a2 = prev[s-1]
+				if a2 > m {
+					m = a2
+				}
+			}
+			if s > 1 && x.prime(s-2) != cp {
+				a3 = prev[s-2]
+				if a3 > m {
+					m = a3
+				}
+			}
+			if m == neginf {
+				m = 0
+			}
+			ms[s] = m
+			e[s], e[w+s], e[2*w+s] = a1-m, a2-m, a3-m
+		}
+		ExpSlice(e, e)
+		for s := 0; s < w; s++ {
+			cur[s] = (e[s] + e[w+s]) + e[2*w+s]
+		}
+		LogSlice(cur, cur)
+		for s := 0; s < w; s++ {
+			cur[s] = (cur[s] + ms[s]) + x.lp(t, x.prime(s))
+		}
+	}
+	last := alpha[(x.L-1)*w : x.L*w]
+	if S == 0 {
+		return -last[0]
+	}
+	l1, l2 := last[2*S], last[2*S-1]
+	m := Max(l1, l2)
+	if m == neginf {
+		m = 0
+	}
+	return -(Log(Exp(l1-m)+Exp(l2-m)) + m)
+}
+
+func ctcBackwardRef[T Float](x *CTCSample[T], steps int, alpha []T, nll, gr T, zeroInfinity bool, grad []T) {
+	zeroRows := func(from int) {
+		for t := from; t < steps; t++ {
+			row := grad[x.Off+t*x.Stride : x.Off+t*x.Stride+x.C]
+			for c := range row {
+				row[c] = 0
+			}
+		}
+	}
+	if zeroInfinity && nll == Inf[T](1) {
+		zeroRows(0)
+		return
+	}
+	neginf := Inf[T](-1)
+	S := len(x.Labels)
+	w := 2*S + 1
+	at := func(t, c int) *T { return &grad[x.Off+t*x.Stride+c] }
+	for t := 0; t < x.L; t++ {
+		for c := 0; c < x.C; c++ {
+			*at(t, c) = neginf
+		}
+	}
+	if x.L > 0 {
+		L := x.L
+		next := make([]T, w) // beta[t+1]
+		cur := make([]T, w)  // beta[t]
+		for s := range next {
+			next[s] = neginf
+		}
+		la := alpha[(L-1)*w : L*w]
+		next[2*S] = x.lp(L-1, x.Blank)
+		*at(L-1, x.Blank) = la[2*S] + next[2*S]
+		if S > 0 {
+			cp := x.prime(2*S - 1)
+			next[2*S-1] = x.lp(L-1, cp)
+			*at(L-1, cp) = la[2*S-1] + next[2*S-1]
+		}
+		buf := make([]T, 4*w)
+		e, ms := buf[:3*w], buf[3*w:]
+		for t := L - 2; t >= 0; t-- {
+			la = alpha[t*w : (t+1)*w]
+			// beta[t] for every s first, vectorized as in CTCForward.
+			for s := 2 * S; s >= 0; s-- {
+				cp := x.prime(s)
+				b1 := next[s]
+				m := b1
+				b2, b3 := neginf, neginf
+				if s < 2*S {
+					b2 = next[s+1]
+					if b2 > m {
+						m = b2
+					}
+				}
+				if s < 2*S-1 && x.prime(s+2) != cp {
+					b3 = next[s+2]
+					if b3 > m {
+						m = b3
+					}
+				}
+				if m == neginf {
+					m = 0
+				}
+				ms[s] = m
+				e[s], e[w+s], e[2*w+s] = b1-m, b2-m, b3-m
+			}
+			ExpSlice(e, e)
+			for s := 0; s < w; s++ {
+				cur[s] = (e[s] + e[w+s]) + e[2*w+s]
+			}
+			LogSlice(cur, cur)
+			for s := 0; s < w; s++ {
+				cur[s] = (cur[s] + ms[s]) + x.lp(t, x.prime(s))
+			}
+			for s := 2 * S; s >= 0; s-- {
+				cp := x.prime(s)
+				lab := la[s] + cur[s]
+				g := at(t, cp)
+				if *g == neginf {
+					*g = lab
+				} else {
+					mx := Max(*g, lab)
+					*g = Log(Exp(*g-mx)+Exp(lab-mx)) + mx
+				}
+			}
+			next, cur = cur, next
+		}
+	}
+	ea := make([]T, 2*x.C)
+	eb := ea[x.C:]
+	ea = ea[:x.C]
+	for t := 0; t < x.L; t++ {
+		row := grad[x.Off+t*x.Stride : x.Off+t*x.Stride+x.C]
+		lps := x.LP[x.Off+t*x.Stride : x.Off+t*x.Stride+x.C]
+		for c, lp := range lps {
+			eb[c] = (row[c] + nll) - lp
+		}
+		ExpSlice(ea, lps)
+		ExpSlice(eb, eb)
+		for c := range row {
+			row[c] = (ea[c] - eb[c]) * gr
+		}
+	}
+	zeroRows(x.L)
+}
+
+func TestCTCMatchesScalar(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for it := 0; it < 300; it++ {
+		C := 2 + r.IntN(12)
+		N := 1 + r.IntN(3)
+		T := 1 + r.IntN(150)
+		lp := make([]float32, T*N*C)
+		for i := range lp {
+			lp[i] = float32(r.NormFloat64() * 3)
+			switch r.IntN(200) {
+			case 0:
+				lp[i] = float32(math.Inf(-1))
+			case 1:
+				if it%5 == 0 {
+					lp[i] = float32(math.NaN())
+				}
+			}
+		}
+		for b := 0; b < N; b++ {
+			S := r.IntN(min(T, 70) + 1)
+			if it%7 == 0 {
+				S = r.IntN(T + 3) // possibly impossible alignments
+			}
+			labels := make([]int64, S)
+			for i := range labels {
+				labels[i] = 1 + int64(r.IntN(C-1))
+				if r.IntN(4) == 0 && i > 0 {
+					labels[i] = labels[i-1]
+				}
+			}
+			x := CTCSample[float32]{LP: lp, Off: b * C, Stride: N * C, C: C, L: r.IntN(T + 1), Labels: labels, Blank: 0}
+			a1 := make([]float32, CTCAlphaLen(x.L, S))
+			a2 := make([]float32, len(a1))
+			n1, n2 := CTCForward(&x, a1), ctcForwardRef(&x, a2)
+			if math.Float32bits(n1) != math.Float32bits(n2) {
+				t.Fatalf("it %d: nll %v, want %v", it, n1, n2)
+			}
+			for _, zi := range []bool{false, true} {
+				g1 := make([]float32, len(lp))
+				g2 := make([]float32, len(lp))
+				CTCBackward(&x, T, a1, n1, 0.25, zi, g1)
+				ctcBackwardRef(&x, T, a2, n2, 0.25, zi, g2)
+				for i := range g1 {
+					if math.Float32bits(g1[i]) != math.Float32bits(g2[i]) && !(g1[i] != g1[i] && g2[i] != g2[i]) {
+						t.Fatalf("it %d: grad[%d] = %v, want %v", it, i, g1[i], g2[i])
+					}
+				}
+			}
+		}
+	}
+}
