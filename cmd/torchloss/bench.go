@@ -9,10 +9,11 @@ import (
 
 	"github.com/torchloss/torchloss/functional"
 	"github.com/torchloss/torchloss/internal/bench"
+	"github.com/torchloss/torchloss/tensor"
 )
 
 // benchCmd is `torchloss bench [--workload NAME] [--threads N] [--scale S]
-// [--reps R] [--json]`: it times the training steps of the benchmark
+// [--reps R] [--json] [--device cpu|cuda]`: it times the training steps of the benchmark
 // workloads (internal/bench) and prints, per workload, the median and
 // minimum seconds of one step, elements per second, and the allocations and
 // bytes allocated per step.
@@ -24,12 +25,25 @@ func benchCmd(args []string, stdout, stderr io.Writer) int {
 	scale := fs.Int("scale", 1, "multiplies the batch dimension")
 	reps := fs.Int("reps", 7, "timed steps per workload (after one warm-up)")
 	asJSON := fs.Bool("json", false, `print {"results": {NAME: {...}}}`)
+	devName := fs.String("device", "cpu", "where the tensors live: cpu or cuda")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if *scale < 1 || *reps < 1 {
 		fmt.Fprintln(stderr, "torchloss bench: --scale and --reps must be >= 1")
 		return 2
+	}
+	dev, err := tensor.ParseDevice(*devName)
+	if err != nil {
+		fmt.Fprintln(stderr, "torchloss bench:", err)
+		return 2
+	}
+	if dev != tensor.CPU {
+		if _, err := tensor.Scalar(float32(0)).ToDevice(dev); err != nil {
+			fmt.Fprintln(stderr, "torchloss bench:", err)
+			return 1
+		}
+		bench.SetDevice(dev)
 	}
 	if *threads > 0 {
 		runtime.GOMAXPROCS(*threads)
@@ -46,7 +60,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	results := map[string]bench.Result{}
 	if !*asJSON {
-		fmt.Fprintf(stdout, "threads=%d scale=%d reps=%d %s\n", functional.NumThreads(), *scale, *reps, runtime.Version())
+		fmt.Fprintf(stdout, "device=%v threads=%d scale=%d reps=%d %s\n", dev, functional.NumThreads(), *scale, *reps, runtime.Version())
 		fmt.Fprintf(stdout, "%-34s %10s %10s %12s %10s %14s\n", "workload", "median_s", "min_s", "elems/s", "allocs", "bytes")
 	}
 	for _, w := range ws {
@@ -62,7 +76,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) int {
 		runtime.GC()
 	}
 	if *asJSON {
-		b, _ := json.MarshalIndent(map[string]any{"results": results, "threads": functional.NumThreads(), "go": runtime.Version()}, "", " ")
+		b, _ := json.MarshalIndent(map[string]any{"results": results, "device": dev.String(), "threads": functional.NumThreads(), "go": runtime.Version()}, "", " ")
 		fmt.Fprintln(stdout, string(b))
 	}
 	return 0

@@ -85,9 +85,32 @@ func (g *gen) ints(n int, lo, hi int64) []int64 {
 	return s
 }
 
-// leaf wraps data as a tensor of shape; grad marks it as requiring a gradient.
+// device is where the workloads' tensors live (SetDevice).
+var device = tensor.CPU
+
+// SetDevice makes the workloads set up afterwards place their inputs on d
+// (tensor.CUDA: `torchloss bench --device cuda`). Each step then ends by
+// copying the 0-d loss to the host, which waits for the device's work, and
+// frees the step's device outputs and gradients.
+func SetDevice(d tensor.Device) { device = d }
+
+// place moves t to the workloads' device (a leaf stays a leaf: t does not
+// require a gradient yet).
+func place(t *tensor.Tensor) *tensor.Tensor {
+	if device == tensor.CPU {
+		return t
+	}
+	d, err := t.ToDevice(device)
+	if err != nil {
+		panic(err) // Run recovers it as the workload's error
+	}
+	return d
+}
+
+// leaf wraps data as a tensor of shape on the workloads' device; grad marks
+// it as requiring a gradient.
 func leaf(data []float32, grad bool, shape ...int) *tensor.Tensor {
-	t := tensor.MustNew(data, shape...)
+	t := place(tensor.MustNew(data, shape...))
 	if grad {
 		if err := t.SetRequiresGrad(true); err != nil {
 			panic(err)
@@ -126,13 +149,28 @@ func rowsSoftmax(x []float32, c int, log bool) []float32 {
 func step(leaves []*tensor.Tensor, loss func() (*tensor.Tensor, error)) func() error {
 	return func() error {
 		for _, l := range leaves {
+			if g := l.Grad(); g != nil && device != tensor.CPU {
+				_ = g.Free()
+			}
 			l.ZeroGrad()
 		}
 		out, err := loss()
 		if err != nil {
 			return err
 		}
-		return out.Backward()
+		if err := out.Backward(); err != nil {
+			return err
+		}
+		if device != tensor.CPU {
+			// The copy of the loss waits for every kernel of the step.
+			host, err := out.ToCPU()
+			if err != nil {
+				return err
+			}
+			_ = host
+			_ = out.Free()
+		}
+		return nil
 	}
 }
 
@@ -189,7 +227,7 @@ var workloads = []Workload{
 	{"ctc_loss", func(s int) (func() error, int, error) {
 		g, t, b, c, l := newGen(9), 400, 32*s, 40, 100
 		lp := leaf(rowsSoftmax(g.normal(t*b*c), c, true), true, t, b, c)
-		tg := tensor.MustNew(g.ints(b*l, 1, int64(c)), b, l)
+		tg := place(tensor.MustNew(g.ints(b*l, 1, int64(c)), b, l))
 		il := make([]int64, b)
 		for i := range il {
 			il[i] = int64(t)
@@ -247,7 +285,7 @@ func ce(seed uint64, rows, classes int, smooth bool) func(int) (func() error, in
 	return func(s int) (func() error, int, error) {
 		g, b := newGen(seed), rows*s
 		x := leaf(g.normal(b*classes), true, b, classes)
-		t := tensor.MustNew(g.ints(b, 0, int64(classes)), b)
+		t := place(tensor.MustNew(g.ints(b, 0, int64(classes)), b))
 		var opts []functional.Option
 		if smooth {
 			w := leaf(g.uniform(classes, 0.5, 1.5), false, classes)
@@ -272,7 +310,12 @@ type Result struct {
 // Run sets up w at scale, runs one warm-up step, then reps timed steps, and
 // returns the median and minimum step time and the allocations per step
 // (runtime.MemStats deltas over the timed steps).
-func Run(w Workload, scale, reps int) (Result, error) {
+func Run(w Workload, scale, reps int) (res Result, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%s: %v", w.Name, p)
+		}
+	}()
 	stepFn, elems, err := w.Setup(scale)
 	if err != nil {
 		return Result{}, err
