@@ -164,6 +164,76 @@ DATA mone<>+8(SB)/8, $0xbff0000000000000
 DATA mone<>+16(SB)/8, $0xbff0000000000000
 DATA mone<>+24(SB)/8, $0xbff0000000000000
 GLOBL mone<>(SB), RODATA|NOPTR, $32
+DATA f_hi<>+0(SB)/8, $0x42b1999a42b1999a
+DATA f_hi<>+8(SB)/8, $0x42b1999a42b1999a
+DATA f_hi<>+16(SB)/8, $0x42b1999a42b1999a
+DATA f_hi<>+24(SB)/8, $0x42b1999a42b1999a
+GLOBL f_hi<>(SB), RODATA|NOPTR, $32
+DATA f_lo<>+0(SB)/8, $0xc2d00000c2d00000
+DATA f_lo<>+8(SB)/8, $0xc2d00000c2d00000
+DATA f_lo<>+16(SB)/8, $0xc2d00000c2d00000
+DATA f_lo<>+24(SB)/8, $0xc2d00000c2d00000
+GLOBL f_lo<>(SB), RODATA|NOPTR, $32
+DATA f_log2e<>+0(SB)/8, $0x3fb8aa3b3fb8aa3b
+DATA f_log2e<>+8(SB)/8, $0x3fb8aa3b3fb8aa3b
+DATA f_log2e<>+16(SB)/8, $0x3fb8aa3b3fb8aa3b
+DATA f_log2e<>+24(SB)/8, $0x3fb8aa3b3fb8aa3b
+GLOBL f_log2e<>(SB), RODATA|NOPTR, $32
+DATA f_rnd<>+0(SB)/8, $0x4b4000004b400000
+DATA f_rnd<>+8(SB)/8, $0x4b4000004b400000
+DATA f_rnd<>+16(SB)/8, $0x4b4000004b400000
+DATA f_rnd<>+24(SB)/8, $0x4b4000004b400000
+GLOBL f_rnd<>(SB), RODATA|NOPTR, $32
+DATA f_c1<>+0(SB)/8, $0x3f3180003f318000
+DATA f_c1<>+8(SB)/8, $0x3f3180003f318000
+DATA f_c1<>+16(SB)/8, $0x3f3180003f318000
+DATA f_c1<>+24(SB)/8, $0x3f3180003f318000
+GLOBL f_c1<>(SB), RODATA|NOPTR, $32
+DATA f_c2<>+0(SB)/8, $0xb95e8083b95e8083
+DATA f_c2<>+8(SB)/8, $0xb95e8083b95e8083
+DATA f_c2<>+16(SB)/8, $0xb95e8083b95e8083
+DATA f_c2<>+24(SB)/8, $0xb95e8083b95e8083
+GLOBL f_c2<>(SB), RODATA|NOPTR, $32
+DATA f_p0<>+0(SB)/8, $0x3950696739506967
+DATA f_p0<>+8(SB)/8, $0x3950696739506967
+DATA f_p0<>+16(SB)/8, $0x3950696739506967
+DATA f_p0<>+24(SB)/8, $0x3950696739506967
+GLOBL f_p0<>(SB), RODATA|NOPTR, $32
+DATA f_p1<>+0(SB)/8, $0x3ab743ce3ab743ce
+DATA f_p1<>+8(SB)/8, $0x3ab743ce3ab743ce
+DATA f_p1<>+16(SB)/8, $0x3ab743ce3ab743ce
+DATA f_p1<>+24(SB)/8, $0x3ab743ce3ab743ce
+GLOBL f_p1<>(SB), RODATA|NOPTR, $32
+DATA f_p2<>+0(SB)/8, $0x3c0889083c088908
+DATA f_p2<>+8(SB)/8, $0x3c0889083c088908
+DATA f_p2<>+16(SB)/8, $0x3c0889083c088908
+DATA f_p2<>+24(SB)/8, $0x3c0889083c088908
+GLOBL f_p2<>(SB), RODATA|NOPTR, $32
+DATA f_p3<>+0(SB)/8, $0x3d2aa9c13d2aa9c1
+DATA f_p3<>+8(SB)/8, $0x3d2aa9c13d2aa9c1
+DATA f_p3<>+16(SB)/8, $0x3d2aa9c13d2aa9c1
+DATA f_p3<>+24(SB)/8, $0x3d2aa9c13d2aa9c1
+GLOBL f_p3<>(SB), RODATA|NOPTR, $32
+DATA f_p4<>+0(SB)/8, $0x3e2aaaaa3e2aaaaa
+DATA f_p4<>+8(SB)/8, $0x3e2aaaaa3e2aaaaa
+DATA f_p4<>+16(SB)/8, $0x3e2aaaaa3e2aaaaa
+DATA f_p4<>+24(SB)/8, $0x3e2aaaaa3e2aaaaa
+GLOBL f_p4<>(SB), RODATA|NOPTR, $32
+DATA f_p5<>+0(SB)/8, $0x3f0000003f000000
+DATA f_p5<>+8(SB)/8, $0x3f0000003f000000
+DATA f_p5<>+16(SB)/8, $0x3f0000003f000000
+DATA f_p5<>+24(SB)/8, $0x3f0000003f000000
+GLOBL f_p5<>(SB), RODATA|NOPTR, $32
+DATA f_one<>+0(SB)/8, $0x3f8000003f800000
+DATA f_one<>+8(SB)/8, $0x3f8000003f800000
+DATA f_one<>+16(SB)/8, $0x3f8000003f800000
+DATA f_one<>+24(SB)/8, $0x3f8000003f800000
+GLOBL f_one<>(SB), RODATA|NOPTR, $32
+DATA f_bias<>+0(SB)/8, $0x0000007f0000007f
+DATA f_bias<>+8(SB)/8, $0x0000007f0000007f
+DATA f_bias<>+16(SB)/8, $0x0000007f0000007f
+DATA f_bias<>+24(SB)/8, $0x0000007f0000007f
+GLOBL f_bias<>(SB), RODATA|NOPTR, $32
 // func exp32AVX2(dst, src []float32) bool
 TEXT ·exp32AVX2(SB), NOSPLIT, $0-49
 	MOVQ dst_base+0(FP), DI
@@ -418,6 +488,211 @@ kl_done:
 	VMOVMSKPD Y15, AX
 	CMPL AX, $0xF
 	SETNE ret+104(FP)
+	VZEROUPPER
+	RET
+
+// func expf32AVX2(dst, src []float32)
+// dst[i] = Expf(src[i]) for i < len(src)&^7.
+TEXT ·expf32AVX2(SB), NOSPLIT, $0-48
+	MOVQ dst_base+0(FP), DI
+	MOVQ src_base+24(FP), SI
+	MOVQ src_len+32(FP), CX
+	SHRQ $3, CX
+	JZ expf_done
+	VMOVUPS f_hi<>(SB), Y10
+	VMOVUPS f_lo<>(SB), Y11
+expf_loop:
+	VMOVUPS (SI), Y0
+	VMINPS Y0, Y10, Y0
+	VMAXPS Y0, Y11, Y0
+	VMULPS f_log2e<>(SB), Y0, Y2
+	VADDPS f_rnd<>(SB), Y2, Y2
+	VSUBPS f_rnd<>(SB), Y2, Y3
+	VMULPS f_c1<>(SB), Y3, Y4
+	VSUBPS Y4, Y0, Y4
+	VMULPS f_c2<>(SB), Y3, Y5
+	VSUBPS Y5, Y4, Y4
+	VMULPS Y4, Y4, Y5
+	VMULPS f_p0<>(SB), Y4, Y6
+	VADDPS f_p1<>(SB), Y6, Y6
+	VMULPS Y4, Y6, Y6
+	VADDPS f_p2<>(SB), Y6, Y6
+	VMULPS Y4, Y6, Y6
+	VADDPS f_p3<>(SB), Y6, Y6
+	VMULPS Y4, Y6, Y6
+	VADDPS f_p4<>(SB), Y6, Y6
+	VMULPS Y4, Y6, Y6
+	VADDPS f_p5<>(SB), Y6, Y6
+	VMULPS Y5, Y6, Y6
+	VADDPS Y4, Y6, Y6
+	VADDPS f_one<>(SB), Y6, Y6
+	VPSUBD f_rnd<>(SB), Y2, Y2
+	VPSRAD $1, Y2, Y3
+	VPSUBD Y3, Y2, Y2
+	VPADDD f_bias<>(SB), Y3, Y3
+	VPSLLD $23, Y3, Y3
+	VPADDD f_bias<>(SB), Y2, Y2
+	VPSLLD $23, Y2, Y2
+	VMULPS Y3, Y6, Y6
+	VMULPS Y2, Y6, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ expf_loop
+expf_done:
+	VZEROUPPER
+	RET
+
+// func max32AVX2(x []float32) float32
+// The maximum of x[:len(x)&^7] (len(x) >= 8) by VMAXPS: a NaN may be
+// dropped (see RowMaxF).
+TEXT ·max32AVX2(SB), NOSPLIT, $0-28
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	SHRQ $3, CX
+	VMOVUPS (SI), Y0
+	VMOVAPS Y0, Y1
+	VMOVAPS Y0, Y2
+	VMOVAPS Y0, Y3
+	ADDQ $32, SI
+	DECQ CX
+max_loop4:
+	CMPQ CX, $4
+	JB max_loop1
+	VMAXPS (SI), Y0, Y0
+	VMAXPS 32(SI), Y1, Y1
+	VMAXPS 64(SI), Y2, Y2
+	VMAXPS 96(SI), Y3, Y3
+	ADDQ $128, SI
+	SUBQ $4, CX
+	JMP max_loop4
+max_loop1:
+	TESTQ CX, CX
+	JZ max_done
+	VMAXPS (SI), Y0, Y0
+	ADDQ $32, SI
+	DECQ CX
+	JMP max_loop1
+max_done:
+	VMAXPS Y1, Y0, Y0
+	VMAXPS Y3, Y2, Y2
+	VMAXPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPS X1, X0, X0
+	VPERMILPS $0x4E, X0, X1
+	VMAXPS X1, X0, X0
+	VPERMILPS $0xB1, X0, X1
+	VMAXPS X1, X0, X0
+	VMOVSS X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func expSum32AVX2(x, e []float32, m float32, w []float32, mode int, acc *[16]float32)
+// For i < len(x)&^7, d = x[i] - m: e[i] = Expf(d), acc[i%8] += e[i], and
+// acc[8+i%8] += d (mode 1) or float32(w[i]*d) (mode 2).
+TEXT ·expSum32AVX2(SB), NOSPLIT, $0-96
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	MOVQ e_base+24(FP), DI
+	VBROADCASTSS m+48(FP), Y12
+	MOVQ w_base+56(FP), R8
+	MOVQ mode+80(FP), DX
+	MOVQ acc+88(FP), AX
+	VMOVUPS (AX), Y8
+	VMOVUPS 32(AX), Y9
+	VMOVUPS f_hi<>(SB), Y10
+	VMOVUPS f_lo<>(SB), Y11
+	SHRQ $3, CX
+	JZ es_done
+es_loop:
+	VMOVUPS (SI), Y0
+	VSUBPS Y12, Y0, Y0
+	CMPQ DX, $1
+	JB es_exp
+	JA es_w
+	VADDPS Y0, Y9, Y9
+	JMP es_exp
+es_w:
+	VMULPS (R8), Y0, Y1
+	VADDPS Y1, Y9, Y9
+	ADDQ $32, R8
+es_exp:
+	VMINPS Y0, Y10, Y0
+	VMAXPS Y0, Y11, Y0
+	VMULPS f_log2e<>(SB), Y0, Y2
+	VADDPS f_rnd<>(SB), Y2, Y2
+	VSUBPS f_rnd<>(SB), Y2, Y3
+	VMULPS f_c1<>(SB), Y3, Y4
+	VSUBPS Y4, Y0, Y4
+	VMULPS f_c2<>(SB), Y3, Y5
+	VSUBPS Y5, Y4, Y4
+	VMULPS Y4, Y4, Y5
+	VMULPS f_p0<>(SB), Y4, Y6
+	VADDPS f_p1<>(SB), Y6, Y6
+	VMULPS Y4, Y6, Y6
+	VADDPS f_p2<>(SB), Y6, Y6
+	VMULPS Y4, Y6, Y6
+	VADDPS f_p3<>(SB), Y6, Y6
+	VMULPS Y4, Y6, Y6
+	VADDPS f_p4<>(SB), Y6, Y6
+	VMULPS Y4, Y6, Y6
+	VADDPS f_p5<>(SB), Y6, Y6
+	VMULPS Y5, Y6, Y6
+	VADDPS Y4, Y6, Y6
+	VADDPS f_one<>(SB), Y6, Y6
+	VPSUBD f_rnd<>(SB), Y2, Y2
+	VPSRAD $1, Y2, Y3
+	VPSUBD Y3, Y2, Y2
+	VPADDD f_bias<>(SB), Y3, Y3
+	VPSLLD $23, Y3, Y3
+	VPADDD f_bias<>(SB), Y2, Y2
+	VPSLLD $23, Y2, Y2
+	VMULPS Y3, Y6, Y6
+	VMULPS Y2, Y6, Y1
+	VMOVUPS Y1, (DI)
+	VADDPS Y1, Y8, Y8
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ es_loop
+es_done:
+	VMOVUPS Y8, (AX)
+	VMOVUPS Y9, 32(AX)
+	VZEROUPPER
+	RET
+
+// func ceGrad32AVX2(g, w []float32, k, a float32)
+// For i < len(g)&^7: g[i] = g[i]*k + w[i]*a (len(w) == 0: g[i]*k + a).
+TEXT ·ceGrad32AVX2(SB), NOSPLIT, $0-56
+	MOVQ g_base+0(FP), DI
+	MOVQ g_len+8(FP), CX
+	MOVQ w_base+24(FP), R8
+	MOVQ w_len+32(FP), DX
+	VBROADCASTSS k+48(FP), Y1
+	VBROADCASTSS a+52(FP), Y2
+	SHRQ $3, CX
+	JZ cg_done
+	TESTQ DX, DX
+	JNZ cg_wloop
+cg_loop:
+	VMULPS (DI), Y1, Y3
+	VADDPS Y2, Y3, Y3
+	VMOVUPS Y3, (DI)
+	ADDQ $32, DI
+	DECQ CX
+	JNZ cg_loop
+	JMP cg_done
+cg_wloop:
+	VMULPS (DI), Y1, Y3
+	VMULPS (R8), Y2, Y4
+	VADDPS Y4, Y3, Y3
+	VMOVUPS Y3, (DI)
+	ADDQ $32, DI
+	ADDQ $32, R8
+	DECQ CX
+	JNZ cg_wloop
+cg_done:
 	VZEROUPPER
 	RET
 
