@@ -172,3 +172,35 @@ func BenchmarkExpf(b *testing.B) {
 		}
 	})
 }
+
+// TestSigmoidf checks Sigmoidfs against Sigmoidf bitwise, and Sigmoidf
+// against the exact sigmoid (float64) within 2 ULP; for x < −88.72, where
+// exp(−x) overflows float32 (as in PyTorch's float32 sigmoid), the result
+// is 0 and the exact value below 2^-126.
+func TestSigmoidf(t *testing.T) {
+	xs := expfInputs()
+	y := make([]float32, len(xs))
+	Sigmoidfs(y, xs)
+	var worst int64
+	var at float32
+	for i, x := range xs {
+		want := Sigmoidf(x)
+		if math.Float32bits(y[i]) != math.Float32bits(want) && !(want != want && y[i] != y[i]) {
+			t.Fatalf("Sigmoidfs(%v) = %v, Sigmoidf %v", x, y[i], want)
+		}
+		exact := float32(1 / (1 + math.Exp(-float64(x))))
+		if exact < 0x1p-126 {
+			if want > 0x1p-126 {
+				t.Fatalf("Sigmoidf(%v) = %v, exact %v", x, want, exact)
+			}
+			continue
+		}
+		if u := ulps(want, exact); u > worst {
+			worst, at = u, x
+		}
+	}
+	if worst > 2 {
+		t.Errorf("Sigmoidf: %d ULP from the rounded value at %v", worst, at)
+	}
+	t.Logf("Sigmoidf: at most %d ULP from the rounded value", worst)
+}

@@ -397,6 +397,34 @@ cg_done:
 """)
 
 body.append("""
+// func sigmoid32AVX2(dst, src []float32)
+// dst[i] = 1/(1 + Expf(-src[i])) for i < len(src)&^7.
+TEXT ·sigmoid32AVX2(SB), NOSPLIT, $0-48
+	MOVQ dst_base+0(FP), DI
+	MOVQ src_base+24(FP), SI
+	MOVQ src_len+32(FP), CX
+	SHRQ $3, CX
+	JZ sig_done
+	VMOVUPS f_hi<>(SB), Y10
+	VMOVUPS f_lo<>(SB), Y11
+	VMOVUPS f_one<>(SB), Y12
+	VMOVUPS f_sign<>(SB), Y13
+sig_loop:
+	VXORPS (SI), Y13, Y0
+""" + expf("Y0", "Y1") + """	VADDPS Y12, Y1, Y1
+	VDIVPS Y1, Y12, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ sig_loop
+sig_done:
+	VZEROUPPER
+	RET
+""")
+cf("f_sign", 0x80000000)
+
+body.append("""
 // func cpuid(eax, ecx uint32) (a, b, c, d uint32)
 TEXT ·cpuid(SB), NOSPLIT, $0-24
 	MOVL eax+0(FP), AX

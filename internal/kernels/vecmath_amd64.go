@@ -83,3 +83,6 @@ func setAVX2(v bool) bool {
 	hasAVX2 = v
 	return old
 }
+
+//go:noescape
+func sigmoid32AVX2(dst, src []float32)

@@ -234,6 +234,11 @@ DATA f_bias<>+8(SB)/8, $0x0000007f0000007f
 DATA f_bias<>+16(SB)/8, $0x0000007f0000007f
 DATA f_bias<>+24(SB)/8, $0x0000007f0000007f
 GLOBL f_bias<>(SB), RODATA|NOPTR, $32
+DATA f_sign<>+0(SB)/8, $0x8000000080000000
+DATA f_sign<>+8(SB)/8, $0x8000000080000000
+DATA f_sign<>+16(SB)/8, $0x8000000080000000
+DATA f_sign<>+24(SB)/8, $0x8000000080000000
+GLOBL f_sign<>(SB), RODATA|NOPTR, $32
 // func exp32AVX2(dst, src []float32) bool
 TEXT ·exp32AVX2(SB), NOSPLIT, $0-49
 	MOVQ dst_base+0(FP), DI
@@ -693,6 +698,63 @@ cg_wloop:
 	DECQ CX
 	JNZ cg_wloop
 cg_done:
+	VZEROUPPER
+	RET
+
+// func sigmoid32AVX2(dst, src []float32)
+// dst[i] = 1/(1 + Expf(-src[i])) for i < len(src)&^7.
+TEXT ·sigmoid32AVX2(SB), NOSPLIT, $0-48
+	MOVQ dst_base+0(FP), DI
+	MOVQ src_base+24(FP), SI
+	MOVQ src_len+32(FP), CX
+	SHRQ $3, CX
+	JZ sig_done
+	VMOVUPS f_hi<>(SB), Y10
+	VMOVUPS f_lo<>(SB), Y11
+	VMOVUPS f_one<>(SB), Y12
+	VMOVUPS f_sign<>(SB), Y13
+sig_loop:
+	VXORPS (SI), Y13, Y0
+	VMINPS Y0, Y10, Y0
+	VMAXPS Y0, Y11, Y0
+	VMULPS f_log2e<>(SB), Y0, Y2
+	VADDPS f_rnd<>(SB), Y2, Y2
+	VSUBPS f_rnd<>(SB), Y2, Y3
+	VMULPS f_c1<>(SB), Y3, Y4
+	VSUBPS Y4, Y0, Y4
+	VMULPS f_c2<>(SB), Y3, Y5
+	VSUBPS Y5, Y4, Y4
+	VMULPS Y4, Y4, Y5
+	VMULPS f_p0<>(SB), Y4, Y6
+	VADDPS f_p1<>(SB), Y6, Y6
+	VMULPS Y4, Y6, Y6
+	VADDPS f_p2<>(SB), Y6, Y6
+	VMULPS Y4, Y6, Y6
+	VADDPS f_p3<>(SB), Y6, Y6
+	VMULPS Y4, Y6, Y6
+	VADDPS f_p4<>(SB), Y6, Y6
+	VMULPS Y4, Y6, Y6
+	VADDPS f_p5<>(SB), Y6, Y6
+	VMULPS Y5, Y6, Y6
+	VADDPS Y4, Y6, Y6
+	VADDPS f_one<>(SB), Y6, Y6
+	VPSUBD f_rnd<>(SB), Y2, Y2
+	VPSRAD $1, Y2, Y3
+	VPSUBD Y3, Y2, Y2
+	VPADDD f_bias<>(SB), Y3, Y3
+	VPSLLD $23, Y3, Y3
+	VPADDD f_bias<>(SB), Y2, Y2
+	VPSLLD $23, Y2, Y2
+	VMULPS Y3, Y6, Y6
+	VMULPS Y2, Y6, Y1
+	VADDPS Y12, Y1, Y1
+	VDIVPS Y1, Y12, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ sig_loop
+sig_done:
 	VZEROUPPER
 	RET
 

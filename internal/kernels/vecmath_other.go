@@ -24,3 +24,5 @@ func expSum32AVX2(x, e []float32, m float32, w []float32, mode int, acc *[16]flo
 func ceGrad32AVX2(g, w []float32, k, a float32) { panic("unreachable") }
 
 func setAVX2(bool) bool { return false }
+
+func sigmoid32AVX2(dst, src []float32) { panic("unreachable") }
