@@ -424,6 +424,107 @@ sig_done:
 """)
 cf("f_sign", 0x80000000)
 
+# Logf (logf.go) and the binary_cross_entropy forward kernel.
+LOGF_CONSTS = dict(
+    f_sqrthf=0x3f3504f3,
+    f_q1=0xb95e8083,
+    f_q2=0x3f318000,
+    f_l0=0x3d9021bb,
+    f_l1=0xbdebd1b8,
+    f_l2=0x3def251a,
+    f_l3=0xbdfe5d4f,
+    f_l4=0x3e11e9bf,
+    f_l5=0xbe2aae50,
+    f_l6=0x3e4cceac,
+    f_l7=0xbe7ffffc,
+    f_l8=0x3eaaaaaa,
+    f_m100=0xc2c80000,
+    f_mant=0x807fffff, f_halfb=0x3f000000, f_c126=126, f_tiny=0x00800000)
+for k, v in LOGF_CONSTS.items():
+    cf(k, v)
+
+
+def logf(x, out):
+    # x: a positive, finite, normal float32 register (clobbered unless Y0)
+    # -> out; clobbers Y0-Y7.
+    s = ""
+    if x != "Y0":
+        s += "\tVMOVAPS %s, Y0\n" % x
+    s += """	VPSRLD $23, Y0, Y1
+	VPSUBD f_c126<>(SB), Y1, Y1
+	VANDPS f_mant<>(SB), Y0, Y2
+	VORPS f_halfb<>(SB), Y2, Y2
+	VCMPPS $0x11, f_sqrthf<>(SB), Y2, Y3
+	VPADDD Y3, Y1, Y1
+	VANDPS Y3, Y2, Y4
+	VADDPS Y4, Y2, Y2
+	VSUBPS f_one<>(SB), Y2, Y2
+	VCVTDQ2PS Y1, Y1
+	VMULPS Y2, Y2, Y5
+	VMULPS f_l0<>(SB), Y2, Y6
+	VADDPS f_l1<>(SB), Y6, Y6
+"""
+    for k in range(2, 9):
+        s += "\tVMULPS Y2, Y6, Y6\n\tVADDPS f_l%d<>(SB), Y6, Y6\n" % k
+    s += """	VMULPS Y2, Y6, Y6
+	VMULPS Y5, Y6, Y6
+	VMULPS f_q1<>(SB), Y1, Y7
+	VADDPS Y7, Y6, Y6
+	VMULPS f_halfb<>(SB), Y5, Y7
+	VSUBPS Y7, Y6, Y6
+	VADDPS Y6, Y2, Y2
+	VMULPS f_q2<>(SB), Y1, Y7
+	VADDPS Y7, Y2, %s
+""" % out
+    return s
+
+
+body.append("""
+// func bceFwd32AVX2(x, y, out []float32) bool
+// For i < len(x)&^7: out[i] = (y[i]-1)*max(Log1pf(-x[i]), -100) -
+// y[i]*max(Logf(x[i]), -100). Returns true when some lane's x is outside
+// [2^-126, 1) or NaN: the caller recomputes the block.
+TEXT ·bceFwd32AVX2(SB), NOSPLIT, $0-73
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	MOVQ y_base+24(FP), R8
+	MOVQ out_base+48(FP), DI
+	VPCMPEQD Y15, Y15, Y15
+	SHRQ $3, CX
+	JZ bf_done
+bf_loop:
+	VMOVUPS (SI), Y8
+	VCMPPS $0x1D, f_tiny<>(SB), Y8, Y9
+	VCMPPS $0x11, f_one<>(SB), Y8, Y10
+	VANDPS Y10, Y9, Y9
+	VANDPS Y9, Y15, Y15
+""" + logf("Y8", "Y11") + """	VXORPS f_sign<>(SB), Y8, Y12
+	VADDPS f_one<>(SB), Y12, Y13
+	VSUBPS f_one<>(SB), Y13, Y14
+	VSUBPS Y14, Y12, Y12
+	VDIVPS Y13, Y12, Y12
+""" + logf("Y13", "Y14") + """	VADDPS Y12, Y14, Y14
+	VMAXPS f_m100<>(SB), Y14, Y14
+	VMAXPS f_m100<>(SB), Y11, Y11
+	VMOVUPS (R8), Y12
+	VSUBPS f_one<>(SB), Y12, Y13
+	VMULPS Y14, Y13, Y13
+	VMULPS Y11, Y12, Y12
+	VSUBPS Y12, Y13, Y13
+	VMOVUPS Y13, (DI)
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, DI
+	DECQ CX
+	JNZ bf_loop
+bf_done:
+	VMOVMSKPS Y15, AX
+	CMPL AX, $0xFF
+	SETNE ret+72(FP)
+	VZEROUPPER
+	RET
+""")
+
 body.append("""
 // func cpuid(eax, ecx uint32) (a, b, c, d uint32)
 TEXT ·cpuid(SB), NOSPLIT, $0-24

@@ -86,3 +86,6 @@ func setAVX2(v bool) bool {
 
 //go:noescape
 func sigmoid32AVX2(dst, src []float32)
+
+//go:noescape
+func bceFwd32AVX2(x, y, out []float32) bool

@@ -239,6 +239,91 @@ DATA f_sign<>+8(SB)/8, $0x8000000080000000
 DATA f_sign<>+16(SB)/8, $0x8000000080000000
 DATA f_sign<>+24(SB)/8, $0x8000000080000000
 GLOBL f_sign<>(SB), RODATA|NOPTR, $32
+DATA f_sqrthf<>+0(SB)/8, $0x3f3504f33f3504f3
+DATA f_sqrthf<>+8(SB)/8, $0x3f3504f33f3504f3
+DATA f_sqrthf<>+16(SB)/8, $0x3f3504f33f3504f3
+DATA f_sqrthf<>+24(SB)/8, $0x3f3504f33f3504f3
+GLOBL f_sqrthf<>(SB), RODATA|NOPTR, $32
+DATA f_q1<>+0(SB)/8, $0xb95e8083b95e8083
+DATA f_q1<>+8(SB)/8, $0xb95e8083b95e8083
+DATA f_q1<>+16(SB)/8, $0xb95e8083b95e8083
+DATA f_q1<>+24(SB)/8, $0xb95e8083b95e8083
+GLOBL f_q1<>(SB), RODATA|NOPTR, $32
+DATA f_q2<>+0(SB)/8, $0x3f3180003f318000
+DATA f_q2<>+8(SB)/8, $0x3f3180003f318000
+DATA f_q2<>+16(SB)/8, $0x3f3180003f318000
+DATA f_q2<>+24(SB)/8, $0x3f3180003f318000
+GLOBL f_q2<>(SB), RODATA|NOPTR, $32
+DATA f_l0<>+0(SB)/8, $0x3d9021bb3d9021bb
+DATA f_l0<>+8(SB)/8, $0x3d9021bb3d9021bb
+DATA f_l0<>+16(SB)/8, $0x3d9021bb3d9021bb
+DATA f_l0<>+24(SB)/8, $0x3d9021bb3d9021bb
+GLOBL f_l0<>(SB), RODATA|NOPTR, $32
+DATA f_l1<>+0(SB)/8, $0xbdebd1b8bdebd1b8
+DATA f_l1<>+8(SB)/8, $0xbdebd1b8bdebd1b8
+DATA f_l1<>+16(SB)/8, $0xbdebd1b8bdebd1b8
+DATA f_l1<>+24(SB)/8, $0xbdebd1b8bdebd1b8
+GLOBL f_l1<>(SB), RODATA|NOPTR, $32
+DATA f_l2<>+0(SB)/8, $0x3def251a3def251a
+DATA f_l2<>+8(SB)/8, $0x3def251a3def251a
+DATA f_l2<>+16(SB)/8, $0x3def251a3def251a
+DATA f_l2<>+24(SB)/8, $0x3def251a3def251a
+GLOBL f_l2<>(SB), RODATA|NOPTR, $32
+DATA f_l3<>+0(SB)/8, $0xbdfe5d4fbdfe5d4f
+DATA f_l3<>+8(SB)/8, $0xbdfe5d4fbdfe5d4f
+DATA f_l3<>+16(SB)/8, $0xbdfe5d4fbdfe5d4f
+DATA f_l3<>+24(SB)/8, $0xbdfe5d4fbdfe5d4f
+GLOBL f_l3<>(SB), RODATA|NOPTR, $32
+DATA f_l4<>+0(SB)/8, $0x3e11e9bf3e11e9bf
+DATA f_l4<>+8(SB)/8, $0x3e11e9bf3e11e9bf
+DATA f_l4<>+16(SB)/8, $0x3e11e9bf3e11e9bf
+DATA f_l4<>+24(SB)/8, $0x3e11e9bf3e11e9bf
+GLOBL f_l4<>(SB), RODATA|NOPTR, $32
+DATA f_l5<>+0(SB)/8, $0xbe2aae50be2aae50
+DATA f_l5<>+8(SB)/8, $0xbe2aae50be2aae50
+DATA f_l5<>+16(SB)/8, $0xbe2aae50be2aae50
+DATA f_l5<>+24(SB)/8, $0xbe2aae50be2aae50
+GLOBL f_l5<>(SB), RODATA|NOPTR, $32
+DATA f_l6<>+0(SB)/8, $0x3e4cceac3e4cceac
+DATA f_l6<>+8(SB)/8, $0x3e4cceac3e4cceac
+DATA f_l6<>+16(SB)/8, $0x3e4cceac3e4cceac
+DATA f_l6<>+24(SB)/8, $0x3e4cceac3e4cceac
+GLOBL f_l6<>(SB), RODATA|NOPTR, $32
+DATA f_l7<>+0(SB)/8, $0xbe7ffffcbe7ffffc
+DATA f_l7<>+8(SB)/8, $0xbe7ffffcbe7ffffc
+DATA f_l7<>+16(SB)/8, $0xbe7ffffcbe7ffffc
+DATA f_l7<>+24(SB)/8, $0xbe7ffffcbe7ffffc
+GLOBL f_l7<>(SB), RODATA|NOPTR, $32
+DATA f_l8<>+0(SB)/8, $0x3eaaaaaa3eaaaaaa
+DATA f_l8<>+8(SB)/8, $0x3eaaaaaa3eaaaaaa
+DATA f_l8<>+16(SB)/8, $0x3eaaaaaa3eaaaaaa
+DATA f_l8<>+24(SB)/8, $0x3eaaaaaa3eaaaaaa
+GLOBL f_l8<>(SB), RODATA|NOPTR, $32
+DATA f_m100<>+0(SB)/8, $0xc2c80000c2c80000
+DATA f_m100<>+8(SB)/8, $0xc2c80000c2c80000
+DATA f_m100<>+16(SB)/8, $0xc2c80000c2c80000
+DATA f_m100<>+24(SB)/8, $0xc2c80000c2c80000
+GLOBL f_m100<>(SB), RODATA|NOPTR, $32
+DATA f_mant<>+0(SB)/8, $0x807fffff807fffff
+DATA f_mant<>+8(SB)/8, $0x807fffff807fffff
+DATA f_mant<>+16(SB)/8, $0x807fffff807fffff
+DATA f_mant<>+24(SB)/8, $0x807fffff807fffff
+GLOBL f_mant<>(SB), RODATA|NOPTR, $32
+DATA f_halfb<>+0(SB)/8, $0x3f0000003f000000
+DATA f_halfb<>+8(SB)/8, $0x3f0000003f000000
+DATA f_halfb<>+16(SB)/8, $0x3f0000003f000000
+DATA f_halfb<>+24(SB)/8, $0x3f0000003f000000
+GLOBL f_halfb<>(SB), RODATA|NOPTR, $32
+DATA f_c126<>+0(SB)/8, $0x0000007e0000007e
+DATA f_c126<>+8(SB)/8, $0x0000007e0000007e
+DATA f_c126<>+16(SB)/8, $0x0000007e0000007e
+DATA f_c126<>+24(SB)/8, $0x0000007e0000007e
+GLOBL f_c126<>(SB), RODATA|NOPTR, $32
+DATA f_tiny<>+0(SB)/8, $0x0080000000800000
+DATA f_tiny<>+8(SB)/8, $0x0080000000800000
+DATA f_tiny<>+16(SB)/8, $0x0080000000800000
+DATA f_tiny<>+24(SB)/8, $0x0080000000800000
+GLOBL f_tiny<>(SB), RODATA|NOPTR, $32
 // func exp32AVX2(dst, src []float32) bool
 TEXT ·exp32AVX2(SB), NOSPLIT, $0-49
 	MOVQ dst_base+0(FP), DI
@@ -755,6 +840,124 @@ sig_loop:
 	DECQ CX
 	JNZ sig_loop
 sig_done:
+	VZEROUPPER
+	RET
+
+// func bceFwd32AVX2(x, y, out []float32) bool
+// For i < len(x)&^7: out[i] = (y[i]-1)*max(Log1pf(-x[i]), -100) -
+// y[i]*max(Logf(x[i]), -100). Returns true when some lane's x is outside
+// [2^-126, 1) or NaN: the caller recomputes the block.
+TEXT ·bceFwd32AVX2(SB), NOSPLIT, $0-73
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	MOVQ y_base+24(FP), R8
+	MOVQ out_base+48(FP), DI
+	VPCMPEQD Y15, Y15, Y15
+	SHRQ $3, CX
+	JZ bf_done
+bf_loop:
+	VMOVUPS (SI), Y8
+	VCMPPS $0x1D, f_tiny<>(SB), Y8, Y9
+	VCMPPS $0x11, f_one<>(SB), Y8, Y10
+	VANDPS Y10, Y9, Y9
+	VANDPS Y9, Y15, Y15
+	VMOVAPS Y8, Y0
+	VPSRLD $23, Y0, Y1
+	VPSUBD f_c126<>(SB), Y1, Y1
+	VANDPS f_mant<>(SB), Y0, Y2
+	VORPS f_halfb<>(SB), Y2, Y2
+	VCMPPS $0x11, f_sqrthf<>(SB), Y2, Y3
+	VPADDD Y3, Y1, Y1
+	VANDPS Y3, Y2, Y4
+	VADDPS Y4, Y2, Y2
+	VSUBPS f_one<>(SB), Y2, Y2
+	VCVTDQ2PS Y1, Y1
+	VMULPS Y2, Y2, Y5
+	VMULPS f_l0<>(SB), Y2, Y6
+	VADDPS f_l1<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l2<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l3<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l4<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l5<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l6<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l7<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l8<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VMULPS Y5, Y6, Y6
+	VMULPS f_q1<>(SB), Y1, Y7
+	VADDPS Y7, Y6, Y6
+	VMULPS f_halfb<>(SB), Y5, Y7
+	VSUBPS Y7, Y6, Y6
+	VADDPS Y6, Y2, Y2
+	VMULPS f_q2<>(SB), Y1, Y7
+	VADDPS Y7, Y2, Y11
+	VXORPS f_sign<>(SB), Y8, Y12
+	VADDPS f_one<>(SB), Y12, Y13
+	VSUBPS f_one<>(SB), Y13, Y14
+	VSUBPS Y14, Y12, Y12
+	VDIVPS Y13, Y12, Y12
+	VMOVAPS Y13, Y0
+	VPSRLD $23, Y0, Y1
+	VPSUBD f_c126<>(SB), Y1, Y1
+	VANDPS f_mant<>(SB), Y0, Y2
+	VORPS f_halfb<>(SB), Y2, Y2
+	VCMPPS $0x11, f_sqrthf<>(SB), Y2, Y3
+	VPADDD Y3, Y1, Y1
+	VANDPS Y3, Y2, Y4
+	VADDPS Y4, Y2, Y2
+	VSUBPS f_one<>(SB), Y2, Y2
+	VCVTDQ2PS Y1, Y1
+	VMULPS Y2, Y2, Y5
+	VMULPS f_l0<>(SB), Y2, Y6
+	VADDPS f_l1<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l2<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l3<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l4<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l5<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l6<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l7<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l8<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VMULPS Y5, Y6, Y6
+	VMULPS f_q1<>(SB), Y1, Y7
+	VADDPS Y7, Y6, Y6
+	VMULPS f_halfb<>(SB), Y5, Y7
+	VSUBPS Y7, Y6, Y6
+	VADDPS Y6, Y2, Y2
+	VMULPS f_q2<>(SB), Y1, Y7
+	VADDPS Y7, Y2, Y14
+	VADDPS Y12, Y14, Y14
+	VMAXPS f_m100<>(SB), Y14, Y14
+	VMAXPS f_m100<>(SB), Y11, Y11
+	VMOVUPS (R8), Y12
+	VSUBPS f_one<>(SB), Y12, Y13
+	VMULPS Y14, Y13, Y13
+	VMULPS Y11, Y12, Y12
+	VSUBPS Y12, Y13, Y13
+	VMOVUPS Y13, (DI)
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, DI
+	DECQ CX
+	JNZ bf_loop
+bf_done:
+	VMOVMSKPS Y15, AX
+	CMPL AX, $0xFF
+	SETNE ret+72(FP)
 	VZEROUPPER
 	RET
 
