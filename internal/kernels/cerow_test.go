@@ -204,3 +204,21 @@ func TestSigmoidf(t *testing.T) {
 	}
 	t.Logf("Sigmoidf: at most %d ULP from the rounded value", worst)
 }
+
+// TestSigmoidBackwardVec checks the AVX2 sigmoid backward bitwise against
+// g·(1 − y)·y.
+func TestSigmoidBackwardVec(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 16))
+	for _, n := range []int{1, 7, 8, 9, 100, 1001} {
+		g, y, gx := make([]float32, n), make([]float32, n), make([]float32, n)
+		for i := range g {
+			g[i], y[i] = float32(r.NormFloat64()), float32(r.Float64())
+		}
+		SigmoidBackward(g, y, gx)
+		for i := range gx {
+			if want := g[i] * (1 - y[i]) * y[i]; math.Float32bits(gx[i]) != math.Float32bits(want) {
+				t.Fatalf("n=%d [%d]: %v, want %v", n, i, gx[i], want)
+			}
+		}
+	}
+}

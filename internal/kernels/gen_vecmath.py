@@ -526,6 +526,33 @@ bf_done:
 """)
 
 body.append("""
+// func sigmoidBwd32AVX2(g, y, gx []float32)
+// gx[i] = g[i]*(1 - y[i])*y[i] for i < len(gx)&^7.
+TEXT ·sigmoidBwd32AVX2(SB), NOSPLIT, $0-72
+	MOVQ g_base+0(FP), SI
+	MOVQ y_base+24(FP), R8
+	MOVQ gx_base+48(FP), DI
+	MOVQ gx_len+56(FP), CX
+	VMOVUPS f_one<>(SB), Y3
+	SHRQ $3, CX
+	JZ sb_done
+sb_loop:
+	VMOVUPS (R8), Y0
+	VSUBPS Y0, Y3, Y1
+	VMULPS (SI), Y1, Y1
+	VMULPS Y0, Y1, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, DI
+	DECQ CX
+	JNZ sb_loop
+sb_done:
+	VZEROUPPER
+	RET
+""")
+
+body.append("""
 // func cpuid(eax, ecx uint32) (a, b, c, d uint32)
 TEXT ·cpuid(SB), NOSPLIT, $0-24
 	MOVL eax+0(FP), AX

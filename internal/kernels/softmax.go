@@ -40,9 +40,15 @@ func Sigmoidfs(y, x []float32) {
 }
 
 // SigmoidBackward writes gx[i] = g[i]·(1 − y[i])·y[i] (ATen's
-// sigmoid_backward) from the output y.
+// sigmoid_backward) from the output y, in that order (AVX2 for float32,
+// bitwise the same).
 func SigmoidBackward[T Float](g, y, gx []T) {
-	for i := range gx {
+	i := 0
+	if gx32, ok := any(gx).([]float32); ok && hasAVX2 {
+		i = len(gx) &^ 7
+		sigmoidBwd32AVX2(any(g).([]float32)[:i], any(y).([]float32)[:i], gx32[:i])
+	}
+	for ; i < len(gx); i++ {
 		gx[i] = g[i] * (1 - y[i]) * y[i]
 	}
 }

@@ -89,3 +89,6 @@ func sigmoid32AVX2(dst, src []float32)
 
 //go:noescape
 func bceFwd32AVX2(x, y, out []float32) bool
+
+//go:noescape
+func sigmoidBwd32AVX2(g, y, gx []float32)

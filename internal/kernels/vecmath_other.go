@@ -28,3 +28,5 @@ func setAVX2(bool) bool { return false }
 func sigmoid32AVX2(dst, src []float32) { panic("unreachable") }
 
 func bceFwd32AVX2(x, y, out []float32) bool { panic("unreachable") }
+
+func sigmoidBwd32AVX2(g, y, gx []float32) { panic("unreachable") }
