@@ -156,21 +156,49 @@ func bceCheckFirst[T Float](x, y []T) (int, bool) {
 //
 //	out = (y − 1)·max(log1p(−x), −100) − y·max(log(x), −100)
 //
-// in T (the logs clamped at −100, so x ∈ {0, 1} gives at most 100). The
-// inputs must have passed BCECheck.
+// in T (the logs clamped at −100, so x ∈ {0, 1} gives at most 100), with
+// Logf and Log1pf for float32. The inputs must have passed BCECheck.
 func BCEForward[T Float](x, y, out []T) {
 	for i := range out {
-		a := T((y[i] - 1) * Max(Log1p(-x[i]), -100))
-		b := T(y[i] * Max(Log(x[i]), -100))
-		out[i] = a - b
+		out[i] = bceOne(x[i], y[i])
 	}
 }
 
-// BCEForwardVec is BCEForward, bit for bit, with the logarithms computed by
-// the slice functions; tmp is scratch of at least len(x) elements.
+func bceOne[T Float](x, y T) T {
+	var l1, l T
+	if Is32[T]() {
+		l1, l = T(Log1pf(float32(-x))), T(Logf(float32(x)))
+	} else {
+		l1, l = Log1p(-x), Log(x)
+	}
+	a := T((y - 1) * Max(l1, -100))
+	b := T(y * Max(l, -100))
+	return a - b
+}
+
+// BCEForwardVec is BCEForward, bit for bit: for float32 one AVX2 pass
+// (bceFwd32AVX2, eight lanes of Logf and Log1pf) where present, a block
+// with an x outside [2^-126, 1) recomputed by BCEForward; for float64 with
+// the logarithms computed by the slice functions. tmp is scratch of at
+// least len(x) elements.
 func BCEForwardVec[T Float](x, y, out, tmp []T) {
 	n := len(x)
 	y, out, tmp = y[:n], out[:n], tmp[:n]
+	if x32, ok := any(x).([]float32); ok {
+		i := 0
+		if hasAVX2 {
+			y32, o32 := any(y).([]float32), any(out).([]float32)
+			for ; i+8 <= n; i += vecBlock {
+				j := min(i+vecBlock, n&^7)
+				if bceFwd32AVX2(x32[i:j], y32[i:j], o32[i:j]) {
+					BCEForward(x32[i:j], y32[i:j], o32[i:j])
+				}
+			}
+			i = n &^ 7
+		}
+		BCEForward(x[i:], y[i:], out[i:])
+		return
+	}
 	LogSlice(out, x)
 	for i, v := range x {
 		tmp[i] = -v

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Generates vecmath_amd64.s: the AVX2 (four float64 lanes, no FMA)
-versions of Exp32, Log32 and Log1p32, the same operations in the same order
+versions of Exp32, Log32 and Log1p32, eight-lane float32 Expf and the
+cross_entropy row kernels (cerow.go), the same operations in the same order
 as the Go functions in fastmath.go, so that the results are bitwise
 identical. Run from internal/kernels: python3 gen_vecmath.py > vecmath_amd64.s
 """
@@ -201,6 +202,356 @@ kl_done:
 	VZEROUPPER
 	RET
 """)
+
+
+# Float32 arithmetic, eight lanes: expf (Expf in cerow.go, the same
+# operations in the same order, no FMA) and the cross_entropy row kernels.
+def cf(name, bits32):
+    return c(name, (bits32 << 32) | bits32)
+
+
+EXPF_CONSTS = dict(
+    f_hi=0x42b1999a, f_lo=0xc2d00000, f_log2e=0x3fb8aa3b, f_rnd=0x4b400000, f_c1=0x3f318000, f_c2=0xb95e8083,
+    f_p0=0x39506967, f_p1=0x3ab743ce, f_p2=0x3c088908, f_p3=0x3d2aa9c1, f_p4=0x3e2aaaaa, f_p5=0x3f000000,
+    f_one=0x3f800000, f_bias=127)
+for k, v in EXPF_CONSTS.items():
+    cf(k, v)
+
+
+def expf(x, out):
+    # x (a register, clamped in place) -> out; Y10 = f_hi, Y11 = f_lo;
+    # clobbers Y2-Y7. VMINPS/VMAXPS with x as the second source pass a NaN
+    # through, as Expf's comparisons do.
+    s = """	VMINPS %(x)s, Y10, %(x)s
+	VMAXPS %(x)s, Y11, %(x)s
+	VMULPS f_log2e<>(SB), %(x)s, Y2
+	VADDPS f_rnd<>(SB), Y2, Y2
+	VSUBPS f_rnd<>(SB), Y2, Y3
+	VMULPS f_c1<>(SB), Y3, Y4
+	VSUBPS Y4, %(x)s, Y4
+	VMULPS f_c2<>(SB), Y3, Y5
+	VSUBPS Y5, Y4, Y4
+	VMULPS Y4, Y4, Y5
+	VMULPS f_p0<>(SB), Y4, Y6
+	VADDPS f_p1<>(SB), Y6, Y6
+"""
+    for p in ["f_p2", "f_p3", "f_p4", "f_p5"]:
+        s += "\tVMULPS Y4, Y6, Y6\n\tVADDPS %s<>(SB), Y6, Y6\n" % p
+    s += """	VMULPS Y5, Y6, Y6
+	VADDPS Y4, Y6, Y6
+	VADDPS f_one<>(SB), Y6, Y6
+	VPSUBD f_rnd<>(SB), Y2, Y2
+	VPSRAD $1, Y2, Y3
+	VPSUBD Y3, Y2, Y2
+	VPADDD f_bias<>(SB), Y3, Y3
+	VPSLLD $23, Y3, Y3
+	VPADDD f_bias<>(SB), Y2, Y2
+	VPSLLD $23, Y2, Y2
+	VMULPS Y3, Y6, Y6
+	VMULPS Y2, Y6, %(out)s
+"""
+    return s % {"x": x, "out": out}
+
+
+body.append("""
+// func expf32AVX2(dst, src []float32)
+// dst[i] = Expf(src[i]) for i < len(src)&^7.
+TEXT ·expf32AVX2(SB), NOSPLIT, $0-48
+	MOVQ dst_base+0(FP), DI
+	MOVQ src_base+24(FP), SI
+	MOVQ src_len+32(FP), CX
+	SHRQ $3, CX
+	JZ expf_done
+	VMOVUPS f_hi<>(SB), Y10
+	VMOVUPS f_lo<>(SB), Y11
+expf_loop:
+	VMOVUPS (SI), Y0
+""" + expf("Y0", "Y1") + """	VMOVUPS Y1, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ expf_loop
+expf_done:
+	VZEROUPPER
+	RET
+
+// func max32AVX2(x []float32) float32
+// The maximum of x[:len(x)&^7] (len(x) >= 8) by VMAXPS: a NaN may be
+// dropped (see RowMaxF).
+TEXT ·max32AVX2(SB), NOSPLIT, $0-28
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	SHRQ $3, CX
+	VMOVUPS (SI), Y0
+	VMOVAPS Y0, Y1
+	VMOVAPS Y0, Y2
+	VMOVAPS Y0, Y3
+	ADDQ $32, SI
+	DECQ CX
+max_loop4:
+	CMPQ CX, $4
+	JB max_loop1
+	VMAXPS (SI), Y0, Y0
+	VMAXPS 32(SI), Y1, Y1
+	VMAXPS 64(SI), Y2, Y2
+	VMAXPS 96(SI), Y3, Y3
+	ADDQ $128, SI
+	SUBQ $4, CX
+	JMP max_loop4
+max_loop1:
+	TESTQ CX, CX
+	JZ max_done
+	VMAXPS (SI), Y0, Y0
+	ADDQ $32, SI
+	DECQ CX
+	JMP max_loop1
+max_done:
+	VMAXPS Y1, Y0, Y0
+	VMAXPS Y3, Y2, Y2
+	VMAXPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPS X1, X0, X0
+	VPERMILPS $0x4E, X0, X1
+	VMAXPS X1, X0, X0
+	VPERMILPS $0xB1, X0, X1
+	VMAXPS X1, X0, X0
+	VMOVSS X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func expSum32AVX2(x, e []float32, m float32, w []float32, mode int, acc *[16]float32)
+// For i < len(x)&^7, d = x[i] - m: e[i] = Expf(d), acc[i%8] += e[i], and
+// acc[8+i%8] += d (mode 1) or float32(w[i]*d) (mode 2).
+TEXT ·expSum32AVX2(SB), NOSPLIT, $0-96
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	MOVQ e_base+24(FP), DI
+	VBROADCASTSS m+48(FP), Y12
+	MOVQ w_base+56(FP), R8
+	MOVQ mode+80(FP), DX
+	MOVQ acc+88(FP), AX
+	VMOVUPS (AX), Y8
+	VMOVUPS 32(AX), Y9
+	VMOVUPS f_hi<>(SB), Y10
+	VMOVUPS f_lo<>(SB), Y11
+	SHRQ $3, CX
+	JZ es_done
+es_loop:
+	VMOVUPS (SI), Y0
+	VSUBPS Y12, Y0, Y0
+	CMPQ DX, $1
+	JB es_exp
+	JA es_w
+	VADDPS Y0, Y9, Y9
+	JMP es_exp
+es_w:
+	VMULPS (R8), Y0, Y1
+	VADDPS Y1, Y9, Y9
+	ADDQ $32, R8
+es_exp:
+""" + expf("Y0", "Y1") + """	VMOVUPS Y1, (DI)
+	VADDPS Y1, Y8, Y8
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ es_loop
+es_done:
+	VMOVUPS Y8, (AX)
+	VMOVUPS Y9, 32(AX)
+	VZEROUPPER
+	RET
+
+// func ceGrad32AVX2(g, w []float32, k, a float32)
+// For i < len(g)&^7: g[i] = g[i]*k + w[i]*a (len(w) == 0: g[i]*k + a).
+TEXT ·ceGrad32AVX2(SB), NOSPLIT, $0-56
+	MOVQ g_base+0(FP), DI
+	MOVQ g_len+8(FP), CX
+	MOVQ w_base+24(FP), R8
+	MOVQ w_len+32(FP), DX
+	VBROADCASTSS k+48(FP), Y1
+	VBROADCASTSS a+52(FP), Y2
+	SHRQ $3, CX
+	JZ cg_done
+	TESTQ DX, DX
+	JNZ cg_wloop
+cg_loop:
+	VMULPS (DI), Y1, Y3
+	VADDPS Y2, Y3, Y3
+	VMOVUPS Y3, (DI)
+	ADDQ $32, DI
+	DECQ CX
+	JNZ cg_loop
+	JMP cg_done
+cg_wloop:
+	VMULPS (DI), Y1, Y3
+	VMULPS (R8), Y2, Y4
+	VADDPS Y4, Y3, Y3
+	VMOVUPS Y3, (DI)
+	ADDQ $32, DI
+	ADDQ $32, R8
+	DECQ CX
+	JNZ cg_wloop
+cg_done:
+	VZEROUPPER
+	RET
+""")
+
+body.append("""
+// func sigmoid32AVX2(dst, src []float32)
+// dst[i] = 1/(1 + Expf(-src[i])) for i < len(src)&^7.
+TEXT ·sigmoid32AVX2(SB), NOSPLIT, $0-48
+	MOVQ dst_base+0(FP), DI
+	MOVQ src_base+24(FP), SI
+	MOVQ src_len+32(FP), CX
+	SHRQ $3, CX
+	JZ sig_done
+	VMOVUPS f_hi<>(SB), Y10
+	VMOVUPS f_lo<>(SB), Y11
+	VMOVUPS f_one<>(SB), Y12
+	VMOVUPS f_sign<>(SB), Y13
+sig_loop:
+	VXORPS (SI), Y13, Y0
+""" + expf("Y0", "Y1") + """	VADDPS Y12, Y1, Y1
+	VDIVPS Y1, Y12, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ sig_loop
+sig_done:
+	VZEROUPPER
+	RET
+""")
+cf("f_sign", 0x80000000)
+
+# Logf (logf.go) and the binary_cross_entropy forward kernel.
+LOGF_CONSTS = dict(
+    f_sqrthf=0x3f3504f3,
+    f_q1=0xb95e8083,
+    f_q2=0x3f318000,
+    f_l0=0x3d9021bb,
+    f_l1=0xbdebd1b8,
+    f_l2=0x3def251a,
+    f_l3=0xbdfe5d4f,
+    f_l4=0x3e11e9bf,
+    f_l5=0xbe2aae50,
+    f_l6=0x3e4cceac,
+    f_l7=0xbe7ffffc,
+    f_l8=0x3eaaaaaa,
+    f_m100=0xc2c80000,
+    f_mant=0x807fffff, f_halfb=0x3f000000, f_c126=126, f_tiny=0x00800000)
+for k, v in LOGF_CONSTS.items():
+    cf(k, v)
+
+
+def logf(x, out):
+    # x: a positive, finite, normal float32 register (clobbered unless Y0)
+    # -> out; clobbers Y0-Y7.
+    s = ""
+    if x != "Y0":
+        s += "\tVMOVAPS %s, Y0\n" % x
+    s += """	VPSRLD $23, Y0, Y1
+	VPSUBD f_c126<>(SB), Y1, Y1
+	VANDPS f_mant<>(SB), Y0, Y2
+	VORPS f_halfb<>(SB), Y2, Y2
+	VCMPPS $0x11, f_sqrthf<>(SB), Y2, Y3
+	VPADDD Y3, Y1, Y1
+	VANDPS Y3, Y2, Y4
+	VADDPS Y4, Y2, Y2
+	VSUBPS f_one<>(SB), Y2, Y2
+	VCVTDQ2PS Y1, Y1
+	VMULPS Y2, Y2, Y5
+	VMULPS f_l0<>(SB), Y2, Y6
+	VADDPS f_l1<>(SB), Y6, Y6
+"""
+    for k in range(2, 9):
+        s += "\tVMULPS Y2, Y6, Y6\n\tVADDPS f_l%d<>(SB), Y6, Y6\n" % k
+    s += """	VMULPS Y2, Y6, Y6
+	VMULPS Y5, Y6, Y6
+	VMULPS f_q1<>(SB), Y1, Y7
+	VADDPS Y7, Y6, Y6
+	VMULPS f_halfb<>(SB), Y5, Y7
+	VSUBPS Y7, Y6, Y6
+	VADDPS Y6, Y2, Y2
+	VMULPS f_q2<>(SB), Y1, Y7
+	VADDPS Y7, Y2, %s
+""" % out
+    return s
+
+
+body.append("""
+// func bceFwd32AVX2(x, y, out []float32) bool
+// For i < len(x)&^7: out[i] = (y[i]-1)*max(Log1pf(-x[i]), -100) -
+// y[i]*max(Logf(x[i]), -100). Returns true when some lane's x is outside
+// [2^-126, 1) or NaN: the caller recomputes the block.
+TEXT ·bceFwd32AVX2(SB), NOSPLIT, $0-73
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	MOVQ y_base+24(FP), R8
+	MOVQ out_base+48(FP), DI
+	VPCMPEQD Y15, Y15, Y15
+	SHRQ $3, CX
+	JZ bf_done
+bf_loop:
+	VMOVUPS (SI), Y8
+	VCMPPS $0x1D, f_tiny<>(SB), Y8, Y9
+	VCMPPS $0x11, f_one<>(SB), Y8, Y10
+	VANDPS Y10, Y9, Y9
+	VANDPS Y9, Y15, Y15
+""" + logf("Y8", "Y11") + """	VXORPS f_sign<>(SB), Y8, Y12
+	VADDPS f_one<>(SB), Y12, Y13
+	VSUBPS f_one<>(SB), Y13, Y14
+	VSUBPS Y14, Y12, Y12
+	VDIVPS Y13, Y12, Y12
+""" + logf("Y13", "Y14") + """	VADDPS Y12, Y14, Y14
+	VMAXPS f_m100<>(SB), Y14, Y14
+	VMAXPS f_m100<>(SB), Y11, Y11
+	VMOVUPS (R8), Y12
+	VSUBPS f_one<>(SB), Y12, Y13
+	VMULPS Y14, Y13, Y13
+	VMULPS Y11, Y12, Y12
+	VSUBPS Y12, Y13, Y13
+	VMOVUPS Y13, (DI)
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, DI
+	DECQ CX
+	JNZ bf_loop
+bf_done:
+	VMOVMSKPS Y15, AX
+	CMPL AX, $0xFF
+	SETNE ret+72(FP)
+	VZEROUPPER
+	RET
+""")
+
+body.append("""
+// func sigmoidBwd32AVX2(g, y, gx []float32)
+// gx[i] = g[i]*(1 - y[i])*y[i] for i < len(gx)&^7.
+TEXT ·sigmoidBwd32AVX2(SB), NOSPLIT, $0-72
+	MOVQ g_base+0(FP), SI
+	MOVQ y_base+24(FP), R8
+	MOVQ gx_base+48(FP), DI
+	MOVQ gx_len+56(FP), CX
+	VMOVUPS f_one<>(SB), Y3
+	SHRQ $3, CX
+	JZ sb_done
+sb_loop:
+	VMOVUPS (R8), Y0
+	VSUBPS Y0, Y3, Y1
+	VMULPS (SI), Y1, Y1
+	VMULPS Y0, Y1, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, DI
+	DECQ CX
+	JNZ sb_loop
+sb_done:
+	VZEROUPPER
+	RET
+""")
+
 body.append("""
 // func cpuid(eax, ecx uint32) (a, b, c, d uint32)
 TEXT ·cpuid(SB), NOSPLIT, $0-24

@@ -5,27 +5,50 @@ package kernels
 // reducing over the middle dimension, with element (o, j, i) at
 // (o*n + j)*inner + i.
 
-// SigmoidForward writes y[i] = 1/(1 + exp(−x[i])).
+// SigmoidForward writes y[i] = 1/(1 + exp(−x[i])); for float32 with Expf,
+// eight lanes at a time (Sigmoidf).
 func SigmoidForward[T Float](x, y []T) {
+	if x32, ok := any(x).([]float32); ok {
+		Sigmoidfs(any(y).([]float32), x32)
+		return
+	}
 	y = y[:len(x)]
 	for i, v := range x {
-		y[i] = -v
+		y[i] = 1 / (1 + Exp(-v))
 	}
-	ExpSlice(y, y)
-	start := 0
-	if y32, ok := any(y).([]float32); ok && hasAVX2 {
-		start = len(y) &^ 7
-		recipOnePlusAVX2(y32[:start])
+}
+
+// Sigmoidf returns 1/(1 + Expf(−x)): within about 2 ULP of the exact value
+// (Expf's error below 1 ULP, the addition's and the division's half ULP
+// each, and 1 + e shrinks Expf's relative error).
+func Sigmoidf(x float32) float32 {
+	return 1 / (1 + Expf(-x))
+}
+
+// Sigmoidfs writes y[i] = Sigmoidf(x[i]) (AVX2 where present, bitwise the
+// same).
+func Sigmoidfs(y, x []float32) {
+	y = y[:len(x)]
+	i := 0
+	if hasAVX2 {
+		i = len(x) &^ 7
+		sigmoid32AVX2(y[:i], x[:i])
 	}
-	for i := start; i < len(y); i++ {
-		y[i] = 1 / (1 + y[i])
+	for ; i < len(x); i++ {
+		y[i] = Sigmoidf(x[i])
 	}
 }
 
 // SigmoidBackward writes gx[i] = g[i]·(1 − y[i])·y[i] (ATen's
-// sigmoid_backward) from the output y.
+// sigmoid_backward) from the output y, in that order (AVX2 for float32,
+// bitwise the same).
 func SigmoidBackward[T Float](g, y, gx []T) {
-	for i := range gx {
+	i := 0
+	if gx32, ok := any(gx).([]float32); ok && hasAVX2 {
+		i = len(gx) &^ 7
+		sigmoidBwd32AVX2(any(g).([]float32)[:i], any(y).([]float32)[:i], gx32[:i])
+	}
+	for ; i < len(gx); i++ {
 		gx[i] = g[i] * (1 - y[i]) * y[i]
 	}
 }
@@ -208,48 +231,5 @@ func SoftmaxBackward[T Float](g, out, gx []T, outer, n, inner int) {
 				gx[k] = (g[k] - s) * out[k]
 			}
 		}
-	}
-}
-
-// LogSoftmaxRow is LogSoftmaxForward of one contiguous row x (inner = 1),
-// bit for bit, with the exponentials computed by the slice functions; e is
-// scratch of len(x).
-func LogSoftmaxRow[T Float](x, lp, e []T) {
-	n := len(x)
-	if n == 0 {
-		return
-	}
-	lp, e = lp[:n], e[:n]
-	m := RowMax(x)
-	for j, v := range x {
-		lp[j] = v - m
-	}
-	ExpSlice(e, lp)
-	ls := Log(SumLanes(e))
-	for j := range lp {
-		lp[j] -= ls
-	}
-}
-
-// LogSoftmaxRowBackward is LogSoftmaxBackward of one contiguous row given
-// the row sum s of the upstream gradient: gx = g − exp(lp)·s, with g nil
-// meaning an upstream gradient that is zero except for gt at index t
-// (t < 0: none). e is scratch of len(lp).
-func LogSoftmaxRowBackward[T Float](g []T, t int, gt T, lp []T, s T, e, gx []T) {
-	n := len(lp)
-	e, gx = e[:n], gx[:n]
-	ExpSlice(e, lp)
-	if g != nil {
-		g = g[:n]
-		for j := range gx {
-			gx[j] = g[j] - e[j]*s
-		}
-		return
-	}
-	for j := range gx {
-		gx[j] = 0 - e[j]*s
-	}
-	if t >= 0 {
-		gx[t] = gt - e[t]*s
 	}
 }

@@ -60,3 +60,35 @@ var hasAVX2 = func() bool {
 	_, b7, _, _ := cpuid(7, 0)
 	return b7&(1<<5) != 0
 }()
+
+// The float32 row kernels of cerow.go (vecmath_amd64.s); each handles the
+// first len&^7 elements.
+//
+//go:noescape
+func expf32AVX2(dst, src []float32)
+
+//go:noescape
+func max32AVX2(x []float32) float32
+
+//go:noescape
+func expSum32AVX2(x, e []float32, m float32, w []float32, mode int, acc *[16]float32)
+
+//go:noescape
+func ceGrad32AVX2(g, w []float32, k, a float32)
+
+// setAVX2 switches the AVX2 kernels on or off (tests compare both paths)
+// and returns the previous setting.
+func setAVX2(v bool) bool {
+	old := hasAVX2
+	hasAVX2 = v
+	return old
+}
+
+//go:noescape
+func sigmoid32AVX2(dst, src []float32)
+
+//go:noescape
+func bceFwd32AVX2(x, y, out []float32) bool
+
+//go:noescape
+func sigmoidBwd32AVX2(g, y, gx []float32)

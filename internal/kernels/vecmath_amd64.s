@@ -164,6 +164,166 @@ DATA mone<>+8(SB)/8, $0xbff0000000000000
 DATA mone<>+16(SB)/8, $0xbff0000000000000
 DATA mone<>+24(SB)/8, $0xbff0000000000000
 GLOBL mone<>(SB), RODATA|NOPTR, $32
+DATA f_hi<>+0(SB)/8, $0x42b1999a42b1999a
+DATA f_hi<>+8(SB)/8, $0x42b1999a42b1999a
+DATA f_hi<>+16(SB)/8, $0x42b1999a42b1999a
+DATA f_hi<>+24(SB)/8, $0x42b1999a42b1999a
+GLOBL f_hi<>(SB), RODATA|NOPTR, $32
+DATA f_lo<>+0(SB)/8, $0xc2d00000c2d00000
+DATA f_lo<>+8(SB)/8, $0xc2d00000c2d00000
+DATA f_lo<>+16(SB)/8, $0xc2d00000c2d00000
+DATA f_lo<>+24(SB)/8, $0xc2d00000c2d00000
+GLOBL f_lo<>(SB), RODATA|NOPTR, $32
+DATA f_log2e<>+0(SB)/8, $0x3fb8aa3b3fb8aa3b
+DATA f_log2e<>+8(SB)/8, $0x3fb8aa3b3fb8aa3b
+DATA f_log2e<>+16(SB)/8, $0x3fb8aa3b3fb8aa3b
+DATA f_log2e<>+24(SB)/8, $0x3fb8aa3b3fb8aa3b
+GLOBL f_log2e<>(SB), RODATA|NOPTR, $32
+DATA f_rnd<>+0(SB)/8, $0x4b4000004b400000
+DATA f_rnd<>+8(SB)/8, $0x4b4000004b400000
+DATA f_rnd<>+16(SB)/8, $0x4b4000004b400000
+DATA f_rnd<>+24(SB)/8, $0x4b4000004b400000
+GLOBL f_rnd<>(SB), RODATA|NOPTR, $32
+DATA f_c1<>+0(SB)/8, $0x3f3180003f318000
+DATA f_c1<>+8(SB)/8, $0x3f3180003f318000
+DATA f_c1<>+16(SB)/8, $0x3f3180003f318000
+DATA f_c1<>+24(SB)/8, $0x3f3180003f318000
+GLOBL f_c1<>(SB), RODATA|NOPTR, $32
+DATA f_c2<>+0(SB)/8, $0xb95e8083b95e8083
+DATA f_c2<>+8(SB)/8, $0xb95e8083b95e8083
+DATA f_c2<>+16(SB)/8, $0xb95e8083b95e8083
+DATA f_c2<>+24(SB)/8, $0xb95e8083b95e8083
+GLOBL f_c2<>(SB), RODATA|NOPTR, $32
+DATA f_p0<>+0(SB)/8, $0x3950696739506967
+DATA f_p0<>+8(SB)/8, $0x3950696739506967
+DATA f_p0<>+16(SB)/8, $0x3950696739506967
+DATA f_p0<>+24(SB)/8, $0x3950696739506967
+GLOBL f_p0<>(SB), RODATA|NOPTR, $32
+DATA f_p1<>+0(SB)/8, $0x3ab743ce3ab743ce
+DATA f_p1<>+8(SB)/8, $0x3ab743ce3ab743ce
+DATA f_p1<>+16(SB)/8, $0x3ab743ce3ab743ce
+DATA f_p1<>+24(SB)/8, $0x3ab743ce3ab743ce
+GLOBL f_p1<>(SB), RODATA|NOPTR, $32
+DATA f_p2<>+0(SB)/8, $0x3c0889083c088908
+DATA f_p2<>+8(SB)/8, $0x3c0889083c088908
+DATA f_p2<>+16(SB)/8, $0x3c0889083c088908
+DATA f_p2<>+24(SB)/8, $0x3c0889083c088908
+GLOBL f_p2<>(SB), RODATA|NOPTR, $32
+DATA f_p3<>+0(SB)/8, $0x3d2aa9c13d2aa9c1
+DATA f_p3<>+8(SB)/8, $0x3d2aa9c13d2aa9c1
+DATA f_p3<>+16(SB)/8, $0x3d2aa9c13d2aa9c1
+DATA f_p3<>+24(SB)/8, $0x3d2aa9c13d2aa9c1
+GLOBL f_p3<>(SB), RODATA|NOPTR, $32
+DATA f_p4<>+0(SB)/8, $0x3e2aaaaa3e2aaaaa
+DATA f_p4<>+8(SB)/8, $0x3e2aaaaa3e2aaaaa
+DATA f_p4<>+16(SB)/8, $0x3e2aaaaa3e2aaaaa
+DATA f_p4<>+24(SB)/8, $0x3e2aaaaa3e2aaaaa
+GLOBL f_p4<>(SB), RODATA|NOPTR, $32
+DATA f_p5<>+0(SB)/8, $0x3f0000003f000000
+DATA f_p5<>+8(SB)/8, $0x3f0000003f000000
+DATA f_p5<>+16(SB)/8, $0x3f0000003f000000
+DATA f_p5<>+24(SB)/8, $0x3f0000003f000000
+GLOBL f_p5<>(SB), RODATA|NOPTR, $32
+DATA f_one<>+0(SB)/8, $0x3f8000003f800000
+DATA f_one<>+8(SB)/8, $0x3f8000003f800000
+DATA f_one<>+16(SB)/8, $0x3f8000003f800000
+DATA f_one<>+24(SB)/8, $0x3f8000003f800000
+GLOBL f_one<>(SB), RODATA|NOPTR, $32
+DATA f_bias<>+0(SB)/8, $0x0000007f0000007f
+DATA f_bias<>+8(SB)/8, $0x0000007f0000007f
+DATA f_bias<>+16(SB)/8, $0x0000007f0000007f
+DATA f_bias<>+24(SB)/8, $0x0000007f0000007f
+GLOBL f_bias<>(SB), RODATA|NOPTR, $32
+DATA f_sign<>+0(SB)/8, $0x8000000080000000
+DATA f_sign<>+8(SB)/8, $0x8000000080000000
+DATA f_sign<>+16(SB)/8, $0x8000000080000000
+DATA f_sign<>+24(SB)/8, $0x8000000080000000
+GLOBL f_sign<>(SB), RODATA|NOPTR, $32
+DATA f_sqrthf<>+0(SB)/8, $0x3f3504f33f3504f3
+DATA f_sqrthf<>+8(SB)/8, $0x3f3504f33f3504f3
+DATA f_sqrthf<>+16(SB)/8, $0x3f3504f33f3504f3
+DATA f_sqrthf<>+24(SB)/8, $0x3f3504f33f3504f3
+GLOBL f_sqrthf<>(SB), RODATA|NOPTR, $32
+DATA f_q1<>+0(SB)/8, $0xb95e8083b95e8083
+DATA f_q1<>+8(SB)/8, $0xb95e8083b95e8083
+DATA f_q1<>+16(SB)/8, $0xb95e8083b95e8083
+DATA f_q1<>+24(SB)/8, $0xb95e8083b95e8083
+GLOBL f_q1<>(SB), RODATA|NOPTR, $32
+DATA f_q2<>+0(SB)/8, $0x3f3180003f318000
+DATA f_q2<>+8(SB)/8, $0x3f3180003f318000
+DATA f_q2<>+16(SB)/8, $0x3f3180003f318000
+DATA f_q2<>+24(SB)/8, $0x3f3180003f318000
+GLOBL f_q2<>(SB), RODATA|NOPTR, $32
+DATA f_l0<>+0(SB)/8, $0x3d9021bb3d9021bb
+DATA f_l0<>+8(SB)/8, $0x3d9021bb3d9021bb
+DATA f_l0<>+16(SB)/8, $0x3d9021bb3d9021bb
+DATA f_l0<>+24(SB)/8, $0x3d9021bb3d9021bb
+GLOBL f_l0<>(SB), RODATA|NOPTR, $32
+DATA f_l1<>+0(SB)/8, $0xbdebd1b8bdebd1b8
+DATA f_l1<>+8(SB)/8, $0xbdebd1b8bdebd1b8
+DATA f_l1<>+16(SB)/8, $0xbdebd1b8bdebd1b8
+DATA f_l1<>+24(SB)/8, $0xbdebd1b8bdebd1b8
+GLOBL f_l1<>(SB), RODATA|NOPTR, $32
+DATA f_l2<>+0(SB)/8, $0x3def251a3def251a
+DATA f_l2<>+8(SB)/8, $0x3def251a3def251a
+DATA f_l2<>+16(SB)/8, $0x3def251a3def251a
+DATA f_l2<>+24(SB)/8, $0x3def251a3def251a
+GLOBL f_l2<>(SB), RODATA|NOPTR, $32
+DATA f_l3<>+0(SB)/8, $0xbdfe5d4fbdfe5d4f
+DATA f_l3<>+8(SB)/8, $0xbdfe5d4fbdfe5d4f
+DATA f_l3<>+16(SB)/8, $0xbdfe5d4fbdfe5d4f
+DATA f_l3<>+24(SB)/8, $0xbdfe5d4fbdfe5d4f
+GLOBL f_l3<>(SB), RODATA|NOPTR, $32
+DATA f_l4<>+0(SB)/8, $0x3e11e9bf3e11e9bf
+DATA f_l4<>+8(SB)/8, $0x3e11e9bf3e11e9bf
+DATA f_l4<>+16(SB)/8, $0x3e11e9bf3e11e9bf
+DATA f_l4<>+24(SB)/8, $0x3e11e9bf3e11e9bf
+GLOBL f_l4<>(SB), RODATA|NOPTR, $32
+DATA f_l5<>+0(SB)/8, $0xbe2aae50be2aae50
+DATA f_l5<>+8(SB)/8, $0xbe2aae50be2aae50
+DATA f_l5<>+16(SB)/8, $0xbe2aae50be2aae50
+DATA f_l5<>+24(SB)/8, $0xbe2aae50be2aae50
+GLOBL f_l5<>(SB), RODATA|NOPTR, $32
+DATA f_l6<>+0(SB)/8, $0x3e4cceac3e4cceac
+DATA f_l6<>+8(SB)/8, $0x3e4cceac3e4cceac
+DATA f_l6<>+16(SB)/8, $0x3e4cceac3e4cceac
+DATA f_l6<>+24(SB)/8, $0x3e4cceac3e4cceac
+GLOBL f_l6<>(SB), RODATA|NOPTR, $32
+DATA f_l7<>+0(SB)/8, $0xbe7ffffcbe7ffffc
+DATA f_l7<>+8(SB)/8, $0xbe7ffffcbe7ffffc
+DATA f_l7<>+16(SB)/8, $0xbe7ffffcbe7ffffc
+DATA f_l7<>+24(SB)/8, $0xbe7ffffcbe7ffffc
+GLOBL f_l7<>(SB), RODATA|NOPTR, $32
+DATA f_l8<>+0(SB)/8, $0x3eaaaaaa3eaaaaaa
+DATA f_l8<>+8(SB)/8, $0x3eaaaaaa3eaaaaaa
+DATA f_l8<>+16(SB)/8, $0x3eaaaaaa3eaaaaaa
+DATA f_l8<>+24(SB)/8, $0x3eaaaaaa3eaaaaaa
+GLOBL f_l8<>(SB), RODATA|NOPTR, $32
+DATA f_m100<>+0(SB)/8, $0xc2c80000c2c80000
+DATA f_m100<>+8(SB)/8, $0xc2c80000c2c80000
+DATA f_m100<>+16(SB)/8, $0xc2c80000c2c80000
+DATA f_m100<>+24(SB)/8, $0xc2c80000c2c80000
+GLOBL f_m100<>(SB), RODATA|NOPTR, $32
+DATA f_mant<>+0(SB)/8, $0x807fffff807fffff
+DATA f_mant<>+8(SB)/8, $0x807fffff807fffff
+DATA f_mant<>+16(SB)/8, $0x807fffff807fffff
+DATA f_mant<>+24(SB)/8, $0x807fffff807fffff
+GLOBL f_mant<>(SB), RODATA|NOPTR, $32
+DATA f_halfb<>+0(SB)/8, $0x3f0000003f000000
+DATA f_halfb<>+8(SB)/8, $0x3f0000003f000000
+DATA f_halfb<>+16(SB)/8, $0x3f0000003f000000
+DATA f_halfb<>+24(SB)/8, $0x3f0000003f000000
+GLOBL f_halfb<>(SB), RODATA|NOPTR, $32
+DATA f_c126<>+0(SB)/8, $0x0000007e0000007e
+DATA f_c126<>+8(SB)/8, $0x0000007e0000007e
+DATA f_c126<>+16(SB)/8, $0x0000007e0000007e
+DATA f_c126<>+24(SB)/8, $0x0000007e0000007e
+GLOBL f_c126<>(SB), RODATA|NOPTR, $32
+DATA f_tiny<>+0(SB)/8, $0x0080000000800000
+DATA f_tiny<>+8(SB)/8, $0x0080000000800000
+DATA f_tiny<>+16(SB)/8, $0x0080000000800000
+DATA f_tiny<>+24(SB)/8, $0x0080000000800000
+GLOBL f_tiny<>(SB), RODATA|NOPTR, $32
 // func exp32AVX2(dst, src []float32) bool
 TEXT ·exp32AVX2(SB), NOSPLIT, $0-49
 	MOVQ dst_base+0(FP), DI
@@ -418,6 +578,411 @@ kl_done:
 	VMOVMSKPD Y15, AX
 	CMPL AX, $0xF
 	SETNE ret+104(FP)
+	VZEROUPPER
+	RET
+
+// func expf32AVX2(dst, src []float32)
+// dst[i] = Expf(src[i]) for i < len(src)&^7.
+TEXT ·expf32AVX2(SB), NOSPLIT, $0-48
+	MOVQ dst_base+0(FP), DI
+	MOVQ src_base+24(FP), SI
+	MOVQ src_len+32(FP), CX
+	SHRQ $3, CX
+	JZ expf_done
+	VMOVUPS f_hi<>(SB), Y10
+	VMOVUPS f_lo<>(SB), Y11
+expf_loop:
+	VMOVUPS (SI), Y0
+	VMINPS Y0, Y10, Y0
+	VMAXPS Y0, Y11, Y0
+	VMULPS f_log2e<>(SB), Y0, Y2
+	VADDPS f_rnd<>(SB), Y2, Y2
+	VSUBPS f_rnd<>(SB), Y2, Y3
+	VMULPS f_c1<>(SB), Y3, Y4
+	VSUBPS Y4, Y0, Y4
+	VMULPS f_c2<>(SB), Y3, Y5
+	VSUBPS Y5, Y4, Y4
+	VMULPS Y4, Y4, Y5
+	VMULPS f_p0<>(SB), Y4, Y6
+	VADDPS f_p1<>(SB), Y6, Y6
+	VMULPS Y4, Y6, Y6
+	VADDPS f_p2<>(SB), Y6, Y6
+	VMULPS Y4, Y6, Y6
+	VADDPS f_p3<>(SB), Y6, Y6
+	VMULPS Y4, Y6, Y6
+	VADDPS f_p4<>(SB), Y6, Y6
+	VMULPS Y4, Y6, Y6
+	VADDPS f_p5<>(SB), Y6, Y6
+	VMULPS Y5, Y6, Y6
+	VADDPS Y4, Y6, Y6
+	VADDPS f_one<>(SB), Y6, Y6
+	VPSUBD f_rnd<>(SB), Y2, Y2
+	VPSRAD $1, Y2, Y3
+	VPSUBD Y3, Y2, Y2
+	VPADDD f_bias<>(SB), Y3, Y3
+	VPSLLD $23, Y3, Y3
+	VPADDD f_bias<>(SB), Y2, Y2
+	VPSLLD $23, Y2, Y2
+	VMULPS Y3, Y6, Y6
+	VMULPS Y2, Y6, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ expf_loop
+expf_done:
+	VZEROUPPER
+	RET
+
+// func max32AVX2(x []float32) float32
+// The maximum of x[:len(x)&^7] (len(x) >= 8) by VMAXPS: a NaN may be
+// dropped (see RowMaxF).
+TEXT ·max32AVX2(SB), NOSPLIT, $0-28
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	SHRQ $3, CX
+	VMOVUPS (SI), Y0
+	VMOVAPS Y0, Y1
+	VMOVAPS Y0, Y2
+	VMOVAPS Y0, Y3
+	ADDQ $32, SI
+	DECQ CX
+max_loop4:
+	CMPQ CX, $4
+	JB max_loop1
+	VMAXPS (SI), Y0, Y0
+	VMAXPS 32(SI), Y1, Y1
+	VMAXPS 64(SI), Y2, Y2
+	VMAXPS 96(SI), Y3, Y3
+	ADDQ $128, SI
+	SUBQ $4, CX
+	JMP max_loop4
+max_loop1:
+	TESTQ CX, CX
+	JZ max_done
+	VMAXPS (SI), Y0, Y0
+	ADDQ $32, SI
+	DECQ CX
+	JMP max_loop1
+max_done:
+	VMAXPS Y1, Y0, Y0
+	VMAXPS Y3, Y2, Y2
+	VMAXPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPS X1, X0, X0
+	VPERMILPS $0x4E, X0, X1
+	VMAXPS X1, X0, X0
+	VPERMILPS $0xB1, X0, X1
+	VMAXPS X1, X0, X0
+	VMOVSS X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func expSum32AVX2(x, e []float32, m float32, w []float32, mode int, acc *[16]float32)
+// For i < len(x)&^7, d = x[i] - m: e[i] = Expf(d), acc[i%8] += e[i], and
+// acc[8+i%8] += d (mode 1) or float32(w[i]*d) (mode 2).
+TEXT ·expSum32AVX2(SB), NOSPLIT, $0-96
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	MOVQ e_base+24(FP), DI
+	VBROADCASTSS m+48(FP), Y12
+	MOVQ w_base+56(FP), R8
+	MOVQ mode+80(FP), DX
+	MOVQ acc+88(FP), AX
+	VMOVUPS (AX), Y8
+	VMOVUPS 32(AX), Y9
+	VMOVUPS f_hi<>(SB), Y10
+	VMOVUPS f_lo<>(SB), Y11
+	SHRQ $3, CX
+	JZ es_done
+es_loop:
+	VMOVUPS (SI), Y0
+	VSUBPS Y12, Y0, Y0
+	CMPQ DX, $1
+	JB es_exp
+	JA es_w
+	VADDPS Y0, Y9, Y9
+	JMP es_exp
+es_w:
+	VMULPS (R8), Y0, Y1
+	VADDPS Y1, Y9, Y9
+	ADDQ $32, R8
+es_exp:
+	VMINPS Y0, Y10, Y0
+	VMAXPS Y0, Y11, Y0
+	VMULPS f_log2e<>(SB), Y0, Y2
+	VADDPS f_rnd<>(SB), Y2, Y2
+	VSUBPS f_rnd<>(SB), Y2, Y3
+	VMULPS f_c1<>(SB), Y3, Y4
+	VSUBPS Y4, Y0, Y4
+	VMULPS f_c2<>(SB), Y3, Y5
+	VSUBPS Y5, Y4, Y4
+	VMULPS Y4, Y4, Y5
+	VMULPS f_p0<>(SB), Y4, Y6
+	VADDPS f_p1<>(SB), Y6, Y6
+	VMULPS Y4, Y6, Y6
+	VADDPS f_p2<>(SB), Y6, Y6
+	VMULPS Y4, Y6, Y6
+	VADDPS f_p3<>(SB), Y6, Y6
+	VMULPS Y4, Y6, Y6
+	VADDPS f_p4<>(SB), Y6, Y6
+	VMULPS Y4, Y6, Y6
+	VADDPS f_p5<>(SB), Y6, Y6
+	VMULPS Y5, Y6, Y6
+	VADDPS Y4, Y6, Y6
+	VADDPS f_one<>(SB), Y6, Y6
+	VPSUBD f_rnd<>(SB), Y2, Y2
+	VPSRAD $1, Y2, Y3
+	VPSUBD Y3, Y2, Y2
+	VPADDD f_bias<>(SB), Y3, Y3
+	VPSLLD $23, Y3, Y3
+	VPADDD f_bias<>(SB), Y2, Y2
+	VPSLLD $23, Y2, Y2
+	VMULPS Y3, Y6, Y6
+	VMULPS Y2, Y6, Y1
+	VMOVUPS Y1, (DI)
+	VADDPS Y1, Y8, Y8
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ es_loop
+es_done:
+	VMOVUPS Y8, (AX)
+	VMOVUPS Y9, 32(AX)
+	VZEROUPPER
+	RET
+
+// func ceGrad32AVX2(g, w []float32, k, a float32)
+// For i < len(g)&^7: g[i] = g[i]*k + w[i]*a (len(w) == 0: g[i]*k + a).
+TEXT ·ceGrad32AVX2(SB), NOSPLIT, $0-56
+	MOVQ g_base+0(FP), DI
+	MOVQ g_len+8(FP), CX
+	MOVQ w_base+24(FP), R8
+	MOVQ w_len+32(FP), DX
+	VBROADCASTSS k+48(FP), Y1
+	VBROADCASTSS a+52(FP), Y2
+	SHRQ $3, CX
+	JZ cg_done
+	TESTQ DX, DX
+	JNZ cg_wloop
+cg_loop:
+	VMULPS (DI), Y1, Y3
+	VADDPS Y2, Y3, Y3
+	VMOVUPS Y3, (DI)
+	ADDQ $32, DI
+	DECQ CX
+	JNZ cg_loop
+	JMP cg_done
+cg_wloop:
+	VMULPS (DI), Y1, Y3
+	VMULPS (R8), Y2, Y4
+	VADDPS Y4, Y3, Y3
+	VMOVUPS Y3, (DI)
+	ADDQ $32, DI
+	ADDQ $32, R8
+	DECQ CX
+	JNZ cg_wloop
+cg_done:
+	VZEROUPPER
+	RET
+
+// func sigmoid32AVX2(dst, src []float32)
+// dst[i] = 1/(1 + Expf(-src[i])) for i < len(src)&^7.
+TEXT ·sigmoid32AVX2(SB), NOSPLIT, $0-48
+	MOVQ dst_base+0(FP), DI
+	MOVQ src_base+24(FP), SI
+	MOVQ src_len+32(FP), CX
+	SHRQ $3, CX
+	JZ sig_done
+	VMOVUPS f_hi<>(SB), Y10
+	VMOVUPS f_lo<>(SB), Y11
+	VMOVUPS f_one<>(SB), Y12
+	VMOVUPS f_sign<>(SB), Y13
+sig_loop:
+	VXORPS (SI), Y13, Y0
+	VMINPS Y0, Y10, Y0
+	VMAXPS Y0, Y11, Y0
+	VMULPS f_log2e<>(SB), Y0, Y2
+	VADDPS f_rnd<>(SB), Y2, Y2
+	VSUBPS f_rnd<>(SB), Y2, Y3
+	VMULPS f_c1<>(SB), Y3, Y4
+	VSUBPS Y4, Y0, Y4
+	VMULPS f_c2<>(SB), Y3, Y5
+	VSUBPS Y5, Y4, Y4
+	VMULPS Y4, Y4, Y5
+	VMULPS f_p0<>(SB), Y4, Y6
+	VADDPS f_p1<>(SB), Y6, Y6
+	VMULPS Y4, Y6, Y6
+	VADDPS f_p2<>(SB), Y6, Y6
+	VMULPS Y4, Y6, Y6
+	VADDPS f_p3<>(SB), Y6, Y6
+	VMULPS Y4, Y6, Y6
+	VADDPS f_p4<>(SB), Y6, Y6
+	VMULPS Y4, Y6, Y6
+	VADDPS f_p5<>(SB), Y6, Y6
+	VMULPS Y5, Y6, Y6
+	VADDPS Y4, Y6, Y6
+	VADDPS f_one<>(SB), Y6, Y6
+	VPSUBD f_rnd<>(SB), Y2, Y2
+	VPSRAD $1, Y2, Y3
+	VPSUBD Y3, Y2, Y2
+	VPADDD f_bias<>(SB), Y3, Y3
+	VPSLLD $23, Y3, Y3
+	VPADDD f_bias<>(SB), Y2, Y2
+	VPSLLD $23, Y2, Y2
+	VMULPS Y3, Y6, Y6
+	VMULPS Y2, Y6, Y1
+	VADDPS Y12, Y1, Y1
+	VDIVPS Y1, Y12, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ sig_loop
+sig_done:
+	VZEROUPPER
+	RET
+
+// func bceFwd32AVX2(x, y, out []float32) bool
+// For i < len(x)&^7: out[i] = (y[i]-1)*max(Log1pf(-x[i]), -100) -
+// y[i]*max(Logf(x[i]), -100). Returns true when some lane's x is outside
+// [2^-126, 1) or NaN: the caller recomputes the block.
+TEXT ·bceFwd32AVX2(SB), NOSPLIT, $0-73
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	MOVQ y_base+24(FP), R8
+	MOVQ out_base+48(FP), DI
+	VPCMPEQD Y15, Y15, Y15
+	SHRQ $3, CX
+	JZ bf_done
+bf_loop:
+	VMOVUPS (SI), Y8
+	VCMPPS $0x1D, f_tiny<>(SB), Y8, Y9
+	VCMPPS $0x11, f_one<>(SB), Y8, Y10
+	VANDPS Y10, Y9, Y9
+	VANDPS Y9, Y15, Y15
+	VMOVAPS Y8, Y0
+	VPSRLD $23, Y0, Y1
+	VPSUBD f_c126<>(SB), Y1, Y1
+	VANDPS f_mant<>(SB), Y0, Y2
+	VORPS f_halfb<>(SB), Y2, Y2
+	VCMPPS $0x11, f_sqrthf<>(SB), Y2, Y3
+	VPADDD Y3, Y1, Y1
+	VANDPS Y3, Y2, Y4
+	VADDPS Y4, Y2, Y2
+	VSUBPS f_one<>(SB), Y2, Y2
+	VCVTDQ2PS Y1, Y1
+	VMULPS Y2, Y2, Y5
+	VMULPS f_l0<>(SB), Y2, Y6
+	VADDPS f_l1<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l2<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l3<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l4<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l5<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l6<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l7<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l8<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VMULPS Y5, Y6, Y6
+	VMULPS f_q1<>(SB), Y1, Y7
+	VADDPS Y7, Y6, Y6
+	VMULPS f_halfb<>(SB), Y5, Y7
+	VSUBPS Y7, Y6, Y6
+	VADDPS Y6, Y2, Y2
+	VMULPS f_q2<>(SB), Y1, Y7
+	VADDPS Y7, Y2, Y11
+	VXORPS f_sign<>(SB), Y8, Y12
+	VADDPS f_one<>(SB), Y12, Y13
+	VSUBPS f_one<>(SB), Y13, Y14
+	VSUBPS Y14, Y12, Y12
+	VDIVPS Y13, Y12, Y12
+	VMOVAPS Y13, Y0
+	VPSRLD $23, Y0, Y1
+	VPSUBD f_c126<>(SB), Y1, Y1
+	VANDPS f_mant<>(SB), Y0, Y2
+	VORPS f_halfb<>(SB), Y2, Y2
+	VCMPPS $0x11, f_sqrthf<>(SB), Y2, Y3
+	VPADDD Y3, Y1, Y1
+	VANDPS Y3, Y2, Y4
+	VADDPS Y4, Y2, Y2
+	VSUBPS f_one<>(SB), Y2, Y2
+	VCVTDQ2PS Y1, Y1
+	VMULPS Y2, Y2, Y5
+	VMULPS f_l0<>(SB), Y2, Y6
+	VADDPS f_l1<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l2<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l3<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l4<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l5<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l6<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l7<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l8<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VMULPS Y5, Y6, Y6
+	VMULPS f_q1<>(SB), Y1, Y7
+	VADDPS Y7, Y6, Y6
+	VMULPS f_halfb<>(SB), Y5, Y7
+	VSUBPS Y7, Y6, Y6
+	VADDPS Y6, Y2, Y2
+	VMULPS f_q2<>(SB), Y1, Y7
+	VADDPS Y7, Y2, Y14
+	VADDPS Y12, Y14, Y14
+	VMAXPS f_m100<>(SB), Y14, Y14
+	VMAXPS f_m100<>(SB), Y11, Y11
+	VMOVUPS (R8), Y12
+	VSUBPS f_one<>(SB), Y12, Y13
+	VMULPS Y14, Y13, Y13
+	VMULPS Y11, Y12, Y12
+	VSUBPS Y12, Y13, Y13
+	VMOVUPS Y13, (DI)
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, DI
+	DECQ CX
+	JNZ bf_loop
+bf_done:
+	VMOVMSKPS Y15, AX
+	CMPL AX, $0xFF
+	SETNE ret+72(FP)
+	VZEROUPPER
+	RET
+
+// func sigmoidBwd32AVX2(g, y, gx []float32)
+// gx[i] = g[i]*(1 - y[i])*y[i] for i < len(gx)&^7.
+TEXT ·sigmoidBwd32AVX2(SB), NOSPLIT, $0-72
+	MOVQ g_base+0(FP), SI
+	MOVQ y_base+24(FP), R8
+	MOVQ gx_base+48(FP), DI
+	MOVQ gx_len+56(FP), CX
+	VMOVUPS f_one<>(SB), Y3
+	SHRQ $3, CX
+	JZ sb_done
+sb_loop:
+	VMOVUPS (R8), Y0
+	VSUBPS Y0, Y3, Y1
+	VMULPS (SI), Y1, Y1
+	VMULPS Y0, Y1, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, DI
+	DECQ CX
+	JNZ sb_loop
+sb_done:
 	VZEROUPPER
 	RET
 

@@ -15,3 +15,18 @@ func recipOnePlusAVX2(y []float32)                             { panic("unreacha
 
 func klDivAVX2(x, t, out, gx []float32, negu float32) bool { panic("unreachable") }
 func inUnitAVX2(x, y []float32) bool                       { panic("unreachable") }
+
+func expf32AVX2(dst, src []float32) { panic("unreachable") }
+func max32AVX2(x []float32) float32 { panic("unreachable") }
+func expSum32AVX2(x, e []float32, m float32, w []float32, mode int, acc *[16]float32) {
+	panic("unreachable")
+}
+func ceGrad32AVX2(g, w []float32, k, a float32) { panic("unreachable") }
+
+func setAVX2(bool) bool { return false }
+
+func sigmoid32AVX2(dst, src []float32) { panic("unreachable") }
+
+func bceFwd32AVX2(x, y, out []float32) bool { panic("unreachable") }
+
+func sigmoidBwd32AVX2(g, y, gx []float32) { panic("unreachable") }
