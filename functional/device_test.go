@@ -92,3 +92,45 @@ func TestDeviceFallback(t *testing.T) {
 		}
 	}
 }
+
+// TestShardOnDevice checks that a mean shard of device tensors gives the
+// CPU's numerator, denominator, scaled value and gradient.
+func TestShardOnDevice(t *testing.T) {
+	onFake(t)
+	x := tensor.MustNew([]float64{0.5, -1, 2, 0.25, 1, -0.5}, 2, 3)
+	y := tensor.MustNew([]int64{2, 0}, 2)
+	w := tensor.MustNew([]float64{1, 2, 0.5}, 3)
+	run := func(x, y, w *tensor.Tensor) (v float64, d float64, g []float64) {
+		_ = x.SetRequiresGrad(true)
+		s, err := F.CrossEntropyShard(x, y, F.Weight(w), F.LabelSmoothing(0.1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := s.Scaled(4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := out.Backward(); err != nil {
+			t.Fatal(err)
+		}
+		host, err := out.ToCPU()
+		if err != nil {
+			t.Fatal(err)
+		}
+		gh, err := x.Grad().ToCPU()
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, _ = host.Item()
+		return v, s.Denominator, gh.Values()
+	}
+	v, d, g := run(x, y, w)
+	dx := cuda(t, x.Detach())
+	vd, dd, gd := run(dx, cuda(t, y), cuda(t, w))
+	if vd != v || dd != d || !slices.Equal(gd, g) {
+		t.Errorf("on the device: %v %v %v, on the CPU: %v %v %v", vd, dd, gd, v, d, g)
+	}
+	if dx.Grad().Device() != tensor.CUDA {
+		t.Errorf("the gradient is on %v, want cuda", dx.Grad().Device())
+	}
+}

@@ -46,6 +46,18 @@ func (s MeanShard) Scaled(total float64) (*tensor.Tensor, error) {
 	if s.Numerator == nil {
 		return nil, torchloss.Errorf(torchloss.ErrValue, "mean_shard", "numerator", "no numerator")
 	}
+	if dev := s.Numerator.Device(); dev != tensor.CPU {
+		// A 0-d division: on the host, through differentiable copies.
+		host, err := s.Numerator.ToCPU()
+		if err != nil {
+			return nil, err
+		}
+		out, err := MeanShard{host, s.Denominator}.Scaled(total)
+		if err != nil {
+			return nil, err
+		}
+		return out.ToDevice(dev)
+	}
 	return dispatch(s.Numerator.DType(),
 		func() (*tensor.Tensor, error) { return scaledT[float32](s.Numerator, total) },
 		func() (*tensor.Tensor, error) { return scaledT[float64](s.Numerator, total) })
@@ -84,17 +96,24 @@ func classDenominator(target *tensor.Tensor, c config) (float64, error) {
 	}
 	var w []float64
 	if c.weight != nil {
-		w = c.weight.Values()
+		var err error
+		if w, err = hostValues(c.weight); err != nil {
+			return 0, err
+		}
+	}
+	ts, err := hostValues(target)
+	if err != nil {
+		return 0, err
 	}
 	var d float64
-	for _, t := range target.Int64s() {
-		if t == ignore {
+	for _, t := range ts {
+		if int64(t) == ignore {
 			continue
 		}
 		if w == nil {
 			d++
 		} else if t >= 0 && int(t) < len(w) {
-			d += w[t]
+			d += w[int(t)]
 		}
 	}
 	return d, nil
@@ -158,7 +177,11 @@ func CTCLossShard(logProbs, targets, inputLengths, targetLengths *tensor.Tensor,
 	if err != nil {
 		return MeanShard{}, err
 	}
-	return ctcShard(loss, targetLengths.Values())
+	lens, err := hostValues(targetLengths)
+	if err != nil {
+		return MeanShard{}, err
+	}
+	return ctcShard(loss, lens)
 }
 
 // CTCLossIntsShard is CTCLossShard with lengths as Go slices.
@@ -253,7 +276,11 @@ func weightedShard(op string, fn func(a, b *tensor.Tensor, o ...Option) (*tensor
 	}
 	if c.weight != nil {
 		var d float64
-		for _, w := range c.weight.Values() {
+		ws, err := hostValues(c.weight)
+		if err != nil {
+			return MeanShard{}, err
+		}
+		for _, w := range ws {
 			d += w
 		}
 		return MeanShard{num, d}, nil
@@ -264,4 +291,18 @@ func weightedShard(op string, fn func(a, b *tensor.Tensor, o ...Option) (*tensor
 	}
 	n, err := tensor.Numel(shape)
 	return MeanShard{num, float64(n)}, err
+}
+
+// hostValues returns t's elements as float64, copying a device tensor to
+// the host first (its Values are nil there). Int64 class indices up to 2^53
+// are exact.
+func hostValues(t *tensor.Tensor) ([]float64, error) {
+	if t.Device() != tensor.CPU {
+		h, err := t.Detach().ToCPU()
+		if err != nil {
+			return nil, err
+		}
+		t = h
+	}
+	return t.Values(), nil
 }
