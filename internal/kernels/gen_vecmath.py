@@ -552,6 +552,142 @@ sb_done:
 	RET
 """)
 
+cf("f_inf", 0x7f800000)
+
+body.append("""
+// func logf32AVX2(dst, src []float32) bool
+// dst[i] = Logf(src[i]) for i < len(src)&^7. Returns true when some lane's
+// src is not in [2^-126, +inf) (the caller recomputes the block).
+TEXT ·logf32AVX2(SB), NOSPLIT, $0-49
+	MOVQ dst_base+0(FP), DI
+	MOVQ src_base+24(FP), SI
+	MOVQ src_len+32(FP), CX
+	VPCMPEQD Y15, Y15, Y15
+	SHRQ $3, CX
+	JZ lf_done
+lf_loop:
+	VMOVUPS (SI), Y8
+	VCMPPS $0x1D, f_tiny<>(SB), Y8, Y9
+	VCMPPS $0x11, f_inf<>(SB), Y8, Y10
+	VANDPS Y10, Y9, Y9
+	VANDPS Y9, Y15, Y15
+""" + logf("Y8", "Y11") + """	VMOVUPS Y11, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ lf_loop
+lf_done:
+	VMOVMSKPS Y15, AX
+	CMPL AX, $0xFF
+	SETNE ret+48(FP)
+	VZEROUPPER
+	RET
+""")
+
+# binary_cross_entropy_with_logits (BCEWLVec, float32): per element
+#   e1 = Expf(-|x|); ls = min(x, 0) - Log1pf(e1); [ls = ls*((pw-1)*y + 1)]
+#   out = (1-y)*x - ls
+#   grad: s = 1/(1 + Expf(-x)); g = s - y  or  t = pw*y; g = ((t+1)-y)*s - t
+#         g = g*u; [g = g/d]
+# pw (flags&1) holds c elements, c%8 == 0, starting at element j (j%8 == 0)
+# and wrapping; flags&2: write gx; flags&4: divide by d. Returns true when
+# some x is NaN (the caller recomputes).
+body.append("""
+// func bceWL32AVX2(x, y, pw []float32, j int, out, gx []float32, u, d float32, flags int) bool
+TEXT ·bceWL32AVX2(SB), NOSPLIT, $0-145
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	MOVQ y_base+24(FP), R8
+	MOVQ pw_base+48(FP), R13
+	MOVQ pw_len+56(FP), R14
+	MOVQ j+72(FP), AX
+	MOVQ out_base+80(FP), DI
+	MOVQ gx_base+104(FP), R11
+	MOVQ flags+136(FP), R12
+	LEAQ (R13)(AX*4), R9
+	MOVQ R14, R10
+	SUBQ AX, R10
+	VPCMPEQD Y15, Y15, Y15
+	VMOVUPS f_hi<>(SB), Y10
+	VMOVUPS f_lo<>(SB), Y11
+	SHRQ $3, CX
+	JZ bw_done
+bw_loop:
+	VMOVUPS (SI), Y8
+	VCMPPS $0x07, Y8, Y8, Y9
+	VANDPS Y9, Y15, Y15
+	VORPS f_sign<>(SB), Y8, Y0
+""" + expf("Y0", "Y1") + """	VADDPS f_one<>(SB), Y1, Y12
+	VSUBPS f_one<>(SB), Y12, Y13
+	VSUBPS Y13, Y1, Y13
+	VDIVPS Y12, Y13, Y13
+""" + logf("Y12", "Y14") + """	VADDPS Y13, Y14, Y14
+	VXORPS Y0, Y0, Y0
+	VMINPS Y8, Y0, Y0
+	VSUBPS Y14, Y0, Y14
+	VMOVUPS (R8), Y9
+	TESTQ $1, R12
+	JZ bw_nopw1
+	VMOVUPS (R9), Y12
+	VSUBPS f_one<>(SB), Y12, Y13
+	VMULPS Y9, Y13, Y13
+	VADDPS f_one<>(SB), Y13, Y13
+	VMULPS Y13, Y14, Y14
+bw_nopw1:
+	VMOVUPS f_one<>(SB), Y13
+	VSUBPS Y9, Y13, Y13
+	VMULPS Y8, Y13, Y13
+	VSUBPS Y14, Y13, Y13
+	VMOVUPS Y13, (DI)
+	TESTQ $2, R12
+	JZ bw_next
+	VXORPS f_sign<>(SB), Y8, Y0
+""" + expf("Y0", "Y1") + """	VADDPS f_one<>(SB), Y1, Y1
+	VMOVUPS f_one<>(SB), Y2
+	VDIVPS Y1, Y2, Y1
+	TESTQ $1, R12
+	JZ bw_nopw2
+	VMOVUPS (R9), Y12
+	VMULPS Y9, Y12, Y12
+	VADDPS f_one<>(SB), Y12, Y13
+	VSUBPS Y9, Y13, Y13
+	VMULPS Y1, Y13, Y13
+	VSUBPS Y12, Y13, Y1
+	JMP bw_g
+bw_nopw2:
+	VSUBPS Y9, Y1, Y1
+bw_g:
+	VBROADCASTSS u+128(FP), Y2
+	VMULPS Y2, Y1, Y1
+	TESTQ $4, R12
+	JZ bw_nodiv
+	VBROADCASTSS d+132(FP), Y2
+	VDIVPS Y2, Y1, Y1
+bw_nodiv:
+	VMOVUPS Y1, (R11)
+	ADDQ $32, R11
+bw_next:
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, DI
+	TESTQ $1, R12
+	JZ bw_dec
+	ADDQ $32, R9
+	SUBQ $8, R10
+	JNZ bw_dec
+	MOVQ R13, R9
+	MOVQ R14, R10
+bw_dec:
+	DECQ CX
+	JNZ bw_loop
+bw_done:
+	VMOVMSKPS Y15, AX
+	CMPL AX, $0xFF
+	SETNE ret+144(FP)
+	VZEROUPPER
+	RET
+""")
+
 body.append("""
 // func cpuid(eax, ecx uint32) (a, b, c, d uint32)
 TEXT ·cpuid(SB), NOSPLIT, $0-24

@@ -92,3 +92,9 @@ func bceFwd32AVX2(x, y, out []float32) bool
 
 //go:noescape
 func sigmoidBwd32AVX2(g, y, gx []float32)
+
+//go:noescape
+func logf32AVX2(dst, src []float32) bool
+
+//go:noescape
+func bceWL32AVX2(x, y, pw []float32, j int, out, gx []float32, u, d float32, flags int) bool

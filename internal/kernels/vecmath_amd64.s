@@ -324,6 +324,11 @@ DATA f_tiny<>+8(SB)/8, $0x0080000000800000
 DATA f_tiny<>+16(SB)/8, $0x0080000000800000
 DATA f_tiny<>+24(SB)/8, $0x0080000000800000
 GLOBL f_tiny<>(SB), RODATA|NOPTR, $32
+DATA f_inf<>+0(SB)/8, $0x7f8000007f800000
+DATA f_inf<>+8(SB)/8, $0x7f8000007f800000
+DATA f_inf<>+16(SB)/8, $0x7f8000007f800000
+DATA f_inf<>+24(SB)/8, $0x7f8000007f800000
+GLOBL f_inf<>(SB), RODATA|NOPTR, $32
 // func exp32AVX2(dst, src []float32) bool
 TEXT ·exp32AVX2(SB), NOSPLIT, $0-49
 	MOVQ dst_base+0(FP), DI
@@ -983,6 +988,266 @@ sb_loop:
 	DECQ CX
 	JNZ sb_loop
 sb_done:
+	VZEROUPPER
+	RET
+
+// func logf32AVX2(dst, src []float32) bool
+// dst[i] = Logf(src[i]) for i < len(src)&^7. Returns true when some lane's
+// src is not in [2^-126, +inf) (the caller recomputes the block).
+TEXT ·logf32AVX2(SB), NOSPLIT, $0-49
+	MOVQ dst_base+0(FP), DI
+	MOVQ src_base+24(FP), SI
+	MOVQ src_len+32(FP), CX
+	VPCMPEQD Y15, Y15, Y15
+	SHRQ $3, CX
+	JZ lf_done
+lf_loop:
+	VMOVUPS (SI), Y8
+	VCMPPS $0x1D, f_tiny<>(SB), Y8, Y9
+	VCMPPS $0x11, f_inf<>(SB), Y8, Y10
+	VANDPS Y10, Y9, Y9
+	VANDPS Y9, Y15, Y15
+	VMOVAPS Y8, Y0
+	VPSRLD $23, Y0, Y1
+	VPSUBD f_c126<>(SB), Y1, Y1
+	VANDPS f_mant<>(SB), Y0, Y2
+	VORPS f_halfb<>(SB), Y2, Y2
+	VCMPPS $0x11, f_sqrthf<>(SB), Y2, Y3
+	VPADDD Y3, Y1, Y1
+	VANDPS Y3, Y2, Y4
+	VADDPS Y4, Y2, Y2
+	VSUBPS f_one<>(SB), Y2, Y2
+	VCVTDQ2PS Y1, Y1
+	VMULPS Y2, Y2, Y5
+	VMULPS f_l0<>(SB), Y2, Y6
+	VADDPS f_l1<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l2<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l3<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l4<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l5<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l6<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l7<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l8<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VMULPS Y5, Y6, Y6
+	VMULPS f_q1<>(SB), Y1, Y7
+	VADDPS Y7, Y6, Y6
+	VMULPS f_halfb<>(SB), Y5, Y7
+	VSUBPS Y7, Y6, Y6
+	VADDPS Y6, Y2, Y2
+	VMULPS f_q2<>(SB), Y1, Y7
+	VADDPS Y7, Y2, Y11
+	VMOVUPS Y11, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ lf_loop
+lf_done:
+	VMOVMSKPS Y15, AX
+	CMPL AX, $0xFF
+	SETNE ret+48(FP)
+	VZEROUPPER
+	RET
+
+// func bceWL32AVX2(x, y, pw []float32, j int, out, gx []float32, u, d float32, flags int) bool
+TEXT ·bceWL32AVX2(SB), NOSPLIT, $0-145
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	MOVQ y_base+24(FP), R8
+	MOVQ pw_base+48(FP), R13
+	MOVQ pw_len+56(FP), R14
+	MOVQ j+72(FP), AX
+	MOVQ out_base+80(FP), DI
+	MOVQ gx_base+104(FP), R11
+	MOVQ flags+136(FP), R12
+	LEAQ (R13)(AX*4), R9
+	MOVQ R14, R10
+	SUBQ AX, R10
+	VPCMPEQD Y15, Y15, Y15
+	VMOVUPS f_hi<>(SB), Y10
+	VMOVUPS f_lo<>(SB), Y11
+	SHRQ $3, CX
+	JZ bw_done
+bw_loop:
+	VMOVUPS (SI), Y8
+	VCMPPS $0x07, Y8, Y8, Y9
+	VANDPS Y9, Y15, Y15
+	VORPS f_sign<>(SB), Y8, Y0
+	VMINPS Y0, Y10, Y0
+	VMAXPS Y0, Y11, Y0
+	VMULPS f_log2e<>(SB), Y0, Y2
+	VADDPS f_rnd<>(SB), Y2, Y2
+	VSUBPS f_rnd<>(SB), Y2, Y3
+	VMULPS f_c1<>(SB), Y3, Y4
+	VSUBPS Y4, Y0, Y4
+	VMULPS f_c2<>(SB), Y3, Y5
+	VSUBPS Y5, Y4, Y4
+	VMULPS Y4, Y4, Y5
+	VMULPS f_p0<>(SB), Y4, Y6
+	VADDPS f_p1<>(SB), Y6, Y6
+	VMULPS Y4, Y6, Y6
+	VADDPS f_p2<>(SB), Y6, Y6
+	VMULPS Y4, Y6, Y6
+	VADDPS f_p3<>(SB), Y6, Y6
+	VMULPS Y4, Y6, Y6
+	VADDPS f_p4<>(SB), Y6, Y6
+	VMULPS Y4, Y6, Y6
+	VADDPS f_p5<>(SB), Y6, Y6
+	VMULPS Y5, Y6, Y6
+	VADDPS Y4, Y6, Y6
+	VADDPS f_one<>(SB), Y6, Y6
+	VPSUBD f_rnd<>(SB), Y2, Y2
+	VPSRAD $1, Y2, Y3
+	VPSUBD Y3, Y2, Y2
+	VPADDD f_bias<>(SB), Y3, Y3
+	VPSLLD $23, Y3, Y3
+	VPADDD f_bias<>(SB), Y2, Y2
+	VPSLLD $23, Y2, Y2
+	VMULPS Y3, Y6, Y6
+	VMULPS Y2, Y6, Y1
+	VADDPS f_one<>(SB), Y1, Y12
+	VSUBPS f_one<>(SB), Y12, Y13
+	VSUBPS Y13, Y1, Y13
+	VDIVPS Y12, Y13, Y13
+	VMOVAPS Y12, Y0
+	VPSRLD $23, Y0, Y1
+	VPSUBD f_c126<>(SB), Y1, Y1
+	VANDPS f_mant<>(SB), Y0, Y2
+	VORPS f_halfb<>(SB), Y2, Y2
+	VCMPPS $0x11, f_sqrthf<>(SB), Y2, Y3
+	VPADDD Y3, Y1, Y1
+	VANDPS Y3, Y2, Y4
+	VADDPS Y4, Y2, Y2
+	VSUBPS f_one<>(SB), Y2, Y2
+	VCVTDQ2PS Y1, Y1
+	VMULPS Y2, Y2, Y5
+	VMULPS f_l0<>(SB), Y2, Y6
+	VADDPS f_l1<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l2<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l3<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l4<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l5<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l6<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l7<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l8<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VMULPS Y5, Y6, Y6
+	VMULPS f_q1<>(SB), Y1, Y7
+	VADDPS Y7, Y6, Y6
+	VMULPS f_halfb<>(SB), Y5, Y7
+	VSUBPS Y7, Y6, Y6
+	VADDPS Y6, Y2, Y2
+	VMULPS f_q2<>(SB), Y1, Y7
+	VADDPS Y7, Y2, Y14
+	VADDPS Y13, Y14, Y14
+	VXORPS Y0, Y0, Y0
+	VMINPS Y8, Y0, Y0
+	VSUBPS Y14, Y0, Y14
+	VMOVUPS (R8), Y9
+	TESTQ $1, R12
+	JZ bw_nopw1
+	VMOVUPS (R9), Y12
+	VSUBPS f_one<>(SB), Y12, Y13
+	VMULPS Y9, Y13, Y13
+	VADDPS f_one<>(SB), Y13, Y13
+	VMULPS Y13, Y14, Y14
+bw_nopw1:
+	VMOVUPS f_one<>(SB), Y13
+	VSUBPS Y9, Y13, Y13
+	VMULPS Y8, Y13, Y13
+	VSUBPS Y14, Y13, Y13
+	VMOVUPS Y13, (DI)
+	TESTQ $2, R12
+	JZ bw_next
+	VXORPS f_sign<>(SB), Y8, Y0
+	VMINPS Y0, Y10, Y0
+	VMAXPS Y0, Y11, Y0
+	VMULPS f_log2e<>(SB), Y0, Y2
+	VADDPS f_rnd<>(SB), Y2, Y2
+	VSUBPS f_rnd<>(SB), Y2, Y3
+	VMULPS f_c1<>(SB), Y3, Y4
+	VSUBPS Y4, Y0, Y4
+	VMULPS f_c2<>(SB), Y3, Y5
+	VSUBPS Y5, Y4, Y4
+	VMULPS Y4, Y4, Y5
+	VMULPS f_p0<>(SB), Y4, Y6
+	VADDPS f_p1<>(SB), Y6, Y6
+	VMULPS Y4, Y6, Y6
+	VADDPS f_p2<>(SB), Y6, Y6
+	VMULPS Y4, Y6, Y6
+	VADDPS f_p3<>(SB), Y6, Y6
+	VMULPS Y4, Y6, Y6
+	VADDPS f_p4<>(SB), Y6, Y6
+	VMULPS Y4, Y6, Y6
+	VADDPS f_p5<>(SB), Y6, Y6
+	VMULPS Y5, Y6, Y6
+	VADDPS Y4, Y6, Y6
+	VADDPS f_one<>(SB), Y6, Y6
+	VPSUBD f_rnd<>(SB), Y2, Y2
+	VPSRAD $1, Y2, Y3
+	VPSUBD Y3, Y2, Y2
+	VPADDD f_bias<>(SB), Y3, Y3
+	VPSLLD $23, Y3, Y3
+	VPADDD f_bias<>(SB), Y2, Y2
+	VPSLLD $23, Y2, Y2
+	VMULPS Y3, Y6, Y6
+	VMULPS Y2, Y6, Y1
+	VADDPS f_one<>(SB), Y1, Y1
+	VMOVUPS f_one<>(SB), Y2
+	VDIVPS Y1, Y2, Y1
+	TESTQ $1, R12
+	JZ bw_nopw2
+	VMOVUPS (R9), Y12
+	VMULPS Y9, Y12, Y12
+	VADDPS f_one<>(SB), Y12, Y13
+	VSUBPS Y9, Y13, Y13
+	VMULPS Y1, Y13, Y13
+	VSUBPS Y12, Y13, Y1
+	JMP bw_g
+bw_nopw2:
+	VSUBPS Y9, Y1, Y1
+bw_g:
+	VBROADCASTSS u+128(FP), Y2
+	VMULPS Y2, Y1, Y1
+	TESTQ $4, R12
+	JZ bw_nodiv
+	VBROADCASTSS d+132(FP), Y2
+	VDIVPS Y2, Y1, Y1
+bw_nodiv:
+	VMOVUPS Y1, (R11)
+	ADDQ $32, R11
+bw_next:
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, DI
+	TESTQ $1, R12
+	JZ bw_dec
+	ADDQ $32, R9
+	SUBQ $8, R10
+	JNZ bw_dec
+	MOVQ R13, R9
+	MOVQ R14, R10
+bw_dec:
+	DECQ CX
+	JNZ bw_loop
+bw_done:
+	VMOVMSKPS Y15, AX
+	CMPL AX, $0xFF
+	SETNE ret+144(FP)
 	VZEROUPPER
 	RET
 

@@ -30,3 +30,9 @@ func sigmoid32AVX2(dst, src []float32) { panic("unreachable") }
 func bceFwd32AVX2(x, y, out []float32) bool { panic("unreachable") }
 
 func sigmoidBwd32AVX2(g, y, gx []float32) { panic("unreachable") }
+
+func logf32AVX2(dst, src []float32) bool { panic("unreachable") }
+
+func bceWL32AVX2(x, y, pw []float32, j int, out, gx []float32, u, d float32, flags int) bool {
+	panic("unreachable")
+}
