@@ -688,6 +688,86 @@ bw_done:
 	RET
 """)
 
+# CTC recursion row (ctc.go, float32 with the float64 Exp32/Log32 cores):
+# m = max(a1, a2, a3') with a3' = mask ? a3 : -inf (0 when -inf),
+# out = (Log32((Exp32(a1-m) + Exp32(a2-m)) + Exp32(a3'-m)) + m) + lpg.
+cf("f_neginf", 0xff800000)
+cd("dzero", 0.0)
+_e = EXP.split("exp_loop:\n", 1)[1].split("\tVMOVUPS X4, (DI)", 1)[0]
+
+
+def exp4(src):
+    # float32 X register src (4 lanes) -> X4 (Exp32); clobbers Y0-Y7, flags in Y15.
+    return _e.replace("VCVTPS2PD (SI), Y0", "VCVTPS2PD %s, Y0" % src)
+
+
+def log4(src):
+    # float32 X register src (4 lanes, >= 0 or special) -> X1 (Log32);
+    # clobbers Y0-Y7 and Y14, flags in Y15.
+    return ("\tVCVTPS2PD %s, Y0\n\tVCMPPD $0x1D, dzero<>(SB), Y0, Y14\n\tVANDPD Y14, Y15, Y15\n"
+            "\tVCMPPD $0x12, maxf32<>(SB), Y0, Y14\n\tVANDPD Y14, Y15, Y15\n" % src
+            + logcore()
+            + "\tVCMPPD $0x00, dzero<>(SB), Y0, Y14\n\tVBLENDVPD Y14, neginf<>(SB), Y1, Y1\n\tVCVTPD2PSY Y1, X1\n")
+
+
+def exp8(reg, xreg, out, xout):
+    return (exp4(xreg) + "\tVMOVAPS X4, %s\n\tVEXTRACTF128 $1, %s, X14\n" % (xout, reg)
+            + exp4("X14") + "\tVINSERTF128 $1, X4, %s, %s\n" % (out, out))
+
+
+body.append("""
+// func ctcRow32AVX2(a1, a2, a3 []float32, mask []uint32, lpg, out []float32) bool
+// For i < len(out)&^7 (every slice at least that long): see ctcRow32.
+// Returns true when some lane needs the scalar path (NaN, +inf).
+TEXT ·ctcRow32AVX2(SB), NOSPLIT, $0-145
+	MOVQ a1_base+0(FP), SI
+	MOVQ a2_base+24(FP), R8
+	MOVQ a3_base+48(FP), R9
+	MOVQ mask_base+72(FP), R10
+	MOVQ lpg_base+96(FP), R11
+	MOVQ out_base+120(FP), DI
+	MOVQ out_len+128(FP), CX
+	VPCMPEQQ Y15, Y15, Y15
+	SHRQ $3, CX
+	JZ cr_done
+cr_loop:
+	VMOVUPS (SI), Y9
+	VMOVUPS (R8), Y10
+	VMOVUPS (R9), Y12
+	VMOVUPS (R10), Y13
+	VMOVUPS f_neginf<>(SB), Y11
+	VBLENDVPS Y13, Y12, Y11, Y11
+	VMOVAPS Y9, Y8
+	VMAXPS Y8, Y10, Y8
+	VMAXPS Y8, Y11, Y8
+	VCMPPS $0x00, f_neginf<>(SB), Y8, Y12
+	VANDNPS Y8, Y12, Y8
+	VSUBPS Y8, Y9, Y9
+	VSUBPS Y8, Y10, Y10
+	VSUBPS Y8, Y11, Y11
+""" + exp8("Y9", "X9", "Y13", "X13") + exp8("Y10", "X10", "Y12", "X12") + "\tVADDPS Y12, Y13, Y13\n"
+    + exp8("Y11", "X11", "Y12", "X12") + "\tVADDPS Y12, Y13, Y13\n"
+    + log4("X13") + "\tVMOVAPS X1, X9\n\tVEXTRACTF128 $1, Y13, X13\n" + log4("X13")
+    + """	VINSERTF128 $1, X1, Y9, Y9
+	VADDPS Y8, Y9, Y9
+	VADDPS (R11), Y9, Y9
+	VMOVUPS Y9, (DI)
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, R9
+	ADDQ $32, R10
+	ADDQ $32, R11
+	ADDQ $32, DI
+	DECQ CX
+	JNZ cr_loop
+cr_done:
+	VMOVMSKPD Y15, AX
+	CMPL AX, $0xF
+	SETNE ret+144(FP)
+	VZEROUPPER
+	RET
+""")
+
 body.append("""
 // func cpuid(eax, ecx uint32) (a, b, c, d uint32)
 TEXT ·cpuid(SB), NOSPLIT, $0-24

@@ -36,3 +36,7 @@ func logf32AVX2(dst, src []float32) bool { panic("unreachable") }
 func bceWL32AVX2(x, y, pw []float32, j int, out, gx []float32, u, d float32, flags int) bool {
 	panic("unreachable")
 }
+
+func ctcRow32AVX2(a1, a2, a3 []float32, mask []uint32, lpg, out []float32) bool {
+	panic("unreachable")
+}
