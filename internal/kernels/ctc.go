@@ -204,8 +204,12 @@ func newCTCVec[T Float](w, pad int) *ctcVec[T] {
 // ctcRowVec runs ctcRow32AVX2 on float32 rows (T is float32): for each
 // lane, m = max(a1, a2, a3') with a3' = a3 where mask is set and -inf
 // elsewhere (0 when m is -inf) and out = (Log32((Exp32(a1−m) + Exp32(a2−m))
-// + Exp32(a3'−m)) + m) + lpg, the scalar recursion's operations. It
-// returns true when a lane needs the scalar path.
+// + Exp32(a3'−m)) + m) + lpg, the scalar recursion's operations, bit for
+// bit, with two exponentials per lane instead of three: the maximum's
+// term is exactly exp(0) = 1 and is not computed (nor, when a1 and a2 are
+// not the maximum, e3, which is then 1 or exp(−inf) = 0). It returns true
+// when a lane needs the scalar path (a NaN difference, an Exp32 or Log32
+// special case).
 func ctcRowVec[T Float](a1, a2, a3 []T, mask []uint32, lpg, out []T) bool {
 	f := func(s []T) []float32 { return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(s))), len(s)) }
 	return ctcRow32AVX2(f(a1), f(a2), f(a3), mask, f(lpg), f(out))

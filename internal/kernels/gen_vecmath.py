@@ -690,8 +690,13 @@ bw_done:
 
 # CTC recursion row (ctc.go, float32 with the float64 Exp32/Log32 cores):
 # m = max(a1, a2, a3') with a3' = mask ? a3 : -inf (0 when -inf),
-# out = (Log32((Exp32(a1-m) + Exp32(a2-m)) + Exp32(a3'-m)) + m) + lpg.
+# out = (Log32((Exp32(a1-m) + Exp32(a2-m)) + Exp32(a3'-m)) + m) + lpg,
+# with two exponentials per lane: of d = a - m, the maximum's is exactly 1
+# (d1 == 0: exp(d2), exp(d3); else d2 == 0: exp(d1), exp(d3); else exp(d1),
+# exp(d2) and e3 = 1 if d3 == 0, else 0 (d3 = -inf)); a NaN d takes the
+# scalar path.
 cf("f_neginf", 0xff800000)
+cf("f_zero", 0)
 cd("dzero", 0.0)
 _e = EXP.split("exp_loop:\n", 1)[1].split("\tVMOVUPS X4, (DI)", 1)[0]
 
@@ -719,7 +724,7 @@ body.append("""
 // func ctcRow32AVX2(a1, a2, a3 []float32, mask []uint32, lpg, out []float32) bool
 // For i < len(out)&^7 (every slice at least that long): see ctcRow32.
 // Returns true when some lane needs the scalar path (NaN, +inf).
-TEXT ·ctcRow32AVX2(SB), NOSPLIT, $0-145
+TEXT ·ctcRow32AVX2(SB), NOSPLIT, $32-145
 	MOVQ a1_base+0(FP), SI
 	MOVQ a2_base+24(FP), R8
 	MOVQ a3_base+48(FP), R9
@@ -727,6 +732,7 @@ TEXT ·ctcRow32AVX2(SB), NOSPLIT, $0-145
 	MOVQ lpg_base+96(FP), R11
 	MOVQ out_base+120(FP), DI
 	MOVQ out_len+128(FP), CX
+	MOVL $0xFF, R12
 	VPCMPEQQ Y15, Y15, Y15
 	SHRQ $3, CX
 	JZ cr_done
@@ -745,8 +751,28 @@ cr_loop:
 	VSUBPS Y8, Y9, Y9
 	VSUBPS Y8, Y10, Y10
 	VSUBPS Y8, Y11, Y11
-""" + exp8("Y9", "X9", "Y13", "X13") + exp8("Y10", "X10", "Y12", "X12") + "\tVADDPS Y12, Y13, Y13\n"
-    + exp8("Y11", "X11", "Y12", "X12") + "\tVADDPS Y12, Y13, Y13\n"
+	VADDPS Y10, Y9, Y12
+	VADDPS Y11, Y12, Y12
+	VCMPPS $0x07, Y12, Y12, Y12
+	VMOVMSKPS Y12, AX
+	ANDL AX, R12
+	VCMPPS $0x00, f_zero<>(SB), Y9, Y12
+	VCMPPS $0x00, f_zero<>(SB), Y10, Y13
+	VBLENDVPS Y12, Y10, Y9, Y14
+	VORPS Y12, Y13, Y13
+	VBLENDVPS Y13, Y11, Y10, Y10
+	VCMPPS $0x00, f_zero<>(SB), Y11, Y11
+	VANDPS f_one<>(SB), Y11, Y11
+	VMOVUPS Y11, (SP)
+""" + exp8("Y14", "X14", "Y9", "X9") + exp8("Y10", "X10", "Y11", "X11") + """	VMOVUPS f_one<>(SB), Y4
+	VBLENDVPS Y12, Y4, Y9, Y14
+	VBLENDVPS Y13, Y4, Y11, Y10
+	VBLENDVPS Y12, Y9, Y10, Y10
+	VADDPS Y10, Y14, Y14
+	VMOVUPS (SP), Y10
+	VBLENDVPS Y13, Y11, Y10, Y10
+	VADDPS Y10, Y14, Y13
+"""
     + log4("X13") + "\tVMOVAPS X1, X9\n\tVEXTRACTF128 $1, Y13, X13\n" + log4("X13")
     + """	VINSERTF128 $1, X1, Y9, Y9
 	VADDPS Y8, Y9, Y9
@@ -762,7 +788,9 @@ cr_loop:
 	JNZ cr_loop
 cr_done:
 	VMOVMSKPD Y15, AX
-	CMPL AX, $0xF
+	SHLL $8, AX
+	ORL R12, AX
+	CMPL AX, $0xFFF
 	SETNE ret+144(FP)
 	VZEROUPPER
 	RET
