@@ -796,6 +796,81 @@ cr_done:
 	RET
 """)
 
+# Fused forward + gradient of mse_loss and l1_loss (float32, one pass):
+# d = x - y; mse: out = d*d, gx = norm*d; l1: out = |d|, gx = u*sgn(d)
+# with sgn(d) = (0 < d) - (d < 0) (+0 at ±0 and NaN), as MSEForward /
+# MSEBackwardOne and l1Forward32 / l1BackwardConst32.
+cf("f_abs", 0x7fffffff)
+body.append("""
+// func mseFG32AVX2(x, y, out, gx []float32, norm float32)
+TEXT ·mseFG32AVX2(SB), NOSPLIT, $0-100
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	MOVQ y_base+24(FP), R8
+	MOVQ out_base+48(FP), DI
+	MOVQ gx_base+72(FP), R9
+	VBROADCASTSS norm+96(FP), Y7
+	SHRQ $4, CX
+	JZ msefg_done
+msefg_loop:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y4
+	VSUBPS (R8), Y0, Y0
+	VSUBPS 32(R8), Y4, Y4
+	VMULPS Y0, Y0, Y1
+	VMULPS Y4, Y4, Y5
+	VMOVUPS Y1, (DI)
+	VMOVUPS Y5, 32(DI)
+	VMULPS Y7, Y0, Y2
+	VMULPS Y7, Y4, Y6
+	VMOVUPS Y2, (R9)
+	VMOVUPS Y6, 32(R9)
+	ADDQ $64, SI
+	ADDQ $64, R8
+	ADDQ $64, DI
+	ADDQ $64, R9
+	DECQ CX
+	JNZ msefg_loop
+msefg_done:
+	VZEROUPPER
+	RET
+
+// func l1FG32AVX2(x, y, out, gx []float32, u float32)
+TEXT ·l1FG32AVX2(SB), NOSPLIT, $0-100
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	MOVQ y_base+24(FP), R8
+	MOVQ out_base+48(FP), DI
+	MOVQ gx_base+72(FP), R9
+	VBROADCASTSS u+96(FP), Y5
+	VMOVUPS f_one<>(SB), Y6
+	VMOVUPS f_abs<>(SB), Y4
+	VXORPS Y7, Y7, Y7
+	SHRQ $3, CX
+	JZ l1fg_done
+l1fg_loop:
+	VMOVUPS (SI), Y0
+	VSUBPS (R8), Y0, Y0
+	VANDPS Y4, Y0, Y1
+	VMOVUPS Y1, (DI)
+	VCMPPS $0x01, Y0, Y7, Y2
+	VCMPPS $0x01, Y7, Y0, Y3
+	VANDPS Y6, Y2, Y2
+	VANDPS Y6, Y3, Y3
+	VSUBPS Y3, Y2, Y2
+	VMULPS Y2, Y5, Y2
+	VMOVUPS Y2, (R9)
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, DI
+	ADDQ $32, R9
+	DECQ CX
+	JNZ l1fg_loop
+l1fg_done:
+	VZEROUPPER
+	RET
+""")
+
 body.append("""
 // func cpuid(eax, ecx uint32) (a, b, c, d uint32)
 TEXT ·cpuid(SB), NOSPLIT, $0-24

@@ -101,3 +101,9 @@ func bceWL32AVX2(x, y, pw []float32, j int, out, gx []float32, u, d float32, fla
 
 //go:noescape
 func ctcRow32AVX2(a1, a2, a3 []float32, mask []uint32, lpg, out []float32) bool
+
+//go:noescape
+func mseFG32AVX2(x, y, out, gx []float32, norm float32)
+
+//go:noescape
+func l1FG32AVX2(x, y, out, gx []float32, u float32)

@@ -344,6 +344,11 @@ DATA dzero<>+8(SB)/8, $0x0000000000000000
 DATA dzero<>+16(SB)/8, $0x0000000000000000
 DATA dzero<>+24(SB)/8, $0x0000000000000000
 GLOBL dzero<>(SB), RODATA|NOPTR, $32
+DATA f_abs<>+0(SB)/8, $0x7fffffff7fffffff
+DATA f_abs<>+8(SB)/8, $0x7fffffff7fffffff
+DATA f_abs<>+16(SB)/8, $0x7fffffff7fffffff
+DATA f_abs<>+24(SB)/8, $0x7fffffff7fffffff
+GLOBL f_abs<>(SB), RODATA|NOPTR, $32
 // func exp32AVX2(dst, src []float32) bool
 TEXT ·exp32AVX2(SB), NOSPLIT, $0-49
 	MOVQ dst_base+0(FP), DI
@@ -1543,6 +1548,74 @@ cr_done:
 	ORL R12, AX
 	CMPL AX, $0xFFF
 	SETNE ret+144(FP)
+	VZEROUPPER
+	RET
+
+// func mseFG32AVX2(x, y, out, gx []float32, norm float32)
+TEXT ·mseFG32AVX2(SB), NOSPLIT, $0-100
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	MOVQ y_base+24(FP), R8
+	MOVQ out_base+48(FP), DI
+	MOVQ gx_base+72(FP), R9
+	VBROADCASTSS norm+96(FP), Y7
+	SHRQ $4, CX
+	JZ msefg_done
+msefg_loop:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y4
+	VSUBPS (R8), Y0, Y0
+	VSUBPS 32(R8), Y4, Y4
+	VMULPS Y0, Y0, Y1
+	VMULPS Y4, Y4, Y5
+	VMOVUPS Y1, (DI)
+	VMOVUPS Y5, 32(DI)
+	VMULPS Y7, Y0, Y2
+	VMULPS Y7, Y4, Y6
+	VMOVUPS Y2, (R9)
+	VMOVUPS Y6, 32(R9)
+	ADDQ $64, SI
+	ADDQ $64, R8
+	ADDQ $64, DI
+	ADDQ $64, R9
+	DECQ CX
+	JNZ msefg_loop
+msefg_done:
+	VZEROUPPER
+	RET
+
+// func l1FG32AVX2(x, y, out, gx []float32, u float32)
+TEXT ·l1FG32AVX2(SB), NOSPLIT, $0-100
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	MOVQ y_base+24(FP), R8
+	MOVQ out_base+48(FP), DI
+	MOVQ gx_base+72(FP), R9
+	VBROADCASTSS u+96(FP), Y5
+	VMOVUPS f_one<>(SB), Y6
+	VMOVUPS f_abs<>(SB), Y4
+	VXORPS Y7, Y7, Y7
+	SHRQ $3, CX
+	JZ l1fg_done
+l1fg_loop:
+	VMOVUPS (SI), Y0
+	VSUBPS (R8), Y0, Y0
+	VANDPS Y4, Y0, Y1
+	VMOVUPS Y1, (DI)
+	VCMPPS $0x01, Y0, Y7, Y2
+	VCMPPS $0x01, Y7, Y0, Y3
+	VANDPS Y6, Y2, Y2
+	VANDPS Y6, Y3, Y3
+	VSUBPS Y3, Y2, Y2
+	VMULPS Y2, Y5, Y2
+	VMOVUPS Y2, (R9)
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, DI
+	ADDQ $32, R9
+	DECQ CX
+	JNZ l1fg_loop
+l1fg_done:
 	VZEROUPPER
 	RET
 

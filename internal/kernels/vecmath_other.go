@@ -40,3 +40,6 @@ func bceWL32AVX2(x, y, pw []float32, j int, out, gx []float32, u, d float32, fla
 func ctcRow32AVX2(a1, a2, a3 []float32, mask []uint32, lpg, out []float32) bool {
 	panic("unreachable")
 }
+
+func mseFG32AVX2(x, y, out, gx []float32, norm float32) { panic("unreachable") }
+func l1FG32AVX2(x, y, out, gx []float32, u float32)     { panic("unreachable") }
