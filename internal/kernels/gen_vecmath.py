@@ -871,6 +871,76 @@ l1fg_done:
 	RET
 """)
 
+# gaussian_nll_loss (GaussianNLLVec, float32): vc = max(v, eps) (NaN kept),
+# out = 0.5*(Logf(vc) + (d*d)/vc) [+ float32(0.5*log(2*pi))], d = x - t;
+# gx = (gs/vc)*(2*d); gv = (-gs)*(((d*d)/vc)/vc) + gs/vc. flags: 1 full,
+# 2 gx, 4 gv. Returns true when some vc is outside [2^-126, +inf) or NaN.
+cf("f_hl2p", struct.unpack("<I", struct.pack("<f", 0.9189385332046727))[0])
+body.append("""
+// func gaussFG32AVX2(x, t, v, out, gx, gv []float32, eps, gs float32, flags int) bool
+TEXT ·gaussFG32AVX2(SB), NOSPLIT, $0-161
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	MOVQ t_base+24(FP), R8
+	MOVQ v_base+48(FP), R9
+	MOVQ out_base+72(FP), DI
+	MOVQ gx_base+96(FP), R10
+	MOVQ gv_base+120(FP), R11
+	MOVQ flags+152(FP), R12
+	VBROADCASTSS eps+144(FP), Y13
+	VBROADCASTSS gs+148(FP), Y9
+	VPCMPEQD Y15, Y15, Y15
+	SHRQ $3, CX
+	JZ ga_done
+ga_loop:
+	VMOVUPS (R9), Y8
+	VMAXPS Y8, Y13, Y8
+	VCMPPS $0x1D, f_tiny<>(SB), Y8, Y0
+	VCMPPS $0x11, f_inf<>(SB), Y8, Y1
+	VANDPS Y1, Y0, Y0
+	VANDPS Y0, Y15, Y15
+	VMOVUPS (SI), Y10
+	VSUBPS (R8), Y10, Y10
+	VMULPS Y10, Y10, Y11
+	VDIVPS Y8, Y11, Y12
+""" + logf("Y8", "Y14") + """	VADDPS Y12, Y14, Y14
+	VMULPS f_halfb<>(SB), Y14, Y14
+	TESTQ $1, R12
+	JZ ga_nofull
+	VADDPS f_hl2p<>(SB), Y14, Y14
+ga_nofull:
+	VMOVUPS Y14, (DI)
+	VDIVPS Y8, Y9, Y0
+	TESTQ $2, R12
+	JZ ga_nogx
+	VADDPS Y10, Y10, Y1
+	VMULPS Y1, Y0, Y1
+	VMOVUPS Y1, (R10)
+	ADDQ $32, R10
+ga_nogx:
+	TESTQ $4, R12
+	JZ ga_next
+	VDIVPS Y8, Y12, Y2
+	VXORPS f_sign<>(SB), Y9, Y3
+	VMULPS Y2, Y3, Y2
+	VADDPS Y0, Y2, Y2
+	VMOVUPS Y2, (R11)
+	ADDQ $32, R11
+ga_next:
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, R9
+	ADDQ $32, DI
+	DECQ CX
+	JNZ ga_loop
+ga_done:
+	VMOVMSKPS Y15, AX
+	CMPL AX, $0xFF
+	SETNE ret+160(FP)
+	VZEROUPPER
+	RET
+""")
+
 body.append("""
 // func cpuid(eax, ecx uint32) (a, b, c, d uint32)
 TEXT ·cpuid(SB), NOSPLIT, $0-24

@@ -309,6 +309,37 @@ func GaussianNLLBackward[T Float](p GaussianNLL, x, t, vc []T, up func(int) T, g
 // Log32). eps is the clamp in T; vc and lv are scratch of len(x).
 func GaussianNLLVec[T Float](full bool, eps T, x, t, v, out, vc, lv, gx, gv []T, u T) {
 	n := len(x)
+	if x32, ok := any(x).([]float32); ok && hasAVX2 && n >= 8 {
+		// One eight-lane pass (gaussFG32AVX2), the same operations as the
+		// loops below; the whole slice again by the loops when some
+		// clamped var is not a positive normal float32 or NaN.
+		m := n &^ 7
+		flags := 0
+		var gx32, gv32 []float32
+		if full {
+			flags |= 1
+		}
+		if gx != nil {
+			flags |= 2
+			gx32 = any(gx[:m]).([]float32)
+		}
+		if gv != nil {
+			flags |= 4
+			gv32 = any(gv[:m]).([]float32)
+		}
+		t32, v32, o32 := any(t[:m]).([]float32), any(v[:m]).([]float32), any(out[:m]).([]float32)
+		if !gaussFG32AVX2(x32[:m], t32, v32, o32, gx32, gv32, float32(eps), float32(T(u*0.5)), flags) {
+			if m < n {
+				gaussianVecScalar(full, eps, x[m:], t[m:n], v[m:n], out[m:n], vc, lv, sub(gx, m, n), sub(gv, m, n), u)
+			}
+			return
+		}
+	}
+	gaussianVecScalar(full, eps, x, t, v, out, vc, lv, gx, gv, u)
+}
+
+func gaussianVecScalar[T Float](full bool, eps T, x, t, v, out, vc, lv, gx, gv []T, u T) {
+	n := len(x)
 	t, v, out, vc, lv = t[:n], v[:n], out[:n], vc[:n], lv[:n]
 	for i, e := range v {
 		vc[i] = ClampMin(e, eps)

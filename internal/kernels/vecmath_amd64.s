@@ -349,6 +349,11 @@ DATA f_abs<>+8(SB)/8, $0x7fffffff7fffffff
 DATA f_abs<>+16(SB)/8, $0x7fffffff7fffffff
 DATA f_abs<>+24(SB)/8, $0x7fffffff7fffffff
 GLOBL f_abs<>(SB), RODATA|NOPTR, $32
+DATA f_hl2p<>+0(SB)/8, $0x3f6b3f8e3f6b3f8e
+DATA f_hl2p<>+8(SB)/8, $0x3f6b3f8e3f6b3f8e
+DATA f_hl2p<>+16(SB)/8, $0x3f6b3f8e3f6b3f8e
+DATA f_hl2p<>+24(SB)/8, $0x3f6b3f8e3f6b3f8e
+GLOBL f_hl2p<>(SB), RODATA|NOPTR, $32
 // func exp32AVX2(dst, src []float32) bool
 TEXT ·exp32AVX2(SB), NOSPLIT, $0-49
 	MOVQ dst_base+0(FP), DI
@@ -1616,6 +1621,106 @@ l1fg_loop:
 	DECQ CX
 	JNZ l1fg_loop
 l1fg_done:
+	VZEROUPPER
+	RET
+
+// func gaussFG32AVX2(x, t, v, out, gx, gv []float32, eps, gs float32, flags int) bool
+TEXT ·gaussFG32AVX2(SB), NOSPLIT, $0-161
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	MOVQ t_base+24(FP), R8
+	MOVQ v_base+48(FP), R9
+	MOVQ out_base+72(FP), DI
+	MOVQ gx_base+96(FP), R10
+	MOVQ gv_base+120(FP), R11
+	MOVQ flags+152(FP), R12
+	VBROADCASTSS eps+144(FP), Y13
+	VBROADCASTSS gs+148(FP), Y9
+	VPCMPEQD Y15, Y15, Y15
+	SHRQ $3, CX
+	JZ ga_done
+ga_loop:
+	VMOVUPS (R9), Y8
+	VMAXPS Y8, Y13, Y8
+	VCMPPS $0x1D, f_tiny<>(SB), Y8, Y0
+	VCMPPS $0x11, f_inf<>(SB), Y8, Y1
+	VANDPS Y1, Y0, Y0
+	VANDPS Y0, Y15, Y15
+	VMOVUPS (SI), Y10
+	VSUBPS (R8), Y10, Y10
+	VMULPS Y10, Y10, Y11
+	VDIVPS Y8, Y11, Y12
+	VMOVAPS Y8, Y0
+	VPSRLD $23, Y0, Y1
+	VPSUBD f_c126<>(SB), Y1, Y1
+	VANDPS f_mant<>(SB), Y0, Y2
+	VORPS f_halfb<>(SB), Y2, Y2
+	VCMPPS $0x11, f_sqrthf<>(SB), Y2, Y3
+	VPADDD Y3, Y1, Y1
+	VANDPS Y3, Y2, Y4
+	VADDPS Y4, Y2, Y2
+	VSUBPS f_one<>(SB), Y2, Y2
+	VCVTDQ2PS Y1, Y1
+	VMULPS Y2, Y2, Y5
+	VMULPS f_l0<>(SB), Y2, Y6
+	VADDPS f_l1<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l2<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l3<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l4<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l5<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l6<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l7<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l8<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VMULPS Y5, Y6, Y6
+	VMULPS f_q1<>(SB), Y1, Y7
+	VADDPS Y7, Y6, Y6
+	VMULPS f_halfb<>(SB), Y5, Y7
+	VSUBPS Y7, Y6, Y6
+	VADDPS Y6, Y2, Y2
+	VMULPS f_q2<>(SB), Y1, Y7
+	VADDPS Y7, Y2, Y14
+	VADDPS Y12, Y14, Y14
+	VMULPS f_halfb<>(SB), Y14, Y14
+	TESTQ $1, R12
+	JZ ga_nofull
+	VADDPS f_hl2p<>(SB), Y14, Y14
+ga_nofull:
+	VMOVUPS Y14, (DI)
+	VDIVPS Y8, Y9, Y0
+	TESTQ $2, R12
+	JZ ga_nogx
+	VADDPS Y10, Y10, Y1
+	VMULPS Y1, Y0, Y1
+	VMOVUPS Y1, (R10)
+	ADDQ $32, R10
+ga_nogx:
+	TESTQ $4, R12
+	JZ ga_next
+	VDIVPS Y8, Y12, Y2
+	VXORPS f_sign<>(SB), Y9, Y3
+	VMULPS Y2, Y3, Y2
+	VADDPS Y0, Y2, Y2
+	VMOVUPS Y2, (R11)
+	ADDQ $32, R11
+ga_next:
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, R9
+	ADDQ $32, DI
+	DECQ CX
+	JNZ ga_loop
+ga_done:
+	VMOVMSKPS Y15, AX
+	CMPL AX, $0xFF
+	SETNE ret+160(FP)
 	VZEROUPPER
 	RET
 

@@ -43,3 +43,7 @@ func ctcRow32AVX2(a1, a2, a3 []float32, mask []uint32, lpg, out []float32) bool 
 
 func mseFG32AVX2(x, y, out, gx []float32, norm float32) { panic("unreachable") }
 func l1FG32AVX2(x, y, out, gx []float32, u float32)     { panic("unreachable") }
+
+func gaussFG32AVX2(x, t, v, out, gx, gv []float32, eps, gs float32, flags int) bool {
+	panic("unreachable")
+}
