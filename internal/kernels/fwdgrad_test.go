@@ -14,7 +14,7 @@ func TestForwardGradMatches(t *testing.T) {
 	sp := []float32{0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), 1e-40}
 	for _, avx := range []bool{true, false} {
 		old := setAVX2(avx)
-		for n := 0; n <= 70; n++ {
+		for _, n := range append(seq(71), 1024, 4099) {
 			x, y := make([]float32, n), make([]float32, n)
 			for i := range x {
 				x[i], y[i] = float32(rng.NormFloat64()), float32(rng.NormFloat64())
@@ -47,4 +47,12 @@ func same32(t *testing.T, name string, o1, o2, g1, g2 []float32) {
 			t.Fatalf("%s n=%d i=%d: %v %v, want %v %v", name, len(o1), i, o1[i], g1[i], o2[i], g2[i])
 		}
 	}
+}
+
+func seq(n int) []int {
+	s := make([]int, n)
+	for i := range s {
+		s[i] = i
+	}
+	return s
 }

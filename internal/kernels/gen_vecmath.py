@@ -835,6 +835,41 @@ msefg_done:
 	VZEROUPPER
 	RET
 
+// func mseFG32NTAVX2(x, y, out, gx []float32, norm float32)
+// mseFG32AVX2 with non-temporal stores of gx (32-byte aligned).
+TEXT ·mseFG32NTAVX2(SB), NOSPLIT, $0-100
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	MOVQ y_base+24(FP), R8
+	MOVQ out_base+48(FP), DI
+	MOVQ gx_base+72(FP), R9
+	VBROADCASTSS norm+96(FP), Y7
+	SHRQ $4, CX
+	JZ msefgnt_done
+msefgnt_loop:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y4
+	VSUBPS (R8), Y0, Y0
+	VSUBPS 32(R8), Y4, Y4
+	VMULPS Y0, Y0, Y1
+	VMULPS Y4, Y4, Y5
+	VMOVUPS Y1, (DI)
+	VMOVUPS Y5, 32(DI)
+	VMULPS Y7, Y0, Y2
+	VMULPS Y7, Y4, Y6
+	VMOVNTPS Y2, (R9)
+	VMOVNTPS Y6, 32(R9)
+	ADDQ $64, SI
+	ADDQ $64, R8
+	ADDQ $64, DI
+	ADDQ $64, R9
+	DECQ CX
+	JNZ msefgnt_loop
+msefgnt_done:
+	SFENCE
+	VZEROUPPER
+	RET
+
 // func l1FG32AVX2(x, y, out, gx []float32, u float32)
 TEXT ·l1FG32AVX2(SB), NOSPLIT, $0-100
 	MOVQ x_base+0(FP), SI
@@ -867,6 +902,43 @@ l1fg_loop:
 	DECQ CX
 	JNZ l1fg_loop
 l1fg_done:
+	VZEROUPPER
+	RET
+
+// func l1FG32NTAVX2(x, y, out, gx []float32, u float32)
+// l1FG32AVX2 with non-temporal stores of gx (32-byte aligned).
+TEXT ·l1FG32NTAVX2(SB), NOSPLIT, $0-100
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	MOVQ y_base+24(FP), R8
+	MOVQ out_base+48(FP), DI
+	MOVQ gx_base+72(FP), R9
+	VBROADCASTSS u+96(FP), Y5
+	VMOVUPS f_one<>(SB), Y6
+	VMOVUPS f_abs<>(SB), Y4
+	VXORPS Y7, Y7, Y7
+	SHRQ $3, CX
+	JZ l1fgnt_done
+l1fgnt_loop:
+	VMOVUPS (SI), Y0
+	VSUBPS (R8), Y0, Y0
+	VANDPS Y4, Y0, Y1
+	VMOVUPS Y1, (DI)
+	VCMPPS $0x01, Y0, Y7, Y2
+	VCMPPS $0x01, Y7, Y0, Y3
+	VANDPS Y6, Y2, Y2
+	VANDPS Y6, Y3, Y3
+	VSUBPS Y3, Y2, Y2
+	VMULPS Y2, Y5, Y2
+	VMOVNTPS Y2, (R9)
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, DI
+	ADDQ $32, R9
+	DECQ CX
+	JNZ l1fgnt_loop
+l1fgnt_done:
+	SFENCE
 	VZEROUPPER
 	RET
 """)

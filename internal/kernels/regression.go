@@ -1,5 +1,7 @@
 package kernels
 
+import "unsafe"
+
 // The regression losses: mse_loss, smooth_l1_loss and huber_loss.
 //
 // The forward kernels are ATen's elementwise kernels
@@ -174,7 +176,14 @@ func MSEForwardGrad[T Float](x, y, out, gx []T, norm T) {
 	i := 0
 	if x32, ok := any(x).([]float32); ok && hasAVX2 {
 		i = n &^ 15
-		mseFG32AVX2(x32[:i], any(y).([]float32)[:i], any(out).([]float32)[:i], any(gx).([]float32)[:i], float32(norm))
+		g32 := any(gx).([]float32)[:i]
+		if i > 0 && uintptr(unsafe.Pointer(&g32[0]))%32 == 0 {
+			// The gradient is written once and read later (it is larger
+			// than the cache): streaming stores skip reading its lines.
+			mseFG32NTAVX2(x32[:i], any(y).([]float32)[:i], any(out).([]float32)[:i], g32, float32(norm))
+		} else {
+			mseFG32AVX2(x32[:i], any(y).([]float32)[:i], any(out).([]float32)[:i], g32, float32(norm))
+		}
 	}
 	MSEForward(x[i:], y[i:], out[i:])
 	MSEBackwardOne(x[i:], y[i:], norm, gx[i:], nil)

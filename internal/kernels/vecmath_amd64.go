@@ -110,3 +110,9 @@ func l1FG32AVX2(x, y, out, gx []float32, u float32)
 
 //go:noescape
 func gaussFG32AVX2(x, t, v, out, gx, gv []float32, eps, gs float32, flags int) bool
+
+//go:noescape
+func mseFG32NTAVX2(x, y, out, gx []float32, norm float32)
+
+//go:noescape
+func l1FG32NTAVX2(x, y, out, gx []float32, u float32)

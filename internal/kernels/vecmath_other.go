@@ -47,3 +47,7 @@ func l1FG32AVX2(x, y, out, gx []float32, u float32)     { panic("unreachable") }
 func gaussFG32AVX2(x, t, v, out, gx, gv []float32, eps, gs float32, flags int) bool {
 	panic("unreachable")
 }
+
+func mseFG32NTAVX2(x, y, out, gx []float32, norm float32) { panic("unreachable") }
+
+func l1FG32NTAVX2(x, y, out, gx []float32, u float32) { panic("unreachable") }
