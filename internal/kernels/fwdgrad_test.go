@@ -14,7 +14,7 @@ func TestForwardGradMatches(t *testing.T) {
 	sp := []float32{0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), 1e-40}
 	for _, avx := range []bool{true, false} {
 		old := setAVX2(avx)
-		for _, n := range append(seq(71), 1024, 4099) {
+		for _, n := range append(seq(71), 1024, 1<<15+5) {
 			x, y := make([]float32, n), make([]float32, n)
 			for i := range x {
 				x[i], y[i] = float32(rng.NormFloat64()), float32(rng.NormFloat64())
@@ -55,4 +55,24 @@ func seq(n int) []int {
 		s[i] = i
 	}
 	return s
+}
+
+// TestSigmoidBackwardStreaming: the streaming-store path (large, aligned)
+// equals the Go loop bit for bit.
+func TestSigmoidBackwardStreaming(t *testing.T) {
+	n := 1<<15 + 3
+	g, y := make([]float32, n), make([]float32, n)
+	for i := range g {
+		g[i], y[i] = float32(i%97)-48, float32(i%89)/88
+	}
+	gx := make([]float32, n)
+	if !streamable(gx[:n&^7]) && hasAVX2 {
+		t.Fatal("expected the streaming path")
+	}
+	SigmoidBackward(g, y, gx)
+	for i := range gx {
+		if w := g[i] * (1 - y[i]) * y[i]; math.Float32bits(w) != math.Float32bits(gx[i]) {
+			t.Fatalf("gx[%d] = %v, want %v", i, gx[i], w)
+		}
+	}
 }

@@ -550,6 +550,33 @@ sb_loop:
 sb_done:
 	VZEROUPPER
 	RET
+
+// func sigmoidBwd32NTAVX2(g, y, gx []float32)
+// sigmoidBwd32AVX2 with non-temporal stores of gx (32-byte aligned).
+// gx[i] = g[i]*(1 - y[i])*y[i] for i < len(gx)&^7.
+TEXT ·sigmoidBwd32NTAVX2(SB), NOSPLIT, $0-72
+	MOVQ g_base+0(FP), SI
+	MOVQ y_base+24(FP), R8
+	MOVQ gx_base+48(FP), DI
+	MOVQ gx_len+56(FP), CX
+	VMOVUPS f_one<>(SB), Y3
+	SHRQ $3, CX
+	JZ sbnt_done
+sbnt_loop:
+	VMOVUPS (R8), Y0
+	VSUBPS Y0, Y3, Y1
+	VMULPS (SI), Y1, Y1
+	VMULPS Y0, Y1, Y1
+	VMOVNTPS Y1, (DI)
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, DI
+	DECQ CX
+	JNZ sbnt_loop
+sbnt_done:
+	SFENCE
+	VZEROUPPER
+	RET
 """)
 
 cf("f_inf", 0x7f800000)

@@ -1,7 +1,5 @@
 package kernels
 
-import "unsafe"
-
 // Sgn is ATen's sign of a real number, (0 < x) - (x < 0): 0 at ±0 and NaN.
 // abs' backward multiplies by it, so |x| has subgradient 0 at a tie.
 func Sgn[T Float](x T) T {
@@ -61,7 +59,7 @@ func L1ForwardGrad[T Float](x, y, out, gx []T, u T) {
 	if x32, ok := any(x).([]float32); ok && hasAVX2 {
 		i = n &^ 7
 		g32 := any(gx).([]float32)[:i]
-		if i > 0 && uintptr(unsafe.Pointer(&g32[0]))%32 == 0 {
+		if streamable(g32) {
 			// Streaming stores for the gradient, as in MSEForwardGrad.
 			l1FG32NTAVX2(x32[:i], any(y).([]float32)[:i], any(out).([]float32)[:i], g32, float32(u))
 		} else {

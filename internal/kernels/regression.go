@@ -1,7 +1,5 @@
 package kernels
 
-import "unsafe"
-
 // The regression losses: mse_loss, smooth_l1_loss and huber_loss.
 //
 // The forward kernels are ATen's elementwise kernels
@@ -177,7 +175,7 @@ func MSEForwardGrad[T Float](x, y, out, gx []T, norm T) {
 	if x32, ok := any(x).([]float32); ok && hasAVX2 {
 		i = n &^ 15
 		g32 := any(gx).([]float32)[:i]
-		if i > 0 && uintptr(unsafe.Pointer(&g32[0]))%32 == 0 {
+		if streamable(g32) {
 			// The gradient is written once and read later (it is larger
 			// than the cache): streaming stores skip reading its lines.
 			mseFG32NTAVX2(x32[:i], any(y).([]float32)[:i], any(out).([]float32)[:i], g32, float32(norm))

@@ -116,3 +116,6 @@ func mseFG32NTAVX2(x, y, out, gx []float32, norm float32)
 
 //go:noescape
 func l1FG32NTAVX2(x, y, out, gx []float32, u float32)
+
+//go:noescape
+func sigmoidBwd32NTAVX2(g, y, gx []float32)

@@ -51,3 +51,5 @@ func gaussFG32AVX2(x, t, v, out, gx, gv []float32, eps, gs float32, flags int) b
 func mseFG32NTAVX2(x, y, out, gx []float32, norm float32) { panic("unreachable") }
 
 func l1FG32NTAVX2(x, y, out, gx []float32, u float32) { panic("unreachable") }
+
+func sigmoidBwd32NTAVX2(g, y, gx []float32) { panic("unreachable") }
