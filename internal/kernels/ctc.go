@@ -353,6 +353,42 @@ func CTCBackward[T Float](x *CTCSample[T], steps int, alpha []T, nll, gr T, zero
 	zeroRows(x.L)
 }
 
+// ctcAccStep log-adds l into g elementwise (ctcAccumulate's step for one
+// state); e and ms are scratch of len(g).
+func ctcAccStep[T Float](g, l, e, ms []T) {
+	neginf := Inf[T](-1)
+	for j, a := range g {
+		m := Max(a, l[j])
+		ms[j] = m
+		// One of a−m and l−m is 0 (the maximum's), whose exponential
+		// is exactly 1: only the other one is computed, and
+		// exp(a−m) + exp(l−m) = 1 + exp(d) bit for bit (a NaN gives
+		// NaN either way).
+		d := a - m
+		if d == 0 {
+			d = l[j] - m
+		}
+		if a == neginf {
+			// The result is lab; a finite argument keeps the block on
+			// the vector path (-inf - -inf would be NaN).
+			d = 0
+		}
+		e[j] = d
+	}
+	ExpSlice(e, e)
+	for j := range e {
+		e[j] = 1 + e[j]
+	}
+	LogSlice(e, e)
+	for j, a := range g {
+		if a == neginf {
+			g[j] = l[j]
+		} else {
+			g[j] = e[j] + ms[j]
+		}
+	}
+}
+
 // ctcBetaRow computes the log-sum-exp part of one beta row, cur[s] before
 // the addition of ms[s] and lp, from next (beta[t+1]) with the scalar
 // operations of CTCBackward.
@@ -402,39 +438,23 @@ func ctcAccumulate[T Float](x *CTCSample[T], pr []int32, lab, acc, tmp []T, n, t
 	for i := range acc {
 		acc[i] = neginf
 	}
-	e, ms := tmp[:n], tmp[2*ctcBlock:2*ctcBlock+n]
+	vec := Is32[T]() && hasAVX2
 	for s := len(pr) - 1; s >= 0; s-- {
 		g := acc[int(pr[s])*ctcBlock:][:n]
 		l := lab[s*ctcBlock:][:n]
-		for j, a := range g {
-			m := Max(a, l[j])
-			ms[j] = m
-			// One of a−m and l−m is 0 (the maximum's), whose exponential
-			// is exactly 1: only the other one is computed, and
-			// exp(a−m) + exp(l−m) = 1 + exp(d) bit for bit (a NaN gives
-			// NaN either way).
-			d := a - m
-			if d == 0 {
-				d = l[j] - m
+		j0 := 0
+		if m8 := n &^ 7; vec && m8 > 0 {
+			// Eight lanes (ctcAcc32AVX2), the same operations; a block
+			// with a special case is redone by the loops below.
+			out := tmp[ctcBlock : ctcBlock+m8]
+			f := func(s []T) []float32 { return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(s))), len(s)) }
+			if !ctcAcc32AVX2(f(g[:m8]), f(l[:m8]), f(out)) {
+				copy(g, out)
+				j0 = m8
 			}
-			if a == neginf {
-				// The result is lab; a finite argument keeps the block on
-				// the vector path (-inf - -inf would be NaN).
-				d = 0
-			}
-			e[j] = d
 		}
-		ExpSlice(e, e)
-		for j := range e {
-			e[j] = 1 + e[j]
-		}
-		LogSlice(e, e)
-		for j, a := range g {
-			if a == neginf {
-				g[j] = l[j]
-			} else {
-				g[j] = e[j] + ms[j]
-			}
+		if j0 < n {
+			ctcAccStep(g[j0:], l[j0:], tmp[:n-j0], tmp[2*ctcBlock:2*ctcBlock+n-j0])
 		}
 	}
 	for j := 0; j < n; j++ {

@@ -1040,6 +1040,47 @@ ga_done:
 	RET
 """)
 
+# CTC gradient accumulation step (ctcAccumulate, float32): m = max(a, l)
+# (a < l ? l : a), d = a - m, or l - m where that is 0, 0 where a = -inf;
+# out = a == -inf ? l : Log32(1 + Exp32(d)) + m.
+body.append("""
+// func ctcAcc32AVX2(g, l, out []float32) bool
+TEXT ·ctcAcc32AVX2(SB), NOSPLIT, $0-73
+	MOVQ g_base+0(FP), SI
+	MOVQ g_len+8(FP), CX
+	MOVQ l_base+24(FP), R8
+	MOVQ out_base+48(FP), DI
+	VPCMPEQQ Y15, Y15, Y15
+	SHRQ $3, CX
+	JZ ca_done
+ca_loop:
+	VMOVUPS (SI), Y8
+	VMOVUPS (R8), Y9
+	VMAXPS Y8, Y9, Y10
+	VSUBPS Y10, Y8, Y11
+	VCMPPS $0x00, f_zero<>(SB), Y11, Y12
+	VSUBPS Y10, Y9, Y13
+	VBLENDVPS Y12, Y13, Y11, Y11
+	VCMPPS $0x00, f_neginf<>(SB), Y8, Y12
+	VANDNPS Y11, Y12, Y11
+""" + exp8("Y11", "X11", "Y13", "X13") + """	VADDPS f_one<>(SB), Y13, Y13
+""" + log4("X13") + "\tVMOVAPS X1, X11\n\tVEXTRACTF128 $1, Y13, X13\n" + log4("X13") + """	VINSERTF128 $1, X1, Y11, Y11
+	VADDPS Y10, Y11, Y11
+	VBLENDVPS Y12, Y9, Y11, Y11
+	VMOVUPS Y11, (DI)
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, DI
+	DECQ CX
+	JNZ ca_loop
+ca_done:
+	VMOVMSKPD Y15, AX
+	CMPL AX, $0xF
+	SETNE ret+72(FP)
+	VZEROUPPER
+	RET
+""")
+
 body.append("""
 // func cpuid(eax, ecx uint32) (a, b, c, d uint32)
 TEXT ·cpuid(SB), NOSPLIT, $0-24

@@ -119,3 +119,6 @@ func l1FG32NTAVX2(x, y, out, gx []float32, u float32)
 
 //go:noescape
 func sigmoidBwd32NTAVX2(g, y, gx []float32)
+
+//go:noescape
+func ctcAcc32AVX2(g, l, out []float32) bool
