@@ -94,6 +94,12 @@ func pairLossT[T kernels.Float](input, target, xt, yt *tensor.Tensor, shape []in
 			up.s /= T(n)
 		}
 		fe.grad = func(lo, hi int) { kernels.L1BackwardConst(x[lo:hi], y[lo:hi], up.s, sub(gx, lo, hi), sub(gy, lo, hi)) }
+		if gx != nil && gy == nil {
+			// One pass for the loss and the input gradient (pairLossT's
+			// only loss is l1_loss).
+			fe.fwd = func(lo, hi int, loss []T) { kernels.L1ForwardGrad(x[lo:hi], y[lo:hi], loss, gx[lo:hi], up.s) }
+			fe.grad = func(int, int) {}
+		}
 	}
 	out, ran := runFused(fe)
 	if eager != nil {

@@ -94,6 +94,11 @@ func mseT[T kernels.Float](op string, input, target, xt, yt *tensor.Tensor, shap
 		fe.grad = func(lo, hi int) {
 			kernels.MSEBackwardOne(x[lo:hi], y[lo:hi], norm, sub(gx, lo, hi), sub(gy, lo, hi))
 		}
+		if gx != nil && gy == nil {
+			// One pass for the loss and the input gradient.
+			fe.fwd = func(lo, hi int, loss []T) { kernels.MSEForwardGrad(x[lo:hi], y[lo:hi], loss, gx[lo:hi], norm) }
+			fe.grad = func(int, int) {}
+		}
 	}
 	out, ran := runFused(fe)
 	if eager != nil {

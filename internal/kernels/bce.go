@@ -265,17 +265,18 @@ func BCEBackwardTarget[T Float](x []T, up func(int) T, gy []T) {
 // ---- binary_cross_entropy_with_logits ----
 
 // bceLogSigmoidT is ATen's CPU log_sigmoid, min(x, 0) − log1p(exp(−|x|)),
-// in T; the minimum propagates NaN like vec::minimum.
+// in T (float32: Expf, Log1pf); the minimum propagates NaN like
+// vec::minimum.
 func bceLogSigmoidT[T Float](x T) T {
 	m := x
 	if !(x < 0) && x == x {
 		m = 0
 	}
-	return m - Log1p(Exp(-Abs(x)))
+	return m - log1pT(expT(-Abs(x)))
 }
 
 // bceSigmoidT is ATen's CPU sigmoid, 1/(1 + exp(−x)), in T.
-func bceSigmoidT[T Float](x T) T { return 1 / (1 + Exp(-x)) }
+func bceSigmoidT[T Float](x T) T { return 1 / (1 + expT(-x)) }
 
 func bceLogSigmoid(p BCEPrec, x float64) float64 {
 	if p.level() == BCEPrecF32 {
@@ -400,7 +401,8 @@ func BCEWLBackwardTarget(x, pw, w []float64, p BCEWLPrec, up func(int) float64, 
 	}
 }
 
-// BCEWLVec is BCEWLForward and BCEWLBackwardInput, bit for bit, for input,
+// BCEWLVec is BCEWLForward and BCEWLBackwardInput, bit for bit (float32:
+// Expf and Log1pf in both, eight lanes in bceWL32AVX2), for input,
 // target and pos_weight all of the element type T, dimensioned (so that
 // every step of ATen's composite runs in T), without a weight: it writes the
 // loss of each element to out and, when gx is not nil, the input gradient
@@ -409,12 +411,51 @@ func BCEWLBackwardTarget(x, pw, w []float64, p BCEWLPrec, up func(int) float64, 
 // i of x using pw[(off+i) % c]. e1 and e2 are scratch of len(x).
 func BCEWLVec[T Float](x, y, pw []T, off int, out, e1, e2, gx []T, u T, n int) {
 	k := len(x)
+	c := len(pw)
+	if x32, ok := any(x).([]float32); ok && hasAVX2 && k >= 8 && (c == 0 || c%8 == 0 && off%c%8 == 0) {
+		// One eight-lane pass (bceWL32AVX2) over k&^7 elements, the same
+		// operations as the loops below; the whole slice again by the loops
+		// when some x is NaN.
+		m := k &^ 7
+		flags, j := 0, 0
+		var g32 []float32
+		if c > 0 {
+			flags, j = 1, off%c
+		}
+		if gx != nil {
+			flags |= 2
+			g32 = any(gx[:m]).([]float32)
+		}
+		if n > 0 {
+			flags |= 4
+		}
+		if !bceWL32AVX2(x32[:m], any(y[:m]).([]float32), any(pw).([]float32), j, any(out[:m]).([]float32), g32, float32(u), float32(n), flags) {
+			if m < k {
+				bceWLScalar(x[m:], y[m:k], pw, off+m, out[m:k], e1, e2, sub(gx, m, k), u, n)
+			}
+			return
+		}
+	}
+	bceWLScalar(x, y, pw, off, out, e1, e2, gx, u, n)
+}
+
+func sub[T any](s []T, i, j int) []T {
+	if s == nil {
+		return nil
+	}
+	return s[i:j]
+}
+
+func bceWLScalar[T Float](x, y, pw []T, off int, out, e1, e2, gx []T, u T, n int) {
+	k := len(x)
 	y, out, e1, e2 = y[:k], out[:k], e1[:k], e2[:k]
 	for i, v := range x {
 		e1[i] = -Abs(v)
 	}
-	ExpSlice(e1, e1)
-	Log1pSlice(e1, e1) // log1p(exp(−|x|))
+	ExpfSlice(e1, e1)
+	for i, v := range e1 {
+		e1[i] = log1pT(v) // log1p(exp(−|x|))
+	}
 	c := len(pw)
 	j := 0
 	if c > 0 {
@@ -443,7 +484,7 @@ func BCEWLVec[T Float](x, y, pw []T, off int, out, e1, e2, gx []T, u T, n int) {
 	for i, v := range x {
 		e2[i] = -v
 	}
-	ExpSlice(e2, e2)
+	ExpfSlice(e2, e2)
 	d := T(n)
 	if c > 0 {
 		j = off % c

@@ -1,5 +1,7 @@
 package kernels
 
+import "unsafe"
+
 // CTC (Connectionist Temporal Classification) loss kernels, after PyTorch's
 // CPU implementation (aten/src/ATen/native/LossCTC.cpp), which follows
 // Graves et al., "Connectionist Temporal Classification", ICML 2006.
@@ -94,40 +96,40 @@ func CTCForward[T Float](x *CTCSample[T], alpha []T) T {
 	buf := make([]T, 4*w)
 	e, ms := buf[:3*w], buf[3*w:]
 	e1, e2, e3 := e[:w], e[w:2*w], e[2*w:3*w]
+	var v *ctcVec[T]
+	if Is32[T]() && hasAVX2 {
+		// The eight-lane row kernel: rows padded with two -inf in front.
+		v = newCTCVec[T](w, 2)
+		for s := range skip {
+			if skip[s] {
+				v.mask[s] = ^uint32(0)
+			}
+		}
+		copy(v.p[2:], row0)
+	}
 	for t := 1; t < x.L; t++ {
 		prev := alpha[(t-1)*w : t*w]
 		cur := alpha[t*w : (t+1)*w]
-		for s := 0; s < w; s++ {
-			a1 := prev[s]
-			m := a1
-			a2, a3 := neginf, neginf
-			if s > 0 {
-				a2 = prev[s-1]
-				if a2 > m {
-					m = a2
-				}
-			}
-			if skip[s] {
-				a3 = prev[s-2]
-				if a3 > m {
-					m = a3
-				}
-			}
-			if m == neginf {
-				m = 0
-			}
-			ms[s] = m
-			e1[s], e2[s], e3[s] = a1-m, a2-m, a3-m
-		}
-		ExpSlice(e, e)
-		for s := range cur {
-			cur[s] = (e1[s] + e2[s]) + e3[s]
-		}
-		LogSlice(cur, cur)
 		lpt := x.LP[x.Off+t*x.Stride : x.Off+t*x.Stride+x.C]
-		for s, c := range pr {
-			cur[s] = (cur[s] + ms[s]) + lpt[c]
+		if v != nil {
+			w8 := len(v.lpg)
+			for s, c := range pr {
+				v.lpg[s] = lpt[c]
+			}
+			out := v.q[2 : 2+w8]
+			if ctcRowVec(v.p[2:2+w8], v.p[1:1+w8], v.p[:w8], v.mask, v.lpg, out) {
+				ctcAlphaRow(prev, cur, pr, skip, lpt, e, e1, e2, e3, ms)
+				copy(out, cur)
+			} else {
+				copy(cur, out)
+			}
+			for s := w; s < w8; s++ {
+				out[s] = neginf
+			}
+			v.p, v.q = v.q, v.p
+			continue
 		}
+		ctcAlphaRow(prev, cur, pr, skip, lpt, e, e1, e2, e3, ms)
 	}
 	last := alpha[(x.L-1)*w : x.L*w]
 	if S == 0 {
@@ -139,6 +141,78 @@ func CTCForward[T Float](x *CTCSample[T], alpha []T) T {
 		m = 0
 	}
 	return -(Log(Exp(l1-m)+Exp(l2-m)) + m)
+}
+
+// ctcAlphaRow computes one alpha row cur from prev with the scalar
+// operations of CTCForward (the exponentials and logarithms of the row at
+// once).
+func ctcAlphaRow[T Float](prev, cur []T, pr []int32, skip []bool, lpt, e, e1, e2, e3, ms []T) {
+	neginf := Inf[T](-1)
+	w := len(cur)
+	for s := 0; s < w; s++ {
+		a1 := prev[s]
+		m := a1
+		a2, a3 := neginf, neginf
+		if s > 0 {
+			a2 = prev[s-1]
+			if a2 > m {
+				m = a2
+			}
+		}
+		if skip[s] {
+			a3 = prev[s-2]
+			if a3 > m {
+				m = a3
+			}
+		}
+		if m == neginf {
+			m = 0
+		}
+		ms[s] = m
+		e1[s], e2[s], e3[s] = a1-m, a2-m, a3-m
+	}
+	ExpSlice(e, e)
+	for s := range cur {
+		cur[s] = (e1[s] + e2[s]) + e3[s]
+	}
+	LogSlice(cur, cur)
+	for s, c := range pr {
+		cur[s] = (cur[s] + ms[s]) + lpt[c]
+	}
+}
+
+// ctcVec holds the padded rows of the eight-lane recursion kernel
+// (ctcRow32AVX2): p and q (the previous and the next row, w rounded up to
+// eight plus two -inf entries of padding), the transition mask and the
+// gathered log-probabilities of a row.
+type ctcVec[T Float] struct {
+	p, q []T
+	mask []uint32
+	lpg  []T
+}
+
+func newCTCVec[T Float](w, pad int) *ctcVec[T] {
+	w8 := (w + 7) &^ 7
+	buf := make([]T, 2*(w8+pad)+w8)
+	neginf := Inf[T](-1)
+	for i := range buf[:2*(w8+pad)] {
+		buf[i] = neginf
+	}
+	return &ctcVec[T]{p: buf[:w8+pad], q: buf[w8+pad : 2*(w8+pad)], mask: make([]uint32, w8), lpg: buf[2*(w8+pad):]}
+}
+
+// ctcRowVec runs ctcRow32AVX2 on float32 rows (T is float32): for each
+// lane, m = max(a1, a2, a3') with a3' = a3 where mask is set and -inf
+// elsewhere (0 when m is -inf) and out = (Log32((Exp32(a1−m) + Exp32(a2−m))
+// + Exp32(a3'−m)) + m) + lpg, the scalar recursion's operations, bit for
+// bit, with two exponentials per lane instead of three: the maximum's
+// term is exactly exp(0) = 1 and is not computed (nor, when a1 and a2 are
+// not the maximum, e3, which is then 1 or exp(−inf) = 0). It returns true
+// when a lane needs the scalar path (a NaN difference, an Exp32 or Log32
+// special case).
+func ctcRowVec[T Float](a1, a2, a3 []T, mask []uint32, lpg, out []T) bool {
+	f := func(s []T) []float32 { return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(s))), len(s)) }
+	return ctcRow32AVX2(f(a1), f(a2), f(a3), mask, f(lpg), f(out))
 }
 
 // CTCBackward writes the gradient of one sample with respect to its
@@ -182,6 +256,19 @@ func CTCBackward[T Float](x *CTCSample[T], steps int, alpha []T, nll, gr T, zero
 		L := x.L
 		next := make([]T, w) // beta[t+1]
 		cur := make([]T, w)  // beta[t]
+		pr, skip := x.primes()
+		var v *ctcVec[T]
+		if Is32[T]() && hasAVX2 {
+			// The eight-lane row kernel: rows padded with -inf behind;
+			// next and cur are views of its rows.
+			v = newCTCVec[T](w, 2)
+			for s := 0; s < 2*S-1; s++ {
+				if skip[s+2] {
+					v.mask[s] = ^uint32(0)
+				}
+			}
+			next, cur = v.p[:w], v.q[:w]
+		}
 		for s := range next {
 			next[s] = neginf
 		}
@@ -193,7 +280,6 @@ func CTCBackward[T Float](x *CTCSample[T], steps int, alpha []T, nll, gr T, zero
 			next[2*S-1] = x.lp(L-1, cp)
 			*at(L-1, cp) = la[2*S-1] + next[2*S-1]
 		}
-		pr, skip := x.primes()
 		buf := make([]T, 4*w)
 		e, ms := buf[:3*w], buf[3*w:]
 		e1, e2, e3 := e[:w], e[w:2*w], e[2*w:3*w]
@@ -208,35 +294,35 @@ func CTCBackward[T Float](x *CTCSample[T], steps int, alpha []T, nll, gr T, zero
 		top := L - 2 // the block's last time step
 		for t := L - 2; t >= 0; t-- {
 			la = alpha[t*w : (t+1)*w]
-			// beta[t] for every s first, vectorized as in CTCForward.
-			for s := 2 * S; s >= 0; s-- {
-				b1 := next[s]
-				m := b1
-				b2, b3 := neginf, neginf
-				if s < 2*S {
-					b2 = next[s+1]
-					if b2 > m {
-						m = b2
-					}
-				}
-				if s < 2*S-1 && skip[s+2] {
-					b3 = next[s+2]
-					if b3 > m {
-						m = b3
-					}
-				}
-				if m == neginf {
-					m = 0
-				}
-				ms[s] = m
-				e1[s], e2[s], e3[s] = b1-m, b2-m, b3-m
-			}
-			ExpSlice(e, e)
-			for s := range cur {
-				cur[s] = (e1[s] + e2[s]) + e3[s]
-			}
-			LogSlice(cur, cur)
 			lpt := x.LP[x.Off+t*x.Stride : x.Off+t*x.Stride+x.C]
+			// beta[t] for every s first, vectorized as in CTCForward.
+			if v != nil {
+				w8 := len(v.lpg)
+				for s, c := range pr {
+					v.lpg[s] = lpt[c]
+				}
+				if ctcRowVec(v.p[:w8], v.p[1:1+w8], v.p[2:2+w8], v.mask, v.lpg, v.q[:w8]) {
+					ctcBetaRow(next, cur, skip, e, e1, e2, e3, ms)
+					for s, c := range pr {
+						cur[s] = (cur[s] + ms[s]) + lpt[c]
+					}
+				}
+				for s := w; s < len(v.q); s++ {
+					v.q[s] = neginf
+				}
+				v.p, v.q = v.q, v.p
+				next, cur = cur, next
+				j := top - t
+				for s := range pr {
+					lab[s*ctcBlock+j] = la[s] + next[s]
+				}
+				if j == ctcBlock-1 || t == 0 {
+					ctcAccumulate(x, pr, lab, acc, tmp, j+1, top, grad)
+					top = t - 1
+				}
+				continue
+			}
+			ctcBetaRow(next, cur, skip, e, e1, e2, e3, ms)
 			j := top - t
 			for s, c := range pr {
 				cur[s] = (cur[s] + ms[s]) + lpt[c]
@@ -267,6 +353,77 @@ func CTCBackward[T Float](x *CTCSample[T], steps int, alpha []T, nll, gr T, zero
 	zeroRows(x.L)
 }
 
+// ctcAccStep log-adds l into g elementwise (ctcAccumulate's step for one
+// state); e and ms are scratch of len(g).
+func ctcAccStep[T Float](g, l, e, ms []T) {
+	neginf := Inf[T](-1)
+	for j, a := range g {
+		m := Max(a, l[j])
+		ms[j] = m
+		// One of a−m and l−m is 0 (the maximum's), whose exponential
+		// is exactly 1: only the other one is computed, and
+		// exp(a−m) + exp(l−m) = 1 + exp(d) bit for bit (a NaN gives
+		// NaN either way).
+		d := a - m
+		if d == 0 {
+			d = l[j] - m
+		}
+		if a == neginf {
+			// The result is lab; a finite argument keeps the block on
+			// the vector path (-inf - -inf would be NaN).
+			d = 0
+		}
+		e[j] = d
+	}
+	ExpSlice(e, e)
+	for j := range e {
+		e[j] = 1 + e[j]
+	}
+	LogSlice(e, e)
+	for j, a := range g {
+		if a == neginf {
+			g[j] = l[j]
+		} else {
+			g[j] = e[j] + ms[j]
+		}
+	}
+}
+
+// ctcBetaRow computes the log-sum-exp part of one beta row, cur[s] before
+// the addition of ms[s] and lp, from next (beta[t+1]) with the scalar
+// operations of CTCBackward.
+func ctcBetaRow[T Float](next, cur []T, skip []bool, e, e1, e2, e3, ms []T) {
+	neginf := Inf[T](-1)
+	S := (len(cur) - 1) / 2
+	for s := 2 * S; s >= 0; s-- {
+		b1 := next[s]
+		m := b1
+		b2, b3 := neginf, neginf
+		if s < 2*S {
+			b2 = next[s+1]
+			if b2 > m {
+				m = b2
+			}
+		}
+		if s < 2*S-1 && skip[s+2] {
+			b3 = next[s+2]
+			if b3 > m {
+				m = b3
+			}
+		}
+		if m == neginf {
+			m = 0
+		}
+		ms[s] = m
+		e1[s], e2[s], e3[s] = b1-m, b2-m, b3-m
+	}
+	ExpSlice(e, e)
+	for s := range cur {
+		cur[s] = (e1[s] + e2[s]) + e3[s]
+	}
+	LogSlice(cur, cur)
+}
+
 // ctcAccumulate log-sums, for the n time steps top, top-1, …, top-n+1
 // (column j of lab is t = top-j), the products alpha·beta of each class
 // into acc, s from 2S down to 0, with the scalar operations
@@ -274,38 +431,30 @@ func CTCBackward[T Float](x *CTCSample[T], steps int, alpha []T, nll, gr T, zero
 //	acc = lab                               if acc = -inf
 //	acc = Log(Exp(acc-m)+Exp(lab-m)) + m    otherwise, m = Max(acc, lab)
 //
-// (the exponentials and logarithms of a block at once), and writes the
+// (the exponential of the maximum's term, exactly 1, skipped; the exponentials and logarithms of a block at once), and writes the
 // sums into grad's rows.
 func ctcAccumulate[T Float](x *CTCSample[T], pr []int32, lab, acc, tmp []T, n, top int, grad []T) {
 	neginf := Inf[T](-1)
 	for i := range acc {
 		acc[i] = neginf
 	}
-	e, ms := tmp[:2*n], tmp[2*ctcBlock:2*ctcBlock+n]
+	vec := Is32[T]() && hasAVX2
 	for s := len(pr) - 1; s >= 0; s-- {
 		g := acc[int(pr[s])*ctcBlock:][:n]
 		l := lab[s*ctcBlock:][:n]
-		for j, a := range g {
-			m := Max(a, l[j])
-			ms[j] = m
-			if a == neginf {
-				// The result is lab; finite arguments keep the block on
-				// the vector path (-inf - -inf would be NaN).
-				a, m = 0, 0
+		j0 := 0
+		if m8 := n &^ 7; vec && m8 > 0 {
+			// Eight lanes (ctcAcc32AVX2), the same operations; a block
+			// with a special case is redone by the loops below.
+			out := tmp[ctcBlock : ctcBlock+m8]
+			f := func(s []T) []float32 { return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(s))), len(s)) }
+			if !ctcAcc32AVX2(f(g[:m8]), f(l[:m8]), f(out)) {
+				copy(g, out)
+				j0 = m8
 			}
-			e[j], e[n+j] = a-m, l[j]-m
 		}
-		ExpSlice(e, e)
-		for j := range g {
-			e[j] += e[n+j]
-		}
-		LogSlice(e[:n], e[:n])
-		for j, a := range g {
-			if a == neginf {
-				g[j] = l[j]
-			} else {
-				g[j] = e[j] + ms[j]
-			}
+		if j0 < n {
+			ctcAccStep(g[j0:], l[j0:], tmp[:n-j0], tmp[2*ctcBlock:2*ctcBlock+n-j0])
 		}
 	}
 	for j := 0; j < n; j++ {

@@ -550,6 +550,535 @@ sb_loop:
 sb_done:
 	VZEROUPPER
 	RET
+
+// func sigmoidBwd32NTAVX2(g, y, gx []float32)
+// sigmoidBwd32AVX2 with non-temporal stores of gx (32-byte aligned).
+// gx[i] = g[i]*(1 - y[i])*y[i] for i < len(gx)&^7.
+TEXT ·sigmoidBwd32NTAVX2(SB), NOSPLIT, $0-72
+	MOVQ g_base+0(FP), SI
+	MOVQ y_base+24(FP), R8
+	MOVQ gx_base+48(FP), DI
+	MOVQ gx_len+56(FP), CX
+	VMOVUPS f_one<>(SB), Y3
+	SHRQ $3, CX
+	JZ sbnt_done
+sbnt_loop:
+	VMOVUPS (R8), Y0
+	VSUBPS Y0, Y3, Y1
+	VMULPS (SI), Y1, Y1
+	VMULPS Y0, Y1, Y1
+	VMOVNTPS Y1, (DI)
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, DI
+	DECQ CX
+	JNZ sbnt_loop
+sbnt_done:
+	SFENCE
+	VZEROUPPER
+	RET
+""")
+
+cf("f_inf", 0x7f800000)
+
+body.append("""
+// func logf32AVX2(dst, src []float32) bool
+// dst[i] = Logf(src[i]) for i < len(src)&^7. Returns true when some lane's
+// src is not in [2^-126, +inf) (the caller recomputes the block).
+TEXT ·logf32AVX2(SB), NOSPLIT, $0-49
+	MOVQ dst_base+0(FP), DI
+	MOVQ src_base+24(FP), SI
+	MOVQ src_len+32(FP), CX
+	VPCMPEQD Y15, Y15, Y15
+	SHRQ $3, CX
+	JZ lf_done
+lf_loop:
+	VMOVUPS (SI), Y8
+	VCMPPS $0x1D, f_tiny<>(SB), Y8, Y9
+	VCMPPS $0x11, f_inf<>(SB), Y8, Y10
+	VANDPS Y10, Y9, Y9
+	VANDPS Y9, Y15, Y15
+""" + logf("Y8", "Y11") + """	VMOVUPS Y11, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ lf_loop
+lf_done:
+	VMOVMSKPS Y15, AX
+	CMPL AX, $0xFF
+	SETNE ret+48(FP)
+	VZEROUPPER
+	RET
+""")
+
+# binary_cross_entropy_with_logits (BCEWLVec, float32): per element
+#   e1 = Expf(-|x|); ls = min(x, 0) - Log1pf(e1); [ls = ls*((pw-1)*y + 1)]
+#   out = (1-y)*x - ls
+#   grad: s = 1/(1 + Expf(-x)); g = s - y  or  t = pw*y; g = ((t+1)-y)*s - t
+#         g = g*u; [g = g/d]
+# pw (flags&1) holds c elements, c%8 == 0, starting at element j (j%8 == 0)
+# and wrapping; flags&2: write gx; flags&4: divide by d. Returns true when
+# some x is NaN (the caller recomputes).
+body.append("""
+// func bceWL32AVX2(x, y, pw []float32, j int, out, gx []float32, u, d float32, flags int) bool
+TEXT ·bceWL32AVX2(SB), NOSPLIT, $0-145
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	MOVQ y_base+24(FP), R8
+	MOVQ pw_base+48(FP), R13
+	MOVQ pw_len+56(FP), R14
+	MOVQ j+72(FP), AX
+	MOVQ out_base+80(FP), DI
+	MOVQ gx_base+104(FP), R11
+	MOVQ flags+136(FP), R12
+	LEAQ (R13)(AX*4), R9
+	MOVQ R14, R10
+	SUBQ AX, R10
+	VPCMPEQD Y15, Y15, Y15
+	VMOVUPS f_hi<>(SB), Y10
+	VMOVUPS f_lo<>(SB), Y11
+	SHRQ $3, CX
+	JZ bw_done
+bw_loop:
+	VMOVUPS (SI), Y8
+	VCMPPS $0x07, Y8, Y8, Y9
+	VANDPS Y9, Y15, Y15
+	VORPS f_sign<>(SB), Y8, Y0
+""" + expf("Y0", "Y1") + """	VADDPS f_one<>(SB), Y1, Y12
+	VSUBPS f_one<>(SB), Y12, Y13
+	VSUBPS Y13, Y1, Y13
+	VDIVPS Y12, Y13, Y13
+""" + logf("Y12", "Y14") + """	VADDPS Y13, Y14, Y14
+	VXORPS Y0, Y0, Y0
+	VMINPS Y8, Y0, Y0
+	VSUBPS Y14, Y0, Y14
+	VMOVUPS (R8), Y9
+	TESTQ $1, R12
+	JZ bw_nopw1
+	VMOVUPS (R9), Y12
+	VSUBPS f_one<>(SB), Y12, Y13
+	VMULPS Y9, Y13, Y13
+	VADDPS f_one<>(SB), Y13, Y13
+	VMULPS Y13, Y14, Y14
+bw_nopw1:
+	VMOVUPS f_one<>(SB), Y13
+	VSUBPS Y9, Y13, Y13
+	VMULPS Y8, Y13, Y13
+	VSUBPS Y14, Y13, Y13
+	VMOVUPS Y13, (DI)
+	TESTQ $2, R12
+	JZ bw_next
+	VXORPS f_sign<>(SB), Y8, Y0
+""" + expf("Y0", "Y1") + """	VADDPS f_one<>(SB), Y1, Y1
+	VMOVUPS f_one<>(SB), Y2
+	VDIVPS Y1, Y2, Y1
+	TESTQ $1, R12
+	JZ bw_nopw2
+	VMOVUPS (R9), Y12
+	VMULPS Y9, Y12, Y12
+	VADDPS f_one<>(SB), Y12, Y13
+	VSUBPS Y9, Y13, Y13
+	VMULPS Y1, Y13, Y13
+	VSUBPS Y12, Y13, Y1
+	JMP bw_g
+bw_nopw2:
+	VSUBPS Y9, Y1, Y1
+bw_g:
+	VBROADCASTSS u+128(FP), Y2
+	VMULPS Y2, Y1, Y1
+	TESTQ $4, R12
+	JZ bw_nodiv
+	VBROADCASTSS d+132(FP), Y2
+	VDIVPS Y2, Y1, Y1
+bw_nodiv:
+	VMOVUPS Y1, (R11)
+	ADDQ $32, R11
+bw_next:
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, DI
+	TESTQ $1, R12
+	JZ bw_dec
+	ADDQ $32, R9
+	SUBQ $8, R10
+	JNZ bw_dec
+	MOVQ R13, R9
+	MOVQ R14, R10
+bw_dec:
+	DECQ CX
+	JNZ bw_loop
+bw_done:
+	VMOVMSKPS Y15, AX
+	CMPL AX, $0xFF
+	SETNE ret+144(FP)
+	VZEROUPPER
+	RET
+""")
+
+# CTC recursion row (ctc.go, float32 with the float64 Exp32/Log32 cores):
+# m = max(a1, a2, a3') with a3' = mask ? a3 : -inf (0 when -inf),
+# out = (Log32((Exp32(a1-m) + Exp32(a2-m)) + Exp32(a3'-m)) + m) + lpg,
+# with two exponentials per lane: of d = a - m, the maximum's is exactly 1
+# (d1 == 0: exp(d2), exp(d3); else d2 == 0: exp(d1), exp(d3); else exp(d1),
+# exp(d2) and e3 = 1 if d3 == 0, else 0 (d3 = -inf)); a NaN d takes the
+# scalar path.
+cf("f_neginf", 0xff800000)
+cf("f_zero", 0)
+cd("dzero", 0.0)
+_e = EXP.split("exp_loop:\n", 1)[1].split("\tVMOVUPS X4, (DI)", 1)[0]
+
+
+def exp4(src):
+    # float32 X register src (4 lanes) -> X4 (Exp32); clobbers Y0-Y7, flags in Y15.
+    return _e.replace("VCVTPS2PD (SI), Y0", "VCVTPS2PD %s, Y0" % src)
+
+
+def log4(src):
+    # float32 X register src (4 lanes, >= 0 or special) -> X1 (Log32);
+    # clobbers Y0-Y7 and Y14, flags in Y15.
+    return ("\tVCVTPS2PD %s, Y0\n\tVCMPPD $0x1D, dzero<>(SB), Y0, Y14\n\tVANDPD Y14, Y15, Y15\n"
+            "\tVCMPPD $0x12, maxf32<>(SB), Y0, Y14\n\tVANDPD Y14, Y15, Y15\n" % src
+            + logcore()
+            + "\tVCMPPD $0x00, dzero<>(SB), Y0, Y14\n\tVBLENDVPD Y14, neginf<>(SB), Y1, Y1\n\tVCVTPD2PSY Y1, X1\n")
+
+
+def exp8(reg, xreg, out, xout):
+    return (exp4(xreg) + "\tVMOVAPS X4, %s\n\tVEXTRACTF128 $1, %s, X14\n" % (xout, reg)
+            + exp4("X14") + "\tVINSERTF128 $1, X4, %s, %s\n" % (out, out))
+
+
+body.append("""
+// func ctcRow32AVX2(a1, a2, a3 []float32, mask []uint32, lpg, out []float32) bool
+// For i < len(out)&^7 (every slice at least that long): see ctcRow32.
+// Returns true when some lane needs the scalar path (NaN, +inf).
+TEXT ·ctcRow32AVX2(SB), NOSPLIT, $32-145
+	MOVQ a1_base+0(FP), SI
+	MOVQ a2_base+24(FP), R8
+	MOVQ a3_base+48(FP), R9
+	MOVQ mask_base+72(FP), R10
+	MOVQ lpg_base+96(FP), R11
+	MOVQ out_base+120(FP), DI
+	MOVQ out_len+128(FP), CX
+	MOVL $0xFF, R12
+	VPCMPEQQ Y15, Y15, Y15
+	SHRQ $3, CX
+	JZ cr_done
+cr_loop:
+	VMOVUPS (SI), Y9
+	VMOVUPS (R8), Y10
+	VMOVUPS (R9), Y12
+	VMOVUPS (R10), Y13
+	VMOVUPS f_neginf<>(SB), Y11
+	VBLENDVPS Y13, Y12, Y11, Y11
+	VMOVAPS Y9, Y8
+	VMAXPS Y8, Y10, Y8
+	VMAXPS Y8, Y11, Y8
+	VCMPPS $0x00, f_neginf<>(SB), Y8, Y12
+	VANDNPS Y8, Y12, Y8
+	VSUBPS Y8, Y9, Y9
+	VSUBPS Y8, Y10, Y10
+	VSUBPS Y8, Y11, Y11
+	VADDPS Y10, Y9, Y12
+	VADDPS Y11, Y12, Y12
+	VCMPPS $0x07, Y12, Y12, Y12
+	VMOVMSKPS Y12, AX
+	ANDL AX, R12
+	VCMPPS $0x00, f_zero<>(SB), Y9, Y12
+	VCMPPS $0x00, f_zero<>(SB), Y10, Y13
+	VBLENDVPS Y12, Y10, Y9, Y14
+	VORPS Y12, Y13, Y13
+	VBLENDVPS Y13, Y11, Y10, Y10
+	VCMPPS $0x00, f_zero<>(SB), Y11, Y11
+	VANDPS f_one<>(SB), Y11, Y11
+	VMOVUPS Y11, (SP)
+""" + exp8("Y14", "X14", "Y9", "X9") + exp8("Y10", "X10", "Y11", "X11") + """	VMOVUPS f_one<>(SB), Y4
+	VBLENDVPS Y12, Y4, Y9, Y14
+	VBLENDVPS Y13, Y4, Y11, Y10
+	VBLENDVPS Y12, Y9, Y10, Y10
+	VADDPS Y10, Y14, Y14
+	VMOVUPS (SP), Y10
+	VBLENDVPS Y13, Y11, Y10, Y10
+	VADDPS Y10, Y14, Y13
+"""
+    + log4("X13") + "\tVMOVAPS X1, X9\n\tVEXTRACTF128 $1, Y13, X13\n" + log4("X13")
+    + """	VINSERTF128 $1, X1, Y9, Y9
+	VADDPS Y8, Y9, Y9
+	VADDPS (R11), Y9, Y9
+	VMOVUPS Y9, (DI)
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, R9
+	ADDQ $32, R10
+	ADDQ $32, R11
+	ADDQ $32, DI
+	DECQ CX
+	JNZ cr_loop
+cr_done:
+	VMOVMSKPD Y15, AX
+	SHLL $8, AX
+	ORL R12, AX
+	CMPL AX, $0xFFF
+	SETNE ret+144(FP)
+	VZEROUPPER
+	RET
+""")
+
+# Fused forward + gradient of mse_loss and l1_loss (float32, one pass):
+# d = x - y; mse: out = d*d, gx = norm*d; l1: out = |d|, gx = u*sgn(d)
+# with sgn(d) = (0 < d) - (d < 0) (+0 at ±0 and NaN), as MSEForward /
+# MSEBackwardOne and l1Forward32 / l1BackwardConst32.
+cf("f_abs", 0x7fffffff)
+body.append("""
+// func mseFG32AVX2(x, y, out, gx []float32, norm float32)
+TEXT ·mseFG32AVX2(SB), NOSPLIT, $0-100
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	MOVQ y_base+24(FP), R8
+	MOVQ out_base+48(FP), DI
+	MOVQ gx_base+72(FP), R9
+	VBROADCASTSS norm+96(FP), Y7
+	SHRQ $4, CX
+	JZ msefg_done
+msefg_loop:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y4
+	VSUBPS (R8), Y0, Y0
+	VSUBPS 32(R8), Y4, Y4
+	VMULPS Y0, Y0, Y1
+	VMULPS Y4, Y4, Y5
+	VMOVUPS Y1, (DI)
+	VMOVUPS Y5, 32(DI)
+	VMULPS Y7, Y0, Y2
+	VMULPS Y7, Y4, Y6
+	VMOVUPS Y2, (R9)
+	VMOVUPS Y6, 32(R9)
+	ADDQ $64, SI
+	ADDQ $64, R8
+	ADDQ $64, DI
+	ADDQ $64, R9
+	DECQ CX
+	JNZ msefg_loop
+msefg_done:
+	VZEROUPPER
+	RET
+
+// func mseFG32NTAVX2(x, y, out, gx []float32, norm float32)
+// mseFG32AVX2 with non-temporal stores of gx (32-byte aligned).
+TEXT ·mseFG32NTAVX2(SB), NOSPLIT, $0-100
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	MOVQ y_base+24(FP), R8
+	MOVQ out_base+48(FP), DI
+	MOVQ gx_base+72(FP), R9
+	VBROADCASTSS norm+96(FP), Y7
+	SHRQ $4, CX
+	JZ msefgnt_done
+msefgnt_loop:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y4
+	VSUBPS (R8), Y0, Y0
+	VSUBPS 32(R8), Y4, Y4
+	VMULPS Y0, Y0, Y1
+	VMULPS Y4, Y4, Y5
+	VMOVUPS Y1, (DI)
+	VMOVUPS Y5, 32(DI)
+	VMULPS Y7, Y0, Y2
+	VMULPS Y7, Y4, Y6
+	VMOVNTPS Y2, (R9)
+	VMOVNTPS Y6, 32(R9)
+	ADDQ $64, SI
+	ADDQ $64, R8
+	ADDQ $64, DI
+	ADDQ $64, R9
+	DECQ CX
+	JNZ msefgnt_loop
+msefgnt_done:
+	SFENCE
+	VZEROUPPER
+	RET
+
+// func l1FG32AVX2(x, y, out, gx []float32, u float32)
+TEXT ·l1FG32AVX2(SB), NOSPLIT, $0-100
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	MOVQ y_base+24(FP), R8
+	MOVQ out_base+48(FP), DI
+	MOVQ gx_base+72(FP), R9
+	VBROADCASTSS u+96(FP), Y5
+	VMOVUPS f_one<>(SB), Y6
+	VMOVUPS f_abs<>(SB), Y4
+	VXORPS Y7, Y7, Y7
+	SHRQ $3, CX
+	JZ l1fg_done
+l1fg_loop:
+	VMOVUPS (SI), Y0
+	VSUBPS (R8), Y0, Y0
+	VANDPS Y4, Y0, Y1
+	VMOVUPS Y1, (DI)
+	VCMPPS $0x01, Y0, Y7, Y2
+	VCMPPS $0x01, Y7, Y0, Y3
+	VANDPS Y6, Y2, Y2
+	VANDPS Y6, Y3, Y3
+	VSUBPS Y3, Y2, Y2
+	VMULPS Y2, Y5, Y2
+	VMOVUPS Y2, (R9)
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, DI
+	ADDQ $32, R9
+	DECQ CX
+	JNZ l1fg_loop
+l1fg_done:
+	VZEROUPPER
+	RET
+
+// func l1FG32NTAVX2(x, y, out, gx []float32, u float32)
+// l1FG32AVX2 with non-temporal stores of gx (32-byte aligned).
+TEXT ·l1FG32NTAVX2(SB), NOSPLIT, $0-100
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	MOVQ y_base+24(FP), R8
+	MOVQ out_base+48(FP), DI
+	MOVQ gx_base+72(FP), R9
+	VBROADCASTSS u+96(FP), Y5
+	VMOVUPS f_one<>(SB), Y6
+	VMOVUPS f_abs<>(SB), Y4
+	VXORPS Y7, Y7, Y7
+	SHRQ $3, CX
+	JZ l1fgnt_done
+l1fgnt_loop:
+	VMOVUPS (SI), Y0
+	VSUBPS (R8), Y0, Y0
+	VANDPS Y4, Y0, Y1
+	VMOVUPS Y1, (DI)
+	VCMPPS $0x01, Y0, Y7, Y2
+	VCMPPS $0x01, Y7, Y0, Y3
+	VANDPS Y6, Y2, Y2
+	VANDPS Y6, Y3, Y3
+	VSUBPS Y3, Y2, Y2
+	VMULPS Y2, Y5, Y2
+	VMOVNTPS Y2, (R9)
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, DI
+	ADDQ $32, R9
+	DECQ CX
+	JNZ l1fgnt_loop
+l1fgnt_done:
+	SFENCE
+	VZEROUPPER
+	RET
+""")
+
+# gaussian_nll_loss (GaussianNLLVec, float32): vc = max(v, eps) (NaN kept),
+# out = 0.5*(Logf(vc) + (d*d)/vc) [+ float32(0.5*log(2*pi))], d = x - t;
+# gx = (gs/vc)*(2*d); gv = (-gs)*(((d*d)/vc)/vc) + gs/vc. flags: 1 full,
+# 2 gx, 4 gv. Returns true when some vc is outside [2^-126, +inf) or NaN.
+cf("f_hl2p", struct.unpack("<I", struct.pack("<f", 0.9189385332046727))[0])
+body.append("""
+// func gaussFG32AVX2(x, t, v, out, gx, gv []float32, eps, gs float32, flags int) bool
+TEXT ·gaussFG32AVX2(SB), NOSPLIT, $0-161
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	MOVQ t_base+24(FP), R8
+	MOVQ v_base+48(FP), R9
+	MOVQ out_base+72(FP), DI
+	MOVQ gx_base+96(FP), R10
+	MOVQ gv_base+120(FP), R11
+	MOVQ flags+152(FP), R12
+	VBROADCASTSS eps+144(FP), Y13
+	VBROADCASTSS gs+148(FP), Y9
+	VPCMPEQD Y15, Y15, Y15
+	SHRQ $3, CX
+	JZ ga_done
+ga_loop:
+	VMOVUPS (R9), Y8
+	VMAXPS Y8, Y13, Y8
+	VCMPPS $0x1D, f_tiny<>(SB), Y8, Y0
+	VCMPPS $0x11, f_inf<>(SB), Y8, Y1
+	VANDPS Y1, Y0, Y0
+	VANDPS Y0, Y15, Y15
+	VMOVUPS (SI), Y10
+	VSUBPS (R8), Y10, Y10
+	VMULPS Y10, Y10, Y11
+	VDIVPS Y8, Y11, Y12
+""" + logf("Y8", "Y14") + """	VADDPS Y12, Y14, Y14
+	VMULPS f_halfb<>(SB), Y14, Y14
+	TESTQ $1, R12
+	JZ ga_nofull
+	VADDPS f_hl2p<>(SB), Y14, Y14
+ga_nofull:
+	VMOVUPS Y14, (DI)
+	VDIVPS Y8, Y9, Y0
+	TESTQ $2, R12
+	JZ ga_nogx
+	VADDPS Y10, Y10, Y1
+	VMULPS Y1, Y0, Y1
+	VMOVUPS Y1, (R10)
+	ADDQ $32, R10
+ga_nogx:
+	TESTQ $4, R12
+	JZ ga_next
+	VDIVPS Y8, Y12, Y2
+	VXORPS f_sign<>(SB), Y9, Y3
+	VMULPS Y2, Y3, Y2
+	VADDPS Y0, Y2, Y2
+	VMOVUPS Y2, (R11)
+	ADDQ $32, R11
+ga_next:
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, R9
+	ADDQ $32, DI
+	DECQ CX
+	JNZ ga_loop
+ga_done:
+	VMOVMSKPS Y15, AX
+	CMPL AX, $0xFF
+	SETNE ret+160(FP)
+	VZEROUPPER
+	RET
+""")
+
+# CTC gradient accumulation step (ctcAccumulate, float32): m = max(a, l)
+# (a < l ? l : a), d = a - m, or l - m where that is 0, 0 where a = -inf;
+# out = a == -inf ? l : Log32(1 + Exp32(d)) + m.
+body.append("""
+// func ctcAcc32AVX2(g, l, out []float32) bool
+TEXT ·ctcAcc32AVX2(SB), NOSPLIT, $0-73
+	MOVQ g_base+0(FP), SI
+	MOVQ g_len+8(FP), CX
+	MOVQ l_base+24(FP), R8
+	MOVQ out_base+48(FP), DI
+	VPCMPEQQ Y15, Y15, Y15
+	SHRQ $3, CX
+	JZ ca_done
+ca_loop:
+	VMOVUPS (SI), Y8
+	VMOVUPS (R8), Y9
+	VMAXPS Y8, Y9, Y10
+	VSUBPS Y10, Y8, Y11
+	VCMPPS $0x00, f_zero<>(SB), Y11, Y12
+	VSUBPS Y10, Y9, Y13
+	VBLENDVPS Y12, Y13, Y11, Y11
+	VCMPPS $0x00, f_neginf<>(SB), Y8, Y12
+	VANDNPS Y11, Y12, Y11
+""" + exp8("Y11", "X11", "Y13", "X13") + """	VADDPS f_one<>(SB), Y13, Y13
+""" + log4("X13") + "\tVMOVAPS X1, X11\n\tVEXTRACTF128 $1, Y13, X13\n" + log4("X13") + """	VINSERTF128 $1, X1, Y11, Y11
+	VADDPS Y10, Y11, Y11
+	VBLENDVPS Y12, Y9, Y11, Y11
+	VMOVUPS Y11, (DI)
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, DI
+	DECQ CX
+	JNZ ca_loop
+ca_done:
+	VMOVMSKPD Y15, AX
+	CMPL AX, $0xF
+	SETNE ret+72(FP)
+	VZEROUPPER
+	RET
 """)
 
 body.append("""

@@ -63,10 +63,10 @@ type PoissonNLL struct {
 
 // stirling is ((t·log t) − t) + 0.5·log(2π·t), in S.
 func stirling[S Float](t S) S {
-	m := S(t * Log(t))
+	m := S(t * logT(t))
 	s1 := m - t
 	c := S(twoPi) * t
-	h := S(S(0.5) * Log(c))
+	h := S(S(0.5) * logT(c))
 	return s1 + h
 }
 
@@ -109,14 +109,16 @@ func PoissonNLLForward[T Float](p PoissonNLL, x, t, out []T) {
 }
 
 // PoissonNLLLogInputVec is PoissonNLLForward with LogInput, when x and t
-// are both of the element type T (XF32 and TF32 equal to Is32[T]), bit for
-// bit, with the transcendentals computed by the slice functions; when gx is
+// are both of the element type T (XF32 and TF32 equal to Is32[T]), with the
+// transcendentals computed by the slice functions (for float32 the
+// eight-lane Expf, ≤ 1 ULP from PoissonNLLForward's Exp32, and Logf, as
+// PoissonNLLForward's Stirling term); when gx is
 // not nil it also writes PoissonNLLBackward's input gradient for the
 // constant upstream gradient u. e, a and b are scratch of len(x).
 func PoissonNLLLogInputVec[T Float](full bool, x, t, out, e, a, b []T, u T, gx []T) {
 	n := len(x)
 	t, out, e, a, b = t[:n], out[:n], e[:n], a[:n], b[:n]
-	ExpSlice(e, x)
+	ExpfSlice(e, x)
 	for i := range out {
 		out[i] = e[i] - T(t[i]*x[i])
 	}
@@ -128,8 +130,8 @@ func PoissonNLLLogInputVec[T Float](full bool, x, t, out, e, a, b []T, u T, gx [
 			ai := max(ti, 1)
 			a[i], b[i] = ai, two*ai
 		}
-		LogSlice(a, a)
-		LogSlice(b, b)
+		LogfSlice(a, a)
+		LogfSlice(b, b)
 		if o32, ok := any(out).([]float32); ok {
 			stirlingAdd32(o32, any(t).([]float32), any(a).([]float32), any(b).([]float32))
 		} else {
@@ -301,16 +303,48 @@ func GaussianNLLBackward[T Float](p GaussianNLL, x, t, vc []T, up func(int) T, g
 
 // GaussianNLLVec is GaussianNLLForward with GaussianClamp, and, when gx or
 // gv is not nil, GaussianNLLBackward and GaussianVarGrad for the constant
-// upstream gradient u, bit for bit, for input, target and var of one shape
-// and of the element type T (DF32 and VF32 equal to Is32[T]). eps is the
-// clamp in T; vc and lv are scratch of len(x).
+// upstream gradient u, for input, target and var of one shape and of the
+// element type T (DF32 and VF32 equal to Is32[T]): bit for bit except that
+// float32 log(var) is the eight-lane Logf (≤ 1 ULP from the scalar path's
+// Log32). eps is the clamp in T; vc and lv are scratch of len(x).
 func GaussianNLLVec[T Float](full bool, eps T, x, t, v, out, vc, lv, gx, gv []T, u T) {
+	n := len(x)
+	if x32, ok := any(x).([]float32); ok && hasAVX2 && n >= 8 {
+		// One eight-lane pass (gaussFG32AVX2), the same operations as the
+		// loops below; the whole slice again by the loops when some
+		// clamped var is not a positive normal float32 or NaN.
+		m := n &^ 7
+		flags := 0
+		var gx32, gv32 []float32
+		if full {
+			flags |= 1
+		}
+		if gx != nil {
+			flags |= 2
+			gx32 = any(gx[:m]).([]float32)
+		}
+		if gv != nil {
+			flags |= 4
+			gv32 = any(gv[:m]).([]float32)
+		}
+		t32, v32, o32 := any(t[:m]).([]float32), any(v[:m]).([]float32), any(out[:m]).([]float32)
+		if !gaussFG32AVX2(x32[:m], t32, v32, o32, gx32, gv32, float32(eps), float32(T(u*0.5)), flags) {
+			if m < n {
+				gaussianVecScalar(full, eps, x[m:], t[m:n], v[m:n], out[m:n], vc, lv, sub(gx, m, n), sub(gv, m, n), u)
+			}
+			return
+		}
+	}
+	gaussianVecScalar(full, eps, x, t, v, out, vc, lv, gx, gv, u)
+}
+
+func gaussianVecScalar[T Float](full bool, eps T, x, t, v, out, vc, lv, gx, gv []T, u T) {
 	n := len(x)
 	t, v, out, vc, lv = t[:n], v[:n], out[:n], vc[:n], lv[:n]
 	for i, e := range v {
 		vc[i] = ClampMin(e, eps)
 	}
-	LogSlice(lv, vc)
+	LogfSlice(lv, vc)
 	for i := range out {
 		d := x[i] - t[i]
 		sq := T(d * d)

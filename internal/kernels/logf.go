@@ -92,3 +92,75 @@ func Log1pf(v float32) float32 {
 	d := v - (u - 1)
 	return Logf(u) + d/u
 }
+
+// Logfs writes dst[i] = Logf(src[i]) (dst at least as long as src; dst may
+// be src): eight lanes at a time with AVX2, a block with an input outside
+// [2^-126, +inf) recomputed by Logf.
+func Logfs(dst, src []float32) {
+	dst = dst[:len(src)]
+	i := 0
+	if hasAVX2 {
+		var buf [vecBlock]float32
+		for ; i+8 <= len(src); i += vecBlock {
+			j := min(i+vecBlock, len(src)&^7)
+			b := buf[:j-i]
+			copy(b, src[i:j])
+			if logf32AVX2(dst[i:j], b) {
+				for k, v := range b {
+					dst[i+k] = Logf(v)
+				}
+			}
+		}
+		i = len(src) &^ 7
+	}
+	for ; i < len(src); i++ {
+		dst[i] = Logf(src[i])
+	}
+}
+
+// ExpfSlice writes dst[i] = e**src[i] in T: Expf for float32, Exp for
+// float64.
+func ExpfSlice[T Float](dst, src []T) {
+	if d, ok := any(dst).([]float32); ok {
+		Expfs(d, any(src).([]float32))
+		return
+	}
+	for i, v := range src {
+		dst[i] = Exp(v)
+	}
+}
+
+// LogfSlice writes dst[i] = log(src[i]) in T: Logf for float32, Log for
+// float64.
+func LogfSlice[T Float](dst, src []T) {
+	if d, ok := any(dst).([]float32); ok {
+		Logfs(d, any(src).([]float32))
+		return
+	}
+	for i, v := range src {
+		dst[i] = Log(v)
+	}
+}
+
+// expT, logT and log1pT are Expf, Logf and Log1pf for float32 and the
+// float64 functions otherwise.
+func expT[T Float](x T) T {
+	if Is32[T]() {
+		return T(Expf(float32(x)))
+	}
+	return Exp(x)
+}
+
+func logT[T Float](x T) T {
+	if Is32[T]() {
+		return T(Logf(float32(x)))
+	}
+	return Log(x)
+}
+
+func log1pT[T Float](x T) T {
+	if Is32[T]() {
+		return T(Log1pf(float32(x)))
+	}
+	return Log1p(x)
+}

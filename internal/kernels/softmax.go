@@ -46,7 +46,11 @@ func SigmoidBackward[T Float](g, y, gx []T) {
 	i := 0
 	if gx32, ok := any(gx).([]float32); ok && hasAVX2 {
 		i = len(gx) &^ 7
-		sigmoidBwd32AVX2(any(g).([]float32)[:i], any(y).([]float32)[:i], gx32[:i])
+		if streamable(gx32[:i]) {
+			sigmoidBwd32NTAVX2(any(g).([]float32)[:i], any(y).([]float32)[:i], gx32[:i])
+		} else {
+			sigmoidBwd32AVX2(any(g).([]float32)[:i], any(y).([]float32)[:i], gx32[:i])
+		}
 	}
 	for ; i < len(gx); i++ {
 		gx[i] = g[i] * (1 - y[i]) * y[i]

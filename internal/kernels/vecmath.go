@@ -1,5 +1,7 @@
 package kernels
 
+import "unsafe"
+
 // Slice versions of the float32 transcendentals: dst[i] = f(src[i]) for
 // i < len(src) (dst at least as long), bitwise identical to the scalar
 // Exp32, Log32 and Log1p32, with an AVX2 path on amd64 (CPU detected at
@@ -91,4 +93,12 @@ func Log1pSlice[T Float](dst, src []T) {
 	for i, v := range src {
 		dst[i] = Log1p(v)
 	}
+}
+
+// streamable reports whether an output block g is written with streaming
+// (non-temporal) stores: at least 16384 elements (64 KB: a gradient that
+// large is written once and read back after the cache has moved on) and
+// 32-byte aligned.
+func streamable(g []float32) bool {
+	return len(g) >= 1<<14 && uintptr(unsafe.Pointer(unsafe.SliceData(g)))%32 == 0
 }

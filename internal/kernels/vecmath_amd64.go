@@ -92,3 +92,33 @@ func bceFwd32AVX2(x, y, out []float32) bool
 
 //go:noescape
 func sigmoidBwd32AVX2(g, y, gx []float32)
+
+//go:noescape
+func logf32AVX2(dst, src []float32) bool
+
+//go:noescape
+func bceWL32AVX2(x, y, pw []float32, j int, out, gx []float32, u, d float32, flags int) bool
+
+//go:noescape
+func ctcRow32AVX2(a1, a2, a3 []float32, mask []uint32, lpg, out []float32) bool
+
+//go:noescape
+func mseFG32AVX2(x, y, out, gx []float32, norm float32)
+
+//go:noescape
+func l1FG32AVX2(x, y, out, gx []float32, u float32)
+
+//go:noescape
+func gaussFG32AVX2(x, t, v, out, gx, gv []float32, eps, gs float32, flags int) bool
+
+//go:noescape
+func mseFG32NTAVX2(x, y, out, gx []float32, norm float32)
+
+//go:noescape
+func l1FG32NTAVX2(x, y, out, gx []float32, u float32)
+
+//go:noescape
+func sigmoidBwd32NTAVX2(g, y, gx []float32)
+
+//go:noescape
+func ctcAcc32AVX2(g, l, out []float32) bool

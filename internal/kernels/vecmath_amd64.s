@@ -324,6 +324,36 @@ DATA f_tiny<>+8(SB)/8, $0x0080000000800000
 DATA f_tiny<>+16(SB)/8, $0x0080000000800000
 DATA f_tiny<>+24(SB)/8, $0x0080000000800000
 GLOBL f_tiny<>(SB), RODATA|NOPTR, $32
+DATA f_inf<>+0(SB)/8, $0x7f8000007f800000
+DATA f_inf<>+8(SB)/8, $0x7f8000007f800000
+DATA f_inf<>+16(SB)/8, $0x7f8000007f800000
+DATA f_inf<>+24(SB)/8, $0x7f8000007f800000
+GLOBL f_inf<>(SB), RODATA|NOPTR, $32
+DATA f_neginf<>+0(SB)/8, $0xff800000ff800000
+DATA f_neginf<>+8(SB)/8, $0xff800000ff800000
+DATA f_neginf<>+16(SB)/8, $0xff800000ff800000
+DATA f_neginf<>+24(SB)/8, $0xff800000ff800000
+GLOBL f_neginf<>(SB), RODATA|NOPTR, $32
+DATA f_zero<>+0(SB)/8, $0x0000000000000000
+DATA f_zero<>+8(SB)/8, $0x0000000000000000
+DATA f_zero<>+16(SB)/8, $0x0000000000000000
+DATA f_zero<>+24(SB)/8, $0x0000000000000000
+GLOBL f_zero<>(SB), RODATA|NOPTR, $32
+DATA dzero<>+0(SB)/8, $0x0000000000000000
+DATA dzero<>+8(SB)/8, $0x0000000000000000
+DATA dzero<>+16(SB)/8, $0x0000000000000000
+DATA dzero<>+24(SB)/8, $0x0000000000000000
+GLOBL dzero<>(SB), RODATA|NOPTR, $32
+DATA f_abs<>+0(SB)/8, $0x7fffffff7fffffff
+DATA f_abs<>+8(SB)/8, $0x7fffffff7fffffff
+DATA f_abs<>+16(SB)/8, $0x7fffffff7fffffff
+DATA f_abs<>+24(SB)/8, $0x7fffffff7fffffff
+GLOBL f_abs<>(SB), RODATA|NOPTR, $32
+DATA f_hl2p<>+0(SB)/8, $0x3f6b3f8e3f6b3f8e
+DATA f_hl2p<>+8(SB)/8, $0x3f6b3f8e3f6b3f8e
+DATA f_hl2p<>+16(SB)/8, $0x3f6b3f8e3f6b3f8e
+DATA f_hl2p<>+24(SB)/8, $0x3f6b3f8e3f6b3f8e
+GLOBL f_hl2p<>(SB), RODATA|NOPTR, $32
 // func exp32AVX2(dst, src []float32) bool
 TEXT ·exp32AVX2(SB), NOSPLIT, $0-49
 	MOVQ dst_base+0(FP), DI
@@ -983,6 +1013,992 @@ sb_loop:
 	DECQ CX
 	JNZ sb_loop
 sb_done:
+	VZEROUPPER
+	RET
+
+// func sigmoidBwd32NTAVX2(g, y, gx []float32)
+// sigmoidBwd32AVX2 with non-temporal stores of gx (32-byte aligned).
+// gx[i] = g[i]*(1 - y[i])*y[i] for i < len(gx)&^7.
+TEXT ·sigmoidBwd32NTAVX2(SB), NOSPLIT, $0-72
+	MOVQ g_base+0(FP), SI
+	MOVQ y_base+24(FP), R8
+	MOVQ gx_base+48(FP), DI
+	MOVQ gx_len+56(FP), CX
+	VMOVUPS f_one<>(SB), Y3
+	SHRQ $3, CX
+	JZ sbnt_done
+sbnt_loop:
+	VMOVUPS (R8), Y0
+	VSUBPS Y0, Y3, Y1
+	VMULPS (SI), Y1, Y1
+	VMULPS Y0, Y1, Y1
+	VMOVNTPS Y1, (DI)
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, DI
+	DECQ CX
+	JNZ sbnt_loop
+sbnt_done:
+	SFENCE
+	VZEROUPPER
+	RET
+
+// func logf32AVX2(dst, src []float32) bool
+// dst[i] = Logf(src[i]) for i < len(src)&^7. Returns true when some lane's
+// src is not in [2^-126, +inf) (the caller recomputes the block).
+TEXT ·logf32AVX2(SB), NOSPLIT, $0-49
+	MOVQ dst_base+0(FP), DI
+	MOVQ src_base+24(FP), SI
+	MOVQ src_len+32(FP), CX
+	VPCMPEQD Y15, Y15, Y15
+	SHRQ $3, CX
+	JZ lf_done
+lf_loop:
+	VMOVUPS (SI), Y8
+	VCMPPS $0x1D, f_tiny<>(SB), Y8, Y9
+	VCMPPS $0x11, f_inf<>(SB), Y8, Y10
+	VANDPS Y10, Y9, Y9
+	VANDPS Y9, Y15, Y15
+	VMOVAPS Y8, Y0
+	VPSRLD $23, Y0, Y1
+	VPSUBD f_c126<>(SB), Y1, Y1
+	VANDPS f_mant<>(SB), Y0, Y2
+	VORPS f_halfb<>(SB), Y2, Y2
+	VCMPPS $0x11, f_sqrthf<>(SB), Y2, Y3
+	VPADDD Y3, Y1, Y1
+	VANDPS Y3, Y2, Y4
+	VADDPS Y4, Y2, Y2
+	VSUBPS f_one<>(SB), Y2, Y2
+	VCVTDQ2PS Y1, Y1
+	VMULPS Y2, Y2, Y5
+	VMULPS f_l0<>(SB), Y2, Y6
+	VADDPS f_l1<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l2<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l3<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l4<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l5<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l6<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l7<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l8<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VMULPS Y5, Y6, Y6
+	VMULPS f_q1<>(SB), Y1, Y7
+	VADDPS Y7, Y6, Y6
+	VMULPS f_halfb<>(SB), Y5, Y7
+	VSUBPS Y7, Y6, Y6
+	VADDPS Y6, Y2, Y2
+	VMULPS f_q2<>(SB), Y1, Y7
+	VADDPS Y7, Y2, Y11
+	VMOVUPS Y11, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ lf_loop
+lf_done:
+	VMOVMSKPS Y15, AX
+	CMPL AX, $0xFF
+	SETNE ret+48(FP)
+	VZEROUPPER
+	RET
+
+// func bceWL32AVX2(x, y, pw []float32, j int, out, gx []float32, u, d float32, flags int) bool
+TEXT ·bceWL32AVX2(SB), NOSPLIT, $0-145
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	MOVQ y_base+24(FP), R8
+	MOVQ pw_base+48(FP), R13
+	MOVQ pw_len+56(FP), R14
+	MOVQ j+72(FP), AX
+	MOVQ out_base+80(FP), DI
+	MOVQ gx_base+104(FP), R11
+	MOVQ flags+136(FP), R12
+	LEAQ (R13)(AX*4), R9
+	MOVQ R14, R10
+	SUBQ AX, R10
+	VPCMPEQD Y15, Y15, Y15
+	VMOVUPS f_hi<>(SB), Y10
+	VMOVUPS f_lo<>(SB), Y11
+	SHRQ $3, CX
+	JZ bw_done
+bw_loop:
+	VMOVUPS (SI), Y8
+	VCMPPS $0x07, Y8, Y8, Y9
+	VANDPS Y9, Y15, Y15
+	VORPS f_sign<>(SB), Y8, Y0
+	VMINPS Y0, Y10, Y0
+	VMAXPS Y0, Y11, Y0
+	VMULPS f_log2e<>(SB), Y0, Y2
+	VADDPS f_rnd<>(SB), Y2, Y2
+	VSUBPS f_rnd<>(SB), Y2, Y3
+	VMULPS f_c1<>(SB), Y3, Y4
+	VSUBPS Y4, Y0, Y4
+	VMULPS f_c2<>(SB), Y3, Y5
+	VSUBPS Y5, Y4, Y4
+	VMULPS Y4, Y4, Y5
+	VMULPS f_p0<>(SB), Y4, Y6
+	VADDPS f_p1<>(SB), Y6, Y6
+	VMULPS Y4, Y6, Y6
+	VADDPS f_p2<>(SB), Y6, Y6
+	VMULPS Y4, Y6, Y6
+	VADDPS f_p3<>(SB), Y6, Y6
+	VMULPS Y4, Y6, Y6
+	VADDPS f_p4<>(SB), Y6, Y6
+	VMULPS Y4, Y6, Y6
+	VADDPS f_p5<>(SB), Y6, Y6
+	VMULPS Y5, Y6, Y6
+	VADDPS Y4, Y6, Y6
+	VADDPS f_one<>(SB), Y6, Y6
+	VPSUBD f_rnd<>(SB), Y2, Y2
+	VPSRAD $1, Y2, Y3
+	VPSUBD Y3, Y2, Y2
+	VPADDD f_bias<>(SB), Y3, Y3
+	VPSLLD $23, Y3, Y3
+	VPADDD f_bias<>(SB), Y2, Y2
+	VPSLLD $23, Y2, Y2
+	VMULPS Y3, Y6, Y6
+	VMULPS Y2, Y6, Y1
+	VADDPS f_one<>(SB), Y1, Y12
+	VSUBPS f_one<>(SB), Y12, Y13
+	VSUBPS Y13, Y1, Y13
+	VDIVPS Y12, Y13, Y13
+	VMOVAPS Y12, Y0
+	VPSRLD $23, Y0, Y1
+	VPSUBD f_c126<>(SB), Y1, Y1
+	VANDPS f_mant<>(SB), Y0, Y2
+	VORPS f_halfb<>(SB), Y2, Y2
+	VCMPPS $0x11, f_sqrthf<>(SB), Y2, Y3
+	VPADDD Y3, Y1, Y1
+	VANDPS Y3, Y2, Y4
+	VADDPS Y4, Y2, Y2
+	VSUBPS f_one<>(SB), Y2, Y2
+	VCVTDQ2PS Y1, Y1
+	VMULPS Y2, Y2, Y5
+	VMULPS f_l0<>(SB), Y2, Y6
+	VADDPS f_l1<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l2<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l3<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l4<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l5<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l6<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l7<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l8<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VMULPS Y5, Y6, Y6
+	VMULPS f_q1<>(SB), Y1, Y7
+	VADDPS Y7, Y6, Y6
+	VMULPS f_halfb<>(SB), Y5, Y7
+	VSUBPS Y7, Y6, Y6
+	VADDPS Y6, Y2, Y2
+	VMULPS f_q2<>(SB), Y1, Y7
+	VADDPS Y7, Y2, Y14
+	VADDPS Y13, Y14, Y14
+	VXORPS Y0, Y0, Y0
+	VMINPS Y8, Y0, Y0
+	VSUBPS Y14, Y0, Y14
+	VMOVUPS (R8), Y9
+	TESTQ $1, R12
+	JZ bw_nopw1
+	VMOVUPS (R9), Y12
+	VSUBPS f_one<>(SB), Y12, Y13
+	VMULPS Y9, Y13, Y13
+	VADDPS f_one<>(SB), Y13, Y13
+	VMULPS Y13, Y14, Y14
+bw_nopw1:
+	VMOVUPS f_one<>(SB), Y13
+	VSUBPS Y9, Y13, Y13
+	VMULPS Y8, Y13, Y13
+	VSUBPS Y14, Y13, Y13
+	VMOVUPS Y13, (DI)
+	TESTQ $2, R12
+	JZ bw_next
+	VXORPS f_sign<>(SB), Y8, Y0
+	VMINPS Y0, Y10, Y0
+	VMAXPS Y0, Y11, Y0
+	VMULPS f_log2e<>(SB), Y0, Y2
+	VADDPS f_rnd<>(SB), Y2, Y2
+	VSUBPS f_rnd<>(SB), Y2, Y3
+	VMULPS f_c1<>(SB), Y3, Y4
+	VSUBPS Y4, Y0, Y4
+	VMULPS f_c2<>(SB), Y3, Y5
+	VSUBPS Y5, Y4, Y4
+	VMULPS Y4, Y4, Y5
+	VMULPS f_p0<>(SB), Y4, Y6
+	VADDPS f_p1<>(SB), Y6, Y6
+	VMULPS Y4, Y6, Y6
+	VADDPS f_p2<>(SB), Y6, Y6
+	VMULPS Y4, Y6, Y6
+	VADDPS f_p3<>(SB), Y6, Y6
+	VMULPS Y4, Y6, Y6
+	VADDPS f_p4<>(SB), Y6, Y6
+	VMULPS Y4, Y6, Y6
+	VADDPS f_p5<>(SB), Y6, Y6
+	VMULPS Y5, Y6, Y6
+	VADDPS Y4, Y6, Y6
+	VADDPS f_one<>(SB), Y6, Y6
+	VPSUBD f_rnd<>(SB), Y2, Y2
+	VPSRAD $1, Y2, Y3
+	VPSUBD Y3, Y2, Y2
+	VPADDD f_bias<>(SB), Y3, Y3
+	VPSLLD $23, Y3, Y3
+	VPADDD f_bias<>(SB), Y2, Y2
+	VPSLLD $23, Y2, Y2
+	VMULPS Y3, Y6, Y6
+	VMULPS Y2, Y6, Y1
+	VADDPS f_one<>(SB), Y1, Y1
+	VMOVUPS f_one<>(SB), Y2
+	VDIVPS Y1, Y2, Y1
+	TESTQ $1, R12
+	JZ bw_nopw2
+	VMOVUPS (R9), Y12
+	VMULPS Y9, Y12, Y12
+	VADDPS f_one<>(SB), Y12, Y13
+	VSUBPS Y9, Y13, Y13
+	VMULPS Y1, Y13, Y13
+	VSUBPS Y12, Y13, Y1
+	JMP bw_g
+bw_nopw2:
+	VSUBPS Y9, Y1, Y1
+bw_g:
+	VBROADCASTSS u+128(FP), Y2
+	VMULPS Y2, Y1, Y1
+	TESTQ $4, R12
+	JZ bw_nodiv
+	VBROADCASTSS d+132(FP), Y2
+	VDIVPS Y2, Y1, Y1
+bw_nodiv:
+	VMOVUPS Y1, (R11)
+	ADDQ $32, R11
+bw_next:
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, DI
+	TESTQ $1, R12
+	JZ bw_dec
+	ADDQ $32, R9
+	SUBQ $8, R10
+	JNZ bw_dec
+	MOVQ R13, R9
+	MOVQ R14, R10
+bw_dec:
+	DECQ CX
+	JNZ bw_loop
+bw_done:
+	VMOVMSKPS Y15, AX
+	CMPL AX, $0xFF
+	SETNE ret+144(FP)
+	VZEROUPPER
+	RET
+
+// func ctcRow32AVX2(a1, a2, a3 []float32, mask []uint32, lpg, out []float32) bool
+// For i < len(out)&^7 (every slice at least that long): see ctcRow32.
+// Returns true when some lane needs the scalar path (NaN, +inf).
+TEXT ·ctcRow32AVX2(SB), NOSPLIT, $32-145
+	MOVQ a1_base+0(FP), SI
+	MOVQ a2_base+24(FP), R8
+	MOVQ a3_base+48(FP), R9
+	MOVQ mask_base+72(FP), R10
+	MOVQ lpg_base+96(FP), R11
+	MOVQ out_base+120(FP), DI
+	MOVQ out_len+128(FP), CX
+	MOVL $0xFF, R12
+	VPCMPEQQ Y15, Y15, Y15
+	SHRQ $3, CX
+	JZ cr_done
+cr_loop:
+	VMOVUPS (SI), Y9
+	VMOVUPS (R8), Y10
+	VMOVUPS (R9), Y12
+	VMOVUPS (R10), Y13
+	VMOVUPS f_neginf<>(SB), Y11
+	VBLENDVPS Y13, Y12, Y11, Y11
+	VMOVAPS Y9, Y8
+	VMAXPS Y8, Y10, Y8
+	VMAXPS Y8, Y11, Y8
+	VCMPPS $0x00, f_neginf<>(SB), Y8, Y12
+	VANDNPS Y8, Y12, Y8
+	VSUBPS Y8, Y9, Y9
+	VSUBPS Y8, Y10, Y10
+	VSUBPS Y8, Y11, Y11
+	VADDPS Y10, Y9, Y12
+	VADDPS Y11, Y12, Y12
+	VCMPPS $0x07, Y12, Y12, Y12
+	VMOVMSKPS Y12, AX
+	ANDL AX, R12
+	VCMPPS $0x00, f_zero<>(SB), Y9, Y12
+	VCMPPS $0x00, f_zero<>(SB), Y10, Y13
+	VBLENDVPS Y12, Y10, Y9, Y14
+	VORPS Y12, Y13, Y13
+	VBLENDVPS Y13, Y11, Y10, Y10
+	VCMPPS $0x00, f_zero<>(SB), Y11, Y11
+	VANDPS f_one<>(SB), Y11, Y11
+	VMOVUPS Y11, (SP)
+	VCVTPS2PD X14, Y0
+	VCMPPD $0x12, exp_hi<>(SB), Y0, Y6
+	VANDPD Y6, Y15, Y15
+	VCMPPD $0x1D, exp_lo<>(SB), Y0, Y7
+	VMAXPD exp_lo<>(SB), Y0, Y0
+	VMULPD log2e<>(SB), Y0, Y1
+	VADDPD round<>(SB), Y1, Y1
+	VSUBPD round<>(SB), Y1, Y2
+	VMULPD ln2<>(SB), Y2, Y3
+	VSUBPD Y3, Y0, Y3
+	VMULPD e8<>(SB), Y3, Y4
+	VADDPD e7<>(SB), Y4, Y4
+	VMULPD Y3, Y4, Y4
+	VADDPD e6<>(SB), Y4, Y4
+	VMULPD Y3, Y4, Y4
+	VADDPD e5<>(SB), Y4, Y4
+	VMULPD Y3, Y4, Y4
+	VADDPD e4<>(SB), Y4, Y4
+	VMULPD Y3, Y4, Y4
+	VADDPD e3<>(SB), Y4, Y4
+	VMULPD Y3, Y4, Y4
+	VADDPD e2<>(SB), Y4, Y4
+	VMULPD Y3, Y4, Y4
+	VADDPD one<>(SB), Y4, Y4
+	VMULPD Y3, Y4, Y4
+	VADDPD one<>(SB), Y4, Y4
+	VPADDQ expadj<>(SB), Y1, Y5
+	VPSLLQ $52, Y5, Y5
+	VMULPD Y5, Y4, Y4
+	VANDPD Y7, Y4, Y4
+	VCVTPD2PSY Y4, X4
+	VMOVAPS X4, X9
+	VEXTRACTF128 $1, Y14, X14
+	VCVTPS2PD X14, Y0
+	VCMPPD $0x12, exp_hi<>(SB), Y0, Y6
+	VANDPD Y6, Y15, Y15
+	VCMPPD $0x1D, exp_lo<>(SB), Y0, Y7
+	VMAXPD exp_lo<>(SB), Y0, Y0
+	VMULPD log2e<>(SB), Y0, Y1
+	VADDPD round<>(SB), Y1, Y1
+	VSUBPD round<>(SB), Y1, Y2
+	VMULPD ln2<>(SB), Y2, Y3
+	VSUBPD Y3, Y0, Y3
+	VMULPD e8<>(SB), Y3, Y4
+	VADDPD e7<>(SB), Y4, Y4
+	VMULPD Y3, Y4, Y4
+	VADDPD e6<>(SB), Y4, Y4
+	VMULPD Y3, Y4, Y4
+	VADDPD e5<>(SB), Y4, Y4
+	VMULPD Y3, Y4, Y4
+	VADDPD e4<>(SB), Y4, Y4
+	VMULPD Y3, Y4, Y4
+	VADDPD e3<>(SB), Y4, Y4
+	VMULPD Y3, Y4, Y4
+	VADDPD e2<>(SB), Y4, Y4
+	VMULPD Y3, Y4, Y4
+	VADDPD one<>(SB), Y4, Y4
+	VMULPD Y3, Y4, Y4
+	VADDPD one<>(SB), Y4, Y4
+	VPADDQ expadj<>(SB), Y1, Y5
+	VPSLLQ $52, Y5, Y5
+	VMULPD Y5, Y4, Y4
+	VANDPD Y7, Y4, Y4
+	VCVTPD2PSY Y4, X4
+	VINSERTF128 $1, X4, Y9, Y9
+	VCVTPS2PD X10, Y0
+	VCMPPD $0x12, exp_hi<>(SB), Y0, Y6
+	VANDPD Y6, Y15, Y15
+	VCMPPD $0x1D, exp_lo<>(SB), Y0, Y7
+	VMAXPD exp_lo<>(SB), Y0, Y0
+	VMULPD log2e<>(SB), Y0, Y1
+	VADDPD round<>(SB), Y1, Y1
+	VSUBPD round<>(SB), Y1, Y2
+	VMULPD ln2<>(SB), Y2, Y3
+	VSUBPD Y3, Y0, Y3
+	VMULPD e8<>(SB), Y3, Y4
+	VADDPD e7<>(SB), Y4, Y4
+	VMULPD Y3, Y4, Y4
+	VADDPD e6<>(SB), Y4, Y4
+	VMULPD Y3, Y4, Y4
+	VADDPD e5<>(SB), Y4, Y4
+	VMULPD Y3, Y4, Y4
+	VADDPD e4<>(SB), Y4, Y4
+	VMULPD Y3, Y4, Y4
+	VADDPD e3<>(SB), Y4, Y4
+	VMULPD Y3, Y4, Y4
+	VADDPD e2<>(SB), Y4, Y4
+	VMULPD Y3, Y4, Y4
+	VADDPD one<>(SB), Y4, Y4
+	VMULPD Y3, Y4, Y4
+	VADDPD one<>(SB), Y4, Y4
+	VPADDQ expadj<>(SB), Y1, Y5
+	VPSLLQ $52, Y5, Y5
+	VMULPD Y5, Y4, Y4
+	VANDPD Y7, Y4, Y4
+	VCVTPD2PSY Y4, X4
+	VMOVAPS X4, X11
+	VEXTRACTF128 $1, Y10, X14
+	VCVTPS2PD X14, Y0
+	VCMPPD $0x12, exp_hi<>(SB), Y0, Y6
+	VANDPD Y6, Y15, Y15
+	VCMPPD $0x1D, exp_lo<>(SB), Y0, Y7
+	VMAXPD exp_lo<>(SB), Y0, Y0
+	VMULPD log2e<>(SB), Y0, Y1
+	VADDPD round<>(SB), Y1, Y1
+	VSUBPD round<>(SB), Y1, Y2
+	VMULPD ln2<>(SB), Y2, Y3
+	VSUBPD Y3, Y0, Y3
+	VMULPD e8<>(SB), Y3, Y4
+	VADDPD e7<>(SB), Y4, Y4
+	VMULPD Y3, Y4, Y4
+	VADDPD e6<>(SB), Y4, Y4
+	VMULPD Y3, Y4, Y4
+	VADDPD e5<>(SB), Y4, Y4
+	VMULPD Y3, Y4, Y4
+	VADDPD e4<>(SB), Y4, Y4
+	VMULPD Y3, Y4, Y4
+	VADDPD e3<>(SB), Y4, Y4
+	VMULPD Y3, Y4, Y4
+	VADDPD e2<>(SB), Y4, Y4
+	VMULPD Y3, Y4, Y4
+	VADDPD one<>(SB), Y4, Y4
+	VMULPD Y3, Y4, Y4
+	VADDPD one<>(SB), Y4, Y4
+	VPADDQ expadj<>(SB), Y1, Y5
+	VPSLLQ $52, Y5, Y5
+	VMULPD Y5, Y4, Y4
+	VANDPD Y7, Y4, Y4
+	VCVTPD2PSY Y4, X4
+	VINSERTF128 $1, X4, Y11, Y11
+	VMOVUPS f_one<>(SB), Y4
+	VBLENDVPS Y12, Y4, Y9, Y14
+	VBLENDVPS Y13, Y4, Y11, Y10
+	VBLENDVPS Y12, Y9, Y10, Y10
+	VADDPS Y10, Y14, Y14
+	VMOVUPS (SP), Y10
+	VBLENDVPS Y13, Y11, Y10, Y10
+	VADDPS Y10, Y14, Y13
+	VCVTPS2PD X13, Y0
+	VCMPPD $0x1D, dzero<>(SB), Y0, Y14
+	VANDPD Y14, Y15, Y15
+	VCMPPD $0x12, maxf32<>(SB), Y0, Y14
+	VANDPD Y14, Y15, Y15
+	VPSRLQ $52, Y0, Y1
+	VPOR c4330<>(SB), Y1, Y1
+	VSUBPD c2p52b<>(SB), Y1, Y1
+	VANDPD fmask<>(SB), Y0, Y2
+	VORPD onebits<>(SB), Y2, Y2
+	VCMPPD $0x1E, sqrt2<>(SB), Y2, Y3
+	VMULPD half<>(SB), Y2, Y4
+	VBLENDVPD Y3, Y4, Y2, Y2
+	VANDPD one<>(SB), Y3, Y5
+	VADDPD Y5, Y1, Y1
+	VSUBPD one<>(SB), Y2, Y2
+	VADDPD two<>(SB), Y2, Y6
+	VDIVPD Y6, Y2, Y6
+	VMULPD Y6, Y6, Y7
+	VMULPD l13<>(SB), Y7, Y4
+	VADDPD l11<>(SB), Y4, Y4
+	VMULPD Y7, Y4, Y4
+	VADDPD l9<>(SB), Y4, Y4
+	VMULPD Y7, Y4, Y4
+	VADDPD l7<>(SB), Y4, Y4
+	VMULPD Y7, Y4, Y4
+	VADDPD l5<>(SB), Y4, Y4
+	VMULPD Y7, Y4, Y4
+	VADDPD l3<>(SB), Y4, Y4
+	VMULPD Y7, Y4, Y4
+	VADDPD Y6, Y6, Y6
+	VMULPD Y4, Y6, Y4
+	VADDPD Y4, Y6, Y6
+	VMULPD ln2<>(SB), Y1, Y1
+	VADDPD Y6, Y1, Y1
+	VCMPPD $0x00, dzero<>(SB), Y0, Y14
+	VBLENDVPD Y14, neginf<>(SB), Y1, Y1
+	VCVTPD2PSY Y1, X1
+	VMOVAPS X1, X9
+	VEXTRACTF128 $1, Y13, X13
+	VCVTPS2PD X13, Y0
+	VCMPPD $0x1D, dzero<>(SB), Y0, Y14
+	VANDPD Y14, Y15, Y15
+	VCMPPD $0x12, maxf32<>(SB), Y0, Y14
+	VANDPD Y14, Y15, Y15
+	VPSRLQ $52, Y0, Y1
+	VPOR c4330<>(SB), Y1, Y1
+	VSUBPD c2p52b<>(SB), Y1, Y1
+	VANDPD fmask<>(SB), Y0, Y2
+	VORPD onebits<>(SB), Y2, Y2
+	VCMPPD $0x1E, sqrt2<>(SB), Y2, Y3
+	VMULPD half<>(SB), Y2, Y4
+	VBLENDVPD Y3, Y4, Y2, Y2
+	VANDPD one<>(SB), Y3, Y5
+	VADDPD Y5, Y1, Y1
+	VSUBPD one<>(SB), Y2, Y2
+	VADDPD two<>(SB), Y2, Y6
+	VDIVPD Y6, Y2, Y6
+	VMULPD Y6, Y6, Y7
+	VMULPD l13<>(SB), Y7, Y4
+	VADDPD l11<>(SB), Y4, Y4
+	VMULPD Y7, Y4, Y4
+	VADDPD l9<>(SB), Y4, Y4
+	VMULPD Y7, Y4, Y4
+	VADDPD l7<>(SB), Y4, Y4
+	VMULPD Y7, Y4, Y4
+	VADDPD l5<>(SB), Y4, Y4
+	VMULPD Y7, Y4, Y4
+	VADDPD l3<>(SB), Y4, Y4
+	VMULPD Y7, Y4, Y4
+	VADDPD Y6, Y6, Y6
+	VMULPD Y4, Y6, Y4
+	VADDPD Y4, Y6, Y6
+	VMULPD ln2<>(SB), Y1, Y1
+	VADDPD Y6, Y1, Y1
+	VCMPPD $0x00, dzero<>(SB), Y0, Y14
+	VBLENDVPD Y14, neginf<>(SB), Y1, Y1
+	VCVTPD2PSY Y1, X1
+	VINSERTF128 $1, X1, Y9, Y9
+	VADDPS Y8, Y9, Y9
+	VADDPS (R11), Y9, Y9
+	VMOVUPS Y9, (DI)
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, R9
+	ADDQ $32, R10
+	ADDQ $32, R11
+	ADDQ $32, DI
+	DECQ CX
+	JNZ cr_loop
+cr_done:
+	VMOVMSKPD Y15, AX
+	SHLL $8, AX
+	ORL R12, AX
+	CMPL AX, $0xFFF
+	SETNE ret+144(FP)
+	VZEROUPPER
+	RET
+
+// func mseFG32AVX2(x, y, out, gx []float32, norm float32)
+TEXT ·mseFG32AVX2(SB), NOSPLIT, $0-100
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	MOVQ y_base+24(FP), R8
+	MOVQ out_base+48(FP), DI
+	MOVQ gx_base+72(FP), R9
+	VBROADCASTSS norm+96(FP), Y7
+	SHRQ $4, CX
+	JZ msefg_done
+msefg_loop:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y4
+	VSUBPS (R8), Y0, Y0
+	VSUBPS 32(R8), Y4, Y4
+	VMULPS Y0, Y0, Y1
+	VMULPS Y4, Y4, Y5
+	VMOVUPS Y1, (DI)
+	VMOVUPS Y5, 32(DI)
+	VMULPS Y7, Y0, Y2
+	VMULPS Y7, Y4, Y6
+	VMOVUPS Y2, (R9)
+	VMOVUPS Y6, 32(R9)
+	ADDQ $64, SI
+	ADDQ $64, R8
+	ADDQ $64, DI
+	ADDQ $64, R9
+	DECQ CX
+	JNZ msefg_loop
+msefg_done:
+	VZEROUPPER
+	RET
+
+// func mseFG32NTAVX2(x, y, out, gx []float32, norm float32)
+// mseFG32AVX2 with non-temporal stores of gx (32-byte aligned).
+TEXT ·mseFG32NTAVX2(SB), NOSPLIT, $0-100
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	MOVQ y_base+24(FP), R8
+	MOVQ out_base+48(FP), DI
+	MOVQ gx_base+72(FP), R9
+	VBROADCASTSS norm+96(FP), Y7
+	SHRQ $4, CX
+	JZ msefgnt_done
+msefgnt_loop:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y4
+	VSUBPS (R8), Y0, Y0
+	VSUBPS 32(R8), Y4, Y4
+	VMULPS Y0, Y0, Y1
+	VMULPS Y4, Y4, Y5
+	VMOVUPS Y1, (DI)
+	VMOVUPS Y5, 32(DI)
+	VMULPS Y7, Y0, Y2
+	VMULPS Y7, Y4, Y6
+	VMOVNTPS Y2, (R9)
+	VMOVNTPS Y6, 32(R9)
+	ADDQ $64, SI
+	ADDQ $64, R8
+	ADDQ $64, DI
+	ADDQ $64, R9
+	DECQ CX
+	JNZ msefgnt_loop
+msefgnt_done:
+	SFENCE
+	VZEROUPPER
+	RET
+
+// func l1FG32AVX2(x, y, out, gx []float32, u float32)
+TEXT ·l1FG32AVX2(SB), NOSPLIT, $0-100
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	MOVQ y_base+24(FP), R8
+	MOVQ out_base+48(FP), DI
+	MOVQ gx_base+72(FP), R9
+	VBROADCASTSS u+96(FP), Y5
+	VMOVUPS f_one<>(SB), Y6
+	VMOVUPS f_abs<>(SB), Y4
+	VXORPS Y7, Y7, Y7
+	SHRQ $3, CX
+	JZ l1fg_done
+l1fg_loop:
+	VMOVUPS (SI), Y0
+	VSUBPS (R8), Y0, Y0
+	VANDPS Y4, Y0, Y1
+	VMOVUPS Y1, (DI)
+	VCMPPS $0x01, Y0, Y7, Y2
+	VCMPPS $0x01, Y7, Y0, Y3
+	VANDPS Y6, Y2, Y2
+	VANDPS Y6, Y3, Y3
+	VSUBPS Y3, Y2, Y2
+	VMULPS Y2, Y5, Y2
+	VMOVUPS Y2, (R9)
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, DI
+	ADDQ $32, R9
+	DECQ CX
+	JNZ l1fg_loop
+l1fg_done:
+	VZEROUPPER
+	RET
+
+// func l1FG32NTAVX2(x, y, out, gx []float32, u float32)
+// l1FG32AVX2 with non-temporal stores of gx (32-byte aligned).
+TEXT ·l1FG32NTAVX2(SB), NOSPLIT, $0-100
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	MOVQ y_base+24(FP), R8
+	MOVQ out_base+48(FP), DI
+	MOVQ gx_base+72(FP), R9
+	VBROADCASTSS u+96(FP), Y5
+	VMOVUPS f_one<>(SB), Y6
+	VMOVUPS f_abs<>(SB), Y4
+	VXORPS Y7, Y7, Y7
+	SHRQ $3, CX
+	JZ l1fgnt_done
+l1fgnt_loop:
+	VMOVUPS (SI), Y0
+	VSUBPS (R8), Y0, Y0
+	VANDPS Y4, Y0, Y1
+	VMOVUPS Y1, (DI)
+	VCMPPS $0x01, Y0, Y7, Y2
+	VCMPPS $0x01, Y7, Y0, Y3
+	VANDPS Y6, Y2, Y2
+	VANDPS Y6, Y3, Y3
+	VSUBPS Y3, Y2, Y2
+	VMULPS Y2, Y5, Y2
+	VMOVNTPS Y2, (R9)
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, DI
+	ADDQ $32, R9
+	DECQ CX
+	JNZ l1fgnt_loop
+l1fgnt_done:
+	SFENCE
+	VZEROUPPER
+	RET
+
+// func gaussFG32AVX2(x, t, v, out, gx, gv []float32, eps, gs float32, flags int) bool
+TEXT ·gaussFG32AVX2(SB), NOSPLIT, $0-161
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	MOVQ t_base+24(FP), R8
+	MOVQ v_base+48(FP), R9
+	MOVQ out_base+72(FP), DI
+	MOVQ gx_base+96(FP), R10
+	MOVQ gv_base+120(FP), R11
+	MOVQ flags+152(FP), R12
+	VBROADCASTSS eps+144(FP), Y13
+	VBROADCASTSS gs+148(FP), Y9
+	VPCMPEQD Y15, Y15, Y15
+	SHRQ $3, CX
+	JZ ga_done
+ga_loop:
+	VMOVUPS (R9), Y8
+	VMAXPS Y8, Y13, Y8
+	VCMPPS $0x1D, f_tiny<>(SB), Y8, Y0
+	VCMPPS $0x11, f_inf<>(SB), Y8, Y1
+	VANDPS Y1, Y0, Y0
+	VANDPS Y0, Y15, Y15
+	VMOVUPS (SI), Y10
+	VSUBPS (R8), Y10, Y10
+	VMULPS Y10, Y10, Y11
+	VDIVPS Y8, Y11, Y12
+	VMOVAPS Y8, Y0
+	VPSRLD $23, Y0, Y1
+	VPSUBD f_c126<>(SB), Y1, Y1
+	VANDPS f_mant<>(SB), Y0, Y2
+	VORPS f_halfb<>(SB), Y2, Y2
+	VCMPPS $0x11, f_sqrthf<>(SB), Y2, Y3
+	VPADDD Y3, Y1, Y1
+	VANDPS Y3, Y2, Y4
+	VADDPS Y4, Y2, Y2
+	VSUBPS f_one<>(SB), Y2, Y2
+	VCVTDQ2PS Y1, Y1
+	VMULPS Y2, Y2, Y5
+	VMULPS f_l0<>(SB), Y2, Y6
+	VADDPS f_l1<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l2<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l3<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l4<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l5<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l6<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l7<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VADDPS f_l8<>(SB), Y6, Y6
+	VMULPS Y2, Y6, Y6
+	VMULPS Y5, Y6, Y6
+	VMULPS f_q1<>(SB), Y1, Y7
+	VADDPS Y7, Y6, Y6
+	VMULPS f_halfb<>(SB), Y5, Y7
+	VSUBPS Y7, Y6, Y6
+	VADDPS Y6, Y2, Y2
+	VMULPS f_q2<>(SB), Y1, Y7
+	VADDPS Y7, Y2, Y14
+	VADDPS Y12, Y14, Y14
+	VMULPS f_halfb<>(SB), Y14, Y14
+	TESTQ $1, R12
+	JZ ga_nofull
+	VADDPS f_hl2p<>(SB), Y14, Y14
+ga_nofull:
+	VMOVUPS Y14, (DI)
+	VDIVPS Y8, Y9, Y0
+	TESTQ $2, R12
+	JZ ga_nogx
+	VADDPS Y10, Y10, Y1
+	VMULPS Y1, Y0, Y1
+	VMOVUPS Y1, (R10)
+	ADDQ $32, R10
+ga_nogx:
+	TESTQ $4, R12
+	JZ ga_next
+	VDIVPS Y8, Y12, Y2
+	VXORPS f_sign<>(SB), Y9, Y3
+	VMULPS Y2, Y3, Y2
+	VADDPS Y0, Y2, Y2
+	VMOVUPS Y2, (R11)
+	ADDQ $32, R11
+ga_next:
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, R9
+	ADDQ $32, DI
+	DECQ CX
+	JNZ ga_loop
+ga_done:
+	VMOVMSKPS Y15, AX
+	CMPL AX, $0xFF
+	SETNE ret+160(FP)
+	VZEROUPPER
+	RET
+
+// func ctcAcc32AVX2(g, l, out []float32) bool
+TEXT ·ctcAcc32AVX2(SB), NOSPLIT, $0-73
+	MOVQ g_base+0(FP), SI
+	MOVQ g_len+8(FP), CX
+	MOVQ l_base+24(FP), R8
+	MOVQ out_base+48(FP), DI
+	VPCMPEQQ Y15, Y15, Y15
+	SHRQ $3, CX
+	JZ ca_done
+ca_loop:
+	VMOVUPS (SI), Y8
+	VMOVUPS (R8), Y9
+	VMAXPS Y8, Y9, Y10
+	VSUBPS Y10, Y8, Y11
+	VCMPPS $0x00, f_zero<>(SB), Y11, Y12
+	VSUBPS Y10, Y9, Y13
+	VBLENDVPS Y12, Y13, Y11, Y11
+	VCMPPS $0x00, f_neginf<>(SB), Y8, Y12
+	VANDNPS Y11, Y12, Y11
+	VCVTPS2PD X11, Y0
+	VCMPPD $0x12, exp_hi<>(SB), Y0, Y6
+	VANDPD Y6, Y15, Y15
+	VCMPPD $0x1D, exp_lo<>(SB), Y0, Y7
+	VMAXPD exp_lo<>(SB), Y0, Y0
+	VMULPD log2e<>(SB), Y0, Y1
+	VADDPD round<>(SB), Y1, Y1
+	VSUBPD round<>(SB), Y1, Y2
+	VMULPD ln2<>(SB), Y2, Y3
+	VSUBPD Y3, Y0, Y3
+	VMULPD e8<>(SB), Y3, Y4
+	VADDPD e7<>(SB), Y4, Y4
+	VMULPD Y3, Y4, Y4
+	VADDPD e6<>(SB), Y4, Y4
+	VMULPD Y3, Y4, Y4
+	VADDPD e5<>(SB), Y4, Y4
+	VMULPD Y3, Y4, Y4
+	VADDPD e4<>(SB), Y4, Y4
+	VMULPD Y3, Y4, Y4
+	VADDPD e3<>(SB), Y4, Y4
+	VMULPD Y3, Y4, Y4
+	VADDPD e2<>(SB), Y4, Y4
+	VMULPD Y3, Y4, Y4
+	VADDPD one<>(SB), Y4, Y4
+	VMULPD Y3, Y4, Y4
+	VADDPD one<>(SB), Y4, Y4
+	VPADDQ expadj<>(SB), Y1, Y5
+	VPSLLQ $52, Y5, Y5
+	VMULPD Y5, Y4, Y4
+	VANDPD Y7, Y4, Y4
+	VCVTPD2PSY Y4, X4
+	VMOVAPS X4, X13
+	VEXTRACTF128 $1, Y11, X14
+	VCVTPS2PD X14, Y0
+	VCMPPD $0x12, exp_hi<>(SB), Y0, Y6
+	VANDPD Y6, Y15, Y15
+	VCMPPD $0x1D, exp_lo<>(SB), Y0, Y7
+	VMAXPD exp_lo<>(SB), Y0, Y0
+	VMULPD log2e<>(SB), Y0, Y1
+	VADDPD round<>(SB), Y1, Y1
+	VSUBPD round<>(SB), Y1, Y2
+	VMULPD ln2<>(SB), Y2, Y3
+	VSUBPD Y3, Y0, Y3
+	VMULPD e8<>(SB), Y3, Y4
+	VADDPD e7<>(SB), Y4, Y4
+	VMULPD Y3, Y4, Y4
+	VADDPD e6<>(SB), Y4, Y4
+	VMULPD Y3, Y4, Y4
+	VADDPD e5<>(SB), Y4, Y4
+	VMULPD Y3, Y4, Y4
+	VADDPD e4<>(SB), Y4, Y4
+	VMULPD Y3, Y4, Y4
+	VADDPD e3<>(SB), Y4, Y4
+	VMULPD Y3, Y4, Y4
+	VADDPD e2<>(SB), Y4, Y4
+	VMULPD Y3, Y4, Y4
+	VADDPD one<>(SB), Y4, Y4
+	VMULPD Y3, Y4, Y4
+	VADDPD one<>(SB), Y4, Y4
+	VPADDQ expadj<>(SB), Y1, Y5
+	VPSLLQ $52, Y5, Y5
+	VMULPD Y5, Y4, Y4
+	VANDPD Y7, Y4, Y4
+	VCVTPD2PSY Y4, X4
+	VINSERTF128 $1, X4, Y13, Y13
+	VADDPS f_one<>(SB), Y13, Y13
+	VCVTPS2PD X13, Y0
+	VCMPPD $0x1D, dzero<>(SB), Y0, Y14
+	VANDPD Y14, Y15, Y15
+	VCMPPD $0x12, maxf32<>(SB), Y0, Y14
+	VANDPD Y14, Y15, Y15
+	VPSRLQ $52, Y0, Y1
+	VPOR c4330<>(SB), Y1, Y1
+	VSUBPD c2p52b<>(SB), Y1, Y1
+	VANDPD fmask<>(SB), Y0, Y2
+	VORPD onebits<>(SB), Y2, Y2
+	VCMPPD $0x1E, sqrt2<>(SB), Y2, Y3
+	VMULPD half<>(SB), Y2, Y4
+	VBLENDVPD Y3, Y4, Y2, Y2
+	VANDPD one<>(SB), Y3, Y5
+	VADDPD Y5, Y1, Y1
+	VSUBPD one<>(SB), Y2, Y2
+	VADDPD two<>(SB), Y2, Y6
+	VDIVPD Y6, Y2, Y6
+	VMULPD Y6, Y6, Y7
+	VMULPD l13<>(SB), Y7, Y4
+	VADDPD l11<>(SB), Y4, Y4
+	VMULPD Y7, Y4, Y4
+	VADDPD l9<>(SB), Y4, Y4
+	VMULPD Y7, Y4, Y4
+	VADDPD l7<>(SB), Y4, Y4
+	VMULPD Y7, Y4, Y4
+	VADDPD l5<>(SB), Y4, Y4
+	VMULPD Y7, Y4, Y4
+	VADDPD l3<>(SB), Y4, Y4
+	VMULPD Y7, Y4, Y4
+	VADDPD Y6, Y6, Y6
+	VMULPD Y4, Y6, Y4
+	VADDPD Y4, Y6, Y6
+	VMULPD ln2<>(SB), Y1, Y1
+	VADDPD Y6, Y1, Y1
+	VCMPPD $0x00, dzero<>(SB), Y0, Y14
+	VBLENDVPD Y14, neginf<>(SB), Y1, Y1
+	VCVTPD2PSY Y1, X1
+	VMOVAPS X1, X11
+	VEXTRACTF128 $1, Y13, X13
+	VCVTPS2PD X13, Y0
+	VCMPPD $0x1D, dzero<>(SB), Y0, Y14
+	VANDPD Y14, Y15, Y15
+	VCMPPD $0x12, maxf32<>(SB), Y0, Y14
+	VANDPD Y14, Y15, Y15
+	VPSRLQ $52, Y0, Y1
+	VPOR c4330<>(SB), Y1, Y1
+	VSUBPD c2p52b<>(SB), Y1, Y1
+	VANDPD fmask<>(SB), Y0, Y2
+	VORPD onebits<>(SB), Y2, Y2
+	VCMPPD $0x1E, sqrt2<>(SB), Y2, Y3
+	VMULPD half<>(SB), Y2, Y4
+	VBLENDVPD Y3, Y4, Y2, Y2
+	VANDPD one<>(SB), Y3, Y5
+	VADDPD Y5, Y1, Y1
+	VSUBPD one<>(SB), Y2, Y2
+	VADDPD two<>(SB), Y2, Y6
+	VDIVPD Y6, Y2, Y6
+	VMULPD Y6, Y6, Y7
+	VMULPD l13<>(SB), Y7, Y4
+	VADDPD l11<>(SB), Y4, Y4
+	VMULPD Y7, Y4, Y4
+	VADDPD l9<>(SB), Y4, Y4
+	VMULPD Y7, Y4, Y4
+	VADDPD l7<>(SB), Y4, Y4
+	VMULPD Y7, Y4, Y4
+	VADDPD l5<>(SB), Y4, Y4
+	VMULPD Y7, Y4, Y4
+	VADDPD l3<>(SB), Y4, Y4
+	VMULPD Y7, Y4, Y4
+	VADDPD Y6, Y6, Y6
+	VMULPD Y4, Y6, Y4
+	VADDPD Y4, Y6, Y6
+	VMULPD ln2<>(SB), Y1, Y1
+	VADDPD Y6, Y1, Y1
+	VCMPPD $0x00, dzero<>(SB), Y0, Y14
+	VBLENDVPD Y14, neginf<>(SB), Y1, Y1
+	VCVTPD2PSY Y1, X1
+	VINSERTF128 $1, X1, Y11, Y11
+	VADDPS Y10, Y11, Y11
+	VBLENDVPS Y12, Y9, Y11, Y11
+	VMOVUPS Y11, (DI)
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, DI
+	DECQ CX
+	JNZ ca_loop
+ca_done:
+	VMOVMSKPD Y15, AX
+	CMPL AX, $0xF
+	SETNE ret+72(FP)
 	VZEROUPPER
 	RET
 

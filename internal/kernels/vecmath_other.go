@@ -30,3 +30,28 @@ func sigmoid32AVX2(dst, src []float32) { panic("unreachable") }
 func bceFwd32AVX2(x, y, out []float32) bool { panic("unreachable") }
 
 func sigmoidBwd32AVX2(g, y, gx []float32) { panic("unreachable") }
+
+func logf32AVX2(dst, src []float32) bool { panic("unreachable") }
+
+func bceWL32AVX2(x, y, pw []float32, j int, out, gx []float32, u, d float32, flags int) bool {
+	panic("unreachable")
+}
+
+func ctcRow32AVX2(a1, a2, a3 []float32, mask []uint32, lpg, out []float32) bool {
+	panic("unreachable")
+}
+
+func mseFG32AVX2(x, y, out, gx []float32, norm float32) { panic("unreachable") }
+func l1FG32AVX2(x, y, out, gx []float32, u float32)     { panic("unreachable") }
+
+func gaussFG32AVX2(x, t, v, out, gx, gv []float32, eps, gs float32, flags int) bool {
+	panic("unreachable")
+}
+
+func mseFG32NTAVX2(x, y, out, gx []float32, norm float32) { panic("unreachable") }
+
+func l1FG32NTAVX2(x, y, out, gx []float32, u float32) { panic("unreachable") }
+
+func sigmoidBwd32NTAVX2(g, y, gx []float32) { panic("unreachable") }
+
+func ctcAcc32AVX2(g, l, out []float32) bool { panic("unreachable") }
