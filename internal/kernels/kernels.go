@@ -107,16 +107,9 @@ func ceilLog2(x int) int {
 // contiguous tensor (aten/src/ATen/native/cpu/SumKernel.cpp, the AVX2 kernel:
 // 8 float32 or 4 float64 lanes, four columns, a multi-level cascade), so that
 // float32 means and sums agree with PyTorch's bit for bit where the spec
-// verified the algorithm (PYTORCH_LOSSES.md §1.3).
+// verified the algorithm (PYTORCH_LOSSES.md §1.3). On amd64 with AVX2 the
+// float32 row additions run in assembly (addRows32), in the same order.
 func Sum[T Float](x []T) T {
-	if x32, ok := any(x).([]float32); ok {
-		return T(sum32(x32))
-	}
-	return sumGeneric(x)
-}
-
-// sumGeneric is Sum's algorithm for either element type.
-func sumGeneric[T Float](x []T) T {
 	w := 4
 	if Is32[T]() {
 		w = 8
@@ -132,19 +125,17 @@ func sumGeneric[T Float](x []T) T {
 	mask := step - 1
 	// acc[level][column][lane]
 	var acc [4][4][8]T
-	row := func(i, k int) []T { return x[(i*4+k)*w : (i*4+k)*w+w] }
+	acc32, _ := any(&acc[0]).(*[4][8]float32)
+	x32, _ := any(x).([]float32)
+	vec := acc32 != nil && hasAVX2
 	i := 0
 	for i+step <= sizeILP {
-		for r := 0; r < step; r++ {
-			for k := 0; k < 4; k++ {
-				v := row(i, k)
-				a := &acc[0][k]
-				for l := 0; l < w; l++ {
-					a[l] += v[l]
-				}
-			}
-			i++
+		if vec {
+			addRows32(acc32, x32[i*4*w:], step)
+		} else {
+			addRows(&acc[0], x, i, step, w)
 		}
+		i += step
 		for j := 1; j < 4; j++ {
 			for k := 0; k < 4; k++ {
 				for l := 0; l < w; l++ {
@@ -157,13 +148,10 @@ func sumGeneric[T Float](x []T) T {
 			}
 		}
 	}
-	for ; i < sizeILP; i++ {
-		for k := 0; k < 4; k++ {
-			v := row(i, k)
-			for l := 0; l < w; l++ {
-				acc[0][k][l] += v[l]
-			}
-		}
+	if vec {
+		addRows32(acc32, x32[i*4*w:], sizeILP-i)
+	} else {
+		addRows(&acc[0], x, i, sizeILP-i, w)
 	}
 	for j := 1; j < 4; j++ {
 		for k := 0; k < 4; k++ {
@@ -194,96 +182,18 @@ func sumGeneric[T Float](x []T) T {
 	return 0 + f
 }
 
-// sum32 is Sum for float32 with the vector width a constant and the
-// innermost loop unrolled: the same operations in the same order.
-func sum32(x []float32) float32 {
-	type T = float32
-	const w = 8
-	n := len(x)
-	nvec := n / w
-	if nvec == 0 {
-		return 0 + rowSum(x, 0, 1, n)
-	}
-	sizeILP := nvec / 4
-	lp := max(4, ceilLog2(sizeILP)/4)
-	step := 1 << lp
-	mask := step - 1
-	// acc[level][column][lane]
-	var acc [4][4][8]T
-	row := func(i, k int) []T { return x[(i*4+k)*w : (i*4+k)*w+w] }
-	_ = row
-	i := 0
-	for i+step <= sizeILP {
-		if hasAVX2 {
-			addRows32(&acc[0], x[i*4*w:], step)
-			i += step
-		}
-		for r := 0; r < step && !hasAVX2; r++ {
-			for k := 0; k < 4; k++ {
-				v := (*[8]T)(x[(i*4+k)*w:])
-				a := &acc[0][k]
-				a[0] += v[0]
-				a[1] += v[1]
-				a[2] += v[2]
-				a[3] += v[3]
-				a[4] += v[4]
-				a[5] += v[5]
-				a[6] += v[6]
-				a[7] += v[7]
-			}
-			i++
-		}
-		for j := 1; j < 4; j++ {
-			for k := 0; k < 4; k++ {
-				for l := 0; l < w; l++ {
-					acc[j][k][l] += acc[j-1][k][l]
-					acc[j-1][k][l] = 0
-				}
-			}
-			if i&(mask<<(j*lp)) != 0 {
-				break
-			}
-		}
-	}
-	if hasAVX2 && i < sizeILP {
-		addRows32(&acc[0], x[i*4*w:], sizeILP-i)
-		i = sizeILP
-	}
-	for ; i < sizeILP; i++ {
+// addRows adds count rows of four w-lane vectors of x, from row i, to the
+// column accumulators acc (addRows32 is its AVX2 form for float32).
+func addRows[T Float](acc *[4][8]T, x []T, i, count, w int) {
+	for r := i; r < i+count; r++ {
 		for k := 0; k < 4; k++ {
-			v := row(i, k)
-			for l := 0; l < w; l++ {
-				acc[0][k][l] += v[l]
+			v := x[(r*4+k)*w : (r*4+k)*w+w]
+			a := &acc[k]
+			for l := range v {
+				a[l] += v[l]
 			}
 		}
 	}
-	for j := 1; j < 4; j++ {
-		for k := 0; k < 4; k++ {
-			for l := 0; l < w; l++ {
-				acc[0][k][l] += acc[j][k][l]
-			}
-		}
-	}
-	part := acc[0]
-	for r := sizeILP * 4; r < nvec; r++ {
-		v := x[r*w : r*w+w]
-		for l := 0; l < w; l++ {
-			part[0][l] += v[l]
-		}
-	}
-	for k := 1; k < 4; k++ {
-		for l := 0; l < w; l++ {
-			part[0][l] += part[k][l]
-		}
-	}
-	var f T
-	for k := nvec * w; k < n; k++ {
-		f += x[k]
-	}
-	for l := 0; l < w; l++ {
-		f += part[0][l]
-	}
-	return 0 + f
 }
 
 // Mean returns Sum(x) / len(x) in T, as PyTorch's mean (NaN when empty).
