@@ -35,18 +35,7 @@ func L1Loss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error
 		return out, err
 	}
 	const op = "l1_loss"
-	cfg, err := parseOptions(op, optWeight, config{}, opts)
-	if err != nil {
-		return nil, err
-	}
-	if err := required(op, arg{"input", input}, arg{"target", target}); err != nil {
-		return nil, err
-	}
-	x, y, dt, err := regressionPair(op, input, target)
-	if err != nil {
-		return nil, err
-	}
-	shape, err := broadcastShape(op, arg{"input", input}, arg{"target", target})
+	cfg, x, y, dt, shape, err := regressionArgs(op, input, target, optWeight, config{}, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -44,18 +44,7 @@ func MSELoss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, erro
 		return out, err
 	}
 	const op = "mse_loss"
-	cfg, err := parseOptions(op, optWeight, config{}, opts)
-	if err != nil {
-		return nil, err
-	}
-	if err := required(op, arg{"input", input}, arg{"target", target}); err != nil {
-		return nil, err
-	}
-	x, y, dt, err := regressionPair(op, input, target)
-	if err != nil {
-		return nil, err
-	}
-	shape, err := broadcastShape(op, arg{"input", input}, arg{"target", target})
+	cfg, x, y, dt, shape, err := regressionArgs(op, input, target, optWeight, config{}, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -160,18 +149,7 @@ func SmoothL1Loss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor,
 		return out, err
 	}
 	const op = "smooth_l1_loss"
-	cfg, err := parseOptions(op, optBeta, config{beta: 1}, opts)
-	if err != nil {
-		return nil, err
-	}
-	if err := required(op, arg{"input", input}, arg{"target", target}); err != nil {
-		return nil, err
-	}
-	x, y, dt, err := regressionPair(op, input, target)
-	if err != nil {
-		return nil, err
-	}
-	shape, err := broadcastShape(op, arg{"input", input}, arg{"target", target})
+	cfg, x, y, dt, shape, err := regressionArgs(op, input, target, optBeta, config{beta: 1}, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -260,18 +238,7 @@ func HuberLoss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, er
 		return out, err
 	}
 	const op = "huber_loss"
-	cfg, err := parseOptions(op, optDelta|optWeight, config{delta: 1}, opts)
-	if err != nil {
-		return nil, err
-	}
-	if err := required(op, arg{"input", input}, arg{"target", target}); err != nil {
-		return nil, err
-	}
-	x, y, dt, err := regressionPair(op, input, target)
-	if err != nil {
-		return nil, err
-	}
-	shape, err := broadcastShape(op, arg{"input", input}, arg{"target", target})
+	cfg, x, y, dt, shape, err := regressionArgs(op, input, target, optDelta|optWeight, config{delta: 1}, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -344,6 +311,24 @@ func huberT[T kernels.Float](op string, input, target, xt, yt *tensor.Tensor, sh
 		kernels.HuberBackward(x, y, norm, delta, up.at, gx, gy)
 		return gradsTo(shape, []gradOf[T]{{gx, input}, {gy, target}})
 	}), nil
+}
+
+// regressionArgs is the common start of the elementwise regression losses
+// (l1, mse, smooth_l1, huber): their options over defaults, the required
+// arguments, input and target in their computing dtype dt (regressionPair)
+// and the broadcast shape of the pair.
+func regressionArgs(op string, input, target *tensor.Tensor, accepted optSet, defaults config, opts []Option) (cfg config, x, y *tensor.Tensor, dt tensor.DType, shape []int, err error) {
+	if cfg, err = parseOptions(op, accepted, defaults, opts); err != nil {
+		return
+	}
+	if err = required(op, arg{"input", input}, arg{"target", target}); err != nil {
+		return
+	}
+	if x, y, dt, err = regressionPair(op, input, target); err != nil {
+		return
+	}
+	shape, err = broadcastShape(op, arg{"input", input}, arg{"target", target})
+	return
 }
 
 // regressionPair checks the dtypes of input and target and returns them as
