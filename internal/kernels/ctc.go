@@ -11,7 +11,9 @@ import "unsafe"
 // stride = N·C and off = b·C. The extended label sequence l' of a target
 // l_0 … l_{S-1} has 2S+1 entries, the blank at even positions and l_{s/2} at
 // odd ones. All arithmetic is scalar, in the element type T, in PyTorch's
-// order of operations; exp and log are Exp and Log (rounded to T).
+// order of operations; exp and log are Expf and Logf for float32 (eight
+// lanes with AVX2, bitwise the scalar functions; within 1 ULP) and Exp and
+// Log for float64, except for the final log-sum of the forward (Exp, Log).
 
 // CTCSample describes one sample of a batch for the CTC kernels.
 type CTCSample[T Float] struct {
@@ -92,6 +94,8 @@ func CTCForward[T Float](x *CTCSample[T], alpha []T) T {
 	// logarithms of a whole row at once), with the same operations as
 	//
 	//	cur[s] = (Log((Exp(a1-m)+Exp(a2-m))+Exp(a3-m)) + m) + lp(t, l'(s))
+	//
+	// (Expf and Logf for float32).
 	pr, skip := x.primes()
 	buf := make([]T, 4*w)
 	e, ms := buf[:3*w], buf[3*w:]
@@ -171,11 +175,11 @@ func ctcAlphaRow[T Float](prev, cur []T, pr []int32, skip []bool, lpt, e, e1, e2
 		ms[s] = m
 		e1[s], e2[s], e3[s] = a1-m, a2-m, a3-m
 	}
-	ExpSlice(e, e)
+	ExpfSlice(e, e)
 	for s := range cur {
 		cur[s] = (e1[s] + e2[s]) + e3[s]
 	}
-	LogSlice(cur, cur)
+	LogfSlice(cur, cur)
 	for s, c := range pr {
 		cur[s] = (cur[s] + ms[s]) + lpt[c]
 	}
@@ -203,13 +207,12 @@ func newCTCVec[T Float](w, pad int) *ctcVec[T] {
 
 // ctcRowVec runs ctcRow32AVX2 on float32 rows (T is float32): for each
 // lane, m = max(a1, a2, a3') with a3' = a3 where mask is set and -inf
-// elsewhere (0 when m is -inf) and out = (Log32((Exp32(a1−m) + Exp32(a2−m))
-// + Exp32(a3'−m)) + m) + lpg, the scalar recursion's operations, bit for
+// elsewhere (0 when m is -inf) and out = (Logf((Expf(a1−m) + Expf(a2−m))
+// + Expf(a3'−m)) + m) + lpg, the scalar recursion's operations, bit for
 // bit, with two exponentials per lane instead of three: the maximum's
-// term is exactly exp(0) = 1 and is not computed (nor, when a1 and a2 are
-// not the maximum, e3, which is then 1 or exp(−inf) = 0). It returns true
-// when a lane needs the scalar path (a NaN difference, an Exp32 or Log32
-// special case).
+// term is exactly Expf(0) = 1 and is not computed (nor, when a1 and a2 are
+// not the maximum, e3, which is then 1 or Expf(−inf) = 0). It returns true
+// when a lane needs the scalar path (a NaN difference).
 func ctcRowVec[T Float](a1, a2, a3 []T, mask []uint32, lpg, out []T) bool {
 	f := func(s []T) []float32 { return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(s))), len(s)) }
 	return ctcRow32AVX2(f(a1), f(a2), f(a3), mask, f(lpg), f(out))
@@ -344,8 +347,8 @@ func CTCBackward[T Float](x *CTCSample[T], steps int, alpha []T, nll, gr T, zero
 		for c, lp := range lps {
 			eb[c] = (row[c] + nll) - lp
 		}
-		ExpSlice(ea, lps)
-		ExpSlice(eb, eb)
+		ExpfSlice(ea, lps)
+		ExpfSlice(eb, eb)
 		for c := range row {
 			row[c] = (ea[c] - eb[c]) * gr
 		}
@@ -375,11 +378,11 @@ func ctcAccStep[T Float](g, l, e, ms []T) {
 		}
 		e[j] = d
 	}
-	ExpSlice(e, e)
+	ExpfSlice(e, e)
 	for j := range e {
 		e[j] = 1 + e[j]
 	}
-	LogSlice(e, e)
+	LogfSlice(e, e)
 	for j, a := range g {
 		if a == neginf {
 			g[j] = l[j]
@@ -417,11 +420,11 @@ func ctcBetaRow[T Float](next, cur []T, skip []bool, e, e1, e2, e3, ms []T) {
 		ms[s] = m
 		e1[s], e2[s], e3[s] = b1-m, b2-m, b3-m
 	}
-	ExpSlice(e, e)
+	ExpfSlice(e, e)
 	for s := range cur {
 		cur[s] = (e1[s] + e2[s]) + e3[s]
 	}
-	LogSlice(cur, cur)
+	LogfSlice(cur, cur)
 }
 
 // ctcAccumulate log-sums, for the n time steps top, top-1, …, top-n+1
@@ -430,6 +433,8 @@ func ctcBetaRow[T Float](next, cur []T, skip []bool, e, e1, e2, e3, ms []T) {
 //
 //	acc = lab                               if acc = -inf
 //	acc = Log(Exp(acc-m)+Exp(lab-m)) + m    otherwise, m = Max(acc, lab)
+//
+// (Expf and Logf for float32)
 //
 // (the exponential of the maximum's term, exactly 1, skipped; the exponentials and logarithms of a block at once), and writes the
 // sums into grad's rows.

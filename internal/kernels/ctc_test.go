@@ -7,8 +7,8 @@ import (
 )
 
 // The scalar CTC kernels as they were before the time steps' gradient
-// accumulations were vectorized: the reference the kernels must match
-// bitwise.
+// accumulations were vectorized (with Expf and Logf for float32, as the
+// kernels now): the reference the kernels must match bitwise.
 func ctcForwardRef[T Float](x *CTCSample[T], alpha []T) T {
 	S := len(x.Labels)
 	if x.L == 0 {
@@ -60,11 +60,11 @@ func ctcForwardRef[T Float](x *CTCSample[T], alpha []T) T {
 			ms[s] = m
 			e[s], e[w+s], e[2*w+s] = a1-m, a2-m, a3-m
 		}
-		ExpSlice(e, e)
+		ExpfSlice(e, e)
 		for s := 0; s < w; s++ {
 			cur[s] = (e[s] + e[w+s]) + e[2*w+s]
 		}
-		LogSlice(cur, cur)
+		LogfSlice(cur, cur)
 		for s := 0; s < w; s++ {
 			cur[s] = (cur[s] + ms[s]) + x.lp(t, x.prime(s))
 		}
@@ -146,11 +146,11 @@ func ctcBackwardRef[T Float](x *CTCSample[T], steps int, alpha []T, nll, gr T, z
 				ms[s] = m
 				e[s], e[w+s], e[2*w+s] = b1-m, b2-m, b3-m
 			}
-			ExpSlice(e, e)
+			ExpfSlice(e, e)
 			for s := 0; s < w; s++ {
 				cur[s] = (e[s] + e[w+s]) + e[2*w+s]
 			}
-			LogSlice(cur, cur)
+			LogfSlice(cur, cur)
 			for s := 0; s < w; s++ {
 				cur[s] = (cur[s] + ms[s]) + x.lp(t, x.prime(s))
 			}
@@ -162,7 +162,7 @@ func ctcBackwardRef[T Float](x *CTCSample[T], steps int, alpha []T, nll, gr T, z
 					*g = lab
 				} else {
 					mx := Max(*g, lab)
-					*g = Log(Exp(*g-mx)+Exp(lab-mx)) + mx
+					*g = logT(expT(*g-mx)+expT(lab-mx)) + mx
 				}
 			}
 			next, cur = cur, next
@@ -177,8 +177,8 @@ func ctcBackwardRef[T Float](x *CTCSample[T], steps int, alpha []T, nll, gr T, z
 		for c, lp := range lps {
 			eb[c] = (row[c] + nll) - lp
 		}
-		ExpSlice(ea, lps)
-		ExpSlice(eb, eb)
+		ExpfSlice(ea, lps)
+		ExpfSlice(eb, eb)
 		for c := range row {
 			row[c] = (ea[c] - eb[c]) * gr
 		}
@@ -217,22 +217,30 @@ func TestCTCMatchesScalar(t *testing.T) {
 				}
 			}
 			x := CTCSample[float32]{LP: lp, Off: b * C, Stride: N * C, C: C, L: r.IntN(T + 1), Labels: labels, Blank: 0}
-			a1 := make([]float32, CTCAlphaLen(x.L, S))
-			a2 := make([]float32, len(a1))
-			n1, n2 := CTCForward(&x, a1), ctcForwardRef(&x, a2)
-			if math.Float32bits(n1) != math.Float32bits(n2) {
-				t.Fatalf("it %d: nll %v, want %v", it, n1, n2)
-			}
-			for _, zi := range []bool{false, true} {
-				g1 := make([]float32, len(lp))
-				g2 := make([]float32, len(lp))
-				CTCBackward(&x, T, a1, n1, 0.25, zi, g1)
-				ctcBackwardRef(&x, T, a2, n2, 0.25, zi, g2)
-				for i := range g1 {
-					if math.Float32bits(g1[i]) != math.Float32bits(g2[i]) && !(g1[i] != g1[i] && g2[i] != g2[i]) {
-						t.Fatalf("it %d: grad[%d] = %v, want %v", it, i, g1[i], g2[i])
+			// The kernels (the AVX2 path where the CPU has it, then the
+			// scalar one) against the reference.
+			for _, avx := range []bool{true, false} {
+				old := setAVX2(avx && hasAVX2)
+				a1 := make([]float32, CTCAlphaLen(x.L, S))
+				a2 := make([]float32, len(a1))
+				n1, n2 := CTCForward(&x, a1), ctcForwardRef(&x, a2)
+				if math.Float32bits(n1) != math.Float32bits(n2) {
+					setAVX2(old)
+					t.Fatalf("it %d avx %v: nll %v, want %v", it, avx, n1, n2)
+				}
+				for _, zi := range []bool{false, true} {
+					g1 := make([]float32, len(lp))
+					g2 := make([]float32, len(lp))
+					CTCBackward(&x, T, a1, n1, 0.25, zi, g1)
+					ctcBackwardRef(&x, T, a2, n2, 0.25, zi, g2)
+					for i := range g1 {
+						if math.Float32bits(g1[i]) != math.Float32bits(g2[i]) && !(g1[i] != g1[i] && g2[i] != g2[i]) {
+							setAVX2(old)
+							t.Fatalf("it %d avx %v: grad[%d] = %v, want %v", it, avx, i, g1[i], g2[i])
+						}
 					}
 				}
+				setAVX2(old)
 			}
 		}
 	}

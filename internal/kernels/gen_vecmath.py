@@ -715,43 +715,29 @@ bw_done:
 	RET
 """)
 
-# CTC recursion row (ctc.go, float32 with the float64 Exp32/Log32 cores):
+# CTC recursion row (ctc.go, float32 with Expf and Logf, eight lanes):
 # m = max(a1, a2, a3') with a3' = mask ? a3 : -inf (0 when -inf),
-# out = (Log32((Exp32(a1-m) + Exp32(a2-m)) + Exp32(a3'-m)) + m) + lpg,
+# out = (Logf((Expf(a1-m) + Expf(a2-m)) + Expf(a3'-m)) + m) + lpg,
 # with two exponentials per lane: of d = a - m, the maximum's is exactly 1
 # (d1 == 0: exp(d2), exp(d3); else d2 == 0: exp(d1), exp(d3); else exp(d1),
-# exp(d2) and e3 = 1 if d3 == 0, else 0 (d3 = -inf)); a NaN d takes the
-# scalar path.
+# exp(d2) and e3 = 1 if d3 == 0, else 0 (d3 = -inf)); the sum is 0 (all
+# terms -inf: Logf gives -inf) or in [1, 3]. A NaN d takes the scalar path.
 cf("f_neginf", 0xff800000)
 cf("f_zero", 0)
-cd("dzero", 0.0)
-_e = EXP.split("exp_loop:\n", 1)[1].split("\tVMOVUPS X4, (DI)", 1)[0]
 
 
-def exp4(src):
-    # float32 X register src (4 lanes) -> X4 (Exp32); clobbers Y0-Y7, flags in Y15.
-    return _e.replace("VCVTPS2PD (SI), Y0", "VCVTPS2PD %s, Y0" % src)
-
-
-def log4(src):
-    # float32 X register src (4 lanes, >= 0 or special) -> X1 (Log32);
-    # clobbers Y0-Y7 and Y14, flags in Y15.
-    return ("\tVCVTPS2PD %s, Y0\n\tVCMPPD $0x1D, dzero<>(SB), Y0, Y14\n\tVANDPD Y14, Y15, Y15\n"
-            "\tVCMPPD $0x12, maxf32<>(SB), Y0, Y14\n\tVANDPD Y14, Y15, Y15\n" % src
-            + logcore()
-            + "\tVCMPPD $0x00, dzero<>(SB), Y0, Y14\n\tVBLENDVPD Y14, neginf<>(SB), Y1, Y1\n\tVCVTPD2PSY Y1, X1\n")
-
-
-def exp8(reg, xreg, out, xout):
-    return (exp4(xreg) + "\tVMOVAPS X4, %s\n\tVEXTRACTF128 $1, %s, X14\n" % (xout, reg)
-            + exp4("X14") + "\tVINSERTF128 $1, X4, %s, %s\n" % (out, out))
+def expfm(x, out):
+    # expf with the clamp bounds from memory (Y10, Y11 stay free): a NaN x
+    # becomes a bound, so the callers send NaN lanes to the scalar path.
+    return expf(x, out).replace("VMINPS %s, Y10, %s" % (x, x), "VMINPS f_hi<>(SB), %s, %s" % (x, x)).replace(
+        "VMAXPS %s, Y11, %s" % (x, x), "VMAXPS f_lo<>(SB), %s, %s" % (x, x))
 
 
 body.append("""
 // func ctcRow32AVX2(a1, a2, a3 []float32, mask []uint32, lpg, out []float32) bool
-// For i < len(out)&^7 (every slice at least that long): see ctcRow32.
+// For i < len(out)&^7 (every slice at least that long): see ctcRowVec.
 // Returns true when some lane needs the scalar path (NaN, +inf).
-TEXT ·ctcRow32AVX2(SB), NOSPLIT, $32-145
+TEXT ·ctcRow32AVX2(SB), NOSPLIT, $0-145
 	MOVQ a1_base+0(FP), SI
 	MOVQ a2_base+24(FP), R8
 	MOVQ a3_base+48(FP), R9
@@ -760,7 +746,6 @@ TEXT ·ctcRow32AVX2(SB), NOSPLIT, $32-145
 	MOVQ out_base+120(FP), DI
 	MOVQ out_len+128(FP), CX
 	MOVL $0xFF, R12
-	VPCMPEQQ Y15, Y15, Y15
 	SHRQ $3, CX
 	JZ cr_done
 cr_loop:
@@ -789,19 +774,16 @@ cr_loop:
 	VORPS Y12, Y13, Y13
 	VBLENDVPS Y13, Y11, Y10, Y10
 	VCMPPS $0x00, f_zero<>(SB), Y11, Y11
-	VANDPS f_one<>(SB), Y11, Y11
-	VMOVUPS Y11, (SP)
-""" + exp8("Y14", "X14", "Y9", "X9") + exp8("Y10", "X10", "Y11", "X11") + """	VMOVUPS f_one<>(SB), Y4
+	VANDPS f_one<>(SB), Y11, Y15
+""" + expfm("Y14", "Y9") + expfm("Y10", "Y11") + """	VMOVUPS f_one<>(SB), Y4
 	VBLENDVPS Y12, Y4, Y9, Y14
 	VBLENDVPS Y13, Y4, Y11, Y10
 	VBLENDVPS Y12, Y9, Y10, Y10
 	VADDPS Y10, Y14, Y14
-	VMOVUPS (SP), Y10
-	VBLENDVPS Y13, Y11, Y10, Y10
+	VBLENDVPS Y13, Y11, Y15, Y10
 	VADDPS Y10, Y14, Y13
-"""
-    + log4("X13") + "\tVMOVAPS X1, X9\n\tVEXTRACTF128 $1, Y13, X13\n" + log4("X13")
-    + """	VINSERTF128 $1, X1, Y9, Y9
+	VCMPPS $0x00, f_zero<>(SB), Y13, Y12
+""" + logf("Y13", "Y9") + """	VBLENDVPS Y12, f_neginf<>(SB), Y9, Y9
 	VADDPS Y8, Y9, Y9
 	VADDPS (R11), Y9, Y9
 	VMOVUPS Y9, (DI)
@@ -814,10 +796,7 @@ cr_loop:
 	DECQ CX
 	JNZ cr_loop
 cr_done:
-	VMOVMSKPD Y15, AX
-	SHLL $8, AX
-	ORL R12, AX
-	CMPL AX, $0xFFF
+	CMPL R12, $0xFF
 	SETNE ret+144(FP)
 	VZEROUPPER
 	RET
@@ -1042,7 +1021,8 @@ ga_done:
 
 # CTC gradient accumulation step (ctcAccumulate, float32): m = max(a, l)
 # (a < l ? l : a), d = a - m, or l - m where that is 0, 0 where a = -inf;
-# out = a == -inf ? l : Log32(1 + Exp32(d)) + m.
+# out = a == -inf ? l : Logf(1 + Expf(d)) + m (1 + Expf(d) in [1, 2]).
+# Returns true when some lane's d is NaN (the caller redoes the block).
 body.append("""
 // func ctcAcc32AVX2(g, l, out []float32) bool
 TEXT ·ctcAcc32AVX2(SB), NOSPLIT, $0-73
@@ -1050,7 +1030,7 @@ TEXT ·ctcAcc32AVX2(SB), NOSPLIT, $0-73
 	MOVQ g_len+8(FP), CX
 	MOVQ l_base+24(FP), R8
 	MOVQ out_base+48(FP), DI
-	VPCMPEQQ Y15, Y15, Y15
+	MOVL $0xFF, R12
 	SHRQ $3, CX
 	JZ ca_done
 ca_loop:
@@ -1063,9 +1043,11 @@ ca_loop:
 	VBLENDVPS Y12, Y13, Y11, Y11
 	VCMPPS $0x00, f_neginf<>(SB), Y8, Y12
 	VANDNPS Y11, Y12, Y11
-""" + exp8("Y11", "X11", "Y13", "X13") + """	VADDPS f_one<>(SB), Y13, Y13
-""" + log4("X13") + "\tVMOVAPS X1, X11\n\tVEXTRACTF128 $1, Y13, X13\n" + log4("X13") + """	VINSERTF128 $1, X1, Y11, Y11
-	VADDPS Y10, Y11, Y11
+	VCMPPS $0x07, Y11, Y11, Y13
+	VMOVMSKPS Y13, AX
+	ANDL AX, R12
+""" + expfm("Y11", "Y13") + """	VADDPS f_one<>(SB), Y13, Y13
+""" + logf("Y13", "Y11") + """	VADDPS Y10, Y11, Y11
 	VBLENDVPS Y12, Y9, Y11, Y11
 	VMOVUPS Y11, (DI)
 	ADDQ $32, SI
@@ -1074,8 +1056,7 @@ ca_loop:
 	DECQ CX
 	JNZ ca_loop
 ca_done:
-	VMOVMSKPD Y15, AX
-	CMPL AX, $0xF
+	CMPL R12, $0xFF
 	SETNE ret+72(FP)
 	VZEROUPPER
 	RET
