@@ -344,13 +344,24 @@ func CTCBackward[T Float](x *CTCSample[T], steps int, alpha []T, nll, gr T, zero
 	for t := 0; t < x.L; t++ {
 		row := grad[x.Off+t*x.Stride : x.Off+t*x.Stride+x.C]
 		lps := x.LP[x.Off+t*x.Stride : x.Off+t*x.Stride+x.C]
+		// exp(-inf) = 0 is not computed (in Expf's vector form it takes
+		// slow subnormal arithmetic): the argument kept in row, 0 in eb.
 		for c, lp := range lps {
-			eb[c] = (row[c] + nll) - lp
+			d := (row[c] + nll) - lp
+			row[c] = d
+			if d == neginf {
+				d = 0
+			}
+			eb[c] = d
 		}
 		ExpfSlice(ea, lps)
 		ExpfSlice(eb, eb)
-		for c := range row {
-			row[c] = (ea[c] - eb[c]) * gr
+		for c, d := range row {
+			e := eb[c]
+			if d == neginf {
+				e = 0
+			}
+			row[c] = (ea[c] - e) * gr
 		}
 	}
 	zeroRows(x.L)

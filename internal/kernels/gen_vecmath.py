@@ -733,6 +733,14 @@ def expfm(x, out):
         "VMAXPS %s, Y11, %s" % (x, x), "VMAXPS f_lo<>(SB), %s, %s" % (x, x))
 
 
+def expfz(x, out):
+    # expfm with the -inf lanes computed as 0 and given 0 (Expf(-inf) is
+    # exactly 0): the clamped -104 would take slow subnormal arithmetic.
+    # Clobbers Y0.
+    return ("\tVCMPPS $0x00, f_neginf<>(SB), %s, Y0\n\tVANDNPS %s, Y0, %s\n" % (x, x, x)
+            + expfm(x, out) + "\tVANDNPS %s, Y0, %s\n" % (out, out))
+
+
 body.append("""
 // func ctcRow32AVX2(a1, a2, a3 []float32, mask []uint32, lpg, out []float32) bool
 // For i < len(out)&^7 (every slice at least that long): see ctcRowVec.
@@ -775,7 +783,7 @@ cr_loop:
 	VBLENDVPS Y13, Y11, Y10, Y10
 	VCMPPS $0x00, f_zero<>(SB), Y11, Y11
 	VANDPS f_one<>(SB), Y11, Y15
-""" + expfm("Y14", "Y9") + expfm("Y10", "Y11") + """	VMOVUPS f_one<>(SB), Y4
+""" + expfz("Y14", "Y9") + expfz("Y10", "Y11") + """	VMOVUPS f_one<>(SB), Y4
 	VBLENDVPS Y12, Y4, Y9, Y14
 	VBLENDVPS Y13, Y4, Y11, Y10
 	VBLENDVPS Y12, Y9, Y10, Y10
@@ -783,6 +791,7 @@ cr_loop:
 	VBLENDVPS Y13, Y11, Y15, Y10
 	VADDPS Y10, Y14, Y13
 	VCMPPS $0x00, f_zero<>(SB), Y13, Y12
+	VBLENDVPS Y12, f_one<>(SB), Y13, Y13
 """ + logf("Y13", "Y9") + """	VBLENDVPS Y12, f_neginf<>(SB), Y9, Y9
 	VADDPS Y8, Y9, Y9
 	VADDPS (R11), Y9, Y9
@@ -1046,7 +1055,7 @@ ca_loop:
 	VCMPPS $0x07, Y11, Y11, Y13
 	VMOVMSKPS Y13, AX
 	ANDL AX, R12
-""" + expfm("Y11", "Y13") + """	VADDPS f_one<>(SB), Y13, Y13
+""" + expfz("Y11", "Y13") + """	VADDPS f_one<>(SB), Y13, Y13
 """ + logf("Y13", "Y11") + """	VADDPS Y10, Y11, Y11
 	VBLENDVPS Y12, Y9, Y11, Y11
 	VMOVUPS Y11, (DI)
