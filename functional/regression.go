@@ -70,10 +70,7 @@ func mseT[T kernels.Float](op string, input, target, xt, yt *tensor.Tensor, shap
 		return nil, err
 	}
 	n := len(x)
-	norm := T(2)
-	if r == Mean {
-		norm = T(2 / float64(n))
-	}
+	norm := atenNorm[T](r, n, 2)
 	var eager *eagerGrads[T]
 	fe := fusedElementwise[T]{n: n, shape: shape, r: r,
 		fwd: func(lo, hi int, loss []T) { kernels.MSEForward(x[lo:hi], y[lo:hi], loss) }}
@@ -187,10 +184,7 @@ func smoothL1T[T kernels.Float](input, target, xt, yt *tensor.Tensor, shape []in
 		if err != nil {
 			return nil, err
 		}
-		norm := T(1)
-		if r == Mean {
-			norm = T(1 / float64(n))
-		}
+		norm := atenNorm[T](r, n, 1)
 		gx, gy := gradSlices[T](n, input, target)
 		kernels.SmoothL1Backward(x, y, norm, beta, up.at, gx, gy)
 		return gradsTo(shape, []gradOf[T]{{gx, input}, {gy, target}})
@@ -303,14 +297,20 @@ func huberT[T kernels.Float](op string, input, target, xt, yt *tensor.Tensor, sh
 		if err != nil {
 			return nil, err
 		}
-		norm := T(1)
-		if r == Mean {
-			norm = T(1 / float64(n))
-		}
+		norm := atenNorm[T](r, n, 1)
 		gx, gy := gradSlices[T](n, input, target)
 		kernels.HuberBackward(x, y, norm, delta, up.at, gx, gy)
 		return gradsTo(shape, []gradOf[T]{{gx, input}, {gy, target}})
 	}), nil
+}
+
+// atenNorm is the norm of ATen's mse/smooth_l1/huber backward kernels:
+// c/n for Mean, computed in double and rounded to T, else c.
+func atenNorm[T kernels.Float](r Reduction, n int, c float64) T {
+	if r == Mean {
+		return T(c / float64(n))
+	}
+	return T(c)
 }
 
 // regressionArgs is the common start of the elementwise regression losses
