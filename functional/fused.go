@@ -82,6 +82,10 @@ type fusedElementwise[T kernels.Float] struct {
 	// grad, when not nil, writes the gradients of elements [lo, hi) for
 	// the output gradient 1 (the reductions Sum and Mean only).
 	grad func(lo, hi int)
+	// sum, when not nil, replaces fwd and kernels.Sum for the reductions:
+	// it returns kernels.Sum of the losses of elements [lo, hi), bit for
+	// bit, without writing them out (and may write the gradients too).
+	sum func(lo, hi int) T
 }
 
 // runFused evaluates the loss and returns its reduced (or, for None,
@@ -102,6 +106,13 @@ func runFused[T kernels.Float](e fusedElementwise[T]) (*tensor.Tensor, bool) {
 		partial = make([]T, nc)
 	}
 	parallel.For(e.n, sumGrain, func(c, lo, hi int) {
+		if e.sum != nil {
+			partial[c] = e.sum(lo, hi)
+			if e.grad != nil {
+				e.grad(lo, hi)
+			}
+			return
+		}
 		buf := getScratch[T]()
 		l := (*buf)[:hi-lo]
 		e.fwd(lo, hi, l)

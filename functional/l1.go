@@ -86,7 +86,7 @@ func pairLossT[T kernels.Float](input, target, xt, yt *tensor.Tensor, shape []in
 		if gx != nil && gy == nil {
 			// One pass for the loss and the input gradient (pairLossT's
 			// only loss is l1_loss).
-			fe.fwd = func(lo, hi int, loss []T) { kernels.L1ForwardGrad(x[lo:hi], y[lo:hi], loss, gx[lo:hi], up.s) }
+			fe.sum = func(lo, hi int) T { return kernels.L1ForwardGradSum(x[lo:hi], y[lo:hi], gx[lo:hi], up.s) }
 			fe.grad = func(int, int) {}
 		}
 	}

@@ -81,8 +81,8 @@ func mseT[T kernels.Float](op string, input, target, xt, yt *tensor.Tensor, shap
 			kernels.MSEBackwardOne(x[lo:hi], y[lo:hi], norm, sub(gx, lo, hi), sub(gy, lo, hi))
 		}
 		if gx != nil && gy == nil {
-			// One pass for the loss and the input gradient.
-			fe.fwd = func(lo, hi int, loss []T) { kernels.MSEForwardGrad(x[lo:hi], y[lo:hi], loss, gx[lo:hi], norm) }
+			// One pass for the loss, its sum and the input gradient.
+			fe.sum = func(lo, hi int) T { return kernels.MSEForwardGradSum(x[lo:hi], y[lo:hi], gx[lo:hi], norm) }
 			fe.grad = func(int, int) {}
 		}
 	}

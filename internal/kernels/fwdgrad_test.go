@@ -6,39 +6,6 @@ import (
 	"testing"
 )
 
-// TestForwardGradMatches: MSEForwardGrad and L1ForwardGrad equal the
-// separate forward and gradient kernels bit for bit, with and without
-// AVX2, at every length up to 70 and with ±0, ±inf and NaN.
-func TestForwardGradMatches(t *testing.T) {
-	rng := rand.New(rand.NewSource(7))
-	sp := []float32{0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), 1e-40}
-	for _, avx := range []bool{true, false} {
-		old := setAVX2(avx)
-		for _, n := range append(seq(71), 1024, 1<<15+5) {
-			x, y := make([]float32, n), make([]float32, n)
-			for i := range x {
-				x[i], y[i] = float32(rng.NormFloat64()), float32(rng.NormFloat64())
-				if rng.Intn(5) == 0 {
-					x[i] = sp[rng.Intn(len(sp))]
-				}
-				if rng.Intn(5) == 0 {
-					y[i] = x[i]
-				}
-			}
-			o1, g1, o2, g2 := make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)
-			MSEForwardGrad(x, y, o1, g1, 0.25)
-			MSEForward(x, y, o2)
-			MSEBackwardOne(x, y, 0.25, g2, nil)
-			same32(t, "mse", o1, o2, g1, g2)
-			L1ForwardGrad(x, y, o1, g1, 0.5)
-			L1Forward(x, y, o2)
-			L1Backward(x, y, func(int) float32 { return 0.5 }, g2, nil)
-			same32(t, "l1", o1, o2, g1, g2)
-		}
-		setAVX2(old)
-	}
-}
-
 func same32(t *testing.T, name string, o1, o2, g1, g2 []float32) {
 	t.Helper()
 	for i := range o1 {
@@ -73,6 +40,67 @@ func TestSigmoidBackwardStreaming(t *testing.T) {
 	for i := range gx {
 		if w := g[i] * (1 - y[i]) * y[i]; math.Float32bits(w) != math.Float32bits(gx[i]) {
 			t.Fatalf("gx[%d] = %v, want %v", i, gx[i], w)
+		}
+	}
+}
+
+// TestForwardGradSumMatches: MSEForwardGradSum and L1ForwardGradSum return
+// Sum of the separate forward kernel's losses and write the separate
+// gradient kernel's gradients, bit for bit, with and without AVX2, float32
+// and float64, at every length up to 130 and at lengths around the
+// cascade's steps, with ±0, ±inf and NaN, and with a gradient buffer that
+// is 32-byte aligned (streaming stores) or not.
+func TestForwardGradSumMatches(t *testing.T) {
+	for _, avx := range []bool{true, false} {
+		old := setAVX2(avx)
+		for _, n := range append(seq(131), 511, 512, 513, 1024, 1<<15, 1<<15+5, 1<<17+33) {
+			for _, off := range []int{0, 1} {
+				checkFusedSum[float32](t, n, off)
+				checkFusedSum[float64](t, n, off)
+			}
+		}
+		setAVX2(old)
+	}
+}
+
+func checkFusedSum[T Float](t *testing.T, n, off int) {
+	t.Helper()
+	rng := rand.New(rand.NewSource(int64(n)))
+	sp := []float64{0, math.Copysign(0, -1), math.Inf(1), math.Inf(-1), math.NaN(), 1e-40}
+	x, y := make([]T, n), make([]T, n)
+	for i := range x {
+		x[i], y[i] = T(rng.NormFloat64()), T(rng.NormFloat64())
+		if n < 200 && rng.Intn(7) == 0 {
+			x[i] = T(sp[rng.Intn(len(sp))])
+		}
+		if rng.Intn(9) == 0 {
+			y[i] = x[i]
+		}
+	}
+	same := func(a, b T) bool {
+		return a == b && math.Signbit(float64(a)) == math.Signbit(float64(b)) || a != a && b != b
+	}
+	loss := make([]T, n)
+	g1, g2 := make([]T, n+off)[off:], make([]T, n)
+	for _, k := range []string{"mse", "l1"} {
+		var s1 T
+		switch k {
+		case "mse":
+			s1 = MSEForwardGradSum(x, y, g1, 0.25)
+			MSEForward(x, y, loss)
+			MSEBackwardOne(x, y, 0.25, g2, nil)
+		case "l1":
+			s1 = L1ForwardGradSum(x, y, g1, 0.5)
+			L1Forward(x, y, loss)
+			L1BackwardConst(x, y, 0.5, g2, nil)
+		}
+		if s2 := Sum(loss); !same(s1, s2) {
+			t.Fatalf("%s %T n=%d off=%d avx2=%v: sum %v, want %v", k, s1, n, off, hasAVX2, s1, s2)
+		}
+		for i := range g1 {
+			if !same(g1[i], g2[i]) {
+				t.Fatalf("%s %T n=%d off=%d avx2=%v: gx[%d] = %v, want %v", k, s1, n, off, hasAVX2, i, g1[i], g2[i])
+			}
 		}
 	}
 }

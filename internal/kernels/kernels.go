@@ -110,14 +110,23 @@ func ceilLog2(x int) int {
 // verified the algorithm (PYTORCH_LOSSES.md §1.3). On amd64 with AVX2 the
 // float32 row additions run in assembly (addRows32), in the same order.
 func Sum[T Float](x []T) T {
+	src := rowSource[T]{x: x}
+	return sumCascade(len(x), &src)
+}
+
+// sumCascade is Sum's algorithm over the n values src delivers: whole rows
+// of four w-lane vectors go through src.rows into the column accumulators,
+// the rest (fewer than 4w values) comes from src.tail. Sum and the fused
+// loss-and-sum kernels (sumfused.go) share it, so they add in the same
+// order.
+func sumCascade[T Float](n int, src *rowSource[T]) T {
 	w := 4
 	if Is32[T]() {
 		w = 8
 	}
-	n := len(x)
 	nvec := n / w
 	if nvec == 0 {
-		return 0 + rowSum(x, 0, 1, n)
+		return 0 + rowSum(src.tail(0), 0, 1, n)
 	}
 	sizeILP := nvec / 4
 	lp := max(4, ceilLog2(sizeILP)/4)
@@ -125,16 +134,9 @@ func Sum[T Float](x []T) T {
 	mask := step - 1
 	// acc[level][column][lane]
 	var acc [4][4][8]T
-	acc32, _ := any(&acc[0]).(*[4][8]float32)
-	x32, _ := any(x).([]float32)
-	vec := acc32 != nil && hasAVX2
 	i := 0
 	for i+step <= sizeILP {
-		if vec {
-			addRows32(acc32, x32[i*4*w:], step)
-		} else {
-			addRows(&acc[0], x, i, step, w)
-		}
+		src.rows(&acc[0], i, step, w)
 		i += step
 		for j := 1; j < 4; j++ {
 			for k := 0; k < 4; k++ {
@@ -148,11 +150,7 @@ func Sum[T Float](x []T) T {
 			}
 		}
 	}
-	if vec {
-		addRows32(acc32, x32[i*4*w:], sizeILP-i)
-	} else {
-		addRows(&acc[0], x, i, sizeILP-i, w)
-	}
+	src.rows(&acc[0], i, sizeILP-i, w)
 	for j := 1; j < 4; j++ {
 		for k := 0; k < 4; k++ {
 			for l := 0; l < w; l++ {
@@ -160,9 +158,10 @@ func Sum[T Float](x []T) T {
 			}
 		}
 	}
+	rest := src.tail(sizeILP * 4 * w)
 	part := acc[0]
-	for r := sizeILP * 4; r < nvec; r++ {
-		v := x[r*w : r*w+w]
+	for r := 0; r < nvec-sizeILP*4; r++ {
+		v := rest[r*w : r*w+w]
 		for l := 0; l < w; l++ {
 			part[0][l] += v[l]
 		}
@@ -173,8 +172,8 @@ func Sum[T Float](x []T) T {
 		}
 	}
 	var f T
-	for k := nvec * w; k < n; k++ {
-		f += x[k]
+	for k := nvec*w - sizeILP*4*w; k < len(rest); k++ {
+		f += rest[k]
 	}
 	for l := 0; l < w; l++ {
 		f += part[0][l]

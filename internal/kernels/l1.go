@@ -48,24 +48,3 @@ func L1BackwardConst[T Float](x, y []T, u T, gx, gy []T) {
 	}
 	L1Backward(x, y, func(int) T { return u }, gx, gy)
 }
-
-// L1ForwardGrad is L1Forward and L1BackwardConst's input gradient for the
-// upstream gradient u in one pass, bit for bit (eight lanes at a time with
-// AVX2 for float32).
-func L1ForwardGrad[T Float](x, y, out, gx []T, u T) {
-	n := len(x)
-	y, out, gx = y[:n], out[:n], gx[:n]
-	i := 0
-	if x32, ok := any(x).([]float32); ok && hasAVX2 {
-		i = n &^ 7
-		g32 := any(gx).([]float32)[:i]
-		if streamable(g32) {
-			// Streaming stores for the gradient, as in MSEForwardGrad.
-			l1FG32NTAVX2(x32[:i], any(y).([]float32)[:i], any(out).([]float32)[:i], g32, float32(u))
-		} else {
-			l1FG32AVX2(x32[:i], any(y).([]float32)[:i], any(out).([]float32)[:i], g32, float32(u))
-		}
-	}
-	L1Forward(x[i:], y[i:], out[i:])
-	L1BackwardConst(x[i:], y[i:], u, gx[i:], nil)
-}

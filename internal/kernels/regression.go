@@ -164,25 +164,3 @@ func HuberBackward[T Float](x, y []T, norm T, delta float64, up func(int) T, gx,
 		}
 	}
 }
-
-// MSEForwardGrad is MSEForward and MSEBackwardOne's input gradient in one
-// pass, bit for bit: out[i] = d·d and gx[i] = norm·d with d = x[i] − y[i]
-// (sixteen lanes at a time with AVX2 for float32).
-func MSEForwardGrad[T Float](x, y, out, gx []T, norm T) {
-	n := len(x)
-	y, out, gx = y[:n], out[:n], gx[:n]
-	i := 0
-	if x32, ok := any(x).([]float32); ok && hasAVX2 {
-		i = n &^ 15
-		g32 := any(gx).([]float32)[:i]
-		if streamable(g32) {
-			// The gradient is written once and read later (it is larger
-			// than the cache): streaming stores skip reading its lines.
-			mseFG32NTAVX2(x32[:i], any(y).([]float32)[:i], any(out).([]float32)[:i], g32, float32(norm))
-		} else {
-			mseFG32AVX2(x32[:i], any(y).([]float32)[:i], any(out).([]float32)[:i], g32, float32(norm))
-		}
-	}
-	MSEForward(x[i:], y[i:], out[i:])
-	MSEBackwardOne(x[i:], y[i:], norm, gx[i:], nil)
-}

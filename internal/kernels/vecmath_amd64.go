@@ -103,22 +103,33 @@ func bceWL32AVX2(x, y, pw []float32, j int, out, gx []float32, u, d float32, fla
 func ctcRow32AVX2(a1, a2, a3 []float32, mask []uint32, lpg, out []float32) bool
 
 //go:noescape
-func mseFG32AVX2(x, y, out, gx []float32, norm float32)
-
-//go:noescape
-func l1FG32AVX2(x, y, out, gx []float32, u float32)
-
-//go:noescape
 func gaussFG32AVX2(x, t, v, out, gx, gv []float32, eps, gs float32, flags int) bool
-
-//go:noescape
-func mseFG32NTAVX2(x, y, out, gx []float32, norm float32)
-
-//go:noescape
-func l1FG32NTAVX2(x, y, out, gx []float32, u float32)
 
 //go:noescape
 func sigmoidBwd32NTAVX2(g, y, gx []float32)
 
 //go:noescape
 func ctcAcc32AVX2(g, l, out []float32) bool
+
+// sfence orders the streaming stores before it (SFENCE).
+func sfence()
+
+// mseRows32 adds (x−y)² of rows rows of 4×8 values to acc (addRows32's
+// order) and writes gx = (x−y)·norm; mseRows32NT stores gx with streaming
+// stores (32-byte aligned gx) and leaves the fence to the caller (sfence).
+//
+//go:noescape
+func mseRows32(acc *[4][8]float32, x, y, gx []float32, norm float32, rows int)
+
+//go:noescape
+func mseRows32NT(acc *[4][8]float32, x, y, gx []float32, norm float32, rows int)
+
+// l1Rows32 adds |x−y| of rows rows of 4×8 values to acc (addRows32's order)
+// and writes gx = u·sgn(x−y) (0 for a zero or NaN difference), as
+// l1FG32AVX2; l1Rows32NT stores gx with streaming stores.
+//
+//go:noescape
+func l1Rows32(acc *[4][8]float32, x, y, gx []float32, u float32, rows int)
+
+//go:noescape
+func l1Rows32NT(acc *[4][8]float32, x, y, gx []float32, u float32, rows int)

@@ -41,17 +41,19 @@ func ctcRow32AVX2(a1, a2, a3 []float32, mask []uint32, lpg, out []float32) bool 
 	panic("unreachable")
 }
 
-func mseFG32AVX2(x, y, out, gx []float32, norm float32) { panic("unreachable") }
-func l1FG32AVX2(x, y, out, gx []float32, u float32)     { panic("unreachable") }
-
 func gaussFG32AVX2(x, t, v, out, gx, gv []float32, eps, gs float32, flags int) bool {
 	panic("unreachable")
 }
 
-func mseFG32NTAVX2(x, y, out, gx []float32, norm float32) { panic("unreachable") }
-
-func l1FG32NTAVX2(x, y, out, gx []float32, u float32) { panic("unreachable") }
-
 func sigmoidBwd32NTAVX2(g, y, gx []float32) { panic("unreachable") }
 
 func ctcAcc32AVX2(g, l, out []float32) bool { panic("unreachable") }
+
+func mseRows32(acc *[4][8]float32, x, y, gx []float32, norm float32, rows int) { panic("unreachable") }
+func mseRows32NT(acc *[4][8]float32, x, y, gx []float32, norm float32, rows int) {
+	panic("unreachable")
+}
+func l1Rows32(acc *[4][8]float32, x, y, gx []float32, u float32, rows int)   { panic("unreachable") }
+func l1Rows32NT(acc *[4][8]float32, x, y, gx []float32, u float32, rows int) { panic("unreachable") }
+
+func sfence() { panic("unreachable") }

@@ -1,0 +1,128 @@
+package kernels
+
+// This file is the fused loss-and-sum of the elementwise losses whose
+// per-element loss would otherwise be written out only to be summed: the
+// loss of each element is computed, added to Sum's column accumulators in
+// Sum's order (sumCascade) and its gradient written, in one pass, so the sum
+// is bit for bit Sum of the per-element losses.
+
+// rowKind says what a rowSource delivers.
+type rowKind uint8
+
+const (
+	rowsPlain rowKind = iota // the values of x (Sum)
+	rowsMSE                  // (x−y)², writing gx = c·(x−y)
+	rowsL1                   // |x−y|, writing gx = c·sgn(x−y)
+)
+
+// rowSource delivers the values sumCascade adds: x itself, or the
+// per-element losses of (x, y), whose input gradients it writes to gx as it
+// goes.
+type rowSource[T Float] struct {
+	kind     rowKind
+	x, y, gx []T
+	c        T    // the gradient's factor: norm for mse, the upstream gradient for l1
+	nt       bool // gx is written with streaming stores
+	buf      [32]T
+}
+
+// rows adds rows r … r+count−1 (row r is the values [r·4w, (r+1)·4w)) to
+// the column accumulators acc, in row order.
+func (s *rowSource[T]) rows(acc *[4][8]T, r, count, w int) {
+	if count == 0 {
+		return
+	}
+	lo, hi := r*4*w, (r+count)*4*w
+	if acc32, ok := any(acc).(*[4][8]float32); ok && hasAVX2 {
+		x := any(s.x).([]float32)[lo:hi]
+		switch s.kind {
+		case rowsPlain:
+			addRows32(acc32, x, count)
+			return
+		case rowsMSE:
+			y, g := any(s.y).([]float32)[lo:hi], any(s.gx).([]float32)[lo:hi]
+			if s.nt {
+				mseRows32NT(acc32, x, y, g, float32(s.c), count)
+			} else {
+				mseRows32(acc32, x, y, g, float32(s.c), count)
+			}
+			return
+		case rowsL1:
+			y, g := any(s.y).([]float32)[lo:hi], any(s.gx).([]float32)[lo:hi]
+			if s.nt {
+				l1Rows32NT(acc32, x, y, g, float32(s.c), count)
+			} else {
+				l1Rows32(acc32, x, y, g, float32(s.c), count)
+			}
+			return
+		}
+	}
+	if s.kind == rowsPlain {
+		addRows(acc, s.x, r, count, w)
+		return
+	}
+	// Blocks of whole rows through the elementwise kernels.
+	var buf [512]T
+	per := len(buf) / (4 * w)
+	for count > 0 {
+		c := min(count, per)
+		lo, hi := r*4*w, (r+c)*4*w
+		b := buf[:hi-lo]
+		s.eval(lo, hi, b)
+		addRows(acc, b, 0, c, w)
+		r += c
+		count -= c
+	}
+}
+
+// tail returns the values from lo on (fewer than 32 when not plain).
+func (s *rowSource[T]) tail(lo int) []T {
+	if s.kind == rowsPlain {
+		return s.x[lo:]
+	}
+	b := s.buf[:len(s.x)-lo]
+	s.eval(lo, len(s.x), b)
+	return b
+}
+
+// eval writes the losses of elements [lo, hi) to out and their gradients
+// to gx, with the elementwise kernels.
+func (s *rowSource[T]) eval(lo, hi int, out []T) {
+	x, y, gx := s.x[lo:hi], s.y[lo:hi], s.gx[lo:hi]
+	switch s.kind {
+	case rowsMSE:
+		MSEForward(x, y, out)
+		MSEBackwardOne(x, y, s.c, gx, nil)
+	case rowsL1:
+		L1Forward(x, y, out)
+		L1BackwardConst(x, y, s.c, gx, nil)
+	}
+}
+
+// fusedSum runs sumCascade over the losses of kind for (x, y), writing gx.
+func fusedSum[T Float](kind rowKind, x, y, gx []T, c T) T {
+	n := len(x)
+	src := rowSource[T]{kind: kind, x: x, y: y[:n], gx: gx[:n], c: c}
+	if g32, ok := any(gx).([]float32); ok {
+		src.nt = hasAVX2 && streamable(g32[:n&^31])
+	}
+	s := sumCascade(n, &src)
+	if src.nt {
+		sfence()
+	}
+	return s
+}
+
+// MSEForwardGradSum returns Sum of MSEForward's losses (x−y)² and writes
+// MSEBackwardOne's input gradient gx = norm·(x−y), in one pass, both bit for
+// bit (AVX2 with streaming stores of a large gx for float32).
+func MSEForwardGradSum[T Float](x, y, gx []T, norm T) T {
+	return fusedSum(rowsMSE, x, y, gx, norm)
+}
+
+// L1ForwardGradSum returns Sum of L1Forward's losses |x−y| and writes
+// L1BackwardConst's input gradient gx = u·sgn(x−y), in one pass, both bit
+// for bit (AVX2 with streaming stores of a large gx for float32).
+func L1ForwardGradSum[T Float](x, y, gx []T, u T) T {
+	return fusedSum(rowsL1, x, y, gx, u)
+}
