@@ -108,6 +108,8 @@ func klDiv[T kernels.Float](input, target *tensor.Tensor, cfg config, p kernels.
 			}
 			eager = &eagerGrads[T]{gs: [][]T{gx, nil}}
 			fe.grad = func(int, int) {}
+			// One pass for the loss, its sum and the input gradient.
+			fe.sum = func(lo, hi int) T { return kernels.KLDivVecSum(x[lo:hi], t[lo:hi], gx[lo:hi], u) }
 		}
 		fe.fwd = func(lo, hi int, loss []T) {
 			lt := getScratch[T]()

@@ -44,9 +44,9 @@ func TestSigmoidBackwardStreaming(t *testing.T) {
 	}
 }
 
-// TestForwardGradSumMatches: MSEForwardGradSum and L1ForwardGradSum return
-// Sum of the separate forward kernel's losses and write the separate
-// gradient kernel's gradients, bit for bit, with and without AVX2, float32
+// TestForwardGradSumMatches: MSEForwardGradSum, L1ForwardGradSum and
+// KLDivVecSum return Sum of the separate forward kernel's losses and write
+// the separate gradient kernel's gradients, bit for bit, with and without AVX2, float32
 // and float64, at every length up to 130 and at lengths around the
 // cascade's steps, with ±0, ±inf and NaN, and with a gradient buffer that
 // is 32-byte aligned (streaming stores) or not.
@@ -82,7 +82,7 @@ func checkFusedSum[T Float](t *testing.T, n, off int) {
 	}
 	loss := make([]T, n)
 	g1, g2 := make([]T, n+off)[off:], make([]T, n)
-	for _, k := range []string{"mse", "l1"} {
+	for _, k := range []string{"mse", "l1", "kl"} {
 		var s1 T
 		switch k {
 		case "mse":
@@ -93,6 +93,21 @@ func checkFusedSum[T Float](t *testing.T, n, off int) {
 			s1 = L1ForwardGradSum(x, y, g1, 0.5)
 			L1Forward(x, y, loss)
 			L1BackwardConst(x, y, 0.5, g2, nil)
+		case "kl":
+			// Targets ≥ 0 and 0 often; y's specials (negative, subnormal,
+			// ±inf, NaN) take the recompute path.
+			tg := make([]T, n)
+			for i, v := range y {
+				tg[i] = T(math.Abs(float64(v)))
+				if i%5 == 0 {
+					tg[i] = 0
+				}
+				if n < 200 && i%11 == 3 {
+					tg[i] = v
+				}
+			}
+			s1 = KLDivVecSum(x, tg, g1, 0.125)
+			KLDivVec(x, tg, loss, make([]T, n), g2, 0.125)
 		}
 		if s2 := Sum(loss); !same(s1, s2) {
 			t.Fatalf("%s %T n=%d off=%d avx2=%v: sum %v, want %v", k, s1, n, off, hasAVX2, s1, s2)

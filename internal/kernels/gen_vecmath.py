@@ -148,60 +148,6 @@ body.append(func("log1p32AVX2", "log1p", """	VCVTPS2PD (SI), Y8
 	VANDPD Y10, Y15, Y15
 """ % (c("absmask", (1 << 63) - 1), cd("tiny", 2.0 ** -29), cd("mone", -1.0)), "\tVADDPD one<>(SB), Y8, Y0\n",
                  "\tVBLENDVPD Y9, Y8, Y1, Y1\n"))
-# KL divergence (log_target=False) for float32 input x and target t:
-# out = xlogy(t, t) - t·x with xlogy(t, t) = t·Log32(t) (0 at t = 0), and,
-# when gx is not empty, gx = negu·t; float32 operations after the float64
-# logarithm, as in KLDivVec. Lanes with t < 0, t = +inf or NaN are special.
-body.append("""
-// func klDivAVX2(x, t, out, gx []float32, negu float32) bool
-TEXT ·klDivAVX2(SB), NOSPLIT, $0-105
-	MOVQ x_base+0(FP), R8
-	MOVQ t_base+24(FP), SI
-	MOVQ t_len+32(FP), CX
-	MOVQ out_base+48(FP), DI
-	MOVQ gx_base+72(FP), R9
-	MOVQ gx_len+80(FP), R10
-	VBROADCASTSS negu+96(FP), X14
-	SHRQ $2, CX
-	VPCMPEQQ Y15, Y15, Y15
-	VXORPS X13, X13, X13
-	TESTQ CX, CX
-	JZ kl_done
-kl_loop:
-	VCVTPS2PD (SI), Y0
-	VXORPD Y8, Y8, Y8
-	VCMPPD $0x1E, Y8, Y0, Y9
-	VCMPPD $0x12, maxf32<>(SB), Y0, Y10
-	VANDPD Y10, Y9, Y9
-	VCMPPD $0x00, Y8, Y0, Y11
-	VORPD Y11, Y9, Y9
-	VANDPD Y9, Y15, Y15
-""" + logcore() + """	VCVTPD2PSY Y1, X1
-	VMOVUPS (SI), X2
-	VMULPS X1, X2, X3
-	VCMPPS $0x00, X13, X2, X4
-	VANDNPS X3, X4, X3
-	VMULPS (R8), X2, X5
-	VSUBPS X5, X3, X6
-	VMOVUPS X6, (DI)
-	TESTQ R10, R10
-	JZ kl_nograd
-	VMULPS X14, X2, X7
-	VMOVUPS X7, (R9)
-	ADDQ $16, R9
-kl_nograd:
-	ADDQ $16, SI
-	ADDQ $16, DI
-	ADDQ $16, R8
-	DECQ CX
-	JNZ kl_loop
-kl_done:
-	VMOVMSKPD Y15, AX
-	CMPL AX, $0xF
-	SETNE ret+104(FP)
-	VZEROUPPER
-	RET
-""")
 
 
 # Float32 arithmetic, eight lanes: expf (Expf in cerow.go, the same
@@ -921,6 +867,247 @@ ca_loop:
 ca_done:
 	CMPL R12, $0xFF
 	SETNE ret+72(FP)
+	VZEROUPPER
+	RET
+""")
+
+# KL divergence (log_target=False) for float32 input x and target t, eight
+# lanes: out = xlogy(t, t) - t*x with xlogy(t, t) = t*Logf(t) (0 at t = 0)
+# and, when gx is not empty, gx = negu*t, as KLDivVec. Lanes with t
+# negative, subnormal, +inf or NaN are special (the caller recomputes).
+body.append("""
+// func klDivAVX2(x, t, out, gx []float32, negu float32) bool
+TEXT ·klDivAVX2(SB), NOSPLIT, $0-105
+	MOVQ x_base+0(FP), R8
+	MOVQ t_base+24(FP), SI
+	MOVQ t_len+32(FP), CX
+	MOVQ out_base+48(FP), DI
+	MOVQ gx_base+72(FP), R9
+	MOVQ gx_len+80(FP), R10
+	VBROADCASTSS negu+96(FP), Y14
+	VPCMPEQD Y15, Y15, Y15
+	VXORPS Y13, Y13, Y13
+	SHRQ $3, CX
+	JZ kl_done
+kl_loop:
+	VMOVUPS (SI), Y8
+	VCMPPS $0x1D, f_tiny<>(SB), Y8, Y9
+	VCMPPS $0x11, f_inf<>(SB), Y8, Y10
+	VANDPS Y10, Y9, Y9
+	VCMPPS $0x00, Y13, Y8, Y12
+	VORPS Y12, Y9, Y9
+	VANDPS Y9, Y15, Y15
+""" + logf("Y8", "Y11") + """	VMULPS Y11, Y8, Y11
+	VANDNPS Y11, Y12, Y11
+	VMULPS (R8), Y8, Y5
+	VSUBPS Y5, Y11, Y6
+	VMOVUPS Y6, (DI)
+	TESTQ R10, R10
+	JZ kl_nograd
+	VMULPS Y14, Y8, Y7
+	VMOVUPS Y7, (R9)
+	ADDQ $32, R9
+kl_nograd:
+	ADDQ $32, SI
+	ADDQ $32, DI
+	ADDQ $32, R8
+	DECQ CX
+	JNZ kl_loop
+kl_done:
+	VMOVMSKPS Y15, AX
+	CMPL AX, $0xFF
+	SETNE ret+104(FP)
+	VZEROUPPER
+	RET
+""")
+
+# kl_div's fused loss-and-sum rows (sumfused.go): klDivAVX2's loss of each
+# of a row's four vectors added to its accumulator in acc (as addRows32
+# adds), gx = negu*t written (klRows32NT: streaming stores, fenced by the
+# caller). Returns true when a lane's target needed a special case.
+body.append("""
+// func klRows32(acc *[4][8]float32, x, t, gx []float32, negu float32, rows int) bool
+TEXT ·klRows32(SB), NOSPLIT, $0-97
+	MOVQ acc+0(FP), DI
+	MOVQ x_base+8(FP), R8
+	MOVQ t_base+32(FP), SI
+	MOVQ gx_base+56(FP), R9
+	MOVQ rows+88(FP), CX
+	VBROADCASTSS negu+80(FP), Y14
+	VPCMPEQD Y15, Y15, Y15
+	TESTQ CX, CX
+	JZ done
+loop:
+	VMOVUPS 0(SI), Y8
+	VCMPPS $0x1D, f_tiny<>(SB), Y8, Y9
+	VCMPPS $0x11, f_inf<>(SB), Y8, Y10
+	VANDPS Y10, Y9, Y9
+	VXORPS Y13, Y13, Y13
+	VCMPPS $0x00, Y13, Y8, Y12
+	VORPS Y12, Y9, Y9
+	VANDPS Y9, Y15, Y15
+""" + logf("Y8", "Y11") + """	VMULPS Y11, Y8, Y11
+	VANDNPS Y11, Y12, Y11
+	VMULPS 0(R8), Y8, Y10
+	VSUBPS Y10, Y11, Y11
+	VMOVUPS 0(DI), Y10
+	VADDPS Y11, Y10, Y10
+	VMOVUPS Y10, 0(DI)
+	VMULPS Y14, Y8, Y9
+	VMOVUPS Y9, 0(R9)
+	VMOVUPS 32(SI), Y8
+	VCMPPS $0x1D, f_tiny<>(SB), Y8, Y9
+	VCMPPS $0x11, f_inf<>(SB), Y8, Y10
+	VANDPS Y10, Y9, Y9
+	VXORPS Y13, Y13, Y13
+	VCMPPS $0x00, Y13, Y8, Y12
+	VORPS Y12, Y9, Y9
+	VANDPS Y9, Y15, Y15
+""" + logf("Y8", "Y11") + """	VMULPS Y11, Y8, Y11
+	VANDNPS Y11, Y12, Y11
+	VMULPS 32(R8), Y8, Y10
+	VSUBPS Y10, Y11, Y11
+	VMOVUPS 32(DI), Y10
+	VADDPS Y11, Y10, Y10
+	VMOVUPS Y10, 32(DI)
+	VMULPS Y14, Y8, Y9
+	VMOVUPS Y9, 32(R9)
+	VMOVUPS 64(SI), Y8
+	VCMPPS $0x1D, f_tiny<>(SB), Y8, Y9
+	VCMPPS $0x11, f_inf<>(SB), Y8, Y10
+	VANDPS Y10, Y9, Y9
+	VXORPS Y13, Y13, Y13
+	VCMPPS $0x00, Y13, Y8, Y12
+	VORPS Y12, Y9, Y9
+	VANDPS Y9, Y15, Y15
+""" + logf("Y8", "Y11") + """	VMULPS Y11, Y8, Y11
+	VANDNPS Y11, Y12, Y11
+	VMULPS 64(R8), Y8, Y10
+	VSUBPS Y10, Y11, Y11
+	VMOVUPS 64(DI), Y10
+	VADDPS Y11, Y10, Y10
+	VMOVUPS Y10, 64(DI)
+	VMULPS Y14, Y8, Y9
+	VMOVUPS Y9, 64(R9)
+	VMOVUPS 96(SI), Y8
+	VCMPPS $0x1D, f_tiny<>(SB), Y8, Y9
+	VCMPPS $0x11, f_inf<>(SB), Y8, Y10
+	VANDPS Y10, Y9, Y9
+	VXORPS Y13, Y13, Y13
+	VCMPPS $0x00, Y13, Y8, Y12
+	VORPS Y12, Y9, Y9
+	VANDPS Y9, Y15, Y15
+""" + logf("Y8", "Y11") + """	VMULPS Y11, Y8, Y11
+	VANDNPS Y11, Y12, Y11
+	VMULPS 96(R8), Y8, Y10
+	VSUBPS Y10, Y11, Y11
+	VMOVUPS 96(DI), Y10
+	VADDPS Y11, Y10, Y10
+	VMOVUPS Y10, 96(DI)
+	VMULPS Y14, Y8, Y9
+	VMOVUPS Y9, 96(R9)
+	ADDQ $128, SI
+	ADDQ $128, R8
+	ADDQ $128, R9
+	DECQ CX
+	JNZ loop
+done:
+	VMOVMSKPS Y15, AX
+	CMPL AX, $0xFF
+	SETNE ret+96(FP)
+	VZEROUPPER
+	RET
+""")
+body.append("""
+// func klRows32NT(acc *[4][8]float32, x, t, gx []float32, negu float32, rows int) bool
+TEXT ·klRows32NT(SB), NOSPLIT, $0-97
+	MOVQ acc+0(FP), DI
+	MOVQ x_base+8(FP), R8
+	MOVQ t_base+32(FP), SI
+	MOVQ gx_base+56(FP), R9
+	MOVQ rows+88(FP), CX
+	VBROADCASTSS negu+80(FP), Y14
+	VPCMPEQD Y15, Y15, Y15
+	TESTQ CX, CX
+	JZ done
+loop:
+	VMOVUPS 0(SI), Y8
+	VCMPPS $0x1D, f_tiny<>(SB), Y8, Y9
+	VCMPPS $0x11, f_inf<>(SB), Y8, Y10
+	VANDPS Y10, Y9, Y9
+	VXORPS Y13, Y13, Y13
+	VCMPPS $0x00, Y13, Y8, Y12
+	VORPS Y12, Y9, Y9
+	VANDPS Y9, Y15, Y15
+""" + logf("Y8", "Y11") + """	VMULPS Y11, Y8, Y11
+	VANDNPS Y11, Y12, Y11
+	VMULPS 0(R8), Y8, Y10
+	VSUBPS Y10, Y11, Y11
+	VMOVUPS 0(DI), Y10
+	VADDPS Y11, Y10, Y10
+	VMOVUPS Y10, 0(DI)
+	VMULPS Y14, Y8, Y9
+	VMOVNTPS Y9, 0(R9)
+	VMOVUPS 32(SI), Y8
+	VCMPPS $0x1D, f_tiny<>(SB), Y8, Y9
+	VCMPPS $0x11, f_inf<>(SB), Y8, Y10
+	VANDPS Y10, Y9, Y9
+	VXORPS Y13, Y13, Y13
+	VCMPPS $0x00, Y13, Y8, Y12
+	VORPS Y12, Y9, Y9
+	VANDPS Y9, Y15, Y15
+""" + logf("Y8", "Y11") + """	VMULPS Y11, Y8, Y11
+	VANDNPS Y11, Y12, Y11
+	VMULPS 32(R8), Y8, Y10
+	VSUBPS Y10, Y11, Y11
+	VMOVUPS 32(DI), Y10
+	VADDPS Y11, Y10, Y10
+	VMOVUPS Y10, 32(DI)
+	VMULPS Y14, Y8, Y9
+	VMOVNTPS Y9, 32(R9)
+	VMOVUPS 64(SI), Y8
+	VCMPPS $0x1D, f_tiny<>(SB), Y8, Y9
+	VCMPPS $0x11, f_inf<>(SB), Y8, Y10
+	VANDPS Y10, Y9, Y9
+	VXORPS Y13, Y13, Y13
+	VCMPPS $0x00, Y13, Y8, Y12
+	VORPS Y12, Y9, Y9
+	VANDPS Y9, Y15, Y15
+""" + logf("Y8", "Y11") + """	VMULPS Y11, Y8, Y11
+	VANDNPS Y11, Y12, Y11
+	VMULPS 64(R8), Y8, Y10
+	VSUBPS Y10, Y11, Y11
+	VMOVUPS 64(DI), Y10
+	VADDPS Y11, Y10, Y10
+	VMOVUPS Y10, 64(DI)
+	VMULPS Y14, Y8, Y9
+	VMOVNTPS Y9, 64(R9)
+	VMOVUPS 96(SI), Y8
+	VCMPPS $0x1D, f_tiny<>(SB), Y8, Y9
+	VCMPPS $0x11, f_inf<>(SB), Y8, Y10
+	VANDPS Y10, Y9, Y9
+	VXORPS Y13, Y13, Y13
+	VCMPPS $0x00, Y13, Y8, Y12
+	VORPS Y12, Y9, Y9
+	VANDPS Y9, Y15, Y15
+""" + logf("Y8", "Y11") + """	VMULPS Y11, Y8, Y11
+	VANDNPS Y11, Y12, Y11
+	VMULPS 96(R8), Y8, Y10
+	VSUBPS Y10, Y11, Y11
+	VMOVUPS 96(DI), Y10
+	VADDPS Y11, Y10, Y10
+	VMOVUPS Y10, 96(DI)
+	VMULPS Y14, Y8, Y9
+	VMOVNTPS Y9, 96(R9)
+	ADDQ $128, SI
+	ADDQ $128, R8
+	ADDQ $128, R9
+	DECQ CX
+	JNZ loop
+done:
+	VMOVMSKPS Y15, AX
+	CMPL AX, $0xFF
+	SETNE ret+96(FP)
 	VZEROUPPER
 	RET
 """)

@@ -394,7 +394,8 @@ type KLDiv struct {
 	TF32, XF32 bool
 }
 
-// Xlogy is ATen's CPU xlogy: NaN if y is NaN, 0 if x == 0, else x·log(y).
+// Xlogy is ATen's CPU xlogy: NaN if y is NaN, 0 if x == 0, else x·log(y)
+// (Logf for float32, as the vectorized kernels).
 func Xlogy[T Float](x, y T) T {
 	if y != y {
 		return NaN[T]()
@@ -402,7 +403,7 @@ func Xlogy[T Float](x, y T) T {
 	if x == 0 {
 		return 0
 	}
-	return T(x * Log(y))
+	return T(x * logT(y))
 }
 
 func xlogyIn[T Float](x, y T, f32 bool) T {
@@ -447,18 +448,18 @@ func KLDivVec[T Float](x, t, out, lt, gx []T, u T) {
 	klDivVecScalar(x, t, out, lt, gx, u)
 }
 
-// klDivVec32 runs klDivAVX2 by blocks of vecBlock elements (n&^3 of them),
+// klDivVec32 runs klDivAVX2 by blocks of vecBlock elements (n&^7 of them),
 // the scalar loop for a block with a special case and for the tail.
 func klDivVec32(x, t, out, lt, gx []float32, negu float32) {
 	n := len(x)
 	i := 0
-	for ; i+4 <= n; i += vecBlock {
-		j := min(i+vecBlock, n&^3)
+	for ; i+8 <= n; i += vecBlock {
+		j := min(i+vecBlock, n&^7)
 		if klDivAVX2(x[i:j], t[i:j], out[i:j], sub32(gx, i, j), negu) {
 			klDivVecScalar(x[i:j], t[i:j], out[i:j], lt[i:j], sub32(gx, i, j), -negu)
 		}
 	}
-	i = n &^ 3
+	i = n &^ 7
 	if i < n {
 		klDivVecScalar(x[i:], t[i:], out[i:], lt[i:], sub32(gx, i, n), -negu)
 	}
@@ -473,7 +474,7 @@ func sub32(s []float32, i, j int) []float32 {
 
 func klDivVecScalar[T Float](x, t, out, lt, gx []T, u T) {
 	n := len(x)
-	LogSlice(lt, t)
+	LogfSlice(lt, t)
 	for i, ti := range t {
 		var xl T // xlogy(t, t)
 		if ti != ti {

@@ -13,6 +13,7 @@ const (
 	rowsPlain rowKind = iota // the values of x (Sum)
 	rowsMSE                  // (x−y)², writing gx = c·(x−y)
 	rowsL1                   // |x−y|, writing gx = c·sgn(x−y)
+	rowsKL                   // xlogy(y, y) − y·x (kl_div, y the target), writing gx = −c·y
 )
 
 // rowSource delivers the values sumCascade adds: x itself, or the
@@ -23,6 +24,7 @@ type rowSource[T Float] struct {
 	x, y, gx []T
 	c        T    // the gradient's factor: norm for mse, the upstream gradient for l1
 	nt       bool // gx is written with streaming stores
+	special  bool // a row kernel met a lane it does not handle: recompute
 	buf      [32]T
 }
 
@@ -54,6 +56,16 @@ func (s *rowSource[T]) rows(acc *[4][8]T, r, count, w int) {
 			} else {
 				l1Rows32(acc32, x, y, g, float32(s.c), count)
 			}
+			return
+		case rowsKL:
+			y, g := any(s.y).([]float32)[lo:hi], any(s.gx).([]float32)[lo:hi]
+			var sp bool
+			if s.nt {
+				sp = klRows32NT(acc32, x, y, g, float32(-s.c), count)
+			} else {
+				sp = klRows32(acc32, x, y, g, float32(-s.c), count)
+			}
+			s.special = s.special || sp
 			return
 		}
 	}
@@ -96,6 +108,9 @@ func (s *rowSource[T]) eval(lo, hi int, out []T) {
 	case rowsL1:
 		L1Forward(x, y, out)
 		L1BackwardConst(x, y, s.c, gx, nil)
+	case rowsKL:
+		var lt [512]T
+		KLDivVec(x, y, out, lt[:len(x)], gx, s.c)
 	}
 }
 
@@ -109,6 +124,16 @@ func fusedSum[T Float](kind rowKind, x, y, gx []T, c T) T {
 	s := sumCascade(n, &src)
 	if src.nt {
 		sfence()
+	}
+	if src.special {
+		// Rare (special values): the whole block again with the
+		// elementwise kernels, then Sum.
+		loss, lt := make([]T, n), make([]T, n)
+		switch kind {
+		case rowsKL:
+			KLDivVec(x, y, loss, lt, gx, c)
+		}
+		s = Sum(loss)
 	}
 	return s
 }
@@ -125,4 +150,11 @@ func MSEForwardGradSum[T Float](x, y, gx []T, norm T) T {
 // for bit (AVX2 with streaming stores of a large gx for float32).
 func L1ForwardGradSum[T Float](x, y, gx []T, u T) T {
 	return fusedSum(rowsL1, x, y, gx, u)
+}
+
+// KLDivVecSum returns Sum of KLDivVec's losses xlogy(t, t) − t·x and writes
+// its input gradient gx = −u·t, in one pass, both bit for bit (AVX2 with
+// streaming stores of a large gx for float32).
+func KLDivVecSum[T Float](x, t, gx []T, u T) T {
+	return fusedSum(rowsKL, x, t, gx, u)
 }

@@ -35,9 +35,10 @@ func recipOnePlusAVX2(y []float32)
 //go:noescape
 func inUnitAVX2(x, y []float32) bool
 
-// klDivAVX2 is KLDivVec's loop for float32 (vecmath_amd64.s), four lanes
-// at a time; it returns true when a lane's target needed a special case
-// (negative, +inf, NaN), and the caller recomputes the block.
+// klDivAVX2 is KLDivVec's loop for float32 (vecmath_amd64.s), eight lanes
+// at a time with Logf; it returns true when a lane's target needed a
+// special case (negative, subnormal, +inf, NaN), and the caller recomputes
+// the block.
 //
 //go:noescape
 func klDivAVX2(x, t, out, gx []float32, negu float32) bool
@@ -133,3 +134,15 @@ func l1Rows32(acc *[4][8]float32, x, y, gx []float32, u float32, rows int)
 
 //go:noescape
 func l1Rows32NT(acc *[4][8]float32, x, y, gx []float32, u float32, rows int)
+
+// klRows32 adds klDivAVX2's losses of rows rows of 4×8 values to acc
+// (addRows32's order) and writes gx = negu·t; klRows32NT stores gx with
+// streaming stores (32-byte aligned gx) and leaves the fence to the caller.
+// Both return true when a lane's target needed a special case (the caller
+// recomputes).
+//
+//go:noescape
+func klRows32(acc *[4][8]float32, x, t, gx []float32, negu float32, rows int) bool
+
+//go:noescape
+func klRows32NT(acc *[4][8]float32, x, t, gx []float32, negu float32, rows int) bool

@@ -57,3 +57,10 @@ func l1Rows32(acc *[4][8]float32, x, y, gx []float32, u float32, rows int)   { p
 func l1Rows32NT(acc *[4][8]float32, x, y, gx []float32, u float32, rows int) { panic("unreachable") }
 
 func sfence() { panic("unreachable") }
+
+func klRows32(acc *[4][8]float32, x, t, gx []float32, negu float32, rows int) bool {
+	panic("unreachable")
+}
+func klRows32NT(acc *[4][8]float32, x, t, gx []float32, negu float32, rows int) bool {
+	panic("unreachable")
+}
