@@ -316,28 +316,58 @@ func HingeEmbeddingLoss(input, target *tensor.Tensor, opts ...Option) (*tensor.T
 		func() (*tensor.Tensor, error) { return hingeT[float64](input, target, cfg, shape) })
 }
 
+// hingeBlock is the block of targets hingeT classifies at a time.
+const hingeBlock = 1024
+
 func hingeT[T kernels.Float](input, target *tensor.Tensor, cfg config, shape []int) (*tensor.Tensor, error) {
 	x, err := values[T](input, shape)
-	if err != nil {
-		return nil, err
-	}
-	cls, err := mgTargetClasses(target, shape)
 	if err != nil {
 		return nil, err
 	}
 	margin := T(cfg.margin)
 	n := len(x)
 	var eager *eagerGrads[T]
-	fe := fusedElementwise[T]{n: n, shape: shape, r: cfg.reduction,
-		fwd: func(lo, hi int, loss []T) { kernels.HingeForward(x[lo:hi], cls[lo:hi], margin, loss) }}
+	var gx []T
+	up := T(1)
 	if wantEager(cfg.reduction, input) && input.Numel() == n {
-		gx := make([]T, n)
+		gx = make([]T, n)
 		eager = &eagerGrads[T]{gs: [][]T{gx}}
-		up := T(1)
 		if cfg.reduction == Mean {
 			up /= T(n)
 		}
-		fe.grad = func(lo, hi int) { kernels.HingeBackwardConst(x[lo:hi], cls[lo:hi], margin, up, gx[lo:hi]) }
+	}
+	// The targets' classes: a target of T and of the loss's shape is
+	// classified block by block as the chunks run (no n-byte array; the
+	// backward classifies again if it needs them), any other is broadcast
+	// and classified first.
+	var cls []int8
+	var tv []T
+	if target.DType() == tensor.DTypeOf[T]() && slices.Equal(target.Shape(), shape) {
+		tv = tensor.Data[T](target)
+	} else if cls, err = mgTargetClasses(target, shape); err != nil {
+		return nil, err
+	}
+	fe := fusedElementwise[T]{n: n, shape: shape, r: cfg.reduction}
+	if tv == nil {
+		fe.fwd = func(lo, hi int, loss []T) { kernels.HingeForward(x[lo:hi], cls[lo:hi], margin, loss) }
+		if gx != nil {
+			fe.grad = func(lo, hi int) { kernels.HingeBackwardConst(x[lo:hi], cls[lo:hi], margin, up, gx[lo:hi]) }
+		}
+	} else {
+		fe.fwd = func(lo, hi int, loss []T) {
+			var c [hingeBlock]int8
+			for a := lo; a < hi; a += hingeBlock {
+				b := min(a+hingeBlock, hi)
+				classify(c[:], tv[a:b])
+				kernels.HingeForward(x[a:b], c[:b-a], margin, loss[a-lo:b-lo])
+				if gx != nil {
+					kernels.HingeBackwardConst(x[a:b], c[:b-a], margin, up, gx[a:b])
+				}
+			}
+		}
+		if gx != nil {
+			fe.grad = func(int, int) {}
+		}
 	}
 	out, ran := runFused(fe)
 	if eager != nil {
@@ -350,6 +380,12 @@ func hingeT[T kernels.Float](input, target *tensor.Tensor, cfg config, shape []i
 		up, err := upstreamOf[T](g, n, cfg.reduction, true)
 		if err != nil {
 			return nil, err
+		}
+		cls := cls
+		if cls == nil {
+			if cls, err = mgTargetClasses(target, shape); err != nil {
+				return nil, err
+			}
 		}
 		gsF := make([]T, n)
 		gmF := make([]T, n)

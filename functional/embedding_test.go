@@ -280,3 +280,62 @@ func TestSumDimOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestHingeEmbeddingLossTargetPaths: a float target of the input's dtype and
+// shape is classified block by block inside the chunks; an int64 target
+// holding the same values takes the classify-first path. Loss (every
+// reduction) and gradient (eager, and BackwardWith 3 which reclassifies in
+// the backward) agree bit for bit, over several chunks, float32 and float64.
+func TestHingeEmbeddingLossTargetPaths(t *testing.T) {
+	n := 3*sumGrain + 1001
+	for _, dt := range []tensor.DType{tensor.Float32, tensor.Float64} {
+		xs, ti, tf := make([]float64, n), make([]int64, n), make([]float64, n)
+		for i := range xs {
+			xs[i] = math.Sin(float64(i)) * 2
+			ti[i] = []int64{1, -1, -1, 0, 2, 1, 1}[i%7]
+			tf[i] = float64(ti[i])
+		}
+		mk := func(v []float64, grad bool) *tensor.Tensor {
+			x, err := tensor.MustNew(v).To(dt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if grad {
+				if err := x.SetRequiresGrad(true); err != nil {
+					t.Fatal(err)
+				}
+			}
+			return x
+		}
+		for _, r := range []Reduction{Mean, Sum, None} {
+			for _, up := range []float64{1, 3} {
+				var outs, grads [2][]float64
+				for k, tg := range []*tensor.Tensor{mk(tf, false), tensor.MustNew(ti)} {
+					x := mk(xs, true)
+					out, err := HingeEmbeddingLoss(x, tg, Margin(0.7), r)
+					if err != nil {
+						t.Fatal(err)
+					}
+					g, err := tensor.Full(up, dt, out.Shape()...)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := out.BackwardWith(g); err != nil {
+						t.Fatal(err)
+					}
+					outs[k], grads[k] = out.Values(), x.Grad().Values()
+				}
+				for i := range outs[0] {
+					if math.Float64bits(outs[0][i]) != math.Float64bits(outs[1][i]) {
+						t.Fatalf("%v %v up %v: out[%d] %v, int target %v", dt, r, up, i, outs[0][i], outs[1][i])
+					}
+				}
+				for i := range grads[0] {
+					if math.Float64bits(grads[0][i]) != math.Float64bits(grads[1][i]) {
+						t.Fatalf("%v %v up %v: grad[%d] %v, int target %v", dt, r, up, i, grads[0][i], grads[1][i])
+					}
+				}
+			}
+		}
+	}
+}

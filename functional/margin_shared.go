@@ -196,20 +196,23 @@ func mgNumel(shape []int) int {
 // classesOf classifies float targets as mgTargetClasses does, in parallel.
 func classesOf[T kernels.Float](t []T) []int8 {
 	cls := make([]int8, len(t))
-	parallelFor(len(t), sumGrain, func(lo, hi int) {
-		c := cls[lo:hi]
-		for i, v := range t[lo:hi] {
-			// TargetPos (1) at v == 1, TargetNeg (−1) at v == −1, else 0,
-			// without a branch (the targets are random).
-			var p, n int8
-			if v == 1 {
-				p = 1
-			}
-			if v == -1 {
-				n = 1
-			}
-			c[i] = p*kernels.TargetPos + n*kernels.TargetNeg
-		}
-	})
+	parallelFor(len(t), sumGrain, func(lo, hi int) { classify(cls[lo:hi], t[lo:hi]) })
 	return cls
+}
+
+// classify writes the class of each target t[i] to c[i]: TargetPos (1) at
+// t[i] == 1, TargetNeg (−1) at t[i] == −1, else 0, without a branch (the
+// targets are random).
+func classify[T kernels.Float](c []int8, t []T) {
+	c = c[:len(t)]
+	for i, v := range t {
+		var p, n int8
+		if v == 1 {
+			p = 1
+		}
+		if v == -1 {
+			n = 1
+		}
+		c[i] = p*kernels.TargetPos + n*kernels.TargetNeg
+	}
 }
