@@ -2,6 +2,7 @@ package functional
 
 import (
 	"slices"
+	"sync/atomic"
 
 	"github.com/torchloss/torchloss"
 	"github.com/torchloss/torchloss/internal/kernels"
@@ -94,17 +95,20 @@ func BinaryCrossEntropy(input, target *tensor.Tensor, opts ...Option) (*tensor.T
 
 func bceT[T kernels.Float](op string, input, target *tensor.Tensor, cfg config, shape []int) (*tensor.Tensor, error) {
 	x, y := tensor.Data[T](input), tensor.Data[T](target)
-	if i, isInput := kernels.BCECheck(x, y); i >= 0 {
-		name, v := "target", y[i]
-		if isInput {
-			name, v = "input", x[i]
+	if cfg.weight == nil {
+		// The fused pass checks the range chunk by chunk.
+		out, inRange := bceFusedT[T](input, target, x, y, cfg.reduction, shape)
+		if !inRange {
+			if err := bceRangeErr(op, x, y); err != nil {
+				return nil, err
+			}
 		}
-		return nil, torchloss.Errorf(torchloss.ErrValue, op, name, "all elements of %s should be between 0 and 1 (got %v at index %d)", name, v, i)
+		return out, nil
+	}
+	if err := bceRangeErr(op, x, y); err != nil {
+		return nil, err
 	}
 	n := len(x)
-	if cfg.weight == nil {
-		return bceFusedT[T](input, target, x, y, cfg.reduction, shape)
-	}
 	loss := make([]T, n)
 	kernels.BCEForward(x, y, loss)
 	var w []float64
@@ -147,14 +151,36 @@ func bceT[T kernels.Float](op string, input, target *tensor.Tensor, cfg config, 
 	}), nil
 }
 
-// bceFusedT is bceT without a weight, fused and parallel.
-func bceFusedT[T kernels.Float](input, target *tensor.Tensor, x, y []T, r Reduction, shape []int) (*tensor.Tensor, error) {
+// bceRangeErr is ATen's range check of binary_cross_entropy: the error for
+// the first element of x or y outside [0, 1] (x checked before y at each
+// index), or nil.
+func bceRangeErr[T kernels.Float](op string, x, y []T) error {
+	i, isInput := kernels.BCECheck(x, y)
+	if i < 0 {
+		return nil
+	}
+	name, v := "target", y[i]
+	if isInput {
+		name, v = "input", x[i]
+	}
+	return torchloss.Errorf(torchloss.ErrValue, op, name, "all elements of %s should be between 0 and 1 (got %v at index %d)", name, v, i)
+}
+
+// bceFusedT is bceT without a weight, fused and parallel. Each chunk
+// checks the range of its own elements while they are in cache
+// (kernels.BCEForwardCheck); inRange is false when some chunk found an
+// element outside [0, 1], and the caller then reports the error instead
+// of the (meaningless) result.
+func bceFusedT[T kernels.Float](input, target *tensor.Tensor, x, y []T, r Reduction, shape []int) (res *tensor.Tensor, inRange bool) {
 	n := len(x)
 	var eager *eagerGrads[T]
+	var bad atomic.Bool
 	fe := fusedElementwise[T]{n: n, shape: shape, r: r,
 		fwd: func(lo, hi int, loss []T) {
 			tmp := getScratch[T]()
-			kernels.BCEForwardVec(x[lo:hi], y[lo:hi], loss, *tmp)
+			if !kernels.BCEForwardCheck(x[lo:hi], y[lo:hi], loss, *tmp) {
+				bad.Store(true)
+			}
 			putScratch(tmp)
 		}}
 	one := func(int) T { return 1 }
@@ -187,7 +213,7 @@ func bceFusedT[T kernels.Float](input, target *tensor.Tensor, x, y []T, r Reduct
 	if eager != nil {
 		eager.ready = ran
 	}
-	res := tensor.Record(out, "BinaryCrossEntropyBackward0", []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+	res = tensor.Record(out, "BinaryCrossEntropyBackward0", []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		if gs, ok := eager.take(g); ok {
 			return gradsTo(shape, []gradOf[T]{{gs[0], input}, {gs[1], target}})
 		}
@@ -219,7 +245,7 @@ func bceFusedT[T kernels.Float](input, target *tensor.Tensor, x, y []T, r Reduct
 		return gradsTo(shape, []gradOf[T]{{gx, input}, {gy, target}})
 	})
 	ownGrads(res)
-	return res, nil
+	return res, !bad.Load()
 }
 
 // BinaryCrossEntropyWithLogits is the binary cross-entropy of the sigmoid

@@ -871,7 +871,8 @@ sig_done:
 // func bceFwd32AVX2(x, y, out []float32) bool
 // For i < len(x)&^7: out[i] = (y[i]-1)*max(Log1pf(-x[i]), -100) -
 // y[i]*max(Logf(x[i]), -100). Returns true when some lane's x is outside
-// [2^-126, 1) or NaN: the caller recomputes the block.
+// [2^-126, 1) or NaN, or some lane's y is outside [0, 1] or NaN: the caller
+// recomputes the block (and checks its range, see BCEForwardCheck).
 TEXT ·bceFwd32AVX2(SB), NOSPLIT, $0-73
 	MOVQ x_base+0(FP), SI
 	MOVQ x_len+8(FP), CX
@@ -969,6 +970,10 @@ bf_loop:
 	VMAXPS f_m100<>(SB), Y14, Y14
 	VMAXPS f_m100<>(SB), Y11, Y11
 	VMOVUPS (R8), Y12
+	VCMPPS $0x1D, f_zero<>(SB), Y12, Y9
+	VCMPPS $0x12, f_one<>(SB), Y12, Y10
+	VANDPS Y10, Y9, Y9
+	VANDPS Y9, Y15, Y15
 	VSUBPS f_one<>(SB), Y12, Y13
 	VMULPS Y14, Y13, Y13
 	VMULPS Y11, Y12, Y12
