@@ -171,6 +171,16 @@ func bceRangeErr[T kernels.Float](op string, x, y []T) error {
 // (kernels.BCEForwardCheck); inRange is false when some chunk found an
 // element outside [0, 1], and the caller then reports the error instead
 // of the (meaningless) result.
+//
+// When the input is the output of Sigmoid (its node's Unary is
+// UnarySigmoid) and requires a gradient, the gradient computed in the
+// forward pass for the output gradient 1 is the one of the sigmoid's input
+// x, ∂x = ∂input·(1 − input)·input, written without the intermediate
+// ∂input (kernels.BCESigmoidGradMean, bit for bit the two steps), and the
+// node hands it out through Node.Through: the engine asks for it when this
+// loss is the input's only consumer. Otherwise (the input has another
+// consumer, an output gradient other than 1, a second backward) Backward
+// recomputes ∂input and the sigmoid's node runs as usual.
 func bceFusedT[T kernels.Float](input, target *tensor.Tensor, x, y []T, r Reduction, shape []int) (res *tensor.Tensor, inRange bool) {
 	n := len(x)
 	var eager *eagerGrads[T]
@@ -184,21 +194,31 @@ func bceFusedT[T kernels.Float](input, target *tensor.Tensor, x, y []T, r Reduct
 			putScratch(tmp)
 		}}
 	one := func(int) T { return 1 }
+	// sig: the input's sigmoid node, whose input's gradient the eager pass
+	// computes instead of the input's.
+	var sig *tensor.Node
 	if wantEager(r, input, target) {
 		var gx, gy []T
 		if needs(input) {
 			gx = make([]T, n)
+			if nd := input.GradFn(); nd != nil && nd.Unary == tensor.UnarySigmoid && len(nd.Inputs) == 1 && nd.Inputs[0] != nil {
+				sig = nd
+			}
 		}
 		if needs(target) {
 			gy = make([]T, n)
 		}
+		div := 0
+		if r == Mean {
+			div = n
+		}
 		eager = &eagerGrads[T]{gs: [][]T{gx, gy}}
 		fe.grad = func(lo, hi int) {
 			if gx != nil {
-				if r == Mean {
-					kernels.BCEBackwardInputMean(x[lo:hi], y[lo:hi], n, gx[lo:hi])
+				if sig != nil {
+					kernels.BCESigmoidGradMean(x[lo:hi], y[lo:hi], div, gx[lo:hi])
 				} else {
-					kernels.BCEBackwardInputMean(x[lo:hi], y[lo:hi], 0, gx[lo:hi])
+					kernels.BCEBackwardInputMean(x[lo:hi], y[lo:hi], div, gx[lo:hi])
 				}
 			}
 			if gy != nil {
@@ -214,8 +234,10 @@ func bceFusedT[T kernels.Float](input, target *tensor.Tensor, x, y []T, r Reduct
 		eager.ready = ran
 	}
 	res = tensor.Record(out, "BinaryCrossEntropyBackward0", []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
-		if gs, ok := eager.take(g); ok {
-			return gradsTo(shape, []gradOf[T]{{gs[0], input}, {gs[1], target}})
+		if sig == nil {
+			if gs, ok := eager.take(g); ok {
+				return gradsTo(shape, []gradOf[T]{{gs[0], input}, {gs[1], target}})
+			}
 		}
 		up, err := upstreamOf[T](g, n, r, false)
 		if err != nil {
@@ -245,6 +267,27 @@ func bceFusedT[T kernels.Float](input, target *tensor.Tensor, x, y []T, r Reduct
 		return gradsTo(shape, []gradOf[T]{{gx, input}, {gy, target}})
 	})
 	ownGrads(res)
+	if nd := res.GradFn(); nd != nil && sig != nil {
+		xs := sig.Inputs[0]
+		nd.Through = func(g *tensor.Tensor, j int) ([]*tensor.Tensor, []*tensor.Tensor, bool, error) {
+			if j != 0 {
+				return nil, nil, false, nil
+			}
+			gs, ok := eager.take(g)
+			if !ok {
+				return nil, nil, false, nil
+			}
+			ins, err := gradsTo(shape, []gradOf[T]{{nil, input}, {gs[1], target}})
+			if err != nil {
+				return nil, nil, false, err
+			}
+			th, err := gradsTo(shape, []gradOf[T]{{gs[0], xs}})
+			if err != nil {
+				return nil, nil, false, err
+			}
+			return ins, th, true, nil
+		}
+	}
 	return res, !bad.Load()
 }
 

@@ -261,6 +261,35 @@ func BCEBackwardInputMean[T Float](x, y []T, n int, gx []T) {
 	}
 }
 
+// BCESigmoidGradMean is the gradient of binary_cross_entropy with respect
+// to the logits x of its input p = σ(x), for the output gradient 1:
+// BCEBackwardInputMean(p, y, n, g) followed by SigmoidBackward(g, p, gx),
+// bit for bit, without the intermediate g,
+//
+//	gx = ((p − y) / max((1 − p)·p, EPSILON) [/ n]) · (1 − p) · p
+//
+// (/n when n > 0), each operation rounded to T in that order. Large
+// aligned float32 outputs are written with streaming stores.
+func BCESigmoidGradMean[T Float](p, y []T, n int, gx []T) {
+	eps := T(BCEEpsilon)
+	d := T(n)
+	y, gx = y[:len(p)], gx[:len(p)]
+	start := 0
+	if p32, ok := any(p).([]float32); ok && hasAVX2 {
+		start = len(p) &^ 7
+		g32 := any(gx).([]float32)[:start]
+		bceSigGradAVX2(p32[:start], any(y).([]float32)[:start], g32, float32(eps), float32(d), n > 0, streamable(g32))
+	}
+	for i := start; i < len(p); i++ {
+		num := T(1 * (p[i] - y[i]))
+		g := num / Max(T((1-p[i])*p[i]), eps)
+		if n > 0 {
+			g /= d
+		}
+		gx[i] = g * (1 - p[i]) * p[i]
+	}
+}
+
 // BCEBackwardInput writes ATen's binary_cross_entropy_backward kernel,
 //
 //	gx = up·(x − y) / max((1 − x)·x, EPSILON)
