@@ -20,6 +20,16 @@ func TestBCECheckVector(t *testing.T) {
 			if r.IntN(20) == 0 {
 				x[i] = float32(r.IntN(2)) // 0 and 1 are in range
 			}
+			switch r.IntN(60) {
+			case 0:
+				x[i] = float32(math.Copysign(0, -1)) // so is -0
+			case 1:
+				y[i] = float32(math.Copysign(0, -1))
+			case 2:
+				y[i] = float32(r.IntN(2))
+			case 3:
+				x[i] = 1e-40 // subnormal
+			}
 		}
 		return x, y
 	}

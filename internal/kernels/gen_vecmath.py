@@ -527,52 +527,62 @@ body.append("""
 // func bceFwd32AVX2(x, y, out []float32) bool
 // For i < len(x)&^7: out[i] = (y[i]-1)*max(Log1pf(-x[i]), -100) -
 // y[i]*max(Logf(x[i]), -100). Returns true when some lane's x is outside
-// [2^-126, 1) or NaN, or some lane's y is outside [0, 1] or NaN: the caller
-// recomputes the block (and checks its range, see BCEForwardCheck).
+// [2^-126, 1) (-0 and NaN included), or some lane's y is outside [+0, 1]
+// (-0 and NaN included): the caller recomputes the block (and checks its
+// range, see BCEForwardCheck). The check compares bit patterns as unsigned
+// integers, accumulated over the block: the largest x (Y15), the smallest
+// x (Y11) and the largest y (Y14); a negative or NaN pattern is larger
+// than that of 1.
 TEXT ·bceFwd32AVX2(SB), NOSPLIT, $0-73
 	MOVQ x_base+0(FP), SI
 	MOVQ x_len+8(FP), CX
 	MOVQ y_base+24(FP), R8
 	MOVQ out_base+48(FP), DI
-	VPCMPEQD Y15, Y15, Y15
+	VPXOR Y15, Y15, Y15
+	VPCMPEQD Y11, Y11, Y11
+	VPXOR Y14, Y14, Y14
 	SHRQ $3, CX
 	JZ bf_done
 bf_loop:
 	VMOVUPS (SI), Y8
-	VCMPPS $0x1D, f_tiny<>(SB), Y8, Y9
-	VCMPPS $0x11, f_one<>(SB), Y8, Y10
-	VANDPS Y10, Y9, Y9
-	VANDPS Y9, Y15, Y15
+	VPMAXUD Y8, Y15, Y15
+	VPMINUD Y8, Y11, Y11
 	VXORPS f_sign<>(SB), Y8, Y12
 	VADDPS f_one<>(SB), Y12, Y13
-	VSUBPS f_one<>(SB), Y13, Y14
-	VSUBPS Y14, Y12, Y12
+	VSUBPS f_one<>(SB), Y13, Y9
+	VSUBPS Y9, Y12, Y12
 	VDIVPS Y13, Y12, Y12
-""" + logf2(("Y8", "Y11", "Y0", "Y1", "Y2", "Y3", "Y4"), ("Y13", "Y14", "Y5", "Y6", "Y7", "Y9", "Y10")) + """	VADDPS Y12, Y14, Y14
-	VMAXPS f_m100<>(SB), Y14, Y14
-	VMAXPS f_m100<>(SB), Y11, Y11
+""" + logf2(("Y8", "Y8", "Y0", "Y1", "Y2", "Y3", "Y4"), ("Y13", "Y13", "Y5", "Y6", "Y7", "Y9", "Y10")) + """	VADDPS Y12, Y13, Y13
+	VMAXPS f_m100<>(SB), Y13, Y13
+	VMAXPS f_m100<>(SB), Y8, Y8
 	VMOVUPS (R8), Y12
-	VCMPPS $0x1D, f_zero<>(SB), Y12, Y9
-	VCMPPS $0x12, f_one<>(SB), Y12, Y10
-	VANDPS Y10, Y9, Y9
-	VANDPS Y9, Y15, Y15
-	VSUBPS f_one<>(SB), Y12, Y13
-	VMULPS Y14, Y13, Y13
-	VMULPS Y11, Y12, Y12
-	VSUBPS Y12, Y13, Y13
-	VMOVUPS Y13, (DI)
+	VPMAXUD Y12, Y14, Y14
+	VSUBPS f_one<>(SB), Y12, Y9
+	VMULPS Y13, Y9, Y9
+	VMULPS Y8, Y12, Y12
+	VSUBPS Y12, Y9, Y9
+	VMOVUPS Y9, (DI)
 	ADDQ $32, SI
 	ADDQ $32, R8
 	ADDQ $32, DI
 	DECQ CX
 	JNZ bf_loop
 bf_done:
-	VMOVMSKPS Y15, AX
+	VPMINUD f_below1<>(SB), Y15, Y9
+	VPCMPEQD Y9, Y15, Y9
+	VPMAXUD f_tiny<>(SB), Y11, Y10
+	VPCMPEQD Y10, Y11, Y10
+	VPAND Y10, Y9, Y9
+	VPMINUD f_one<>(SB), Y14, Y10
+	VPCMPEQD Y10, Y14, Y10
+	VPAND Y10, Y9, Y9
+	VMOVMSKPS Y9, AX
 	CMPL AX, $0xFF
 	SETNE ret+72(FP)
 	VZEROUPPER
 	RET
 """)
+cf("f_below1", 0x3f7fffff)
 
 body.append("""
 // func sigmoidBwd32AVX2(g, y, gx []float32)
