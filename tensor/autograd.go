@@ -145,7 +145,10 @@ func (t *Tensor) Backward() error {
 }
 
 // BackwardWith is Backward with an upstream gradient grad of t's shape:
-// it computes the gradient of sum(t * grad), like t.backward(grad).
+// it computes the gradient of sum(t * grad), like t.backward(grad). While
+// ordering the graph it counts each tensor's consumers, and lets a node
+// that offers Through skip the node of an input it alone consumes (see
+// Node.Through); the results are those of running every node.
 func (t *Tensor) BackwardWith(grad *Tensor) error {
 	if !t.requiresGrad {
 		return torchloss.Errorf(torchloss.ErrGrad, "backward", "", "element 0 of tensors does not require grad and does not have a grad_fn")
