@@ -8,7 +8,11 @@ import (
 
 // Sigmoid returns 1/(1 + exp(−x)) elementwise, differentiably: PyTorch's
 // torch.sigmoid, which the tutorial chains into binary_cross_entropy.
-// The gradient is g·(1 − σ)·σ.
+// The gradient is g·(1 − σ)·σ. Its node is marked UnarySigmoid: when
+// BinaryCrossEntropy is the output's only consumer and the loss's output
+// gradient is 1 (loss.Backward()), the loss computes ∂x in one pass
+// (tensor.Node.Through), bit for bit what the two backward steps give,
+// without materializing ∂σ.
 func Sigmoid(x *tensor.Tensor) (*tensor.Tensor, error) {
 	if out, ok, err := onDevice("sigmoid", devArgs(x), 0, nil, func(a []*tensor.Tensor, _ []Option) (*tensor.Tensor, error) { return Sigmoid(a[0]) }); ok {
 		return out, err
@@ -40,6 +44,10 @@ func sigmoid[T kernels.Float](x *tensor.Tensor) (*tensor.Tensor, error) {
 		return []*tensor.Tensor{tensor.FromData(gx, shape)}, nil
 	})
 	ownGrads(res)
+	if n := res.GradFn(); n != nil {
+		// A consumer may fold the backward into its own (Node.Through).
+		n.Unary = tensor.UnarySigmoid
+	}
 	return res, nil
 }
 

@@ -2,6 +2,8 @@ package functional
 
 import (
 	"slices"
+	"sync"
+	"sync/atomic"
 
 	"github.com/torchloss/torchloss"
 	"github.com/torchloss/torchloss/internal/kernels"
@@ -94,17 +96,20 @@ func BinaryCrossEntropy(input, target *tensor.Tensor, opts ...Option) (*tensor.T
 
 func bceT[T kernels.Float](op string, input, target *tensor.Tensor, cfg config, shape []int) (*tensor.Tensor, error) {
 	x, y := tensor.Data[T](input), tensor.Data[T](target)
-	if i, isInput := kernels.BCECheck(x, y); i >= 0 {
-		name, v := "target", y[i]
-		if isInput {
-			name, v = "input", x[i]
+	if cfg.weight == nil {
+		// The fused pass checks the range chunk by chunk.
+		out, inRange := bceFusedT[T](input, target, x, y, cfg.reduction, shape)
+		if !inRange {
+			if err := bceRangeErr(op, x, y); err != nil {
+				return nil, err
+			}
 		}
-		return nil, torchloss.Errorf(torchloss.ErrValue, op, name, "all elements of %s should be between 0 and 1 (got %v at index %d)", name, v, i)
+		return out, nil
+	}
+	if err := bceRangeErr(op, x, y); err != nil {
+		return nil, err
 	}
 	n := len(x)
-	if cfg.weight == nil {
-		return bceFusedT[T](input, target, x, y, cfg.reduction, shape)
-	}
 	loss := make([]T, n)
 	kernels.BCEForward(x, y, loss)
 	var w []float64
@@ -147,49 +152,101 @@ func bceT[T kernels.Float](op string, input, target *tensor.Tensor, cfg config, 
 	}), nil
 }
 
-// bceFusedT is bceT without a weight, fused and parallel.
-func bceFusedT[T kernels.Float](input, target *tensor.Tensor, x, y []T, r Reduction, shape []int) (*tensor.Tensor, error) {
+// bceRangeErr is ATen's range check of binary_cross_entropy: the error for
+// the first element of x or y outside [0, 1] (x checked before y at each
+// index), or nil.
+func bceRangeErr[T kernels.Float](op string, x, y []T) error {
+	i, isInput := kernels.BCECheck(x, y)
+	if i < 0 {
+		return nil
+	}
+	name, v := "target", y[i]
+	if isInput {
+		name, v = "input", x[i]
+	}
+	return torchloss.Errorf(torchloss.ErrValue, op, name, "all elements of %s should be between 0 and 1 (got %v at index %d)", name, v, i)
+}
+
+// bceFusedT is bceT without a weight, fused and parallel. Each chunk
+// checks the range of its own elements while they are in cache
+// (kernels.BCEForwardCheck); inRange is false when some chunk found an
+// element outside [0, 1], and the caller then reports the error instead
+// of the (meaningless) result.
+//
+// When the input is the output of Sigmoid (its node's Unary is
+// UnarySigmoid) and requires a gradient, the gradient computed in the
+// forward pass for the output gradient 1 is the one of the sigmoid's input
+// x, ∂x = ∂input·(1 − input)·input, written without the intermediate
+// ∂input (kernels.BCESigmoidGradMean, bit for bit the two steps), and the
+// node hands it out through Node.Through: the engine asks for it when this
+// loss is the input's only consumer. Otherwise (the input has another
+// consumer, an output gradient other than 1, a second backward) Backward
+// recomputes ∂input and the sigmoid's node runs as usual.
+func bceFusedT[T kernels.Float](input, target *tensor.Tensor, x, y []T, r Reduction, shape []int) (res *tensor.Tensor, inRange bool) {
 	n := len(x)
 	var eager *eagerGrads[T]
+	var bad atomic.Bool
 	fe := fusedElementwise[T]{n: n, shape: shape, r: r,
 		fwd: func(lo, hi int, loss []T) {
 			tmp := getScratch[T]()
-			kernels.BCEForwardVec(x[lo:hi], y[lo:hi], loss, *tmp)
+			if !kernels.BCEForwardCheck(x[lo:hi], y[lo:hi], loss, *tmp) {
+				bad.Store(true)
+			}
 			putScratch(tmp)
 		}}
 	one := func(int) T { return 1 }
+	// sig: the input's sigmoid node, whose input's gradient the eager pass
+	// computes instead of the input's.
+	var sig *tensor.Node
+	var late *lateAlloc
+	var gx, gy []T
 	if wantEager(r, input, target) {
-		var gx, gy []T
-		if needs(input) {
-			gx = make([]T, n)
+		if nd := input.GradFn(); needs(input) && nd != nil && nd.Unary == tensor.UnarySigmoid && len(nd.Inputs) == 1 && nd.Inputs[0] != nil {
+			sig = nd
 		}
-		if needs(target) {
-			gy = make([]T, n)
+		div := 0
+		if r == Mean {
+			div = n
 		}
-		eager = &eagerGrads[T]{gs: [][]T{gx, gy}}
-		fe.grad = func(lo, hi int) {
-			if gx != nil {
-				if r == Mean {
-					kernels.BCEBackwardInputMean(x[lo:hi], y[lo:hi], n, gx[lo:hi])
-				} else {
-					kernels.BCEBackwardInputMean(x[lo:hi], y[lo:hi], 0, gx[lo:hi])
+		eager = &eagerGrads[T]{}
+		late = &lateAlloc{
+			alloc: func() {
+				if needs(input) {
+					gx = make([]T, n)
 				}
-			}
-			if gy != nil {
-				kernels.BCEBackwardTarget(x[lo:hi], one, gy[lo:hi])
-				if r == Mean {
-					kernels.BCEDivN(gy[lo:hi], n)
+				if needs(target) {
+					gy = make([]T, n)
 				}
-			}
+			},
+			grad: func(lo, hi int) {
+				if gx != nil {
+					if sig != nil {
+						kernels.BCESigmoidGradMean(x[lo:hi], y[lo:hi], div, gx[lo:hi])
+					} else {
+						kernels.BCEBackwardInputMean(x[lo:hi], y[lo:hi], div, gx[lo:hi])
+					}
+				}
+				if gy != nil {
+					kernels.BCEBackwardTarget(x[lo:hi], one, gy[lo:hi])
+					if r == Mean {
+						kernels.BCEDivN(gy[lo:hi], n)
+					}
+				}
+			},
 		}
+		fe.grad = late.chunk
 	}
 	out, ran := runFused(fe)
 	if eager != nil {
+		late.finish()
+		eager.gs = [][]T{gx, gy}
 		eager.ready = ran
 	}
-	res := tensor.Record(out, "BinaryCrossEntropyBackward0", []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
-		if gs, ok := eager.take(g); ok {
-			return gradsTo(shape, []gradOf[T]{{gs[0], input}, {gs[1], target}})
+	res = tensor.Record(out, "BinaryCrossEntropyBackward0", []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+		if sig == nil {
+			if gs, ok := eager.take(g); ok {
+				return gradsTo(shape, []gradOf[T]{{gs[0], input}, {gs[1], target}})
+			}
 		}
 		up, err := upstreamOf[T](g, n, r, false)
 		if err != nil {
@@ -219,7 +276,71 @@ func bceFusedT[T kernels.Float](input, target *tensor.Tensor, x, y []T, r Reduct
 		return gradsTo(shape, []gradOf[T]{{gx, input}, {gy, target}})
 	})
 	ownGrads(res)
-	return res, nil
+	if nd := res.GradFn(); nd != nil && sig != nil {
+		xs := sig.Inputs[0]
+		nd.Through = func(g *tensor.Tensor, j int) ([]*tensor.Tensor, []*tensor.Tensor, bool, error) {
+			if j != 0 {
+				return nil, nil, false, nil
+			}
+			gs, ok := eager.take(g)
+			if !ok {
+				return nil, nil, false, nil
+			}
+			ins, err := gradsTo(shape, []gradOf[T]{{nil, input}, {gs[1], target}})
+			if err != nil {
+				return nil, nil, false, err
+			}
+			th, err := gradsTo(shape, []gradOf[T]{{gs[0], xs}})
+			if err != nil {
+				return nil, nil, false, err
+			}
+			return ins, th, true, nil
+		}
+	}
+	return res, !bad.Load()
+}
+
+// lateAlloc allocates the buffers of gradients computed in a fused forward
+// pass while that pass runs. Go zeroes a large allocation on the
+// allocating goroutine (about 0.6 ms for 16 MB, with the other workers
+// idle when it precedes the parallel pass); here the first chunk to reach
+// its gradient allocates, and the chunks that other workers finish
+// meanwhile leave their gradient for a parallel pass after the loop
+// (finish), reading their inputs again. The gradients are elementwise, so
+// the results do not depend on which chunks were deferred; with one worker
+// none is.
+type lateAlloc struct {
+	alloc   func()           // allocates the buffers
+	grad    func(lo, hi int) // writes the gradients of [lo, hi)
+	state   atomic.Int32     // 0: not allocated, 1: allocating, 2: allocated
+	mu      sync.Mutex
+	pending [][2]int // chunks whose gradient is left for finish
+}
+
+// chunk is the gradient step of the chunk [lo, hi) (fusedElementwise.grad).
+func (l *lateAlloc) chunk(lo, hi int) {
+	if l.state.Load() != 2 && l.state.CompareAndSwap(0, 1) {
+		l.alloc()
+		l.state.Store(2)
+	}
+	if l.state.Load() == 2 {
+		l.grad(lo, hi)
+		return
+	}
+	l.mu.Lock()
+	l.pending = append(l.pending, [2]int{lo, hi})
+	l.mu.Unlock()
+}
+
+// finish writes the deferred gradients, after the fused loop.
+func (l *lateAlloc) finish() {
+	p := l.pending
+	l.pending = nil
+	parallelFor(len(p), 1, func(lo, hi int) {
+		for _, c := range p[lo:hi] {
+			l.grad(c[0], c[1])
+		}
+	})
 }
 
 // BinaryCrossEntropyWithLogits is the binary cross-entropy of the sigmoid

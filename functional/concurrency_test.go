@@ -99,6 +99,17 @@ func ccCases() []ccCase {
 		mk("binary_cross_entropy", []int{0, 1}, func() []*tensor.Tensor {
 			return []*tensor.Tensor{ccRand(1, 0.01, 0.99, n, c), ccRand(2, 0, 1, n, c)}
 		}, two(functional.BinaryCrossEntropy)),
+		// The sigmoid's backward folded into the loss's (Node.Through):
+		// concurrent backwards of one graph race for the fused gradient.
+		mk("sigmoid_binary_cross_entropy", []int{0, 1}, func() []*tensor.Tensor {
+			return []*tensor.Tensor{ccRand(53, -4, 4, n, c), ccRand(54, 0, 1, n, c)}
+		}, func(a []*tensor.Tensor, r functional.Reduction) (*tensor.Tensor, error) {
+			p, err := functional.Sigmoid(a[0])
+			if err != nil {
+				return nil, err
+			}
+			return functional.BinaryCrossEntropy(p, a[1], r)
+		}),
 		mk("binary_cross_entropy_with_logits", []int{0, 1}, func() []*tensor.Tensor {
 			return []*tensor.Tensor{ccRand(3, -3, 3, n, c), ccRand(4, 0, 1, n, c)}
 		}, two(functional.BinaryCrossEntropyWithLogits, functional.PosWeight(ccRand(5, 0.5, 2, c)))),

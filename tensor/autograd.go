@@ -20,12 +20,46 @@ type Node struct {
 	// input (same length as Inputs; an entry may be nil for an input that
 	// needs none). The gradient of an input must have its shape and dtype.
 	Backward func(grad *Tensor) ([]*Tensor, error)
-	// OwnsGrads promises that Backward returns newly allocated gradients
-	// that nothing else references (not grad, not an input, not a
-	// tensor Backward returned before), so that a leaf can keep one as its
-	// Grad without a copy.
+	// OwnsGrads promises that Backward (and Through) return newly
+	// allocated gradients that nothing else references (not grad, not an
+	// input, not a tensor Backward returned before), so that a leaf can
+	// keep one as its Grad without a copy.
 	OwnsGrads bool
+	// Through, when not nil, offers the chain rule through two nodes in
+	// one pass: this node's and that of its input j. The engine calls
+	// Through(grad, j), instead of Backward, for an input j that is not a
+	// leaf and whose only consumer in the graph being differentiated is
+	// this node (one edge: nothing else adds to its gradient). Through
+	// returns ins, what Backward(grad) would return with entry j nil, and
+	// through, exactly (bit for bit) what Inputs[j].GradFn().Backward
+	// would return for the gradient Backward gives input j; the engine
+	// then never materializes that gradient nor runs Inputs[j]'s node,
+	// and hands through to that node's inputs when it reaches the node in
+	// its order, so every accumulation happens in the unfused order and
+	// the results are identical to the unfused ones. ok false declines
+	// (Through computes nothing then): the engine runs Backward and
+	// Inputs[j]'s node as usual. PyTorch runs the two nodes one after the
+	// other; e.g. binary_cross_entropy of a sigmoid writes ∂x = ∂ℓ/∂σ·
+	// (1 − σ)·σ directly, without the intermediate ∂ℓ/∂σ tensor.
+	Through func(grad *Tensor, j int) (ins, through []*Tensor, ok bool, err error)
+	// Unary describes the backward of a unary elementwise operation in
+	// terms of its output, for a consumer's Through (UnaryNone: not
+	// described).
+	Unary UnaryGrad
 }
+
+// UnaryGrad describes the backward of a unary elementwise node in terms of
+// its output out and the output gradient g, so that the node consuming out
+// can fold it into its own backward (Node.Through).
+type UnaryGrad uint8
+
+// The described unary backward functions.
+const (
+	UnaryNone UnaryGrad = iota
+	// UnarySigmoid: the input gradient is g·(1 − out)·out, computed in
+	// that order in the output's dtype (ATen's sigmoid_backward).
+	UnarySigmoid
+)
 
 // RequiresGrad reports whether gradients flow to t: it is a leaf marked by
 // SetRequiresGrad or the result of an operation on such tensors.
@@ -111,7 +145,10 @@ func (t *Tensor) Backward() error {
 }
 
 // BackwardWith is Backward with an upstream gradient grad of t's shape:
-// it computes the gradient of sum(t * grad), like t.backward(grad).
+// it computes the gradient of sum(t * grad), like t.backward(grad). While
+// ordering the graph it counts each tensor's consumers, and lets a node
+// that offers Through skip the node of an input it alone consumes (see
+// Node.Through); the results are those of running every node.
 func (t *Tensor) BackwardWith(grad *Tensor) error {
 	if !t.requiresGrad {
 		return torchloss.Errorf(torchloss.ErrGrad, "backward", "", "element 0 of tensors does not require grad and does not have a grad_fn")
@@ -133,9 +170,11 @@ func (t *Tensor) BackwardWith(grad *Tensor) error {
 		}
 	}
 	// Order the nodes so that every tensor's gradient is complete before
-	// its node runs: reverse topological order from t.
+	// its node runs: reverse topological order from t. consumers counts
+	// the edges into each tensor (for Node.Through).
 	var order []*Tensor
 	seen := map[*Tensor]bool{}
+	consumers := map[*Tensor]int{}
 	var visit func(x *Tensor)
 	visit = func(x *Tensor) {
 		if seen[x] {
@@ -145,6 +184,7 @@ func (t *Tensor) BackwardWith(grad *Tensor) error {
 		if x.node != nil {
 			for _, in := range x.node.Inputs {
 				if in != nil {
+					consumers[in]++
 					visit(in)
 				}
 			}
@@ -154,8 +194,49 @@ func (t *Tensor) BackwardWith(grad *Tensor) error {
 	visit(t)
 	grads := map[*Tensor]*Tensor{t: grad}
 	owned := map[*Tensor]bool{} // grads[x] is a fresh tensor nothing else holds
+	// through[x]: the result of x's node's backward, computed by its
+	// consumer's Through (owned per the consumer's OwnsGrads); x's own
+	// gradient is never materialized.
+	type fusedResult struct {
+		ins  []*Tensor
+		owns bool
+	}
+	through := map[*Tensor]fusedResult{}
+	// deliver adds the gradients ins that node n's backward returned to
+	// the gradients of n's inputs; owns: they are fresh tensors.
+	deliver := func(n *Node, ins []*Tensor, owns bool) error {
+		for j, in := range n.Inputs {
+			if in == nil || j >= len(ins) || ins[j] == nil {
+				continue
+			}
+			gi := ins[j]
+			if !slices.Equal(gi.shape, in.shape) || gi.dtype != in.dtype || gi.device != in.device {
+				return torchloss.Errorf(torchloss.ErrGrad, n.Name, "", "internal: gradient of input %d has shape %v dtype %v device %v, want %v %v %v", j, gi.shape, gi.dtype, gi.device, in.shape, in.dtype, in.device)
+			}
+			if prev := grads[in]; prev != nil {
+				sum, err := accumulate(prev, gi)
+				if err != nil {
+					return err
+				}
+				grads[in] = sum
+				owned[in] = true
+			} else {
+				grads[in] = gi
+				owned[in] = owns
+			}
+		}
+		return nil
+	}
 	for i := len(order) - 1; i >= 0; i-- {
 		x := order[i]
+		if th, ok := through[x]; ok {
+			// x's node, run by its only consumer's Through.
+			delete(through, x)
+			if err := deliver(x.node, th.ins, th.owns); err != nil {
+				return err
+			}
+			continue
+		}
 		g := grads[x]
 		if g == nil {
 			continue
@@ -184,29 +265,34 @@ func (t *Tensor) BackwardWith(grad *Tensor) error {
 			x.mu.Unlock()
 			continue
 		}
-		ins, err := x.node.Backward(g)
-		if err != nil {
-			return err
-		}
-		for j, in := range x.node.Inputs {
-			if in == nil || j >= len(ins) || ins[j] == nil {
-				continue
-			}
-			gi := ins[j]
-			if !slices.Equal(gi.shape, in.shape) || gi.dtype != in.dtype || gi.device != in.device {
-				return torchloss.Errorf(torchloss.ErrGrad, x.node.Name, "", "internal: gradient of input %d has shape %v dtype %v device %v, want %v %v %v", j, gi.shape, gi.dtype, gi.device, in.shape, in.dtype, in.device)
-			}
-			if prev := grads[in]; prev != nil {
-				sum, err := accumulate(prev, gi)
+		var ins []*Tensor
+		fused := -1
+		if x.node.Through != nil {
+			for j, in := range x.node.Inputs {
+				if in == nil || in.node == nil || consumers[in] != 1 {
+					continue
+				}
+				i2, th, ok, err := x.node.Through(g, j)
 				if err != nil {
 					return err
 				}
-				grads[in] = sum
-				owned[in] = true
-			} else {
-				grads[in] = gi
-				owned[in] = x.node.OwnsGrads
+				if ok {
+					ins, fused = i2, j
+					through[in] = fusedResult{th, x.node.OwnsGrads}
+					break
+				}
 			}
+		}
+		if fused < 0 {
+			var err error
+			if ins, err = x.node.Backward(g); err != nil {
+				return err
+			}
+		} else if fused < len(ins) {
+			ins[fused] = nil
+		}
+		if err := deliver(x.node, ins, x.node.OwnsGrads); err != nil {
+			return err
 		}
 		delete(grads, x)
 	}

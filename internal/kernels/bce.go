@@ -182,22 +182,50 @@ func bceOne[T Float](x, y T) T {
 // the logarithms computed by the slice functions. tmp is scratch of at
 // least len(x) elements.
 func BCEForwardVec[T Float](x, y, out, tmp []T) {
+	bceForwardVec(x, y, out, tmp, false)
+}
+
+// BCEForwardCheck is BCEForwardVec that also checks the range of its
+// inputs while they are in cache: it reports whether every element passes
+// BCECheck (x and y in [0, 1], not NaN). On false the losses are not
+// meaningful and the caller runs BCECheck for the exact first bad element.
+// For float32 with AVX2 the check costs nothing apart: bceFwd32AVX2 flags
+// every block holding an x outside [2^-126, 1) or a y outside [0, 1], and
+// only a flagged block, recomputed by BCEForward, is checked element by
+// element.
+func BCEForwardCheck[T Float](x, y, out, tmp []T) bool {
+	return bceForwardVec(x, y, out, tmp, true)
+}
+
+func bceForwardVec[T Float](x, y, out, tmp []T, check bool) bool {
 	n := len(x)
 	y, out, tmp = y[:n], out[:n], tmp[:n]
-	if x32, ok := any(x).([]float32); ok {
+	ok := true
+	if x32, isF32 := any(x).([]float32); isF32 && hasAVX2 {
+		y32, o32 := any(y).([]float32), any(out).([]float32)
 		i := 0
-		if hasAVX2 {
-			y32, o32 := any(y).([]float32), any(out).([]float32)
-			for ; i+8 <= n; i += vecBlock {
-				j := min(i+vecBlock, n&^7)
-				if bceFwd32AVX2(x32[i:j], y32[i:j], o32[i:j]) {
-					BCEForward(x32[i:j], y32[i:j], o32[i:j])
+		for ; i+8 <= n; i += vecBlock {
+			j := min(i+vecBlock, n&^7)
+			if bceFwd32AVX2(x32[i:j], y32[i:j], o32[i:j]) {
+				BCEForward(x32[i:j], y32[i:j], o32[i:j])
+				if check && bceCheckScalar(x32[i:j], y32[i:j]) >= 0 {
+					ok = false
 				}
 			}
-			i = n &^ 7
 		}
+		i = n &^ 7
 		BCEForward(x[i:], y[i:], out[i:])
-		return
+		if check && bceCheckScalar(x[i:], y[i:]) >= 0 {
+			ok = false
+		}
+		return ok
+	}
+	if check && bceCheckScalar(x, y) >= 0 {
+		ok = false
+	}
+	if Is32[T]() {
+		BCEForward(x, y, out)
+		return ok
 	}
 	LogSlice(out, x)
 	for i, v := range x {
@@ -209,6 +237,7 @@ func BCEForwardVec[T Float](x, y, out, tmp []T) {
 		b := T(y[i] * Max(out[i], -100))
 		out[i] = a - b
 	}
+	return ok
 }
 
 // BCEBackwardInputMean is BCEBackwardInput for the upstream gradient 1
@@ -229,6 +258,35 @@ func BCEBackwardInputMean[T Float](x, y []T, n int, gx []T) {
 			g /= d
 		}
 		gx[i] = g
+	}
+}
+
+// BCESigmoidGradMean is the gradient of binary_cross_entropy with respect
+// to the logits x of its input p = σ(x), for the output gradient 1:
+// BCEBackwardInputMean(p, y, n, g) followed by SigmoidBackward(g, p, gx),
+// bit for bit, without the intermediate g,
+//
+//	gx = ((p − y) / max((1 − p)·p, EPSILON) [/ n]) · (1 − p) · p
+//
+// (/n when n > 0), each operation rounded to T in that order. Large
+// aligned float32 outputs are written with streaming stores.
+func BCESigmoidGradMean[T Float](p, y []T, n int, gx []T) {
+	eps := T(BCEEpsilon)
+	d := T(n)
+	y, gx = y[:len(p)], gx[:len(p)]
+	start := 0
+	if p32, ok := any(p).([]float32); ok && hasAVX2 {
+		start = len(p) &^ 7
+		g32 := any(gx).([]float32)[:start]
+		bceSigGradAVX2(p32[:start], any(y).([]float32)[:start], g32, float32(eps), float32(d), n > 0, streamable(g32))
+	}
+	for i := start; i < len(p); i++ {
+		num := T(1 * (p[i] - y[i]))
+		g := num / Max(T((1-p[i])*p[i]), eps)
+		if n > 0 {
+			g /= d
+		}
+		gx[i] = g * (1 - p[i]) * p[i]
 	}
 }
 

@@ -98,3 +98,51 @@ unit_done:
 	SETEQ ret+48(FP)
 	VZEROUPPER
 	RET
+
+// func bceSigGradAVX2(p, y, gx []float32, eps, d float32, div, nt bool)
+// For i < len(p)&^7: g = (p−y) / max((1−p)·p, eps), then / d when div
+// (bceGradAVX2), and gx[i] = g·(1−p)·p (sigmoidBwd32AVX2 with p the
+// sigmoid's output): BCESigmoidGradMean, IEEE operations in the scalar
+// kernel's order, no FMA. nt: non-temporal stores (gx 32-byte aligned).
+TEXT ·bceSigGradAVX2(SB), NOSPLIT, $0-82
+	MOVQ p_base+0(FP), SI
+	MOVQ p_len+8(FP), CX
+	MOVQ y_base+24(FP), BX
+	MOVQ gx_base+48(FP), DI
+	VBROADCASTSS eps+72(FP), Y6
+	VBROADCASTSS d+76(FP), Y7
+	VBROADCASTSS bceone<>(SB), Y5
+	MOVBLZX div+80(FP), DX
+	MOVBLZX nt+81(FP), R9
+	SHRQ $3, CX
+	TESTQ CX, CX
+	JZ sgdone
+sgloop:
+	VMOVUPS (SI), Y0
+	VSUBPS (BX), Y0, Y1
+	VSUBPS Y0, Y5, Y3
+	VMULPS Y0, Y3, Y2
+	VMAXPS Y2, Y6, Y2
+	VDIVPS Y2, Y1, Y1
+	TESTQ DX, DX
+	JZ sgmul
+	VDIVPS Y7, Y1, Y1
+sgmul:
+	VMULPS Y3, Y1, Y1
+	VMULPS Y0, Y1, Y1
+	TESTQ R9, R9
+	JNZ sgnt
+	VMOVUPS Y1, (DI)
+	JMP sgnext
+sgnt:
+	VMOVNTPS Y1, (DI)
+sgnext:
+	ADDQ $32, SI
+	ADDQ $32, BX
+	ADDQ $32, DI
+	DECQ CX
+	JNZ sgloop
+	SFENCE
+sgdone:
+	VZEROUPPER
+	RET

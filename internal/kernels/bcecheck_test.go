@@ -20,6 +20,16 @@ func TestBCECheckVector(t *testing.T) {
 			if r.IntN(20) == 0 {
 				x[i] = float32(r.IntN(2)) // 0 and 1 are in range
 			}
+			switch r.IntN(60) {
+			case 0:
+				x[i] = float32(math.Copysign(0, -1)) // so is -0
+			case 1:
+				y[i] = float32(math.Copysign(0, -1))
+			case 2:
+				y[i] = float32(r.IntN(2))
+			case 3:
+				x[i] = 1e-40 // subnormal
+			}
 		}
 		return x, y
 	}
@@ -28,6 +38,29 @@ func TestBCECheckVector(t *testing.T) {
 		j, jsx := bceCheckFirst(x, y)
 		if i != j || isx != jsx {
 			t.Fatalf("BCECheck = %d %v, want %d %v", i, isx, j, jsx)
+		}
+		// The forward pass's own check agrees, and in range its losses
+		// are BCEForward's, bit for bit.
+		out, tmp := make([]float32, len(x)), make([]float32, len(x))
+		if ok := BCEForwardCheck(x, y, out, tmp); ok != (j < 0) {
+			t.Fatalf("BCEForwardCheck = %v, first bad element %d", ok, j)
+		}
+		if j < 0 {
+			want := make([]float32, len(x))
+			BCEForward(x, y, want)
+			for k := range want {
+				if math.Float32bits(out[k]) != math.Float32bits(want[k]) {
+					t.Fatalf("BCEForwardCheck [%d] = %v, BCEForward %v", k, out[k], want[k])
+				}
+			}
+		}
+		x64, y64 := make([]float64, len(x)), make([]float64, len(x))
+		for k := range x {
+			x64[k], y64[k] = float64(x[k]), float64(y[k])
+		}
+		o64, t64 := make([]float64, len(x)), make([]float64, len(x))
+		if ok := BCEForwardCheck(x64, y64, o64, t64); ok != (j < 0) {
+			t.Fatalf("BCEForwardCheck (float64) = %v, first bad element %d", ok, j)
 		}
 	}
 	for n := 0; n < 40; n++ {

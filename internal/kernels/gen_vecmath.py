@@ -425,51 +425,110 @@ def logf(x, out):
     return s
 
 
+def logf_ops(x, out, e, z, z2, q, t):
+    # logf's operations, in its order, on registers of one's choice: x (a
+    # positive, finite, normal float32 register, not clobbered) -> out;
+    # e, z, z2, q, t are clobbered (out may be one of them, or x).
+    ops = [
+        "VPSRLD $23, %(x)s, %(e)s",
+        "VPSUBD f_c126<>(SB), %(e)s, %(e)s",
+        "VANDPS f_mant<>(SB), %(x)s, %(z)s",
+        "VORPS f_halfb<>(SB), %(z)s, %(z)s",
+        "VCMPPS $0x11, f_sqrthf<>(SB), %(z)s, %(t)s",
+        "VPADDD %(t)s, %(e)s, %(e)s",
+        "VANDPS %(t)s, %(z)s, %(t)s",
+        "VADDPS %(t)s, %(z)s, %(z)s",
+        "VSUBPS f_one<>(SB), %(z)s, %(z)s",
+        "VCVTDQ2PS %(e)s, %(e)s",
+        "VMULPS %(z)s, %(z)s, %(z2)s",
+        "VMULPS f_l0<>(SB), %(z)s, %(q)s",
+        "VADDPS f_l1<>(SB), %(q)s, %(q)s",
+    ]
+    for k in range(2, 9):
+        ops += ["VMULPS %(z)s, %(q)s, %(q)s", "VADDPS f_l" + str(k) + "<>(SB), %(q)s, %(q)s"]
+    ops += [
+        "VMULPS %(z)s, %(q)s, %(q)s",
+        "VMULPS %(z2)s, %(q)s, %(q)s",
+        "VMULPS f_q1<>(SB), %(e)s, %(t)s",
+        "VADDPS %(t)s, %(q)s, %(q)s",
+        "VMULPS f_halfb<>(SB), %(z2)s, %(t)s",
+        "VSUBPS %(t)s, %(q)s, %(q)s",
+        "VADDPS %(q)s, %(z)s, %(z)s",
+        "VMULPS f_q2<>(SB), %(e)s, %(t)s",
+        "VADDPS %(t)s, %(z)s, %(out)s",
+    ]
+    r = dict(x=x, out=out, e=e, z=z, z2=z2, q=q, t=t)
+    return ["\t" + o % r + "\n" for o in ops]
+
+
+def logf2(a, b):
+    # Two independent logfs (logf_ops argument tuples), their operations
+    # interleaved one for one: each lane's operations are logf's, in its
+    # order, but the two dependency chains are side by side.
+    oa, ob = logf_ops(*a), logf_ops(*b)
+    return "".join(u + v for u, v in zip(oa, ob))
+
+
 body.append("""
 // func bceFwd32AVX2(x, y, out []float32) bool
 // For i < len(x)&^7: out[i] = (y[i]-1)*max(Log1pf(-x[i]), -100) -
 // y[i]*max(Logf(x[i]), -100). Returns true when some lane's x is outside
-// [2^-126, 1) or NaN: the caller recomputes the block.
+// [2^-126, 1) (-0 and NaN included), or some lane's y is outside [+0, 1]
+// (-0 and NaN included): the caller recomputes the block (and checks its
+// range, see BCEForwardCheck). The check compares bit patterns as unsigned
+// integers, accumulated over the block: the largest x (Y15), the smallest
+// x (Y11) and the largest y (Y14); a negative or NaN pattern is larger
+// than that of 1.
 TEXT ·bceFwd32AVX2(SB), NOSPLIT, $0-73
 	MOVQ x_base+0(FP), SI
 	MOVQ x_len+8(FP), CX
 	MOVQ y_base+24(FP), R8
 	MOVQ out_base+48(FP), DI
-	VPCMPEQD Y15, Y15, Y15
+	VPXOR Y15, Y15, Y15
+	VPCMPEQD Y11, Y11, Y11
+	VPXOR Y14, Y14, Y14
 	SHRQ $3, CX
 	JZ bf_done
 bf_loop:
 	VMOVUPS (SI), Y8
-	VCMPPS $0x1D, f_tiny<>(SB), Y8, Y9
-	VCMPPS $0x11, f_one<>(SB), Y8, Y10
-	VANDPS Y10, Y9, Y9
-	VANDPS Y9, Y15, Y15
-""" + logf("Y8", "Y11") + """	VXORPS f_sign<>(SB), Y8, Y12
+	VPMAXUD Y8, Y15, Y15
+	VPMINUD Y8, Y11, Y11
+	VXORPS f_sign<>(SB), Y8, Y12
 	VADDPS f_one<>(SB), Y12, Y13
-	VSUBPS f_one<>(SB), Y13, Y14
-	VSUBPS Y14, Y12, Y12
+	VSUBPS f_one<>(SB), Y13, Y9
+	VSUBPS Y9, Y12, Y12
 	VDIVPS Y13, Y12, Y12
-""" + logf("Y13", "Y14") + """	VADDPS Y12, Y14, Y14
-	VMAXPS f_m100<>(SB), Y14, Y14
-	VMAXPS f_m100<>(SB), Y11, Y11
+""" + logf2(("Y8", "Y8", "Y0", "Y1", "Y2", "Y3", "Y4"), ("Y13", "Y13", "Y5", "Y6", "Y7", "Y9", "Y10")) + """	VADDPS Y12, Y13, Y13
+	VMAXPS f_m100<>(SB), Y13, Y13
+	VMAXPS f_m100<>(SB), Y8, Y8
 	VMOVUPS (R8), Y12
-	VSUBPS f_one<>(SB), Y12, Y13
-	VMULPS Y14, Y13, Y13
-	VMULPS Y11, Y12, Y12
-	VSUBPS Y12, Y13, Y13
-	VMOVUPS Y13, (DI)
+	VPMAXUD Y12, Y14, Y14
+	VSUBPS f_one<>(SB), Y12, Y9
+	VMULPS Y13, Y9, Y9
+	VMULPS Y8, Y12, Y12
+	VSUBPS Y12, Y9, Y9
+	VMOVUPS Y9, (DI)
 	ADDQ $32, SI
 	ADDQ $32, R8
 	ADDQ $32, DI
 	DECQ CX
 	JNZ bf_loop
 bf_done:
-	VMOVMSKPS Y15, AX
+	VPMINUD f_below1<>(SB), Y15, Y9
+	VPCMPEQD Y9, Y15, Y9
+	VPMAXUD f_tiny<>(SB), Y11, Y10
+	VPCMPEQD Y10, Y11, Y10
+	VPAND Y10, Y9, Y9
+	VPMINUD f_one<>(SB), Y14, Y10
+	VPCMPEQD Y10, Y14, Y10
+	VPAND Y10, Y9, Y9
+	VMOVMSKPS Y9, AX
 	CMPL AX, $0xFF
 	SETNE ret+72(FP)
 	VZEROUPPER
 	RET
 """)
+cf("f_below1", 0x3f7fffff)
 
 body.append("""
 // func sigmoidBwd32AVX2(g, y, gx []float32)

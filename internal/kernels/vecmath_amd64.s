@@ -324,6 +324,11 @@ DATA f_tiny<>+8(SB)/8, $0x0080000000800000
 DATA f_tiny<>+16(SB)/8, $0x0080000000800000
 DATA f_tiny<>+24(SB)/8, $0x0080000000800000
 GLOBL f_tiny<>(SB), RODATA|NOPTR, $32
+DATA f_below1<>+0(SB)/8, $0x3f7fffff3f7fffff
+DATA f_below1<>+8(SB)/8, $0x3f7fffff3f7fffff
+DATA f_below1<>+16(SB)/8, $0x3f7fffff3f7fffff
+DATA f_below1<>+24(SB)/8, $0x3f7fffff3f7fffff
+GLOBL f_below1<>(SB), RODATA|NOPTR, $32
 DATA f_inf<>+0(SB)/8, $0x7f8000007f800000
 DATA f_inf<>+8(SB)/8, $0x7f8000007f800000
 DATA f_inf<>+16(SB)/8, $0x7f8000007f800000
@@ -787,116 +792,128 @@ sig_done:
 // func bceFwd32AVX2(x, y, out []float32) bool
 // For i < len(x)&^7: out[i] = (y[i]-1)*max(Log1pf(-x[i]), -100) -
 // y[i]*max(Logf(x[i]), -100). Returns true when some lane's x is outside
-// [2^-126, 1) or NaN: the caller recomputes the block.
+// [2^-126, 1) (-0 and NaN included), or some lane's y is outside [+0, 1]
+// (-0 and NaN included): the caller recomputes the block (and checks its
+// range, see BCEForwardCheck). The check compares bit patterns as unsigned
+// integers, accumulated over the block: the largest x (Y15), the smallest
+// x (Y11) and the largest y (Y14); a negative or NaN pattern is larger
+// than that of 1.
 TEXT ·bceFwd32AVX2(SB), NOSPLIT, $0-73
 	MOVQ x_base+0(FP), SI
 	MOVQ x_len+8(FP), CX
 	MOVQ y_base+24(FP), R8
 	MOVQ out_base+48(FP), DI
-	VPCMPEQD Y15, Y15, Y15
+	VPXOR Y15, Y15, Y15
+	VPCMPEQD Y11, Y11, Y11
+	VPXOR Y14, Y14, Y14
 	SHRQ $3, CX
 	JZ bf_done
 bf_loop:
 	VMOVUPS (SI), Y8
-	VCMPPS $0x1D, f_tiny<>(SB), Y8, Y9
-	VCMPPS $0x11, f_one<>(SB), Y8, Y10
-	VANDPS Y10, Y9, Y9
-	VANDPS Y9, Y15, Y15
-	VMOVAPS Y8, Y0
-	VPSRLD $23, Y0, Y1
-	VPSUBD f_c126<>(SB), Y1, Y1
-	VANDPS f_mant<>(SB), Y0, Y2
-	VORPS f_halfb<>(SB), Y2, Y2
-	VCMPPS $0x11, f_sqrthf<>(SB), Y2, Y3
-	VPADDD Y3, Y1, Y1
-	VANDPS Y3, Y2, Y4
-	VADDPS Y4, Y2, Y2
-	VSUBPS f_one<>(SB), Y2, Y2
-	VCVTDQ2PS Y1, Y1
-	VMULPS Y2, Y2, Y5
-	VMULPS f_l0<>(SB), Y2, Y6
-	VADDPS f_l1<>(SB), Y6, Y6
-	VMULPS Y2, Y6, Y6
-	VADDPS f_l2<>(SB), Y6, Y6
-	VMULPS Y2, Y6, Y6
-	VADDPS f_l3<>(SB), Y6, Y6
-	VMULPS Y2, Y6, Y6
-	VADDPS f_l4<>(SB), Y6, Y6
-	VMULPS Y2, Y6, Y6
-	VADDPS f_l5<>(SB), Y6, Y6
-	VMULPS Y2, Y6, Y6
-	VADDPS f_l6<>(SB), Y6, Y6
-	VMULPS Y2, Y6, Y6
-	VADDPS f_l7<>(SB), Y6, Y6
-	VMULPS Y2, Y6, Y6
-	VADDPS f_l8<>(SB), Y6, Y6
-	VMULPS Y2, Y6, Y6
-	VMULPS Y5, Y6, Y6
-	VMULPS f_q1<>(SB), Y1, Y7
-	VADDPS Y7, Y6, Y6
-	VMULPS f_halfb<>(SB), Y5, Y7
-	VSUBPS Y7, Y6, Y6
-	VADDPS Y6, Y2, Y2
-	VMULPS f_q2<>(SB), Y1, Y7
-	VADDPS Y7, Y2, Y11
+	VPMAXUD Y8, Y15, Y15
+	VPMINUD Y8, Y11, Y11
 	VXORPS f_sign<>(SB), Y8, Y12
 	VADDPS f_one<>(SB), Y12, Y13
-	VSUBPS f_one<>(SB), Y13, Y14
-	VSUBPS Y14, Y12, Y12
+	VSUBPS f_one<>(SB), Y13, Y9
+	VSUBPS Y9, Y12, Y12
 	VDIVPS Y13, Y12, Y12
-	VMOVAPS Y13, Y0
-	VPSRLD $23, Y0, Y1
-	VPSUBD f_c126<>(SB), Y1, Y1
-	VANDPS f_mant<>(SB), Y0, Y2
-	VORPS f_halfb<>(SB), Y2, Y2
-	VCMPPS $0x11, f_sqrthf<>(SB), Y2, Y3
-	VPADDD Y3, Y1, Y1
-	VANDPS Y3, Y2, Y4
-	VADDPS Y4, Y2, Y2
-	VSUBPS f_one<>(SB), Y2, Y2
-	VCVTDQ2PS Y1, Y1
-	VMULPS Y2, Y2, Y5
-	VMULPS f_l0<>(SB), Y2, Y6
-	VADDPS f_l1<>(SB), Y6, Y6
-	VMULPS Y2, Y6, Y6
-	VADDPS f_l2<>(SB), Y6, Y6
-	VMULPS Y2, Y6, Y6
-	VADDPS f_l3<>(SB), Y6, Y6
-	VMULPS Y2, Y6, Y6
-	VADDPS f_l4<>(SB), Y6, Y6
-	VMULPS Y2, Y6, Y6
-	VADDPS f_l5<>(SB), Y6, Y6
-	VMULPS Y2, Y6, Y6
-	VADDPS f_l6<>(SB), Y6, Y6
-	VMULPS Y2, Y6, Y6
-	VADDPS f_l7<>(SB), Y6, Y6
-	VMULPS Y2, Y6, Y6
-	VADDPS f_l8<>(SB), Y6, Y6
-	VMULPS Y2, Y6, Y6
-	VMULPS Y5, Y6, Y6
-	VMULPS f_q1<>(SB), Y1, Y7
-	VADDPS Y7, Y6, Y6
-	VMULPS f_halfb<>(SB), Y5, Y7
-	VSUBPS Y7, Y6, Y6
-	VADDPS Y6, Y2, Y2
-	VMULPS f_q2<>(SB), Y1, Y7
-	VADDPS Y7, Y2, Y14
-	VADDPS Y12, Y14, Y14
-	VMAXPS f_m100<>(SB), Y14, Y14
-	VMAXPS f_m100<>(SB), Y11, Y11
+	VPSRLD $23, Y8, Y0
+	VPSRLD $23, Y13, Y5
+	VPSUBD f_c126<>(SB), Y0, Y0
+	VPSUBD f_c126<>(SB), Y5, Y5
+	VANDPS f_mant<>(SB), Y8, Y1
+	VANDPS f_mant<>(SB), Y13, Y6
+	VORPS f_halfb<>(SB), Y1, Y1
+	VORPS f_halfb<>(SB), Y6, Y6
+	VCMPPS $0x11, f_sqrthf<>(SB), Y1, Y4
+	VCMPPS $0x11, f_sqrthf<>(SB), Y6, Y10
+	VPADDD Y4, Y0, Y0
+	VPADDD Y10, Y5, Y5
+	VANDPS Y4, Y1, Y4
+	VANDPS Y10, Y6, Y10
+	VADDPS Y4, Y1, Y1
+	VADDPS Y10, Y6, Y6
+	VSUBPS f_one<>(SB), Y1, Y1
+	VSUBPS f_one<>(SB), Y6, Y6
+	VCVTDQ2PS Y0, Y0
+	VCVTDQ2PS Y5, Y5
+	VMULPS Y1, Y1, Y2
+	VMULPS Y6, Y6, Y7
+	VMULPS f_l0<>(SB), Y1, Y3
+	VMULPS f_l0<>(SB), Y6, Y9
+	VADDPS f_l1<>(SB), Y3, Y3
+	VADDPS f_l1<>(SB), Y9, Y9
+	VMULPS Y1, Y3, Y3
+	VMULPS Y6, Y9, Y9
+	VADDPS f_l2<>(SB), Y3, Y3
+	VADDPS f_l2<>(SB), Y9, Y9
+	VMULPS Y1, Y3, Y3
+	VMULPS Y6, Y9, Y9
+	VADDPS f_l3<>(SB), Y3, Y3
+	VADDPS f_l3<>(SB), Y9, Y9
+	VMULPS Y1, Y3, Y3
+	VMULPS Y6, Y9, Y9
+	VADDPS f_l4<>(SB), Y3, Y3
+	VADDPS f_l4<>(SB), Y9, Y9
+	VMULPS Y1, Y3, Y3
+	VMULPS Y6, Y9, Y9
+	VADDPS f_l5<>(SB), Y3, Y3
+	VADDPS f_l5<>(SB), Y9, Y9
+	VMULPS Y1, Y3, Y3
+	VMULPS Y6, Y9, Y9
+	VADDPS f_l6<>(SB), Y3, Y3
+	VADDPS f_l6<>(SB), Y9, Y9
+	VMULPS Y1, Y3, Y3
+	VMULPS Y6, Y9, Y9
+	VADDPS f_l7<>(SB), Y3, Y3
+	VADDPS f_l7<>(SB), Y9, Y9
+	VMULPS Y1, Y3, Y3
+	VMULPS Y6, Y9, Y9
+	VADDPS f_l8<>(SB), Y3, Y3
+	VADDPS f_l8<>(SB), Y9, Y9
+	VMULPS Y1, Y3, Y3
+	VMULPS Y6, Y9, Y9
+	VMULPS Y2, Y3, Y3
+	VMULPS Y7, Y9, Y9
+	VMULPS f_q1<>(SB), Y0, Y4
+	VMULPS f_q1<>(SB), Y5, Y10
+	VADDPS Y4, Y3, Y3
+	VADDPS Y10, Y9, Y9
+	VMULPS f_halfb<>(SB), Y2, Y4
+	VMULPS f_halfb<>(SB), Y7, Y10
+	VSUBPS Y4, Y3, Y3
+	VSUBPS Y10, Y9, Y9
+	VADDPS Y3, Y1, Y1
+	VADDPS Y9, Y6, Y6
+	VMULPS f_q2<>(SB), Y0, Y4
+	VMULPS f_q2<>(SB), Y5, Y10
+	VADDPS Y4, Y1, Y8
+	VADDPS Y10, Y6, Y13
+	VADDPS Y12, Y13, Y13
+	VMAXPS f_m100<>(SB), Y13, Y13
+	VMAXPS f_m100<>(SB), Y8, Y8
 	VMOVUPS (R8), Y12
-	VSUBPS f_one<>(SB), Y12, Y13
-	VMULPS Y14, Y13, Y13
-	VMULPS Y11, Y12, Y12
-	VSUBPS Y12, Y13, Y13
-	VMOVUPS Y13, (DI)
+	VPMAXUD Y12, Y14, Y14
+	VSUBPS f_one<>(SB), Y12, Y9
+	VMULPS Y13, Y9, Y9
+	VMULPS Y8, Y12, Y12
+	VSUBPS Y12, Y9, Y9
+	VMOVUPS Y9, (DI)
 	ADDQ $32, SI
 	ADDQ $32, R8
 	ADDQ $32, DI
 	DECQ CX
 	JNZ bf_loop
 bf_done:
-	VMOVMSKPS Y15, AX
+	VPMINUD f_below1<>(SB), Y15, Y9
+	VPCMPEQD Y9, Y15, Y9
+	VPMAXUD f_tiny<>(SB), Y11, Y10
+	VPCMPEQD Y10, Y11, Y10
+	VPAND Y10, Y9, Y9
+	VPMINUD f_one<>(SB), Y14, Y10
+	VPCMPEQD Y10, Y14, Y10
+	VPAND Y10, Y9, Y9
+	VMOVMSKPS Y9, AX
 	CMPL AX, $0xFF
 	SETNE ret+72(FP)
 	VZEROUPPER
