@@ -980,194 +980,116 @@ kl_done:
 	RET
 """)
 
-# kl_div's fused loss-and-sum rows (sumfused.go): klDivAVX2's loss of each
-# of a row's four vectors added to its accumulator in acc (as addRows32
-# adds), gx = negu*t written (klRows32NT: streaming stores, fenced by the
-# caller). Returns true when a lane's target needed a special case.
-body.append("""
-// func klRows32(acc *[4][8]float32, x, t, gx []float32, negu float32, rows int) bool
-TEXT ·klRows32(SB), NOSPLIT, $0-97
+# Fused loss-and-sum row kernels (sumfused.go), float32: each row is four
+# 8-lane vectors; vector k's losses are added to accumulator k of acc as
+# addRows32 adds (no FMA) and the input gradient is written, with plain or
+# streaming stores (the NT kernels leave the fence to the caller: a fence a
+# call, every few rows, cost more than the kernel). Argument layout (acc
+# *[4][8]float32, x, y, gx []float32, c float32, rows int); kl returns a
+# bool. Per vector, from x and y (the target for kl) at offset o:
+#   mse: d = x - y, loss d*d, gx = d*c (MSEForward, MSEBackwardOne);
+#   l1:  d = x - y, loss |d|, gx = c*sgn(d) with sgn = (0 < d) - (d < 0)
+#        (+0 at ±0 and NaN; L1Forward, L1BackwardConst);
+#   kl:  klDivAVX2's loss xlogy(t, t) - t*x, gx = c*t with c = -u; lanes
+#        with a negative, subnormal, +inf or NaN target are flagged.
+cf("f_abs", 0x7fffffff)
+
+
+def rows_vec(kind, o, st):
+    if kind == "mse":
+        return """	VMOVUPS %(o)d(SI), Y0
+	VSUBPS %(o)d(R8), Y0, Y0
+	VMULPS Y0, Y0, Y1
+	VADDPS Y1, Y%(a)d, Y%(a)d
+	VMULPS Y15, Y0, Y0
+	%(st)s Y0, %(o)d(R9)
+""" % dict(o=o, st=st, a=8 + o // 32)
+    if kind == "l1":
+        return """	VMOVUPS %(o)d(SI), Y0
+	VSUBPS %(o)d(R8), Y0, Y0
+	VANDPS Y12, Y0, Y1
+	VADDPS Y1, Y%(a)d, Y%(a)d
+	VCMPPS $0x01, Y0, Y14, Y2
+	VCMPPS $0x01, Y14, Y0, Y3
+	VANDPS Y13, Y2, Y2
+	VANDPS Y13, Y3, Y3
+	VSUBPS Y3, Y2, Y2
+	VMULPS Y2, Y15, Y2
+	%(st)s Y2, %(o)d(R9)
+""" % dict(o=o, st=st, a=8 + o // 32)
+    return """	VMOVUPS %(o)d(R8), Y8
+	VCMPPS $0x1D, f_tiny<>(SB), Y8, Y9
+	VCMPPS $0x11, f_inf<>(SB), Y8, Y10
+	VANDPS Y10, Y9, Y9
+	VXORPS Y13, Y13, Y13
+	VCMPPS $0x00, Y13, Y8, Y12
+	VORPS Y12, Y9, Y9
+	VANDPS Y9, Y14, Y14
+""" % dict(o=o) + logf("Y8", "Y11") + """	VMULPS Y11, Y8, Y11
+	VANDNPS Y11, Y12, Y11
+	VMULPS %(o)d(SI), Y8, Y10
+	VSUBPS Y10, Y11, Y11
+	VMOVUPS %(o)d(DI), Y10
+	VADDPS Y11, Y10, Y10
+	VMOVUPS Y10, %(o)d(DI)
+	VMULPS Y15, Y8, Y9
+	%(st)s Y9, %(o)d(R9)
+""" % dict(o=o, st=st)
+
+
+def rows_kernel(name, kind, nt):
+    st = "VMOVNTPS" if nt else "VMOVUPS"
+    ret = " bool" if kind == "kl" else ""
+    frame = 97 if kind == "kl" else 96
+    s = """
+// func %(name)s(acc *[4][8]float32, x, y, gx []float32, c float32, rows int)%(ret)s
+TEXT ·%(name)s(SB), NOSPLIT, $0-%(frame)d
 	MOVQ acc+0(FP), DI
-	MOVQ x_base+8(FP), R8
-	MOVQ t_base+32(FP), SI
+	MOVQ x_base+8(FP), SI
+	MOVQ y_base+32(FP), R8
 	MOVQ gx_base+56(FP), R9
 	MOVQ rows+88(FP), CX
-	VBROADCASTSS negu+80(FP), Y14
-	VPCMPEQD Y15, Y15, Y15
-	TESTQ CX, CX
+	VBROADCASTSS c+80(FP), Y15
+""" % dict(name=name, ret=ret, frame=frame)
+    # mse and l1 keep the accumulators in Y8-Y11 (l1: |.| mask Y12, 1.0
+    # Y13, zero Y14); kl, whose logf needs the registers, adds in memory
+    # and gathers the lanes' flags in Y14.
+    if kind == "kl":
+        s += "\tVPCMPEQD Y14, Y14, Y14\n"
+    else:
+        s += "".join("\tVMOVUPS %d(DI), Y%d\n" % (32 * k, 8 + k) for k in range(4))
+    if kind == "l1":
+        s += "\tVMOVUPS f_abs<>(SB), Y12\n\tVMOVUPS f_one<>(SB), Y13\n\tVXORPS Y14, Y14, Y14\n"
+    s += """	TESTQ CX, CX
 	JZ done
 loop:
-	VMOVUPS 0(SI), Y8
-	VCMPPS $0x1D, f_tiny<>(SB), Y8, Y9
-	VCMPPS $0x11, f_inf<>(SB), Y8, Y10
-	VANDPS Y10, Y9, Y9
-	VXORPS Y13, Y13, Y13
-	VCMPPS $0x00, Y13, Y8, Y12
-	VORPS Y12, Y9, Y9
-	VANDPS Y9, Y15, Y15
-""" + logf("Y8", "Y11") + """	VMULPS Y11, Y8, Y11
-	VANDNPS Y11, Y12, Y11
-	VMULPS 0(R8), Y8, Y10
-	VSUBPS Y10, Y11, Y11
-	VMOVUPS 0(DI), Y10
-	VADDPS Y11, Y10, Y10
-	VMOVUPS Y10, 0(DI)
-	VMULPS Y14, Y8, Y9
-	VMOVUPS Y9, 0(R9)
-	VMOVUPS 32(SI), Y8
-	VCMPPS $0x1D, f_tiny<>(SB), Y8, Y9
-	VCMPPS $0x11, f_inf<>(SB), Y8, Y10
-	VANDPS Y10, Y9, Y9
-	VXORPS Y13, Y13, Y13
-	VCMPPS $0x00, Y13, Y8, Y12
-	VORPS Y12, Y9, Y9
-	VANDPS Y9, Y15, Y15
-""" + logf("Y8", "Y11") + """	VMULPS Y11, Y8, Y11
-	VANDNPS Y11, Y12, Y11
-	VMULPS 32(R8), Y8, Y10
-	VSUBPS Y10, Y11, Y11
-	VMOVUPS 32(DI), Y10
-	VADDPS Y11, Y10, Y10
-	VMOVUPS Y10, 32(DI)
-	VMULPS Y14, Y8, Y9
-	VMOVUPS Y9, 32(R9)
-	VMOVUPS 64(SI), Y8
-	VCMPPS $0x1D, f_tiny<>(SB), Y8, Y9
-	VCMPPS $0x11, f_inf<>(SB), Y8, Y10
-	VANDPS Y10, Y9, Y9
-	VXORPS Y13, Y13, Y13
-	VCMPPS $0x00, Y13, Y8, Y12
-	VORPS Y12, Y9, Y9
-	VANDPS Y9, Y15, Y15
-""" + logf("Y8", "Y11") + """	VMULPS Y11, Y8, Y11
-	VANDNPS Y11, Y12, Y11
-	VMULPS 64(R8), Y8, Y10
-	VSUBPS Y10, Y11, Y11
-	VMOVUPS 64(DI), Y10
-	VADDPS Y11, Y10, Y10
-	VMOVUPS Y10, 64(DI)
-	VMULPS Y14, Y8, Y9
-	VMOVUPS Y9, 64(R9)
-	VMOVUPS 96(SI), Y8
-	VCMPPS $0x1D, f_tiny<>(SB), Y8, Y9
-	VCMPPS $0x11, f_inf<>(SB), Y8, Y10
-	VANDPS Y10, Y9, Y9
-	VXORPS Y13, Y13, Y13
-	VCMPPS $0x00, Y13, Y8, Y12
-	VORPS Y12, Y9, Y9
-	VANDPS Y9, Y15, Y15
-""" + logf("Y8", "Y11") + """	VMULPS Y11, Y8, Y11
-	VANDNPS Y11, Y12, Y11
-	VMULPS 96(R8), Y8, Y10
-	VSUBPS Y10, Y11, Y11
-	VMOVUPS 96(DI), Y10
-	VADDPS Y11, Y10, Y10
-	VMOVUPS Y10, 96(DI)
-	VMULPS Y14, Y8, Y9
-	VMOVUPS Y9, 96(R9)
-	ADDQ $128, SI
+"""
+    for k in range(4):
+        s += rows_vec(kind, 32 * k, st)
+    s += """	ADDQ $128, SI
 	ADDQ $128, R8
 	ADDQ $128, R9
 	DECQ CX
 	JNZ loop
 done:
-	VMOVMSKPS Y15, AX
+"""
+    if kind == "kl":
+        s += """	VMOVMSKPS Y14, AX
 	CMPL AX, $0xFF
 	SETNE ret+96(FP)
-	VZEROUPPER
-	RET
-""")
+"""
+    else:
+        s += "".join("\tVMOVUPS Y%d, %d(DI)\n" % (8 + k, 32 * k) for k in range(4))
+    return s + "\tVZEROUPPER\n\tRET\n"
+
+
+for kind in ("mse", "l1", "kl"):
+    for nt in (False, True):
+        body.append(rows_kernel(kind + "Rows32" + ("NT" if nt else ""), kind, nt))
 body.append("""
-// func klRows32NT(acc *[4][8]float32, x, t, gx []float32, negu float32, rows int) bool
-TEXT ·klRows32NT(SB), NOSPLIT, $0-97
-	MOVQ acc+0(FP), DI
-	MOVQ x_base+8(FP), R8
-	MOVQ t_base+32(FP), SI
-	MOVQ gx_base+56(FP), R9
-	MOVQ rows+88(FP), CX
-	VBROADCASTSS negu+80(FP), Y14
-	VPCMPEQD Y15, Y15, Y15
-	TESTQ CX, CX
-	JZ done
-loop:
-	VMOVUPS 0(SI), Y8
-	VCMPPS $0x1D, f_tiny<>(SB), Y8, Y9
-	VCMPPS $0x11, f_inf<>(SB), Y8, Y10
-	VANDPS Y10, Y9, Y9
-	VXORPS Y13, Y13, Y13
-	VCMPPS $0x00, Y13, Y8, Y12
-	VORPS Y12, Y9, Y9
-	VANDPS Y9, Y15, Y15
-""" + logf("Y8", "Y11") + """	VMULPS Y11, Y8, Y11
-	VANDNPS Y11, Y12, Y11
-	VMULPS 0(R8), Y8, Y10
-	VSUBPS Y10, Y11, Y11
-	VMOVUPS 0(DI), Y10
-	VADDPS Y11, Y10, Y10
-	VMOVUPS Y10, 0(DI)
-	VMULPS Y14, Y8, Y9
-	VMOVNTPS Y9, 0(R9)
-	VMOVUPS 32(SI), Y8
-	VCMPPS $0x1D, f_tiny<>(SB), Y8, Y9
-	VCMPPS $0x11, f_inf<>(SB), Y8, Y10
-	VANDPS Y10, Y9, Y9
-	VXORPS Y13, Y13, Y13
-	VCMPPS $0x00, Y13, Y8, Y12
-	VORPS Y12, Y9, Y9
-	VANDPS Y9, Y15, Y15
-""" + logf("Y8", "Y11") + """	VMULPS Y11, Y8, Y11
-	VANDNPS Y11, Y12, Y11
-	VMULPS 32(R8), Y8, Y10
-	VSUBPS Y10, Y11, Y11
-	VMOVUPS 32(DI), Y10
-	VADDPS Y11, Y10, Y10
-	VMOVUPS Y10, 32(DI)
-	VMULPS Y14, Y8, Y9
-	VMOVNTPS Y9, 32(R9)
-	VMOVUPS 64(SI), Y8
-	VCMPPS $0x1D, f_tiny<>(SB), Y8, Y9
-	VCMPPS $0x11, f_inf<>(SB), Y8, Y10
-	VANDPS Y10, Y9, Y9
-	VXORPS Y13, Y13, Y13
-	VCMPPS $0x00, Y13, Y8, Y12
-	VORPS Y12, Y9, Y9
-	VANDPS Y9, Y15, Y15
-""" + logf("Y8", "Y11") + """	VMULPS Y11, Y8, Y11
-	VANDNPS Y11, Y12, Y11
-	VMULPS 64(R8), Y8, Y10
-	VSUBPS Y10, Y11, Y11
-	VMOVUPS 64(DI), Y10
-	VADDPS Y11, Y10, Y10
-	VMOVUPS Y10, 64(DI)
-	VMULPS Y14, Y8, Y9
-	VMOVNTPS Y9, 64(R9)
-	VMOVUPS 96(SI), Y8
-	VCMPPS $0x1D, f_tiny<>(SB), Y8, Y9
-	VCMPPS $0x11, f_inf<>(SB), Y8, Y10
-	VANDPS Y10, Y9, Y9
-	VXORPS Y13, Y13, Y13
-	VCMPPS $0x00, Y13, Y8, Y12
-	VORPS Y12, Y9, Y9
-	VANDPS Y9, Y15, Y15
-""" + logf("Y8", "Y11") + """	VMULPS Y11, Y8, Y11
-	VANDNPS Y11, Y12, Y11
-	VMULPS 96(R8), Y8, Y10
-	VSUBPS Y10, Y11, Y11
-	VMOVUPS 96(DI), Y10
-	VADDPS Y11, Y10, Y10
-	VMOVUPS Y10, 96(DI)
-	VMULPS Y14, Y8, Y9
-	VMOVNTPS Y9, 96(R9)
-	ADDQ $128, SI
-	ADDQ $128, R8
-	ADDQ $128, R9
-	DECQ CX
-	JNZ loop
-done:
-	VMOVMSKPS Y15, AX
-	CMPL AX, $0xFF
-	SETNE ret+96(FP)
-	VZEROUPPER
+// func sfence()
+TEXT ·sfence(SB), NOSPLIT, $0-0
+	SFENCE
 	RET
 """)
 

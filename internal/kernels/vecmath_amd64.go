@@ -115,34 +115,29 @@ func ctcAcc32AVX2(g, l, out []float32) bool
 // sfence orders the streaming stores before it (SFENCE).
 func sfence()
 
-// mseRows32 adds (x−y)² of rows rows of 4×8 values to acc (addRows32's
-// order) and writes gx = (x−y)·norm; mseRows32NT stores gx with streaming
-// stores (32-byte aligned gx) and leaves the fence to the caller (sfence).
+// The fused loss-and-sum row kernels (gen_vecmath.py, used by
+// sumfused.go): for rows rows of 4×8 values, each vector's losses are added
+// to its accumulator in acc (addRows32's order) and the input gradient is
+// written: mse (x−y)² and gx = (x−y)·c; l1 |x−y| and gx = c·sgn(x−y) (0
+// for a zero or NaN difference); kl klDivAVX2's loss for the target y and
+// gx = c·y, returning true when a lane's target needed a special case (the
+// caller recomputes). The NT forms store gx with streaming stores (32-byte
+// aligned gx) and leave the fence to the caller (sfence).
 //
 //go:noescape
-func mseRows32(acc *[4][8]float32, x, y, gx []float32, norm float32, rows int)
+func mseRows32(acc *[4][8]float32, x, y, gx []float32, c float32, rows int)
 
 //go:noescape
-func mseRows32NT(acc *[4][8]float32, x, y, gx []float32, norm float32, rows int)
-
-// l1Rows32 adds |x−y| of rows rows of 4×8 values to acc (addRows32's order)
-// and writes gx = u·sgn(x−y) (0 for a zero or NaN difference), as
-// l1FG32AVX2; l1Rows32NT stores gx with streaming stores.
-//
-//go:noescape
-func l1Rows32(acc *[4][8]float32, x, y, gx []float32, u float32, rows int)
+func mseRows32NT(acc *[4][8]float32, x, y, gx []float32, c float32, rows int)
 
 //go:noescape
-func l1Rows32NT(acc *[4][8]float32, x, y, gx []float32, u float32, rows int)
-
-// klRows32 adds klDivAVX2's losses of rows rows of 4×8 values to acc
-// (addRows32's order) and writes gx = negu·t; klRows32NT stores gx with
-// streaming stores (32-byte aligned gx) and leaves the fence to the caller.
-// Both return true when a lane's target needed a special case (the caller
-// recomputes).
-//
-//go:noescape
-func klRows32(acc *[4][8]float32, x, t, gx []float32, negu float32, rows int) bool
+func l1Rows32(acc *[4][8]float32, x, y, gx []float32, c float32, rows int)
 
 //go:noescape
-func klRows32NT(acc *[4][8]float32, x, t, gx []float32, negu float32, rows int) bool
+func l1Rows32NT(acc *[4][8]float32, x, y, gx []float32, c float32, rows int)
+
+//go:noescape
+func klRows32(acc *[4][8]float32, x, y, gx []float32, c float32, rows int) bool
+
+//go:noescape
+func klRows32NT(acc *[4][8]float32, x, y, gx []float32, c float32, rows int) bool
