@@ -2,7 +2,6 @@ package functional
 
 import (
 	"slices"
-	"sync"
 	"sync/atomic"
 
 	"github.com/torchloss/torchloss"
@@ -198,7 +197,6 @@ func bceFusedT[T kernels.Float](input, target *tensor.Tensor, x, y []T, r Reduct
 	// sig: the input's sigmoid node, whose input's gradient the eager pass
 	// computes instead of the input's.
 	var sig *tensor.Node
-	var late *lateAlloc
 	var gx, gy []T
 	if wantEager(r, input, target) {
 		if nd := input.GradFn(); needs(input) && nd != nil && nd.Unary == tensor.UnarySigmoid && len(nd.Inputs) == 1 && nd.Inputs[0] != nil {
@@ -209,36 +207,33 @@ func bceFusedT[T kernels.Float](input, target *tensor.Tensor, x, y []T, r Reduct
 			div = n
 		}
 		eager = &eagerGrads[T]{}
-		late = &lateAlloc{
-			alloc: func() {
-				if needs(input) {
-					gx = make([]T, n)
-				}
-				if needs(target) {
-					gy = make([]T, n)
-				}
-			},
-			grad: func(lo, hi int) {
-				if gx != nil {
-					if sig != nil {
-						kernels.BCESigmoidGradMean(x[lo:hi], y[lo:hi], div, gx[lo:hi])
-					} else {
-						kernels.BCEBackwardInputMean(x[lo:hi], y[lo:hi], div, gx[lo:hi])
-					}
-				}
-				if gy != nil {
-					kernels.BCEBackwardTarget(x[lo:hi], one, gy[lo:hi])
-					if r == Mean {
-						kernels.BCEDivN(gy[lo:hi], n)
-					}
-				}
-			},
+		// The buffers are allocated while the pass runs (lateAlloc).
+		fe.alloc = func() {
+			if needs(input) {
+				gx = make([]T, n)
+			}
+			if needs(target) {
+				gy = make([]T, n)
+			}
 		}
-		fe.grad = late.chunk
+		fe.grad = func(lo, hi int) {
+			if gx != nil {
+				if sig != nil {
+					kernels.BCESigmoidGradMean(x[lo:hi], y[lo:hi], div, gx[lo:hi])
+				} else {
+					kernels.BCEBackwardInputMean(x[lo:hi], y[lo:hi], div, gx[lo:hi])
+				}
+			}
+			if gy != nil {
+				kernels.BCEBackwardTarget(x[lo:hi], one, gy[lo:hi])
+				if r == Mean {
+					kernels.BCEDivN(gy[lo:hi], n)
+				}
+			}
+		}
 	}
 	out, ran := runFused(fe)
 	if eager != nil {
-		late.finish()
 		eager.gs = [][]T{gx, gy}
 		eager.ready = ran
 	}
@@ -298,49 +293,6 @@ func bceFusedT[T kernels.Float](input, target *tensor.Tensor, x, y []T, r Reduct
 		}
 	}
 	return res, !bad.Load()
-}
-
-// lateAlloc allocates the buffers of gradients computed in a fused forward
-// pass while that pass runs. Go zeroes a large allocation on the
-// allocating goroutine (about 0.6 ms for 16 MB, with the other workers
-// idle when it precedes the parallel pass); here the first chunk to reach
-// its gradient allocates, and the chunks that other workers finish
-// meanwhile leave their gradient for a parallel pass after the loop
-// (finish), reading their inputs again. The gradients are elementwise, so
-// the results do not depend on which chunks were deferred; with one worker
-// none is.
-type lateAlloc struct {
-	alloc   func()           // allocates the buffers
-	grad    func(lo, hi int) // writes the gradients of [lo, hi)
-	state   atomic.Int32     // 0: not allocated, 1: allocating, 2: allocated
-	mu      sync.Mutex
-	pending [][2]int // chunks whose gradient is left for finish
-}
-
-// chunk is the gradient step of the chunk [lo, hi) (fusedElementwise.grad).
-func (l *lateAlloc) chunk(lo, hi int) {
-	if l.state.Load() != 2 && l.state.CompareAndSwap(0, 1) {
-		l.alloc()
-		l.state.Store(2)
-	}
-	if l.state.Load() == 2 {
-		l.grad(lo, hi)
-		return
-	}
-	l.mu.Lock()
-	l.pending = append(l.pending, [2]int{lo, hi})
-	l.mu.Unlock()
-}
-
-// finish writes the deferred gradients, after the fused loop.
-func (l *lateAlloc) finish() {
-	p := l.pending
-	l.pending = nil
-	parallelFor(len(p), 1, func(lo, hi int) {
-		for _, c := range p[lo:hi] {
-			l.grad(c[0], c[1])
-		}
-	})
 }
 
 // BinaryCrossEntropyWithLogits is the binary cross-entropy of the sigmoid

@@ -5,7 +5,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
-	"time"
 
 	"github.com/torchloss/torchloss/tensor"
 )
@@ -323,55 +322,4 @@ func slicesEqualBits(a, b []uint64) bool {
 		}
 	}
 	return true
-}
-
-// TestLateAlloc checks lateAlloc: every chunk's gradient is written exactly
-// once, after the allocation, whether its chunk ran before, during (left
-// for finish) or after the allocation; a slow allocation on 4 workers
-// leaves some chunks for finish.
-func TestLateAlloc(t *testing.T) {
-	defer SetNumThreads(0)
-	for _, th := range []int{1, 4} {
-		SetNumThreads(th)
-		const nc, grain = 64, 10
-		var buf []int32
-		started := make(chan struct{})
-		l := &lateAlloc{
-			alloc: func() {
-				time.Sleep(20 * time.Millisecond)
-				buf = make([]int32, nc*grain)
-			},
-			grad: func(lo, hi int) {
-				for i := lo; i < hi; i++ {
-					buf[i]++
-				}
-			},
-		}
-		parallelFor(nc*grain, grain, func(lo, hi int) {
-			// With several workers, the chunks after the first (claimed
-			// first) reach their gradient after it started: one of them
-			// allocates, slowly, and the others run meanwhile.
-			if th > 1 {
-				if lo == 0 {
-					close(started)
-				} else {
-					<-started
-				}
-			}
-			l.chunk(lo, hi)
-		})
-		deferred := len(l.pending)
-		l.finish()
-		for i, v := range buf {
-			if v != 1 {
-				t.Fatalf("threads=%d: element %d written %d times", th, i, v)
-			}
-		}
-		if th == 1 && deferred != 0 {
-			t.Errorf("one worker: %d chunks deferred", deferred)
-		}
-		if th > 1 && deferred == 0 {
-			t.Errorf("%d workers: no chunk deferred during a 20 ms allocation", th)
-		}
-	}
 }

@@ -2,6 +2,7 @@ package functional
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/torchloss/torchloss/internal/kernels"
 	"github.com/torchloss/torchloss/internal/parallel"
@@ -86,11 +87,91 @@ type fusedElementwise[T kernels.Float] struct {
 	// it returns kernels.Sum of the losses of elements [lo, hi), bit for
 	// bit, without writing them out (and may write the gradients too).
 	sum func(lo, hi int) T
+	// alloc, when not nil, allocates the gradient buffers that grad (and
+	// sum) write, from the first chunk to run: see lateAlloc.
+	alloc func()
+	// gradLate writes the gradients of [lo, hi) of a chunk whose loss ran
+	// while alloc was running (nil: grad does).
+	gradLate func(lo, hi int)
+}
+
+// lateAlloc allocates the buffers of gradients computed in a fused forward
+// pass while that pass runs. Go zeroes a large allocation on the
+// allocating goroutine (about 0.6 ms for 16 MB, with the other workers
+// idle when it precedes the parallel pass); here the first chunk to run
+// allocates, and the chunks that other workers run meanwhile compute their
+// losses and leave their gradients for a parallel pass after the loop
+// (finish), reading their inputs again. The gradients are elementwise, so
+// the results do not depend on which chunks were deferred; with one worker
+// none is. It pays where the pass is compute-bound (binary_cross_entropy,
+// kl_div); mse_loss and l1_loss, bound by memory bandwidth, allocate first:
+// re-reading a deferred chunk's inputs cost more there than the zeroing
+// (measured at 2 threads).
+type lateAlloc struct {
+	alloc   func()
+	state   atomic.Int32 // 0: not allocated, 1: allocating, 2: allocated
+	mu      sync.Mutex
+	pending [][2]int // chunks whose gradients are left for finish
+}
+
+// ready reports whether the buffers are allocated, allocating them when no
+// worker has started to; false: another worker is allocating them.
+func (l *lateAlloc) ready() bool {
+	if l.state.Load() == 2 {
+		return true
+	}
+	if l.state.CompareAndSwap(0, 1) {
+		l.alloc()
+		if lateAllocHook != nil {
+			lateAllocHook()
+		}
+		l.state.Store(2)
+		return true
+	}
+	return l.state.Load() == 2
+}
+
+// lateAllocHook, when set (by tests), runs after a late allocation: a slow
+// one makes the other workers defer their chunks' gradients.
+var lateAllocHook func()
+
+// later leaves the gradients of the chunk [lo, hi) for finish.
+func (l *lateAlloc) later(lo, hi int) {
+	l.mu.Lock()
+	l.pending = append(l.pending, [2]int{lo, hi})
+	l.mu.Unlock()
+}
+
+// finish allocates the buffers if no chunk did (an empty loss) and writes
+// the deferred chunks' gradients with grad, in parallel.
+func (l *lateAlloc) finish(grad func(lo, hi int)) {
+	if l.state.Load() == 0 {
+		l.alloc()
+		l.state.Store(2)
+	}
+	p := l.pending
+	l.pending = nil
+	parallelFor(len(p), 1, func(lo, hi int) {
+		for _, c := range p[lo:hi] {
+			grad(c[0], c[1])
+		}
+	})
 }
 
 // runFused evaluates the loss and returns its reduced (or, for None,
 // unreduced) output, and whether grad ran.
 func runFused[T kernels.Float](e fusedElementwise[T]) (*tensor.Tensor, bool) {
+	var late *lateAlloc
+	if e.alloc != nil {
+		late = &lateAlloc{alloc: e.alloc}
+		defer func() {
+			g := e.gradLate
+			if g == nil {
+				g = e.grad
+			}
+			late.finish(g)
+		}()
+	}
 	if e.r == None {
 		loss := make([]T, e.n)
 		parallel.For(e.n, sumGrain, func(_, lo, hi int) { e.fwd(lo, hi, loss[lo:hi]) })
@@ -105,19 +186,25 @@ func runFused[T kernels.Float](e fusedElementwise[T]) (*tensor.Tensor, bool) {
 	if nc > 1 {
 		partial = make([]T, nc)
 	}
-	parallel.For(e.n, sumGrain, func(c, lo, hi int) {
-		if e.sum != nil {
-			partial[c] = e.sum(lo, hi)
-			if e.grad != nil {
-				e.grad(lo, hi)
-			}
-			return
-		}
+	fwdSum := func(lo, hi int) T {
 		buf := getScratch[T]()
 		l := (*buf)[:hi-lo]
 		e.fwd(lo, hi, l)
-		partial[c] = kernels.Sum(l)
+		s := kernels.Sum(l)
 		putScratch(buf)
+		return s
+	}
+	parallel.For(e.n, sumGrain, func(c, lo, hi int) {
+		if late != nil && !late.ready() {
+			partial[c] = fwdSum(lo, hi)
+			late.later(lo, hi)
+			return
+		}
+		if e.sum != nil {
+			partial[c] = e.sum(lo, hi)
+		} else {
+			partial[c] = fwdSum(lo, hi)
+		}
 		if e.grad != nil {
 			e.grad(lo, hi)
 		}

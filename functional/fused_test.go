@@ -3,7 +3,9 @@ package functional
 import (
 	"math"
 	"math/rand/v2"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/torchloss/torchloss/tensor"
 )
@@ -129,14 +131,22 @@ func fusedCases() []fusedCase {
 }
 
 // TestFusedDeterministic checks that the fused, parallel losses give
-// bitwise identical outputs and gradients for 1, 2 and 8 threads.
+// bitwise identical outputs and gradients for 1, 2 and 8 threads, and for 4
+// threads with slow late allocations (gradients deferred, lateAlloc).
 func TestFusedDeterministic(t *testing.T) {
 	defer SetNumThreads(0)
+	defer func() { lateAllocHook = nil }()
 	for _, fc := range fusedCases() {
 		var want []uint64
-		for _, th := range []int{1, 2, 8} {
+		for k, th := range []int{1, 2, 8, 4} {
 			SetNumThreads(th)
+			// The last run's late allocations are slow: the chunks of
+			// the other workers take the deferred-gradient path.
+			if k == 3 {
+				lateAllocHook = func() { time.Sleep(5 * time.Millisecond) }
+			}
 			got, err := fc.run()
+			lateAllocHook = nil
 			if err != nil {
 				t.Fatalf("%s: %v", fc.name, err)
 			}
@@ -294,6 +304,50 @@ func TestCosineFusedMatchesGraph(t *testing.T) {
 					t.Fatalf("%s input%d [%d]: fused %v, graph %v", red, k+1, i, a[i], b[i])
 				}
 			}
+		}
+	}
+}
+
+// TestLateAlloc checks runFused's late allocation (lateAlloc): every
+// element's gradient is written exactly once, after the allocation,
+// whether its chunk ran before, during (left for gradLate) or after it;
+// with one worker no chunk is deferred, with four and a slow allocation
+// some are; the loss does not change.
+func TestLateAlloc(t *testing.T) {
+	defer SetNumThreads(0)
+	n := 64*sumGrain + 5
+	for _, th := range []int{1, 4} {
+		SetNumThreads(th)
+		var buf []int32
+		var deferred atomic.Int32
+		grad := func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				buf[i]++
+			}
+		}
+		out, ran := runFused(fusedElementwise[float64]{n: n, shape: []int{n}, r: Sum,
+			fwd: func(lo, hi int, loss []float64) {
+				for i := range loss {
+					loss[i] = 0.5
+				}
+			},
+			alloc: func() {
+				time.Sleep(20 * time.Millisecond)
+				buf = make([]int32, n)
+			},
+			grad:     grad,
+			gradLate: func(lo, hi int) { deferred.Add(1); grad(lo, hi) },
+		})
+		if v := out.Values()[0]; v != float64(n)/2 || !ran {
+			t.Fatalf("threads=%d: loss %v ran %v, want %v true", th, v, ran, float64(n)/2)
+		}
+		for i, v := range buf {
+			if v != 1 {
+				t.Fatalf("threads=%d: element %d written %d times", th, i, v)
+			}
+		}
+		if d := deferred.Load(); th == 1 && d != 0 || th > 1 && d == 0 {
+			t.Errorf("threads=%d: %d chunks deferred", th, d)
 		}
 	}
 }

@@ -99,21 +99,32 @@ func klDiv[T kernels.Float](input, target *tensor.Tensor, cfg config, p kernels.
 		var gx []T
 		u := T(1)
 		if wantEager(r, input, target) && !needs(target) {
-			gx = make([]T, n)
 			if r == Mean {
 				u /= T(n)
 			}
 			if div >= 0 {
 				u /= T(div)
 			}
-			eager = &eagerGrads[T]{gs: [][]T{gx, nil}}
+			// The buffer is allocated while the pass runs (lateAlloc).
+			eager = &eagerGrads[T]{}
+			fe.alloc = func() {
+				gx = make([]T, n)
+				eager.gs = [][]T{gx, nil}
+			}
 			fe.grad = func(int, int) {}
-			// One pass for the loss, its sum and the input gradient.
+			// One pass for the loss, its sum and the input gradient;
+			// KLDivVec's gradient alone for a chunk run during alloc.
 			fe.sum = func(lo, hi int) T { return kernels.KLDivVecSum(x[lo:hi], t[lo:hi], gx[lo:hi], u) }
+			fe.gradLate = func(lo, hi int) {
+				for i, ti := range t[lo:hi] {
+					gx[lo+i] = -u * ti
+				}
+			}
 		}
+		// The loss alone (the eager gradient comes from sum or gradLate).
 		fe.fwd = func(lo, hi int, loss []T) {
 			lt := getScratch[T]()
-			kernels.KLDivVec(x[lo:hi], t[lo:hi], loss, *lt, sub(gx, lo, hi), u)
+			kernels.KLDivVec(x[lo:hi], t[lo:hi], loss, *lt, nil, u)
 			putScratch(lt)
 		}
 	}
