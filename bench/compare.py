@@ -6,13 +6,18 @@ times and ratios (PyTorch time / torchloss time: > 1 means torchloss is
 faster), of the median step times and of the fastest steps (min-ratio,
 less sensitive to other load on the machine).
 
+With --rounds R the whole interleaved sequence runs R times and each side's
+figure is the median over the rounds of its per-round medians (the minimum
+over all rounds for min-ratio), which steadies the table on a shared machine.
+
 usage: /usr/bin/python3 bench/compare.py [--threads 1,2] [--reps 7]
-       [--scale 1] [--workload NAME] [--markdown]
+       [--rounds 1] [--scale 1] [--workload NAME] [--markdown]
 Build first: go build -o /tmp/torchloss ./cmd/torchloss (or pass --go BIN).
 """
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 
@@ -35,6 +40,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--reps", type=int, default=7)
+    ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--scale", type=int, default=1)
     ap.add_argument("--workload", default="")
     ap.add_argument("--go", default="/tmp/torchloss")
@@ -42,14 +48,22 @@ def main():
     a = ap.parse_args()
     threads = [int(t) for t in a.threads.split(",")]
     names = [n for n in NAMES if not a.workload or n == a.workload]
+    runs = {}
+    for rnd in range(a.rounds):
+        for name in names:
+            for t in threads:
+                common = ["--workload", name, "--threads", str(t), "--reps", str(a.reps), "--scale", str(a.scale), "--json"]
+                pt = run(["/usr/bin/python3", os.path.join(HERE, "torch_bench.py")] + common)[name]
+                go = run([a.go, "bench"] + common)[name]
+                runs.setdefault((name, t), []).append((pt, go))
+                print("round %d %-34s t=%d torch %.5f go %.5f ratio %.2fx" % (rnd + 1, name, t, pt["median_s"], go["median_s"], pt["median_s"] / go["median_s"]), file=sys.stderr)
     rows = {}
-    for name in names:
-        for t in threads:
-            common = ["--workload", name, "--threads", str(t), "--reps", str(a.reps), "--scale", str(a.scale), "--json"]
-            pt = run(["/usr/bin/python3", os.path.join(HERE, "torch_bench.py")] + common)[name]
-            go = run([a.go, "bench"] + common)[name]
-            rows[(name, t)] = (pt, go)
-            print("%-34s t=%d torch %.5f go %.5f ratio %.2fx" % (name, t, pt["median_s"], go["median_s"], pt["median_s"] / go["median_s"]), file=sys.stderr)
+    for key, rs in runs.items():
+        pt = {"median_s": statistics.median(p["median_s"] for p, _ in rs), "min_s": min(p["min_s"] for p, _ in rs)}
+        go = dict(rs[0][1])
+        go["median_s"] = statistics.median(g["median_s"] for _, g in rs)
+        go["min_s"] = min(g["min_s"] for _, g in rs)
+        rows[key] = (pt, go)
     hdr = ["workload"]
     for t in threads:
         hdr += ["torch %dt s" % t, "go %dt s" % t, "ratio %dt" % t, "min-ratio %dt" % t]
