@@ -1,8 +1,6 @@
 package functional
 
 import (
-	"sync"
-
 	"math"
 
 	"github.com/torchloss/torchloss"
@@ -296,37 +294,24 @@ func ctcLossT[T kernels.Float](p *ctcProblem) (*tensor.Tensor, error) {
 		grad = make([]T, len(lp))
 		eager = &eagerGrads[T]{gs: [][]T{grad}, ready: true}
 	}
-	// With the eager gradient, an alpha table is scratch: a free list holds
-	// one per worker goroutine at most.
-	var freeMu sync.Mutex
-	var free [][]T
+	// Each sample takes a kernel workspace from the kernels' free list and
+	// gives it back when done; with the eager gradient the alpha table is
+	// scratch too, the workspace's.
 	parallel.For(p.n, 1, func(b, _, _ int) {
 		x := sample(b)
+		k := kernels.GetCTCWork[T]()
+		defer kernels.PutCTCWork(k)
 		size := kernels.CTCAlphaLen(x.L, len(x.Labels))
 		var alpha []T
 		if eagerGrad {
-			freeMu.Lock()
-			if k := len(free); k > 0 {
-				alpha = free[k-1]
-				free = free[:k-1]
-			}
-			freeMu.Unlock()
-			if cap(alpha) < size {
-				alpha = make([]T, size)
-			}
-			alpha = alpha[:size]
-			defer func() {
-				freeMu.Lock()
-				free = append(free, alpha)
-				freeMu.Unlock()
-			}()
+			alpha = k.Alpha(size)
 		} else {
 			alpha = make([]T, size)
 			if alphas != nil {
 				alphas[b] = alpha
 			}
 		}
-		nll[b] = kernels.CTCForward(&x, alpha)
+		nll[b] = kernels.CTCForward(&x, alpha, k)
 		if eagerGrad {
 			gr := T(1)
 			if p.cfg.reduction == Mean {
@@ -336,7 +321,7 @@ func ctcLossT[T kernels.Float](p *ctcProblem) (*tensor.Tensor, error) {
 			if p.cfg.zeroInfinity && nll[b] == inf {
 				gr = 0
 			}
-			kernels.CTCBackward(&x, p.steps, alpha, nll[b], gr, p.cfg.zeroInfinity, grad)
+			kernels.CTCBackward(&x, p.steps, alpha, nll[b], gr, p.cfg.zeroInfinity, grad, k)
 		}
 	})
 	res := append([]T(nil), nll...)
@@ -383,12 +368,14 @@ func ctcLossT[T kernels.Float](p *ctcProblem) (*tensor.Tensor, error) {
 				gr = 0 // where(res == inf, 0, res)
 			}
 			x := sample(b)
+			k := kernels.GetCTCWork[T]()
+			defer kernels.PutCTCWork(k)
 			alpha := alphas[b]
 			if alpha == nil { // the eager path kept no table: recompute it
-				alpha = make([]T, kernels.CTCAlphaLen(x.L, len(x.Labels)))
-				kernels.CTCForward(&x, alpha)
+				alpha = k.Alpha(kernels.CTCAlphaLen(x.L, len(x.Labels)))
+				kernels.CTCForward(&x, alpha, k)
 			}
-			kernels.CTCBackward(&x, p.steps, alpha, nll[b], gr, p.cfg.zeroInfinity, grad)
+			kernels.CTCBackward(&x, p.steps, alpha, nll[b], gr, p.cfg.zeroInfinity, grad, k)
 		})
 		return gradsTo(shape, []gradOf[T]{{grad, p.logProbs}})
 	})

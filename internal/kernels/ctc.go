@@ -36,19 +36,6 @@ func (x *CTCSample[T]) prime(s int) int {
 
 func (x *CTCSample[T]) lp(t, c int) T { return x.LP[x.Off+t*x.Stride+c] }
 
-// primes returns l'(s) for s < 2S+1 and, for each s, whether the recursion
-// takes the transition from s-2 (s > 1 and l'(s-2) != l'(s)).
-func (x *CTCSample[T]) primes() ([]int32, []bool) {
-	w := 2*len(x.Labels) + 1
-	pr := make([]int32, w)
-	skip := make([]bool, w)
-	for s := range pr {
-		pr[s] = int32(x.prime(s))
-		skip[s] = s > 1 && x.prime(s-2) != x.prime(s)
-	}
-	return pr, skip
-}
-
 // ctcBlock is the number of time steps whose gradient accumulations
 // CTCBackward vectorizes together.
 const ctcBlock = 64
@@ -59,7 +46,9 @@ func CTCAlphaLen(L, S int) int { return L * (2*S + 1) }
 
 // CTCForward runs the alpha (forward) recursion of one sample in log space
 // and returns its negative log-likelihood. alpha has CTCAlphaLen(L, S)
-// entries, alpha[t*(2S+1)+s]; it is filled for the backward.
+// entries, alpha[t*(2S+1)+s]; it is filled for the backward. k is the
+// scratch (nil: allocated for the call); the result does not depend on
+// what k held.
 //
 //	alpha[0][0] = lp[0][blank], alpha[0][1] = lp[0][l'(1)] (S > 0), else -inf
 //	alpha[t][s] = logsumexp(alpha[t-1][s], alpha[t-1][s-1],
@@ -71,7 +60,10 @@ func CTCAlphaLen(L, S int) int { return L * (2*S + 1) }
 // PyTorch does. With L = 0 the loss is -0.0 (negative zero) if S = 0 and +inf
 // otherwise; an impossible alignment (S too long for L, or repeated labels
 // without room for a blank) gives +inf.
-func CTCForward[T Float](x *CTCSample[T], alpha []T) T {
+func CTCForward[T Float](x *CTCSample[T], alpha []T, k *CTCWork[T]) T {
+	if k == nil {
+		k = new(CTCWork[T])
+	}
 	S := len(x.Labels)
 	if x.L == 0 {
 		var z T
@@ -96,14 +88,14 @@ func CTCForward[T Float](x *CTCSample[T], alpha []T) T {
 	//	cur[s] = (Log((Exp(a1-m)+Exp(a2-m))+Exp(a3-m)) + m) + lp(t, l'(s))
 	//
 	// (Expf and Logf for float32).
-	pr, skip := x.primes()
-	buf := make([]T, 4*w)
-	e, ms := buf[:3*w], buf[3*w:]
+	pr, skip := k.primes(x)
+	e, ms := k.rowScratch(w)
 	e1, e2, e3 := e[:w], e[w:2*w], e[2*w:3*w]
 	var v *ctcVec[T]
 	if Is32[T]() && hasAVX2 {
 		// The eight-lane row kernel: rows padded with two -inf in front.
-		v = newCTCVec[T](w, 2)
+		vv := k.newVec(w, 2)
+		v = &vv
 		for s := range skip {
 			if skip[s] {
 				v.mask[s] = ^uint32(0)
@@ -195,16 +187,6 @@ type ctcVec[T Float] struct {
 	lpg  []T
 }
 
-func newCTCVec[T Float](w, pad int) *ctcVec[T] {
-	w8 := (w + 7) &^ 7
-	buf := make([]T, 2*(w8+pad)+w8)
-	neginf := Inf[T](-1)
-	for i := range buf[:2*(w8+pad)] {
-		buf[i] = neginf
-	}
-	return &ctcVec[T]{p: buf[:w8+pad], q: buf[w8+pad : 2*(w8+pad)], mask: make([]uint32, w8), lpg: buf[2*(w8+pad):]}
-}
-
 // ctcRowVec runs ctcRow32AVX2 on float32 rows (T is float32): for each
 // lane, m = max(a1, a2, a3') with a3' = a3 where mask is set and -inf
 // elsewhere (0 when m is -inf) and out = (Logf((Expf(a1−m) + Expf(a2−m))
@@ -234,8 +216,9 @@ func ctcRowVec[T Float](a1, a2, a3 []T, mask []uint32, lpg, out []T) bool {
 // log_softmax (exp(lp) minus the posterior), not the true derivative of the
 // loss with respect to lp (minus the posterior). Rows t >= L are 0. With
 // zeroInfinity and nll = +inf every row is 0; without it an impossible
-// alignment gives NaN in every row t < L (-inf + inf).
-func CTCBackward[T Float](x *CTCSample[T], steps int, alpha []T, nll, gr T, zeroInfinity bool, grad []T) {
+// alignment gives NaN in every row t < L (-inf + inf). k is the scratch
+// (nil: allocated for the call); the result does not depend on what k held.
+func CTCBackward[T Float](x *CTCSample[T], steps int, alpha []T, nll, gr T, zeroInfinity bool, grad []T, k *CTCWork[T]) {
 	zeroRows := func(from int) {
 		for t := from; t < steps; t++ {
 			row := grad[x.Off+t*x.Stride : x.Off+t*x.Stride+x.C]
@@ -248,6 +231,9 @@ func CTCBackward[T Float](x *CTCSample[T], steps int, alpha []T, nll, gr T, zero
 		zeroRows(0)
 		return
 	}
+	if k == nil {
+		k = new(CTCWork[T])
+	}
 	neginf := Inf[T](-1)
 	S := len(x.Labels)
 	w := 2*S + 1
@@ -257,14 +243,16 @@ func CTCBackward[T Float](x *CTCSample[T], steps int, alpha []T, nll, gr T, zero
 			*at(x.L-1, c) = neginf
 		}
 		L := x.L
-		next := make([]T, w) // beta[t+1]
-		cur := make([]T, w)  // beta[t]
-		pr, skip := x.primes()
+		k.rows = grow(k.rows, 2*w)
+		next := k.rows[:w] // beta[t+1]
+		cur := k.rows[w:]  // beta[t]
+		pr, skip := k.primes(x)
 		var v *ctcVec[T]
 		if Is32[T]() && hasAVX2 {
 			// The eight-lane row kernel: rows padded with -inf behind;
 			// next and cur are views of its rows.
-			v = newCTCVec[T](w, 2)
+			vv := k.newVec(w, 2)
+			v = &vv
 			for s := 0; s < 2*S-1; s++ {
 				if skip[s+2] {
 					v.mask[s] = ^uint32(0)
@@ -283,17 +271,17 @@ func CTCBackward[T Float](x *CTCSample[T], steps int, alpha []T, nll, gr T, zero
 			next[2*S-1] = x.lp(L-1, cp)
 			*at(L-1, cp) = la[2*S-1] + next[2*S-1]
 		}
-		buf := make([]T, 4*w)
-		e, ms := buf[:3*w], buf[3*w:]
+		e, ms := k.rowScratch(w)
 		e1, e2, e3 := e[:w], e[w:2*w], e[2*w:3*w]
 		// The products alpha·beta of a block of up to ctcBlock time steps,
 		// transposed (lab[s*ctcBlock+j] for t = t0+j), and their per-class
 		// accumulators acc[c*ctcBlock+j]: the log-add-exp chain of each
 		// (t, c) is PyTorch's (s from 2S down to 0), computed for the
 		// block's time steps side by side.
-		lab := make([]T, w*ctcBlock)
-		acc := make([]T, x.C*ctcBlock)
-		tmp := make([]T, 3*ctcBlock)
+		k.lab = grow(k.lab, w*ctcBlock)
+		k.acc = grow(k.acc, x.C*ctcBlock)
+		k.tmp = grow(k.tmp, 3*ctcBlock)
+		lab, acc, tmp := k.lab, k.acc, k.tmp
 		top := L - 2 // the block's last time step
 		for t := L - 2; t >= 0; t-- {
 			la = alpha[t*w : (t+1)*w]
@@ -338,7 +326,8 @@ func CTCBackward[T Float](x *CTCSample[T], steps int, alpha []T, nll, gr T, zero
 			next, cur = cur, next
 		}
 	}
-	ea := make([]T, 2*x.C)
+	k.ea = grow(k.ea, 2*x.C)
+	ea := k.ea
 	eb := ea[x.C:]
 	ea = ea[:x.C]
 	for t := 0; t < x.L; t++ {
