@@ -1,7 +1,9 @@
 package functional
 
 import (
+	"cmp"
 	"math"
+	"slices"
 
 	"github.com/torchloss/torchloss"
 	"github.com/torchloss/torchloss/internal/kernels"
@@ -269,6 +271,21 @@ type ctcProblem struct {
 	cfg         config
 }
 
+// ctcOrder returns the samples in the order the workers take them: by
+// decreasing work, the size of the alpha table L·(2S+1) (ties by index),
+// so that the longest samples do not come last and leave one worker
+// running alone. Each sample's results are its own (its loss, its rows of
+// the gradient), so the order changes no result.
+func ctcOrder(p *ctcProblem) []int {
+	order := make([]int, p.n)
+	for b := range order {
+		order[b] = b
+	}
+	work := func(b int) int { return kernels.CTCAlphaLen(int(p.il[b]), len(p.labels[b])) }
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(work(b), work(a)) })
+	return order
+}
+
 func ctcLossT[T kernels.Float](p *ctcProblem) (*tensor.Tensor, error) {
 	lp := tensor.Data[T](p.logProbs)
 	keep := needs(p.logProbs)
@@ -296,8 +313,11 @@ func ctcLossT[T kernels.Float](p *ctcProblem) (*tensor.Tensor, error) {
 	}
 	// Each sample takes a kernel workspace from the kernels' free list and
 	// gives it back when done; with the eager gradient the alpha table is
-	// scratch too, the workspace's.
-	parallel.For(p.n, 1, func(b, _, _ int) {
+	// scratch too, the workspace's. The samples are handed out longest
+	// first (see ctcOrder).
+	order := ctcOrder(p)
+	parallel.For(p.n, 1, func(i, _, _ int) {
+		b := order[i]
 		x := sample(b)
 		k := kernels.GetCTCWork[T]()
 		defer kernels.PutCTCWork(k)
@@ -359,7 +379,8 @@ func ctcLossT[T kernels.Float](p *ctcProblem) (*tensor.Tensor, error) {
 			return nil, err
 		}
 		grad := make([]T, len(lp))
-		parallel.For(p.n, 1, func(b, _, _ int) {
+		parallel.For(p.n, 1, func(i, _, _ int) {
+			b := order[i]
 			gr := up.at(b)
 			if p.cfg.reduction == Mean {
 				gr /= clamped(b)
