@@ -44,11 +44,170 @@ const ctcBlock = 64
 // of input length L and target length S: L·(2S+1) (0 when L is 0).
 func CTCAlphaLen(L, S int) int { return L * (2*S + 1) }
 
+// ctcBand is the part of each row of the recursions the kernels compute:
+// states lo <= s < hi of row t (at). When on, it leaves out the states
+// whose alpha or beta is exactly -inf whatever the log-probabilities
+// (alpha[t][s] for s > 2t+1: no path reaches them; beta[t][s] for
+// s < 2S+1-2(L-t): no path from them reaches the end), and whose products
+// alpha·beta are then -inf and change no gradient sum: they contribute
+// nothing to the loss or to the gradient, and no state inside the band
+// reads one outside it except the upper ones of alpha and the lower ones
+// of beta, which stay -inf in the padded rows.
+//
+// That holds when the sample's log-probabilities are neither NaN nor +inf
+// (-inf + NaN and -inf + inf are NaN, not -inf) and its alphas and betas
+// cannot overflow to +inf (a -inf product added to a +inf sum is NaN): the
+// band is on when every log-probability of the sample's classes in its L
+// rows is <= 0 (log-probabilities; NaN fails the test), and S <= L (else
+// no alignment exists and every row is needed for PyTorch's NaNs). When it
+// is off, every row is computed whole, lo = 0 and hi = 2S+1.
+type ctcBand struct {
+	on      bool
+	S, L, w int
+}
+
+func (b ctcBand) at(t int) (lo, hi int) {
+	if !b.on {
+		return 0, b.w
+	}
+	return max(0, 2*b.S+1-2*(b.L-t)), min(b.w, 2*t+2)
+}
+
+// in reports whether state s of row t is in the band.
+func (b ctcBand) in(t, s int) bool {
+	lo, hi := b.at(t)
+	return lo <= s && s < hi
+}
+
+// band returns the band of x (pr its l').
+func (k *CTCWork[T]) band(x *CTCSample[T], pr []int32) ctcBand {
+	b := ctcBand{S: len(x.Labels), L: x.L, w: len(pr)}
+	if b.S > x.L {
+		return b
+	}
+	// The distinct classes of l', then their log-probabilities.
+	k.head = grow(k.head, x.C)
+	seen := k.head
+	for c := range seen {
+		seen[c] = 0
+	}
+	cls := k.cls[:0]
+	for _, c := range pr {
+		if seen[c] == 0 {
+			seen[c] = 1
+			cls = append(cls, c)
+		}
+	}
+	k.cls = cls
+	for t := 0; t < x.L; t++ {
+		lpt := x.LP[x.Off+t*x.Stride:][:x.C]
+		for _, c := range cls {
+			if !(lpt[c] <= 0) {
+				return b
+			}
+		}
+	}
+	b.on = true
+	return b
+}
+
+// ctcRows holds the two rows of a recursion (the previous and the next,
+// swapped after each time step), padded with -inf: state s of CTCForward's
+// rows is at index s+2 (two -inf in front), of CTCBackward's at index s
+// (-inf behind), with 8 more entries for the lanes the eight-lane kernel
+// computes past a band's end. mask is the transition mask of each state
+// and lpg the gathered log-probabilities of a row, lp[t][l'(s)] at s.
+type ctcRows[T Float] struct {
+	p, q []T
+	mask []uint32
+	lpg  []T
+}
+
+// newRows returns the rows for 2S+1 = w states: p and q all -inf, the
+// mask and lpg all 0.
+func (k *CTCWork[T]) newRows(w int) ctcRows[T] {
+	n := w + 10
+	k.vec = grow(k.vec, 3*n)
+	k.mask = grow(k.mask, n)
+	buf := k.vec
+	neginf := Inf[T](-1)
+	for i := range buf[:2*n] {
+		buf[i] = neginf
+	}
+	clear(buf[2*n:])
+	clear(k.mask)
+	return ctcRows[T]{p: buf[:n], q: buf[n : 2*n], mask: k.mask, lpg: buf[2*n:]}
+}
+
+// gather sets lpg[s] = lpt[pr[s]] for lo <= s < hi.
+func (r *ctcRows[T]) gather(lpt []T, pr []int32, lo, hi int) {
+	g := r.lpg[lo:hi]
+	for i, c := range pr[lo:hi] {
+		g[i] = lpt[c]
+	}
+}
+
+// row computes, for i < n, out[i] = (Log((Exp(a1[i]-m) + Exp(a2[i]-m)) +
+// Exp(a3'[i]-m)) + m) + lpg[i], with a3' = a3 where mask is set and -inf
+// elsewhere, m = max(a1, a2, a3') (0 when -inf): one row of either
+// recursion, in PyTorch's operations (Expf and Logf for float32). The
+// eight-lane kernel computes n rounded up to 8 lanes (the slices are long
+// enough); row returns the number of lanes written.
+func (k *CTCWork[T]) row(a1, a2, a3 []T, mask []uint32, lpg, out []T, n int) int {
+	if Is32[T]() && hasAVX2 {
+		n8 := (n + 7) &^ 7
+		if !ctcRowVec(a1[:n8], a2[:n8], a3[:n8], mask[:n8], lpg[:n8], out[:n8]) {
+			return n8
+		}
+		n = n8 // a lane needs the scalar operations: redo them all
+	}
+	e, ms := k.rowScratch(n)
+	ctcRowScalar(a1[:n], a2[:n], a3[:n], mask[:n], lpg[:n], out[:n], e, ms)
+	return n
+}
+
+// ctcRowScalar is row's operations, the exponentials and logarithms of the
+// lanes at once (e: 3·len(out), ms: len(out)).
+func ctcRowScalar[T Float](a1, a2, a3 []T, mask []uint32, lpg, out, e, ms []T) {
+	neginf := Inf[T](-1)
+	n := len(out)
+	e1, e2, e3 := e[:n], e[n:2*n], e[2*n:3*n]
+	for i := range out {
+		b1 := a1[i]
+		m := b1
+		b2 := a2[i]
+		if b2 > m {
+			m = b2
+		}
+		b3 := neginf
+		if mask[i] != 0 {
+			b3 = a3[i]
+			if b3 > m {
+				m = b3
+			}
+		}
+		if m == neginf {
+			m = 0
+		}
+		ms[i] = m
+		e1[i], e2[i], e3[i] = b1-m, b2-m, b3-m
+	}
+	ExpfSlice(e, e)
+	for i := range out {
+		out[i] = (e1[i] + e2[i]) + e3[i]
+	}
+	LogfSlice(out, out)
+	for i := range out {
+		out[i] = (out[i] + ms[i]) + lpg[i]
+	}
+}
+
 // CTCForward runs the alpha (forward) recursion of one sample in log space
 // and returns its negative log-likelihood. alpha has CTCAlphaLen(L, S)
-// entries, alpha[t*(2S+1)+s]; it is filled for the backward. k is the
-// scratch (nil: allocated for the call); the result does not depend on
-// what k held.
+// entries, alpha[t*(2S+1)+s]; it is filled for CTCBackward (the entries
+// outside the sample's band, see ctcBand, are left as they were: neither
+// kernel reads them). k is the scratch (nil: allocated for the call); the
+// result does not depend on what k held.
 //
 //	alpha[0][0] = lp[0][blank], alpha[0][1] = lp[0][l'(1)] (S > 0), else -inf
 //	alpha[t][s] = logsumexp(alpha[t-1][s], alpha[t-1][s-1],
@@ -61,9 +220,6 @@ func CTCAlphaLen(L, S int) int { return L * (2*S + 1) }
 // otherwise; an impossible alignment (S too long for L, or repeated labels
 // without room for a blank) gives +inf.
 func CTCForward[T Float](x *CTCSample[T], alpha []T, k *CTCWork[T]) T {
-	if k == nil {
-		k = new(CTCWork[T])
-	}
 	S := len(x.Labels)
 	if x.L == 0 {
 		var z T
@@ -72,62 +228,36 @@ func CTCForward[T Float](x *CTCSample[T], alpha []T, k *CTCWork[T]) T {
 		}
 		return Inf[T](1)
 	}
+	if k == nil {
+		k = new(CTCWork[T])
+	}
 	neginf := Inf[T](-1)
 	w := 2*S + 1
-	row0 := alpha[:w]
-	for s := range row0 {
-		row0[s] = neginf
-	}
-	row0[0] = x.lp(0, x.Blank)
-	if S > 0 {
-		row0[1] = x.lp(0, x.prime(1))
-	}
-	// Each row is computed in four vectorizable steps (the exponentials and
-	// logarithms of a whole row at once), with the same operations as
-	//
-	//	cur[s] = (Log((Exp(a1-m)+Exp(a2-m))+Exp(a3-m)) + m) + lp(t, l'(s))
-	//
-	// (Expf and Logf for float32).
 	pr, skip := k.primes(x)
-	e, ms := k.rowScratch(w)
-	e1, e2, e3 := e[:w], e[w:2*w], e[2*w:3*w]
-	var v *ctcVec[T]
-	if Is32[T]() && hasAVX2 {
-		// The eight-lane row kernel: rows padded with two -inf in front.
-		vv := k.newVec(w, 2)
-		v = &vv
-		for s := range skip {
-			if skip[s] {
-				v.mask[s] = ^uint32(0)
-			}
+	band := k.band(x, pr)
+	r := k.newRows(w)
+	for s, sk := range skip {
+		if sk {
+			r.mask[s] = ^uint32(0)
 		}
-		copy(v.p[2:], row0)
 	}
+	r.p[2] = x.lp(0, x.Blank)
+	if S > 0 {
+		r.p[3] = x.lp(0, int(pr[1]))
+	}
+	lo, hi := band.at(0)
+	copy(alpha[lo:hi], r.p[2+lo:2+hi])
 	for t := 1; t < x.L; t++ {
-		prev := alpha[(t-1)*w : t*w]
-		cur := alpha[t*w : (t+1)*w]
-		lpt := x.LP[x.Off+t*x.Stride : x.Off+t*x.Stride+x.C]
-		if v != nil {
-			w8 := len(v.lpg)
-			for s, c := range pr {
-				v.lpg[s] = lpt[c]
-			}
-			out := v.q[2 : 2+w8]
-			if ctcRowVec(v.p[2:2+w8], v.p[1:1+w8], v.p[:w8], v.mask, v.lpg, out) {
-				ctcAlphaRow(prev, cur, pr, skip, lpt, e, e1, e2, e3, ms)
-				copy(out, cur)
-			} else {
-				copy(cur, out)
-			}
-			for s := w; s < w8; s++ {
-				out[s] = neginf
-			}
-			v.p, v.q = v.q, v.p
-			continue
+		lo, hi := band.at(t)
+		r.gather(x.LP[x.Off+t*x.Stride:][:x.C], pr, lo, hi)
+		n := k.row(r.p[2+lo:], r.p[1+lo:], r.p[lo:], r.mask[lo:], r.lpg[lo:], r.q[2+lo:], hi-lo)
+		for i := 2 + w; i < 2+lo+n; i++ {
+			r.q[i] = neginf
 		}
-		ctcAlphaRow(prev, cur, pr, skip, lpt, e, e1, e2, e3, ms)
+		copy(alpha[t*w+lo:t*w+hi], r.q[2+lo:2+hi])
+		r.p, r.q = r.q, r.p
 	}
-	last := alpha[(x.L-1)*w : x.L*w]
+	last := r.p[2 : 2+w] // alpha[L-1], -inf past the band
 	if S == 0 {
 		return -last[0]
 	}
@@ -137,54 +267,6 @@ func CTCForward[T Float](x *CTCSample[T], alpha []T, k *CTCWork[T]) T {
 		m = 0
 	}
 	return -(Log(Exp(l1-m)+Exp(l2-m)) + m)
-}
-
-// ctcAlphaRow computes one alpha row cur from prev with the scalar
-// operations of CTCForward (the exponentials and logarithms of the row at
-// once).
-func ctcAlphaRow[T Float](prev, cur []T, pr []int32, skip []bool, lpt, e, e1, e2, e3, ms []T) {
-	neginf := Inf[T](-1)
-	w := len(cur)
-	for s := 0; s < w; s++ {
-		a1 := prev[s]
-		m := a1
-		a2, a3 := neginf, neginf
-		if s > 0 {
-			a2 = prev[s-1]
-			if a2 > m {
-				m = a2
-			}
-		}
-		if skip[s] {
-			a3 = prev[s-2]
-			if a3 > m {
-				m = a3
-			}
-		}
-		if m == neginf {
-			m = 0
-		}
-		ms[s] = m
-		e1[s], e2[s], e3[s] = a1-m, a2-m, a3-m
-	}
-	ExpfSlice(e, e)
-	for s := range cur {
-		cur[s] = (e1[s] + e2[s]) + e3[s]
-	}
-	LogfSlice(cur, cur)
-	for s, c := range pr {
-		cur[s] = (cur[s] + ms[s]) + lpt[c]
-	}
-}
-
-// ctcVec holds the padded rows of the eight-lane recursion kernel
-// (ctcRow32AVX2): p and q (the previous and the next row, w rounded up to
-// eight plus two -inf entries of padding), the transition mask and the
-// gathered log-probabilities of a row.
-type ctcVec[T Float] struct {
-	p, q []T
-	mask []uint32
-	lpg  []T
 }
 
 // ctcRowVec runs ctcRow32AVX2 on float32 rows (T is float32): for each
@@ -204,7 +286,8 @@ func ctcRowVec[T Float](a1, a2, a3 []T, mask []uint32, lpg, out []T) bool {
 // log-probabilities into grad, which has the layout of x.LP (the same Off and
 // Stride): the sample's rows t < steps, steps being the number of time steps
 // of the array. alpha is the table CTCForward filled, nll its result and gr
-// the gradient reaching the sample's loss.
+// the gradient reaching the sample's loss. k is the scratch (nil: allocated
+// for the call); the result does not depend on what k held.
 //
 // The beta (backward) recursion mirrors the forward one from t = L-1 down,
 // keeping two rows; for each t the products alpha·beta are log-summed per
@@ -216,8 +299,7 @@ func ctcRowVec[T Float](a1, a2, a3 []T, mask []uint32, lpg, out []T) bool {
 // log_softmax (exp(lp) minus the posterior), not the true derivative of the
 // loss with respect to lp (minus the posterior). Rows t >= L are 0. With
 // zeroInfinity and nll = +inf every row is 0; without it an impossible
-// alignment gives NaN in every row t < L (-inf + inf). k is the scratch
-// (nil: allocated for the call); the result does not depend on what k held.
+// alignment gives NaN in every row t < L (-inf + inf).
 func CTCBackward[T Float](x *CTCSample[T], steps int, alpha []T, nll, gr T, zeroInfinity bool, grad []T, k *CTCWork[T]) {
 	zeroRows := func(from int) {
 		for t := from; t < steps; t++ {
@@ -231,129 +313,110 @@ func CTCBackward[T Float](x *CTCSample[T], steps int, alpha []T, nll, gr T, zero
 		zeroRows(0)
 		return
 	}
+	if x.L == 0 {
+		zeroRows(0)
+		return
+	}
 	if k == nil {
 		k = new(CTCWork[T])
 	}
 	neginf := Inf[T](-1)
 	S := len(x.Labels)
 	w := 2*S + 1
-	at := func(t, c int) *T { return &grad[x.Off+t*x.Stride+c] }
-	if x.L > 0 {
-		for c := 0; c < x.C; c++ {
-			*at(x.L-1, c) = neginf
-		}
-		L := x.L
-		k.rows = grow(k.rows, 2*w)
-		next := k.rows[:w] // beta[t+1]
-		cur := k.rows[w:]  // beta[t]
-		pr, skip := k.primes(x)
-		var v *ctcVec[T]
-		if Is32[T]() && hasAVX2 {
-			// The eight-lane row kernel: rows padded with -inf behind;
-			// next and cur are views of its rows.
-			vv := k.newVec(w, 2)
-			v = &vv
-			for s := 0; s < 2*S-1; s++ {
-				if skip[s+2] {
-					v.mask[s] = ^uint32(0)
-				}
-			}
-			next, cur = v.p[:w], v.q[:w]
-		}
-		for s := range next {
-			next[s] = neginf
-		}
-		la := alpha[(L-1)*w : L*w]
-		next[2*S] = x.lp(L-1, x.Blank)
-		*at(L-1, x.Blank) = la[2*S] + next[2*S]
-		if S > 0 {
-			cp := x.prime(2*S - 1)
-			next[2*S-1] = x.lp(L-1, cp)
-			*at(L-1, cp) = la[2*S-1] + next[2*S-1]
-		}
-		e, ms := k.rowScratch(w)
-		e1, e2, e3 := e[:w], e[w:2*w], e[2*w:3*w]
-		// The products alpha·beta of a block of up to ctcBlock time steps,
-		// transposed (lab[s*ctcBlock+j] for t = t0+j), and their per-class
-		// accumulators acc[c*ctcBlock+j]: the log-add-exp chain of each
-		// (t, c) is PyTorch's (s from 2S down to 0), computed for the
-		// block's time steps side by side.
-		k.lab = grow(k.lab, w*ctcBlock)
-		k.acc = grow(k.acc, x.C*ctcBlock)
-		k.tmp = grow(k.tmp, 3*ctcBlock)
-		lab, acc, tmp := k.lab, k.acc, k.tmp
-		top := L - 2 // the block's last time step
-		for t := L - 2; t >= 0; t-- {
-			la = alpha[t*w : (t+1)*w]
-			lpt := x.LP[x.Off+t*x.Stride : x.Off+t*x.Stride+x.C]
-			// beta[t] for every s first, vectorized as in CTCForward.
-			if v != nil {
-				w8 := len(v.lpg)
-				for s, c := range pr {
-					v.lpg[s] = lpt[c]
-				}
-				if ctcRowVec(v.p[:w8], v.p[1:1+w8], v.p[2:2+w8], v.mask, v.lpg, v.q[:w8]) {
-					ctcBetaRow(next, cur, skip, e, e1, e2, e3, ms)
-					for s, c := range pr {
-						cur[s] = (cur[s] + ms[s]) + lpt[c]
-					}
-				}
-				for s := w; s < len(v.q); s++ {
-					v.q[s] = neginf
-				}
-				v.p, v.q = v.q, v.p
-				next, cur = cur, next
-				j := top - t
-				for s := range pr {
-					lab[s*ctcBlock+j] = la[s] + next[s]
-				}
-				if j == ctcBlock-1 || t == 0 {
-					ctcAccumulate(x, pr, lab, acc, tmp, j+1, top, grad)
-					top = t - 1
-				}
-				continue
-			}
-			ctcBetaRow(next, cur, skip, e, e1, e2, e3, ms)
-			j := top - t
-			for s, c := range pr {
-				cur[s] = (cur[s] + ms[s]) + lpt[c]
-				lab[s*ctcBlock+j] = la[s] + cur[s]
-			}
-			if j == ctcBlock-1 || t == 0 {
-				ctcAccumulate(x, pr, lab, acc, tmp, j+1, top, grad)
-				top = t - 1
-			}
-			next, cur = cur, next
+	L := x.L
+	pr, skip := k.primes(x)
+	band := k.band(x, pr)
+	r := k.newRows(w)
+	for s := 0; s < 2*S-1; s++ {
+		if skip[s+2] {
+			r.mask[s] = ^uint32(0)
 		}
 	}
 	k.ea = grow(k.ea, 2*x.C)
-	ea := k.ea
-	eb := ea[x.C:]
-	ea = ea[:x.C]
-	for t := 0; t < x.L; t++ {
-		row := grad[x.Off+t*x.Stride : x.Off+t*x.Stride+x.C]
-		lps := x.LP[x.Off+t*x.Stride : x.Off+t*x.Stride+x.C]
-		// exp(-inf) = 0 is not computed (in Expf's vector form it takes
-		// slow subnormal arithmetic): the argument kept in row, 0 in eb.
-		for c, lp := range lps {
-			d := (row[c] + nll) - lp
-			row[c] = d
-			if d == neginf {
-				d = 0
-			}
-			eb[c] = d
+	// alpha[t][s] where the band has it, -inf elsewhere.
+	la := func(t, s int) T {
+		if band.in(t, s) {
+			return alpha[t*w+s]
 		}
-		ExpfSlice(ea, lps)
-		ExpfSlice(eb, eb)
-		for c, d := range row {
-			e := eb[c]
-			if d == neginf {
-				e = 0
-			}
-			row[c] = (ea[c] - e) * gr
-		}
+		return neginf
 	}
-	zeroRows(x.L)
+	// beta[L-1] and the products of row L-1.
+	row := grad[x.Off+(L-1)*x.Stride:][:x.C]
+	for c := range row {
+		row[c] = neginf
+	}
+	r.p[2*S] = x.lp(L-1, x.Blank)
+	row[x.Blank] = la(L-1, 2*S) + r.p[2*S]
+	if S > 0 {
+		cp := int(pr[2*S-1])
+		r.p[2*S-1] = x.lp(L-1, cp)
+		row[cp] = la(L-1, 2*S-1) + r.p[2*S-1]
+	}
+	k.finishRow(x, L-1, nll, gr, grad)
+	// The rows below, in blocks of up to ctcBlock time steps top, top-1,
+	// …, bot: the beta rows first, their products alpha·beta transposed
+	// into lab (lab[s*ctcBlock+j] for t = top-j, the block's states
+	// lo(bot) <= s < hi(top), -inf outside each row's band), then their
+	// sums per class, the time steps side by side (ctcAccumulate).
+	k.lab = grow(k.lab, (w+1)*ctcBlock)
+	k.tmp = grow(k.tmp, 3*ctcBlock)
+	k.head = grow(k.head, x.C)
+	lab := k.lab
+	for top := L - 2; top >= 0; top -= ctcBlock {
+		bot := max(0, top-ctcBlock+1)
+		blo, _ := band.at(bot)
+		_, bhi := band.at(top)
+		for t := top; t >= bot; t-- {
+			lo, hi := band.at(t)
+			r.gather(x.LP[x.Off+t*x.Stride:][:x.C], pr, lo, hi)
+			n := k.row(r.p[lo:], r.p[lo+1:], r.p[lo+2:], r.mask[lo:], r.lpg[lo:], r.q[lo:], hi-lo)
+			for i := w; i < lo+n; i++ {
+				r.q[i] = neginf
+			}
+			j := top - t
+			for s := blo; s < lo; s++ {
+				lab[s*ctcBlock+j] = neginf
+			}
+			at := alpha[t*w:][:w]
+			for s := lo; s < hi; s++ {
+				lab[s*ctcBlock+j] = at[s] + r.q[s]
+			}
+			for s := hi; s < bhi; s++ {
+				lab[s*ctcBlock+j] = neginf
+			}
+			r.p, r.q = r.q, r.p
+		}
+		k.accumulate(x, pr, blo, bhi, top-bot+1, top, nll, gr, grad)
+	}
+	zeroRows(L)
+}
+
+// finishRow turns row t of grad, the log-sums of the products per class,
+// into the gradient (see CTCBackward).
+func (k *CTCWork[T]) finishRow(x *CTCSample[T], t int, nll, gr T, grad []T) {
+	neginf := Inf[T](-1)
+	row := grad[x.Off+t*x.Stride:][:x.C]
+	lps := x.LP[x.Off+t*x.Stride:][:x.C]
+	ea, eb := k.ea[:x.C], k.ea[x.C:2*x.C]
+	// exp(-inf) = 0 is not computed (in Expf's vector form it takes
+	// slow subnormal arithmetic): the argument kept in row, 0 in eb.
+	for c, lp := range lps {
+		d := (row[c] + nll) - lp
+		row[c] = d
+		if d == neginf {
+			d = 0
+		}
+		eb[c] = d
+	}
+	ExpfSlice(ea, lps)
+	ExpfSlice(eb, eb)
+	for c, d := range row {
+		e := eb[c]
+		if d == neginf {
+			e = 0
+		}
+		row[c] = (ea[c] - e) * gr
+	}
 }
 
 // ctcAccStep log-adds l into g elementwise (ctcAccumulate's step for one
@@ -392,80 +455,74 @@ func ctcAccStep[T Float](g, l, e, ms []T) {
 	}
 }
 
-// ctcBetaRow computes the log-sum-exp part of one beta row, cur[s] before
-// the addition of ms[s] and lp, from next (beta[t+1]) with the scalar
-// operations of CTCBackward.
-func ctcBetaRow[T Float](next, cur []T, skip []bool, e, e1, e2, e3, ms []T) {
-	neginf := Inf[T](-1)
-	S := (len(cur) - 1) / 2
-	for s := 2 * S; s >= 0; s-- {
-		b1 := next[s]
-		m := b1
-		b2, b3 := neginf, neginf
-		if s < 2*S {
-			b2 = next[s+1]
-			if b2 > m {
-				m = b2
-			}
-		}
-		if s < 2*S-1 && skip[s+2] {
-			b3 = next[s+2]
-			if b3 > m {
-				m = b3
-			}
-		}
-		if m == neginf {
-			m = 0
-		}
-		ms[s] = m
-		e1[s], e2[s], e3[s] = b1-m, b2-m, b3-m
-	}
-	ExpfSlice(e, e)
-	for s := range cur {
-		cur[s] = (e1[s] + e2[s]) + e3[s]
-	}
-	LogfSlice(cur, cur)
-}
-
-// ctcAccumulate log-sums, for the n time steps top, top-1, …, top-n+1
-// (column j of lab is t = top-j), the products alpha·beta of each class
-// into acc, s from 2S down to 0, with the scalar operations
+// accumulate log-sums, for the n time steps top, top-1, …, top-n+1 (column
+// j of lab is t = top-j), the products alpha·beta of each class, states s
+// from hi-1 down to lo (the block's; the states outside have -inf products
+// only, which change no sum), with PyTorch's operations
 //
-//	acc = lab                               if acc = -inf
+//	acc = lab                               if acc = -inf (at first)
 //	acc = Log(Exp(acc-m)+Exp(lab-m)) + m    otherwise, m = Max(acc, lab)
 //
-// (Expf and Logf for float32)
+// (Expf and Logf for float32; the exponential of the maximum's term,
+// exactly 1, skipped; the exponentials and logarithms of a block at once),
+// then writes the sums into grad's rows and finishes them (finishRow).
 //
-// (the exponential of the maximum's term, exactly 1, skipped; the exponentials and logarithms of a block at once), and writes the
-// sums into grad's rows.
-func ctcAccumulate[T Float](x *CTCSample[T], pr []int32, lab, acc, tmp []T, n, top int, grad []T) {
+// A class's sum starts as the products of its first state (the -inf start
+// gives them unchanged) and lives in that state's row of lab: head[c] is
+// the row. The eight-lane kernel writes each new sum into a spare row,
+// which becomes the class's; the row it replaces becomes the spare.
+func (k *CTCWork[T]) accumulate(x *CTCSample[T], pr []int32, lo, hi, n, top int, nll, gr T, grad []T) {
 	neginf := Inf[T](-1)
-	for i := range acc {
-		acc[i] = neginf
+	lab := k.lab
+	head := k.head[:x.C]
+	for c := range head {
+		head[c] = -1
 	}
 	vec := Is32[T]() && hasAVX2
-	for s := len(pr) - 1; s >= 0; s-- {
-		g := acc[int(pr[s])*ctcBlock:][:n]
-		l := lab[s*ctcBlock:][:n]
-		j0 := 0
-		if m8 := n &^ 7; vec && m8 > 0 {
-			// Eight lanes (ctcAcc32AVX2), the same operations; a block
-			// with a special case is redone by the loops below.
-			out := tmp[ctcBlock : ctcBlock+m8]
-			f := func(s []T) []float32 { return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(s))), len(s)) }
-			if !ctcAcc32AVX2(f(g[:m8]), f(l[:m8]), f(out)) {
-				copy(g, out)
-				j0 = m8
+	n8 := n
+	if vec {
+		// Whole vectors: the columns past n are -inf (their sums stay
+		// -inf, unused).
+		n8 = (n + 7) &^ 7
+		for s := lo; s < hi; s++ {
+			l := lab[s*ctcBlock:][n:n8]
+			for j := range l {
+				l[j] = neginf
 			}
 		}
-		if j0 < n {
-			ctcAccStep(g[j0:], l[j0:], tmp[:n-j0], tmp[2*ctcBlock:2*ctcBlock+n-j0])
+	}
+	spare := len(pr) // lab's row past the states'
+	for s := hi - 1; s >= lo; s-- {
+		c := pr[s]
+		h := int(head[c])
+		if h < 0 {
+			head[c] = int32(s)
+			continue
 		}
+		g := lab[h*ctcBlock:][:n8]
+		l := lab[s*ctcBlock:][:n8]
+		if vec {
+			f := func(s []T) []float32 { return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(s))), len(s)) }
+			if !ctcAcc32AVX2(f(g), f(l), f(lab[spare*ctcBlock:][:n8])) {
+				head[c] = int32(spare)
+				spare = h
+				continue
+			}
+			// A lane with a special case (NaN): the scalar step for
+			// the whole block.
+		}
+		ctcAccStep(g[:n], l[:n], k.tmp[:n], k.tmp[2*ctcBlock:2*ctcBlock+n])
 	}
 	for j := 0; j < n; j++ {
-		row := grad[x.Off+(top-j)*x.Stride:][:x.C]
-		for c := range row {
-			row[c] = acc[c*ctcBlock+j]
+		t := top - j
+		row := grad[x.Off+t*x.Stride:][:x.C]
+		for c, h := range head {
+			if h < 0 {
+				row[c] = neginf
+			} else {
+				row[c] = lab[int(h)*ctcBlock+j]
+			}
 		}
+		k.finishRow(x, t, nll, gr, grad)
 	}
 }

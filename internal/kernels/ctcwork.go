@@ -27,9 +27,10 @@ type CTCWork[T Float] struct {
 	vec   []T      // the padded rows of the eight-lane kernel and lpg
 	mask  []uint32 // its transition mask
 	lab   []T      // CTCBackward's products alpha·beta of a block
-	acc   []T      // and their per-class accumulators
-	tmp   []T      // ctcAccumulate's scratch
+	tmp   []T      // accumulate's scratch
 	ea    []T      // the exponentials of a gradient row, 2C
+	head  []int32  // per class: accumulate's rows of lab, band's marks
+	cls   []int32  // band's distinct classes
 }
 
 // grow returns s resized to n elements, reallocated when its capacity is
@@ -51,8 +52,8 @@ func (k *CTCWork[T]) Alpha(n int) []T {
 // bytes is the memory the workspace holds.
 func (k *CTCWork[T]) bytes() int {
 	var z T
-	f := cap(k.alpha) + cap(k.buf) + cap(k.rows) + cap(k.vec) + cap(k.lab) + cap(k.acc) + cap(k.tmp) + cap(k.ea)
-	return f*int(unsafe.Sizeof(z)) + 4*cap(k.pr) + cap(k.skip) + 4*cap(k.mask)
+	f := cap(k.alpha) + cap(k.buf) + cap(k.rows) + cap(k.vec) + cap(k.lab) + cap(k.tmp) + cap(k.ea)
+	return f*int(unsafe.Sizeof(z)) + 4*(cap(k.pr)+cap(k.mask)+cap(k.head)+cap(k.cls)) + cap(k.skip)
 }
 
 // primes returns l'(s) for s < 2S+1 and, for each s, whether the recursion
@@ -75,23 +76,6 @@ func (k *CTCWork[T]) primes(x *CTCSample[T]) ([]int32, []bool) {
 func (k *CTCWork[T]) rowScratch(w int) (e, ms []T) {
 	k.buf = grow(k.buf, 4*w)
 	return k.buf[:3*w], k.buf[3*w:]
-}
-
-// newVec returns the padded rows of the eight-lane recursion kernel for
-// rows of w states: p and q all -inf, the mask and lpg all 0 (as freshly
-// allocated).
-func (k *CTCWork[T]) newVec(w, pad int) ctcVec[T] {
-	w8 := (w + 7) &^ 7
-	k.vec = grow(k.vec, 2*(w8+pad)+w8)
-	k.mask = grow(k.mask, w8)
-	buf := k.vec
-	neginf := Inf[T](-1)
-	for i := range buf[:2*(w8+pad)] {
-		buf[i] = neginf
-	}
-	clear(buf[2*(w8+pad):])
-	clear(k.mask)
-	return ctcVec[T]{p: buf[:w8+pad], q: buf[w8+pad : 2*(w8+pad)], mask: k.mask, lpg: buf[2*(w8+pad):]}
 }
 
 // ctcWorkKeep bounds the free list of each element type: at most
