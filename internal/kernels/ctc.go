@@ -38,7 +38,7 @@ func (x *CTCSample[T]) lp(t, c int) T { return x.LP[x.Off+t*x.Stride+c] }
 
 // ctcBlock is the number of time steps whose gradient accumulations
 // CTCBackward vectorizes together.
-const ctcBlock = 64
+const ctcBlock = 32
 
 // CTCAlphaLen is the size of the alpha table CTCForward needs for a sample
 // of input length L and target length S: L·(2S+1) (0 when L is 0).
@@ -79,8 +79,34 @@ func (b ctcBand) in(t, s int) bool {
 	return lo <= s && s < hi
 }
 
-// band returns the band of x (pr its l').
+// band returns the band of x (pr its l'). The band CTCForward finds is
+// kept in k for the CTCBackward of the same sample that follows it (the
+// same CTCSample fields), which then does not scan the log-probabilities
+// again: the caller does not change them in between (the alpha table would
+// not match them either). That backward forgets it, and so does
+// PutCTCWork: no later call, after the log-probabilities may have changed,
+// finds it.
 func (k *CTCWork[T]) band(x *CTCSample[T], pr []int32) ctcBand {
+	key := ctcKey[T]{unsafe.SliceData(x.LP), len(x.LP), x.Off, x.Stride, x.C, x.L, x.Blank, unsafe.SliceData(x.Labels), len(x.Labels)}
+	if k.last.ok && k.last.key == key {
+		return k.last.band
+	}
+	b := ctcBandOf(x, pr, k)
+	k.last.ok, k.last.key, k.last.band = true, key, b
+	return b
+}
+
+// ctcKey identifies a sample: its CTCSample fields.
+type ctcKey[T Float] struct {
+	lp                        *T
+	n, off, stride, c, l, blk int
+	labels                    *int64
+	s                         int
+}
+
+// ctcBandOf computes the band of x (pr its l'), scanning its
+// log-probabilities.
+func ctcBandOf[T Float](x *CTCSample[T], pr []int32, k *CTCWork[T]) ctcBand {
 	b := ctcBand{S: len(x.Labels), L: x.L, w: len(pr)}
 	if b.S > x.L {
 		return b
@@ -99,10 +125,12 @@ func (k *CTCWork[T]) band(x *CTCSample[T], pr []int32) ctcBand {
 		}
 	}
 	k.cls = cls
-	for t := 0; t < x.L; t++ {
-		lpt := x.LP[x.Off+t*x.Stride:][:x.C]
-		for _, c := range cls {
-			if !(lpt[c] <= 0) {
+	// Class by class, the rows one after the other: the loads of many
+	// rows (each in its own cache lines) are in flight at once.
+	lp := x.LP[x.Off : x.Off+(x.L-1)*x.Stride+x.C]
+	for _, c := range cls {
+		for i := int(c); i < len(lp); i += x.Stride {
+			if !(lp[i] <= 0) {
 				return b
 			}
 		}
@@ -139,11 +167,22 @@ func (k *CTCWork[T]) newRows(w int) ctcRows[T] {
 	return ctcRows[T]{p: buf[:n], q: buf[n : 2*n], mask: k.mask, lpg: buf[2*n:]}
 }
 
-// gather sets lpg[s] = lpt[pr[s]] for lo <= s < hi.
+// gather sets lpg[s] = lpt[pr[s]] for lo <= s < hi: lpt[blank] at even
+// s, the labels' at odd s.
 func (r *ctcRows[T]) gather(lpt []T, pr []int32, lo, hi int) {
-	g := r.lpg[lo:hi]
-	for i, c := range pr[lo:hi] {
-		g[i] = lpt[c]
+	g := r.lpg[:hi]
+	bl := lpt[pr[0]]
+	s := lo
+	if s%2 == 1 {
+		g[s] = lpt[pr[s]]
+		s++
+	}
+	for ; s+1 < hi; s += 2 {
+		g[s] = bl
+		g[s+1] = lpt[pr[s+1]]
+	}
+	if s < hi {
+		g[s] = bl
 	}
 }
 
@@ -332,7 +371,7 @@ func CTCBackward[T Float](x *CTCSample[T], steps int, alpha []T, nll, gr T, zero
 			r.mask[s] = ^uint32(0)
 		}
 	}
-	k.ea = grow(k.ea, 2*x.C)
+	k.ea = grow(k.ea, 3*x.C*ctcBlock)
 	// alpha[t][s] where the band has it, -inf elsewhere.
 	la := func(t, s int) T {
 		if band.in(t, s) {
@@ -341,18 +380,18 @@ func CTCBackward[T Float](x *CTCSample[T], steps int, alpha []T, nll, gr T, zero
 		return neginf
 	}
 	// beta[L-1] and the products of row L-1.
-	row := grad[x.Off+(L-1)*x.Stride:][:x.C]
-	for c := range row {
-		row[c] = neginf
+	sums := k.ea[:x.C]
+	for c := range sums {
+		sums[c] = neginf
 	}
 	r.p[2*S] = x.lp(L-1, x.Blank)
-	row[x.Blank] = la(L-1, 2*S) + r.p[2*S]
+	sums[x.Blank] = la(L-1, 2*S) + r.p[2*S]
 	if S > 0 {
 		cp := int(pr[2*S-1])
 		r.p[2*S-1] = x.lp(L-1, cp)
-		row[cp] = la(L-1, 2*S-1) + r.p[2*S-1]
+		sums[cp] = la(L-1, 2*S-1) + r.p[2*S-1]
 	}
-	k.finishRow(x, L-1, nll, gr, grad)
+	k.finish(x, L-1, 1, nll, gr, grad)
 	// The rows below, in blocks of up to ctcBlock time steps top, top-1,
 	// …, bot: the beta rows first, their products alpha·beta transposed
 	// into lab (lab[s*ctcBlock+j] for t = top-j, the block's states
@@ -377,9 +416,11 @@ func CTCBackward[T Float](x *CTCSample[T], steps int, alpha []T, nll, gr T, zero
 			for s := blo; s < lo; s++ {
 				lab[s*ctcBlock+j] = neginf
 			}
-			at := alpha[t*w:][:w]
-			for s := lo; s < hi; s++ {
-				lab[s*ctcBlock+j] = at[s] + r.q[s]
+			bt := r.q[lo:hi]
+			at := alpha[t*w+lo:][:len(bt)]
+			dst := lab[lo*ctcBlock+j:]
+			for i, b := range bt {
+				dst[i*ctcBlock] = at[i] + b
 			}
 			for s := hi; s < bhi; s++ {
 				lab[s*ctcBlock+j] = neginf
@@ -388,34 +429,46 @@ func CTCBackward[T Float](x *CTCSample[T], steps int, alpha []T, nll, gr T, zero
 		}
 		k.accumulate(x, pr, blo, bhi, top-bot+1, top, nll, gr, grad)
 	}
+	k.last.ok = false
 	zeroRows(L)
 }
 
-// finishRow turns row t of grad, the log-sums of the products per class,
-// into the gradient (see CTCBackward).
-func (k *CTCWork[T]) finishRow(x *CTCSample[T], t int, nll, gr T, grad []T) {
+// finish writes the n rows top, top-1, …, top-n+1 of grad (the sample's
+// rows t < L) from the log-sums of the products per class, k.ea[j*C+c]
+// for t = top-j (see CTCBackward), its only stores to the rows. The
+// exponentials of the rows are computed at once, exp(lp) and exp(d) of
+// row j at k.ea[n*C+j*2C:][:2C].
+func (k *CTCWork[T]) finish(x *CTCSample[T], top, n int, nll, gr T, grad []T) {
 	neginf := Inf[T](-1)
-	row := grad[x.Off+t*x.Stride:][:x.C]
-	lps := x.LP[x.Off+t*x.Stride:][:x.C]
-	ea, eb := k.ea[:x.C], k.ea[x.C:2*x.C]
-	// exp(-inf) = 0 is not computed (in Expf's vector form it takes
-	// slow subnormal arithmetic): the argument kept in row, 0 in eb.
-	for c, lp := range lps {
-		d := (row[c] + nll) - lp
-		row[c] = d
-		if d == neginf {
-			d = 0
+	C := x.C
+	ds, e := k.ea[:n*C], k.ea[n*C:3*n*C]
+	for j := 0; j < n; j++ {
+		lps := x.LP[x.Off+(top-j)*x.Stride:][:C]
+		dj, ea, eb := ds[j*C:][:C], e[2*j*C:][:C], e[2*j*C+C:][:C]
+		// exp(-inf) = 0 is not computed (in Expf's vector form it
+		// takes slow subnormal arithmetic): the argument kept in ds, 0
+		// in eb.
+		for c, lp := range lps {
+			d := (dj[c] + nll) - lp
+			dj[c] = d
+			if d == neginf {
+				d = 0
+			}
+			ea[c] = lp
+			eb[c] = d
 		}
-		eb[c] = d
 	}
-	ExpfSlice(ea, lps)
-	ExpfSlice(eb, eb)
-	for c, d := range row {
-		e := eb[c]
-		if d == neginf {
-			e = 0
+	ExpfSlice(e, e)
+	for j := 0; j < n; j++ {
+		row := grad[x.Off+(top-j)*x.Stride:][:C]
+		dj, ea, eb := ds[j*C:][:C], e[2*j*C:][:C], e[2*j*C+C:][:C]
+		for c, d := range dj {
+			v := eb[c]
+			if d == neginf {
+				v = 0
+			}
+			row[c] = (ea[c] - v) * gr
 		}
-		row[c] = (ea[c] - e) * gr
 	}
 }
 
@@ -465,7 +518,7 @@ func ctcAccStep[T Float](g, l, e, ms []T) {
 //
 // (Expf and Logf for float32; the exponential of the maximum's term,
 // exactly 1, skipped; the exponentials and logarithms of a block at once),
-// then writes the sums into grad's rows and finishes them (finishRow).
+// then finishes grad's rows from the sums (finish).
 //
 // A class's sum starts as the products of its first state (the -inf start
 // gives them unchanged) and lives in that state's row of lab: head[c] is
@@ -513,16 +566,17 @@ func (k *CTCWork[T]) accumulate(x *CTCSample[T], pr []int32, lo, hi, n, top int,
 		}
 		ctcAccStep(g[:n], l[:n], k.tmp[:n], k.tmp[2*ctcBlock:2*ctcBlock+n])
 	}
-	for j := 0; j < n; j++ {
-		t := top - j
-		row := grad[x.Off+t*x.Stride:][:x.C]
-		for c, h := range head {
-			if h < 0 {
-				row[c] = neginf
-			} else {
-				row[c] = lab[int(h)*ctcBlock+j]
+	sums := k.ea[:n*x.C]
+	for c, h := range head {
+		if h < 0 {
+			for j := 0; j < n; j++ {
+				sums[j*x.C+c] = neginf
+			}
+		} else {
+			for j, v := range lab[int(h)*ctcBlock:][:n] {
+				sums[j*x.C+c] = v
 			}
 		}
-		k.finishRow(x, t, nll, gr, grad)
 	}
+	k.finish(x, top, n, nll, gr, grad)
 }

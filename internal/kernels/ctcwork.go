@@ -28,9 +28,14 @@ type CTCWork[T Float] struct {
 	mask  []uint32 // its transition mask
 	lab   []T      // CTCBackward's products alpha·beta of a block
 	tmp   []T      // accumulate's scratch
-	ea    []T      // the exponentials of a gradient row, 2C
+	ea    []T      // finish's sums and exponentials, 3C per row
 	head  []int32  // per class: accumulate's rows of lab, band's marks
 	cls   []int32  // band's distinct classes
+	last  struct { // the last band found (see band)
+		ok   bool
+		key  ctcKey[T]
+		band ctcBand
+	}
 }
 
 // grow returns s resized to n elements, reallocated when its capacity is
@@ -130,6 +135,7 @@ func PutCTCWork[T Float](k *CTCWork[T]) {
 	if k == nil {
 		return
 	}
+	k.last.ok = false
 	b := k.bytes()
 	ctcWorks.mu.Lock()
 	defer ctcWorks.mu.Unlock()

@@ -269,3 +269,40 @@ func TestCTCWorkFreeListBound(t *testing.T) {
 		t.Fatal("GetCTCWork on an empty list did not make a new workspace")
 	}
 }
+
+// The band a forward finds serves the backward that follows it, and no
+// later call: after that backward (or PutCTCWork), log-probabilities that
+// changed in place (here: a NaN that turns the band off) are scanned again.
+func TestCTCWorkBandNotKept(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	p, lp := ctcGen[float32](r, 40, 1, 6, 12, false)
+	p.L[0], p.S[0] = 40, 12
+	p.labels[0] = p.labels[0][:0]
+	for i := 0; i < 12; i++ {
+		p.labels[0] = append(p.labels[0], 1+int64(i%5))
+	}
+	x := CTCSample[float32]{LP: lp, Off: 0, Stride: p.C, C: p.C, L: 40, Labels: p.labels[0]}
+	pr, _ := new(CTCWork[float32]).primes(&x)
+	if !ctcBandOf(&x, pr, new(CTCWork[float32])).on {
+		t.Fatal("no band for log-softmax rows")
+	}
+	for _, put := range []bool{false, true} {
+		k := GetCTCWork[float32]()
+		ctcRun(p, lp, false, k, false) // a forward and a backward
+		if put {
+			ctcRun(p, lp, false, k, false)
+			k.Alpha(CTCAlphaLen(40, 12))
+			CTCForward(&x, k.alpha, k) // a forward without its backward
+			PutCTCWork(k)
+			k = GetCTCWork[float32]()
+		}
+		saved := lp[3*p.C+int(x.Labels[0])]
+		lp[3*p.C+int(x.Labels[0])] = float32(math.NaN())
+		n1, g1 := ctcRun(p, lp, false, nil, false)
+		n2, g2 := ctcRun(p, lp, false, k, false)
+		lp[3*p.C+int(x.Labels[0])] = saved
+		ctcSameBits(t, "nll", n2, n1)
+		ctcSameBits(t, "grad", g2, g1)
+		PutCTCWork(k)
+	}
+}
