@@ -140,50 +140,55 @@ func ctcBandOf[T Float](x *CTCSample[T], pr []int32, k *CTCWork[T]) ctcBand {
 }
 
 // ctcRows holds the two rows of a recursion (the previous and the next,
-// swapped after each time step), padded with -inf: state s of CTCForward's
-// rows is at index s+2 (two -inf in front), of CTCBackward's at index s
-// (-inf behind), with 8 more entries for the lanes the eight-lane kernel
-// computes past a band's end. mask is the transition mask of each state
-// and lpg the gathered log-probabilities of a row, lp[t][l'(s)] at s.
+// swapped after each time step), each as its blank states (e: state 2i at
+// index 1+i, i <= S) and its label states (o: state 2i+1 at index 1+i,
+// i < S), padded with -inf: one entry in front, and behind 10 more (the
+// lanes the eight-lane kernels compute past a band's end, and the states
+// past 2S the backward reads). masks are the transition masks of the label
+// states (the blanks have none: zmask, all 0) for the forward and the
+// backward, lpg the gathered log-probabilities of a row's label states
+// (lpg[i] = lp[t][l_i]) and lpb the blank's, repeated, for the scalar
+// operations.
 type ctcRows[T Float] struct {
-	p, q []T
-	mask []uint32
-	lpg  []T
+	pe, po, qe, qo []T
+	fmask, bmask   []uint32
+	zmask          []uint32
+	lpg, lpb       []T
 }
 
-// newRows returns the rows for 2S+1 = w states: p and q all -inf, the
-// mask and lpg all 0.
-func (k *CTCWork[T]) newRows(w int) ctcRows[T] {
-	n := w + 10
-	k.vec = grow(k.vec, 3*n)
-	k.mask = grow(k.mask, n)
+// newRows returns the rows for S labels: pe, po, qe and qo all -inf, the
+// masks, lpg and lpb all 0.
+func (k *CTCWork[T]) newRows(S int) ctcRows[T] {
+	n := S + 12
+	k.vec = grow(k.vec, 6*n)
+	k.mask = grow(k.mask, 3*n)
 	buf := k.vec
 	neginf := Inf[T](-1)
-	for i := range buf[:2*n] {
+	for i := range buf[:4*n] {
 		buf[i] = neginf
 	}
-	clear(buf[2*n:])
+	clear(buf[4*n:])
 	clear(k.mask)
-	return ctcRows[T]{p: buf[:n], q: buf[n : 2*n], mask: k.mask, lpg: buf[2*n:]}
+	m := k.mask
+	return ctcRows[T]{pe: buf[:n], po: buf[n : 2*n], qe: buf[2*n : 3*n], qo: buf[3*n : 4*n],
+		fmask: m[:n], bmask: m[n : 2*n], zmask: m[2*n:], lpg: buf[4*n : 5*n], lpb: buf[5*n:]}
 }
 
-// gather sets lpg[s] = lpt[pr[s]] for lo <= s < hi: lpt[blank] at even
-// s, the labels' at odd s.
-func (r *ctcRows[T]) gather(lpt []T, pr []int32, lo, hi int) {
-	g := r.lpg[:hi]
-	bl := lpt[pr[0]]
-	s := lo
-	if s%2 == 1 {
-		g[s] = lpt[pr[s]]
-		s++
+// swap makes the next row the previous one.
+func (r *ctcRows[T]) swap() { r.pe, r.po, r.qe, r.qo = r.qe, r.qo, r.pe, r.po }
+
+// gather sets lpg[i] = lpt[l_i] for lo <= i < hi.
+func (r *ctcRows[T]) gather(lpt []T, labels []int64, lo, hi int) {
+	g := r.lpg[lo:hi]
+	for i, c := range labels[lo:hi] {
+		g[i] = lpt[c]
 	}
-	for ; s+1 < hi; s += 2 {
-		g[s] = bl
-		g[s+1] = lpt[pr[s+1]]
-	}
-	if s < hi {
-		g[s] = bl
-	}
+}
+
+// ctcHalves returns the blank states [elo, ehi) and the label states [olo,
+// ohi) (as indices i of states 2i and 2i+1) of the states [lo, hi).
+func ctcHalves(lo, hi int) (elo, ehi, olo, ohi int) {
+	return (lo + 1) / 2, (hi + 1) / 2, lo / 2, hi / 2
 }
 
 // row computes, for i < n, out[i] = (Log((Exp(a1[i]-m) + Exp(a2[i]-m)) +
@@ -203,6 +208,40 @@ func (k *CTCWork[T]) row(a1, a2, a3 []T, mask []uint32, lpg, out []T, n int) int
 	e, ms := k.rowScratch(n)
 	ctcRowScalar(a1[:n], a2[:n], a3[:n], mask[:n], lpg[:n], out[:n], e, ms)
 	return n
+}
+
+// rowBlank computes n blank states of a row: out[i] = row's result for
+// a1 = a[i], a2 = l[i], no third term and the blank's log-probability lpb
+// (lpg, the first n8 entries of r.lpb, is filled with it when needed).
+//
+// In the band (fast), with the eight-lane kernels, that is ctcAcc32AVX2's
+// log-add-exp plus lpb, bit for bit: without a third term (Expf(-inf) = 0
+// exactly) the recursion's sum is 1 + Expf(d), d the difference of the
+// non-maximal term (1 + 1 when both are the maximum), as ctcAcc32AVX2's;
+// where a = -inf it returns l itself where the recursion computes
+// Logf(1) + l = 0 + l: the same but for l = -0 (the sum +0), which the
+// added +0 gives too; both terms -inf give -inf either way, and without
+// NaN or +inf in the band (ctcBand) the kernel needs no special case. The
+// lanes past n the kernel computes are left without lpb. Outside the band
+// (NaN, +inf: the two kernels' special cases differ) it is row itself.
+func (k *CTCWork[T]) rowBlank(r *ctcRows[T], a, l, out []T, n int, lpb T, fast bool) int {
+	n8 := (n + 7) &^ 7
+	if fast && Is32[T]() && hasAVX2 {
+		f := func(s []T) []float32 { return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(s))), len(s)) }
+		if !ctcAcc32AVX2(f(a[:n8]), f(l[:n8]), f(out[:n8])) {
+			var zero T
+			o := out[:n]
+			for i, v := range o {
+				o[i] = (v + zero) + lpb
+			}
+			return n8
+		}
+	}
+	lpg := r.lpb[:n8]
+	for i := range lpg {
+		lpg[i] = lpb
+	}
+	return k.row(a, l, a, r.zmask, lpg, out, n)
 }
 
 // ctcRowScalar is row's operations, the exponentials and logarithms of the
@@ -243,10 +282,16 @@ func ctcRowScalar[T Float](a1, a2, a3 []T, mask []uint32, lpg, out, e, ms []T) {
 
 // CTCForward runs the alpha (forward) recursion of one sample in log space
 // and returns its negative log-likelihood. alpha has CTCAlphaLen(L, S)
-// entries, alpha[t*(2S+1)+s]; it is filled for CTCBackward (the entries
-// outside the sample's band, see ctcBand, are left as they were: neither
-// kernel reads them). k is the scratch (nil: allocated for the call); the
-// result does not depend on what k held.
+// entries, filled for CTCBackward: row t, at t*(2S+1), holds the blank
+// states (alpha[t][2i] at i, i <= S), then the label states
+// (alpha[t][2i+1] at S+1+i); the entries outside the sample's band (see
+// ctcBand) are left as they were: neither kernel reads them. k is the
+// scratch (nil: allocated for the call); the result does not depend on
+// what k held.
+//
+// Each row is computed as its label states, then its blank states, eight
+// lanes at a time where the CPU has AVX2 (ctcRow32AVX2; in the band, the
+// blanks, which have two terms, ctcAcc32AVX2's log-add-exp, see rowBlank).
 //
 //	alpha[0][0] = lp[0][blank], alpha[0][1] = lp[0][l'(1)] (S > 0), else -inf
 //	alpha[t][s] = logsumexp(alpha[t-1][s], alpha[t-1][s-1],
@@ -274,33 +319,49 @@ func CTCForward[T Float](x *CTCSample[T], alpha []T, k *CTCWork[T]) T {
 	w := 2*S + 1
 	pr, skip := k.primes(x)
 	band := k.band(x, pr)
-	r := k.newRows(w)
-	for s, sk := range skip {
-		if sk {
-			r.mask[s] = ^uint32(0)
+	r := k.newRows(S)
+	for i := 0; i < S; i++ {
+		if skip[2*i+1] {
+			r.fmask[i] = ^uint32(0)
 		}
 	}
-	r.p[2] = x.lp(0, x.Blank)
-	if S > 0 {
-		r.p[3] = x.lp(0, int(pr[1]))
+	// Row t of alpha holds the blank states (S+1), then the label states.
+	put := func(t, lo, hi int) {
+		elo, ehi, olo, ohi := ctcHalves(lo, hi)
+		copy(alpha[t*w+elo:t*w+ehi], r.pe[1+elo:1+ehi])
+		copy(alpha[t*w+S+1+olo:t*w+S+1+ohi], r.po[1+olo:1+ohi])
 	}
-	lo, hi := band.at(0)
-	copy(alpha[lo:hi], r.p[2+lo:2+hi])
+	r.pe[1] = x.lp(0, x.Blank)
+	if S > 0 {
+		r.po[1] = x.lp(0, int(pr[1]))
+	}
+	lo0, hi0 := band.at(0)
+	put(0, lo0, hi0)
 	for t := 1; t < x.L; t++ {
 		lo, hi := band.at(t)
-		r.gather(x.LP[x.Off+t*x.Stride:][:x.C], pr, lo, hi)
-		n := k.row(r.p[2+lo:], r.p[1+lo:], r.p[lo:], r.mask[lo:], r.lpg[lo:], r.q[2+lo:], hi-lo)
-		for i := 2 + w; i < 2+lo+n; i++ {
-			r.q[i] = neginf
+		elo, ehi, olo, ohi := ctcHalves(lo, hi)
+		lpt := x.LP[x.Off+t*x.Stride:][:x.C]
+		// Label state 2i+1: alpha[t-1] at 2i+1, 2i and 2i-1 (masked).
+		if ohi > olo {
+			r.gather(lpt, x.Labels, olo, ohi)
+			n := k.row(r.po[1+olo:], r.pe[1+olo:], r.po[olo:], r.fmask[olo:], r.lpg[olo:], r.qo[1+olo:], ohi-olo)
+			for i := 1 + S; i < 1+olo+n; i++ {
+				r.qo[i] = neginf
+			}
 		}
-		copy(alpha[t*w+lo:t*w+hi], r.q[2+lo:2+hi])
-		r.p, r.q = r.q, r.p
+		// Blank state 2i: alpha[t-1] at 2i and 2i-1.
+		n := k.rowBlank(&r, r.pe[1+elo:], r.po[elo:], r.qe[1+elo:], ehi-elo, lpt[x.Blank], band.on)
+		for i := 2 + S; i < 1+elo+n; i++ {
+			r.qe[i] = neginf
+		}
+		r.swap()
+		put(t, lo, hi)
 	}
-	last := r.p[2 : 2+w] // alpha[L-1], -inf past the band
+	// alpha[L-1], -inf past the band.
 	if S == 0 {
-		return -last[0]
+		return -r.pe[1]
 	}
-	l1, l2 := last[2*S], last[2*S-1]
+	l1, l2 := r.pe[1+S], r.po[S]
 	m := Max(l1, l2)
 	if m == neginf {
 		m = 0
@@ -365,38 +426,42 @@ func CTCBackward[T Float](x *CTCSample[T], steps int, alpha []T, nll, gr T, zero
 	L := x.L
 	pr, skip := k.primes(x)
 	band := k.band(x, pr)
-	r := k.newRows(w)
-	for s := 0; s < 2*S-1; s++ {
-		if skip[s+2] {
-			r.mask[s] = ^uint32(0)
+	r := k.newRows(S)
+	for i := 0; i < S-1; i++ {
+		if skip[2*i+3] {
+			r.bmask[i] = ^uint32(0)
 		}
 	}
 	k.ea = grow(k.ea, 3*x.C*ctcBlock)
-	// alpha[t][s] where the band has it, -inf elsewhere.
+	// alpha[t][s] where the band has it, -inf elsewhere (the blank states
+	// first in a row of the table, see CTCForward).
 	la := func(t, s int) T {
-		if band.in(t, s) {
-			return alpha[t*w+s]
+		if !band.in(t, s) {
+			return neginf
 		}
-		return neginf
+		if s%2 == 0 {
+			return alpha[t*w+s/2]
+		}
+		return alpha[t*w+S+1+s/2]
 	}
 	// beta[L-1] and the products of row L-1.
 	sums := k.ea[:x.C]
 	for c := range sums {
 		sums[c] = neginf
 	}
-	r.p[2*S] = x.lp(L-1, x.Blank)
-	sums[x.Blank] = la(L-1, 2*S) + r.p[2*S]
+	r.pe[1+S] = x.lp(L-1, x.Blank)
+	sums[x.Blank] = la(L-1, 2*S) + r.pe[1+S]
 	if S > 0 {
 		cp := int(pr[2*S-1])
-		r.p[2*S-1] = x.lp(L-1, cp)
-		sums[cp] = la(L-1, 2*S-1) + r.p[2*S-1]
+		r.po[S] = x.lp(L-1, cp)
+		sums[cp] = la(L-1, 2*S-1) + r.po[S]
 	}
 	k.finish(x, L-1, 1, nll, gr, grad)
 	// The rows below, in blocks of up to ctcBlock time steps top, top-1,
 	// …, bot: the beta rows first, their products alpha·beta transposed
 	// into lab (lab[s*ctcBlock+j] for t = top-j, the block's states
 	// lo(bot) <= s < hi(top), -inf outside each row's band), then their
-	// sums per class, the time steps side by side (ctcAccumulate).
+	// sums per class, the time steps side by side (accumulate).
 	k.lab = grow(k.lab, (w+1)*ctcBlock)
 	k.tmp = grow(k.tmp, 3*ctcBlock)
 	k.head = grow(k.head, x.C)
@@ -407,25 +472,38 @@ func CTCBackward[T Float](x *CTCSample[T], steps int, alpha []T, nll, gr T, zero
 		_, bhi := band.at(top)
 		for t := top; t >= bot; t-- {
 			lo, hi := band.at(t)
-			r.gather(x.LP[x.Off+t*x.Stride:][:x.C], pr, lo, hi)
-			n := k.row(r.p[lo:], r.p[lo+1:], r.p[lo+2:], r.mask[lo:], r.lpg[lo:], r.q[lo:], hi-lo)
-			for i := w; i < lo+n; i++ {
-				r.q[i] = neginf
+			elo, ehi, olo, ohi := ctcHalves(lo, hi)
+			lpt := x.LP[x.Off+t*x.Stride:][:x.C]
+			// Blank state 2i: beta[t+1] at 2i and 2i+1.
+			n := k.rowBlank(&r, r.pe[1+elo:], r.po[1+elo:], r.qe[1+elo:], ehi-elo, lpt[x.Blank], band.on)
+			for i := 2 + S; i < 1+elo+n; i++ {
+				r.qe[i] = neginf
+			}
+			// Label state 2i+1: beta[t+1] at 2i+1, 2i+2 and 2i+3
+			// (masked).
+			if ohi > olo {
+				r.gather(lpt, x.Labels, olo, ohi)
+				n := k.row(r.po[1+olo:], r.pe[2+olo:], r.po[2+olo:], r.bmask[olo:], r.lpg[olo:], r.qo[1+olo:], ohi-olo)
+				for i := 1 + S; i < 1+olo+n; i++ {
+					r.qo[i] = neginf
+				}
 			}
 			j := top - t
 			for s := blo; s < lo; s++ {
 				lab[s*ctcBlock+j] = neginf
 			}
-			bt := r.q[lo:hi]
-			at := alpha[t*w+lo:][:len(bt)]
-			dst := lab[lo*ctcBlock+j:]
-			for i, b := range bt {
-				dst[i*ctcBlock] = at[i] + b
+			ae := alpha[t*w+elo : t*w+ehi]
+			for i, b := range r.qe[1+elo : 1+ehi] {
+				lab[(2*(elo+i))*ctcBlock+j] = ae[i] + b
+			}
+			ao := alpha[t*w+S+1+olo : t*w+S+1+ohi]
+			for i, b := range r.qo[1+olo : 1+ohi] {
+				lab[(2*(olo+i)+1)*ctcBlock+j] = ao[i] + b
 			}
 			for s := hi; s < bhi; s++ {
 				lab[s*ctcBlock+j] = neginf
 			}
-			r.p, r.q = r.q, r.p
+			r.swap()
 		}
 		k.accumulate(x, pr, blo, bhi, top-bot+1, top, nll, gr, grad)
 	}

@@ -223,6 +223,12 @@ func testCTCMatchesScalar[F Float](t *testing.T, iters int) {
 				}
 				for i := range v {
 					v[i] = (v[i] - m) - logT(sum)
+					switch r.IntN(40) {
+					case 0:
+						v[i] = F(math.Copysign(0, -1)) // -0: the sign of zeros
+					case 1:
+						v[i] = 0
+					}
 				}
 			}
 		}
@@ -299,6 +305,52 @@ func TestCTCBandChoice(t *testing.T) {
 		}
 		if !on(bad, 1, 1) || !on(bad, 2, 2) {
 			t.Errorf("band off with %v outside the sample's rows or classes", v)
+		}
+	}
+}
+
+// rowBlank's fast form (ctcAcc32AVX2 plus the blank's log-probability) is
+// bitwise row's recursion without a third term, for the band's values:
+// finite, -inf, ±0, log-probabilities <= 0 (-0 included).
+func TestCTCRowBlank(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 5))
+	val := func() float32 {
+		switch r.IntN(6) {
+		case 0:
+			return float32(math.Inf(-1))
+		case 1:
+			return float32(math.Copysign(0, -1))
+		case 2:
+			return 0
+		}
+		return float32(r.NormFloat64() * 5)
+	}
+	k := new(CTCWork[float32])
+	rows := k.newRows(40)
+	for it := 0; it < 2000; it++ {
+		n := 1 + r.IntN(40)
+		a, l := make([]float32, n+8), make([]float32, n+8)
+		for i := range a {
+			a[i], l[i] = val(), val()
+		}
+		lpb := -float32(r.ExpFloat64())
+		if it%3 == 0 {
+			lpb = float32(math.Copysign(0, -1))
+		}
+		want := make([]float32, n+8)
+		lpg := make([]float32, n+8)
+		for i := range lpg {
+			lpg[i] = lpb
+		}
+		k.row(a, l, a, make([]uint32, n+8), lpg, want, n)
+		for _, fast := range []bool{false, true} {
+			got := make([]float32, n+8)
+			k.rowBlank(&rows, a, l, got, n, lpb, fast)
+			for i := 0; i < n; i++ {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("it %d fast %v lane %d: a %v l %v lpb %v: %v, want %v", it, fast, i, a[i], l[i], lpb, got[i], want[i])
+				}
+			}
 		}
 	}
 }
