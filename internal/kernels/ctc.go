@@ -219,8 +219,8 @@ func (k *CTCWork[T]) row(a1, a2, a3 []T, mask []uint32, lpg, out []T, n int) int
 // exactly) the recursion's sum is 1 + Expf(d), d the difference of the
 // non-maximal term (1 + 1 when both are the maximum), as ctcAcc32AVX2's;
 // where a = -inf it returns l itself where the recursion computes
-// Logf(1) + l = 0 + l: the same but for l = -0 (the sum +0), which the
-// added +0 gives too; both terms -inf give -inf either way, and without
+// Logf(1) + m = 0 + l: the same but for l = -0 (0 + -0 is +0), which
+// adding +0 gives too; both terms -inf give -inf either way, and without
 // NaN or +inf in the band (ctcBand) the kernel needs no special case. The
 // lanes past n the kernel computes are left without lpb. Outside the band
 // (NaN, +inf: the two kernels' special cases differ) it is row itself.
@@ -391,9 +391,10 @@ func ctcRowVec[T Float](a1, a2, a3 []T, mask []uint32, lpg, out []T) bool {
 //
 // The beta (backward) recursion mirrors the forward one from t = L-1 down,
 // keeping two rows; for each t the products alpha·beta are log-summed per
-// class c into grad[t][c] (Graves eq. 16). Then, for t < L,
+// class c into g[t][c] (Graves eq. 16; -inf for a class without a state).
+// Then, for t < L,
 //
-//	grad[t][c] = (exp(lp[t][c]) - exp((grad[t][c] + nll) - lp[t][c])) * gr
+//	grad[t][c] = (exp(lp[t][c]) - exp((g[t][c] + nll) - lp[t][c])) * gr
 //
 // which is PyTorch's result: the gradient with respect to the logits of a
 // log_softmax (exp(lp) minus the posterior), not the true derivative of the
@@ -409,16 +410,13 @@ func CTCBackward[T Float](x *CTCSample[T], steps int, alpha []T, nll, gr T, zero
 			}
 		}
 	}
-	if zeroInfinity && nll == Inf[T](1) {
-		zeroRows(0)
-		return
-	}
-	if x.L == 0 {
-		zeroRows(0)
-		return
-	}
 	if k == nil {
 		k = new(CTCWork[T])
+	}
+	if (zeroInfinity && nll == Inf[T](1)) || x.L == 0 {
+		k.last.ok = false
+		zeroRows(0)
+		return
 	}
 	neginf := Inf[T](-1)
 	S := len(x.Labels)
@@ -550,7 +548,7 @@ func (k *CTCWork[T]) finish(x *CTCSample[T], top, n int, nll, gr T, grad []T) {
 	}
 }
 
-// ctcAccStep log-adds l into g elementwise (ctcAccumulate's step for one
+// ctcAccStep log-adds l into g elementwise (accumulate's step for one
 // state); e and ms are scratch of len(g).
 func ctcAccStep[T Float](g, l, e, ms []T) {
 	neginf := Inf[T](-1)

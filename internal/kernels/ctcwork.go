@@ -15,17 +15,19 @@ import (
 //
 // Reuse never changes a result: every buffer whose initial contents the
 // kernels read is (re)initialized by the kernel that uses it (the padded
-// recursion rows to -inf, the transition mask and the gathered
-// log-probabilities to 0, the per-class accumulators to -inf); the others
-// are written before they are read.
+// recursion rows to -inf, the transition masks and the log-probability
+// rows to 0, the band's class marks to 0, the per-class rows of a block's
+// sums to none); the others are written before they are read (the
+// products of a block, for every state and time step the block sums).
+// The band a forward found is kept for the backward that follows it and
+// forgotten then (see band).
 type CTCWork[T Float] struct {
 	alpha []T      // Alpha's table
 	pr    []int32  // l'(s)
 	skip  []bool   // the s-2 transitions
-	buf   []T      // the scalar rows: 3w exponentials, w maxima
-	rows  []T      // the beta rows of the scalar backward, 2w
-	vec   []T      // the padded rows of the eight-lane kernel and lpg
-	mask  []uint32 // its transition mask
+	buf   []T      // row's scalar operations: 3n exponentials, n maxima
+	vec   []T      // the rows of the recursions (ctcRows), lpg and lpb
+	mask  []uint32 // their transition masks
 	lab   []T      // CTCBackward's products alpha·beta of a block
 	tmp   []T      // accumulate's scratch
 	ea    []T      // finish's sums and exponentials, 3C per row
@@ -57,7 +59,7 @@ func (k *CTCWork[T]) Alpha(n int) []T {
 // bytes is the memory the workspace holds.
 func (k *CTCWork[T]) bytes() int {
 	var z T
-	f := cap(k.alpha) + cap(k.buf) + cap(k.rows) + cap(k.vec) + cap(k.lab) + cap(k.tmp) + cap(k.ea)
+	f := cap(k.alpha) + cap(k.buf) + cap(k.vec) + cap(k.lab) + cap(k.tmp) + cap(k.ea)
 	return f*int(unsafe.Sizeof(z)) + 4*(cap(k.pr)+cap(k.mask)+cap(k.head)+cap(k.cls)) + cap(k.skip)
 }
 
@@ -76,18 +78,19 @@ func (k *CTCWork[T]) primes(x *CTCSample[T]) ([]int32, []bool) {
 	return pr, skip
 }
 
-// rowScratch returns the scalar rows' scratch for rows of w states: e (3w)
-// and ms (w), written before they are read.
-func (k *CTCWork[T]) rowScratch(w int) (e, ms []T) {
-	k.buf = grow(k.buf, 4*w)
-	return k.buf[:3*w], k.buf[3*w:]
+// rowScratch returns the scratch of row's scalar operations on n lanes:
+// e (3n) and ms (n), written before they are read.
+func (k *CTCWork[T]) rowScratch(n int) (e, ms []T) {
+	k.buf = grow(k.buf, 4*n)
+	return k.buf[:3*n], k.buf[3*n:]
 }
 
-// ctcWorkKeep bounds the free list of each element type: at most
-// 2·parallel.Threads() workspaces (what the most concurrent use takes,
-// one per worker goroutine, with room to spare) and at most ctcWorkBytes
-// bytes in all. A workspace that would go past the bytes (one grown by a
-// giant sample) is dropped for the garbage collector instead of kept.
+// ctcWorkBytes bounds, with a count, the free list of each element type:
+// it keeps at most 2·parallel.Threads() workspaces (what the most
+// concurrent use takes, one per worker goroutine, with room to spare) and
+// at most ctcWorkBytes bytes in all. A workspace that would go past either
+// bound (more workers than that, or one grown by a giant sample) is
+// dropped for the garbage collector instead of kept.
 const ctcWorkBytes = 64 << 20
 
 // ctcWorks is the free list of workspaces (not a sync.Pool: a pool is

@@ -23,7 +23,7 @@ func bitsOf[T Float](v T) uint64 {
 // no kernel may rely on (NaN, all-ones masks, true transitions).
 func (k *CTCWork[T]) poison() {
 	nan := T(math.NaN())
-	for _, s := range []*[]T{&k.alpha, &k.buf, &k.rows, &k.vec, &k.lab, &k.tmp, &k.ea} {
+	for _, s := range []*[]T{&k.alpha, &k.buf, &k.vec, &k.lab, &k.tmp, &k.ea} {
 		f := (*s)[:cap(*s)]
 		for i := range f {
 			f[i] = nan
