@@ -1,9 +1,9 @@
 package functional
 
 import (
-	"sync"
-
+	"cmp"
 	"math"
+	"slices"
 
 	"github.com/torchloss/torchloss"
 	"github.com/torchloss/torchloss/internal/kernels"
@@ -271,6 +271,21 @@ type ctcProblem struct {
 	cfg         config
 }
 
+// ctcOrder returns the samples in the order the workers take them: by
+// decreasing work, the size of the alpha table L·(2S+1) (ties by index),
+// so that the longest samples do not come last and leave one worker
+// running alone. Each sample's results are its own (its loss, its rows of
+// the gradient), so the order changes no result.
+func ctcOrder(p *ctcProblem) []int {
+	order := make([]int, p.n)
+	for b := range order {
+		order[b] = b
+	}
+	work := func(b int) int { return kernels.CTCAlphaLen(int(p.il[b]), len(p.labels[b])) }
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(work(b), work(a)) })
+	return order
+}
+
 func ctcLossT[T kernels.Float](p *ctcProblem) (*tensor.Tensor, error) {
 	lp := tensor.Data[T](p.logProbs)
 	keep := needs(p.logProbs)
@@ -296,37 +311,27 @@ func ctcLossT[T kernels.Float](p *ctcProblem) (*tensor.Tensor, error) {
 		grad = make([]T, len(lp))
 		eager = &eagerGrads[T]{gs: [][]T{grad}, ready: true}
 	}
-	// With the eager gradient, an alpha table is scratch: a free list holds
-	// one per worker goroutine at most.
-	var freeMu sync.Mutex
-	var free [][]T
-	parallel.For(p.n, 1, func(b, _, _ int) {
+	// Each sample takes a kernel workspace from the kernels' free list and
+	// gives it back when done; with the eager gradient the alpha table is
+	// scratch too, the workspace's. The samples are handed out longest
+	// first (see ctcOrder).
+	order := ctcOrder(p)
+	parallel.For(p.n, 1, func(i, _, _ int) {
+		b := order[i]
 		x := sample(b)
+		k := kernels.GetCTCWork[T]()
+		defer kernels.PutCTCWork(k)
 		size := kernels.CTCAlphaLen(x.L, len(x.Labels))
 		var alpha []T
 		if eagerGrad {
-			freeMu.Lock()
-			if k := len(free); k > 0 {
-				alpha = free[k-1]
-				free = free[:k-1]
-			}
-			freeMu.Unlock()
-			if cap(alpha) < size {
-				alpha = make([]T, size)
-			}
-			alpha = alpha[:size]
-			defer func() {
-				freeMu.Lock()
-				free = append(free, alpha)
-				freeMu.Unlock()
-			}()
+			alpha = k.Alpha(size)
 		} else {
 			alpha = make([]T, size)
 			if alphas != nil {
 				alphas[b] = alpha
 			}
 		}
-		nll[b] = kernels.CTCForward(&x, alpha)
+		nll[b] = kernels.CTCForward(&x, alpha, k)
 		if eagerGrad {
 			gr := T(1)
 			if p.cfg.reduction == Mean {
@@ -336,7 +341,7 @@ func ctcLossT[T kernels.Float](p *ctcProblem) (*tensor.Tensor, error) {
 			if p.cfg.zeroInfinity && nll[b] == inf {
 				gr = 0
 			}
-			kernels.CTCBackward(&x, p.steps, alpha, nll[b], gr, p.cfg.zeroInfinity, grad)
+			kernels.CTCBackward(&x, p.steps, alpha, nll[b], gr, p.cfg.zeroInfinity, grad, k)
 		}
 	})
 	res := append([]T(nil), nll...)
@@ -374,7 +379,8 @@ func ctcLossT[T kernels.Float](p *ctcProblem) (*tensor.Tensor, error) {
 			return nil, err
 		}
 		grad := make([]T, len(lp))
-		parallel.For(p.n, 1, func(b, _, _ int) {
+		parallel.For(p.n, 1, func(i, _, _ int) {
+			b := order[i]
 			gr := up.at(b)
 			if p.cfg.reduction == Mean {
 				gr /= clamped(b)
@@ -383,12 +389,14 @@ func ctcLossT[T kernels.Float](p *ctcProblem) (*tensor.Tensor, error) {
 				gr = 0 // where(res == inf, 0, res)
 			}
 			x := sample(b)
+			k := kernels.GetCTCWork[T]()
+			defer kernels.PutCTCWork(k)
 			alpha := alphas[b]
 			if alpha == nil { // the eager path kept no table: recompute it
-				alpha = make([]T, kernels.CTCAlphaLen(x.L, len(x.Labels)))
-				kernels.CTCForward(&x, alpha)
+				alpha = k.Alpha(kernels.CTCAlphaLen(x.L, len(x.Labels)))
+				kernels.CTCForward(&x, alpha, k)
 			}
-			kernels.CTCBackward(&x, p.steps, alpha, nll[b], gr, p.cfg.zeroInfinity, grad)
+			kernels.CTCBackward(&x, p.steps, alpha, nll[b], gr, p.cfg.zeroInfinity, grad, k)
 		})
 		return gradsTo(shape, []gradOf[T]{{grad, p.logProbs}})
 	})

@@ -2,7 +2,11 @@ package functional
 
 import (
 	"errors"
+	"fmt"
 	"math"
+	"math/rand/v2"
+	"slices"
+	"sync"
 	"testing"
 
 	"github.com/torchloss/torchloss"
@@ -350,5 +354,116 @@ func TestCTCErrors(t *testing.T) {
 	// Padding beyond target_lengths is not read: a blank there is fine.
 	if _, err := CTCLossInts(lp, tensor.MustNew([]int64{1, 0, 0, 0}, 2, 2), []int64{5, 5}, []int64{1, 0}); err != nil {
 		t.Errorf("padding equal to blank: %v", err)
+	}
+}
+
+// ctcRandCase builds a random ctc_loss call: log-softmax log_probs (T, N,
+// C) of the given dtype requiring a gradient, padded targets of lengths up
+// to maxS and input lengths up to T; run computes the loss with the
+// reduction (None: BackwardWith a fixed output gradient) and returns the
+// bits of the loss values and of the gradient.
+func ctcRandCase(seed uint64, T, N, C, maxS int, dt tensor.DType, red Reduction) func() ([]uint64, error) {
+	r := rand.New(rand.NewPCG(seed, 11))
+	v := make([]float64, T*N*C)
+	for i := range v {
+		v[i] = r.NormFloat64() * 2
+	}
+	base := tensor.MustNew(v, T, N, C)
+	lsm, err := LogSoftmax(base, 2)
+	if err != nil {
+		panic(err)
+	}
+	tg := make([]int64, N*maxS)
+	for i := range tg {
+		tg[i] = 1 + r.Int64N(int64(C-1))
+	}
+	il, tl := make([]int64, N), make([]int64, N)
+	for b := range N {
+		il[b] = int64(T - r.IntN(T/3+1))
+		tl[b] = r.Int64N(int64(maxS) + 1)
+	}
+	og := make([]float64, N)
+	for b := range og {
+		og[b] = r.Float64() - 0.25
+	}
+	return func() ([]uint64, error) {
+		lp, err := lsm.Detach().To(dt)
+		if err != nil {
+			return nil, err
+		}
+		lp = lp.Clone()
+		if err := lp.SetRequiresGrad(true); err != nil {
+			return nil, err
+		}
+		out, err := CTCLoss(lp, tensor.MustNew(tg, N, maxS), tensor.MustNew(il, N), tensor.MustNew(tl, N), red)
+		if err != nil {
+			return nil, err
+		}
+		if red == None {
+			g, err := tensor.MustNew(og, N).To(dt)
+			if err != nil {
+				return nil, err
+			}
+			err = out.BackwardWith(g)
+		} else {
+			err = out.Backward()
+		}
+		if err != nil {
+			return nil, err
+		}
+		var bits []uint64
+		for _, x := range append(out.Values(), lp.Grad().Values()...) {
+			bits = append(bits, math.Float64bits(x))
+		}
+		return bits, nil
+	}
+}
+
+// Concurrent ctc_loss calls of different sizes and dtypes (sharing the
+// kernels' workspaces) give bitwise the results of sequential calls, for
+// 1 and 2 threads each.
+func TestCTCConcurrentWorkspaces(t *testing.T) {
+	defer SetNumThreads(0)
+	dts := []tensor.DType{tensor.Float32, tensor.Float64}
+	reds := []Reduction{Mean, Sum, None}
+	var runs []func() ([]uint64, error)
+	for i := range 8 {
+		T := 20 + 17*i
+		runs = append(runs, ctcRandCase(uint64(i), T, 1+i%3, 3+5*i, 2+(T/2)*(i%4)/4, dts[i%2], reds[i%3]))
+	}
+	SetNumThreads(1)
+	want := make([][]uint64, len(runs))
+	for i, run := range runs {
+		var err error
+		if want[i], err = run(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, th := range []int{1, 2} {
+		SetNumThreads(th)
+		var wg sync.WaitGroup
+		errs := make([]error, len(runs))
+		for i, run := range runs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range 3 {
+					got, err := run()
+					if err == nil && !slices.Equal(got, want[i]) {
+						err = fmt.Errorf("case %d, %d threads: results differ from the sequential ones", i, th)
+					}
+					if err != nil {
+						errs[i] = err
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 }

@@ -36,30 +36,262 @@ func (x *CTCSample[T]) prime(s int) int {
 
 func (x *CTCSample[T]) lp(t, c int) T { return x.LP[x.Off+t*x.Stride+c] }
 
-// primes returns l'(s) for s < 2S+1 and, for each s, whether the recursion
-// takes the transition from s-2 (s > 1 and l'(s-2) != l'(s)).
-func (x *CTCSample[T]) primes() ([]int32, []bool) {
-	w := 2*len(x.Labels) + 1
-	pr := make([]int32, w)
-	skip := make([]bool, w)
-	for s := range pr {
-		pr[s] = int32(x.prime(s))
-		skip[s] = s > 1 && x.prime(s-2) != x.prime(s)
-	}
-	return pr, skip
-}
-
 // ctcBlock is the number of time steps whose gradient accumulations
 // CTCBackward vectorizes together.
-const ctcBlock = 64
+const ctcBlock = 32
 
 // CTCAlphaLen is the size of the alpha table CTCForward needs for a sample
 // of input length L and target length S: L·(2S+1) (0 when L is 0).
 func CTCAlphaLen(L, S int) int { return L * (2*S + 1) }
 
+// ctcBand is the part of each row of the recursions the kernels compute:
+// states lo <= s < hi of row t (at). When on, it leaves out the states
+// whose alpha or beta is exactly -inf whatever the log-probabilities
+// (alpha[t][s] for s > 2t+1: no path reaches them; beta[t][s] for
+// s < 2S+1-2(L-t): no path from them reaches the end), and whose products
+// alpha·beta are then -inf and change no gradient sum: they contribute
+// nothing to the loss or to the gradient, and no state inside the band
+// reads one outside it except the upper ones of alpha and the lower ones
+// of beta, which stay -inf in the padded rows.
+//
+// That holds when the sample's log-probabilities are neither NaN nor +inf
+// (-inf + NaN and -inf + inf are NaN, not -inf) and its alphas and betas
+// cannot overflow to +inf (a -inf product added to a +inf sum is NaN): the
+// band is on when every log-probability of the sample's classes in its L
+// rows is <= 0 (log-probabilities; NaN fails the test), and S <= L (else
+// no alignment exists and every row is needed for PyTorch's NaNs). When it
+// is off, every row is computed whole, lo = 0 and hi = 2S+1.
+type ctcBand struct {
+	on      bool
+	S, L, w int
+}
+
+func (b ctcBand) at(t int) (lo, hi int) {
+	if !b.on {
+		return 0, b.w
+	}
+	return max(0, 2*b.S+1-2*(b.L-t)), min(b.w, 2*t+2)
+}
+
+// in reports whether state s of row t is in the band.
+func (b ctcBand) in(t, s int) bool {
+	lo, hi := b.at(t)
+	return lo <= s && s < hi
+}
+
+// band returns the band of x (pr its l'). The band CTCForward finds is
+// kept in k for the CTCBackward of the same sample that follows it (the
+// same CTCSample fields), which then does not scan the log-probabilities
+// again: the caller does not change them in between (the alpha table would
+// not match them either). That backward forgets it, and so does
+// PutCTCWork: no later call, after the log-probabilities may have changed,
+// finds it.
+func (k *CTCWork[T]) band(x *CTCSample[T], pr []int32) ctcBand {
+	key := ctcKey[T]{unsafe.SliceData(x.LP), len(x.LP), x.Off, x.Stride, x.C, x.L, x.Blank, unsafe.SliceData(x.Labels), len(x.Labels)}
+	if k.last.ok && k.last.key == key {
+		return k.last.band
+	}
+	b := ctcBandOf(x, pr, k)
+	k.last.ok, k.last.key, k.last.band = true, key, b
+	return b
+}
+
+// ctcKey identifies a sample: its CTCSample fields.
+type ctcKey[T Float] struct {
+	lp                        *T
+	n, off, stride, c, l, blk int
+	labels                    *int64
+	s                         int
+}
+
+// ctcBandOf computes the band of x (pr its l'), scanning its
+// log-probabilities.
+func ctcBandOf[T Float](x *CTCSample[T], pr []int32, k *CTCWork[T]) ctcBand {
+	b := ctcBand{S: len(x.Labels), L: x.L, w: len(pr)}
+	if b.S > x.L {
+		return b
+	}
+	// The distinct classes of l', then their log-probabilities.
+	k.head = grow(k.head, x.C)
+	seen := k.head
+	for c := range seen {
+		seen[c] = 0
+	}
+	cls := k.cls[:0]
+	for _, c := range pr {
+		if seen[c] == 0 {
+			seen[c] = 1
+			cls = append(cls, c)
+		}
+	}
+	k.cls = cls
+	// Class by class, the rows one after the other: the loads of many
+	// rows (each in its own cache lines) are in flight at once.
+	lp := x.LP[x.Off : x.Off+(x.L-1)*x.Stride+x.C]
+	for _, c := range cls {
+		for i := int(c); i < len(lp); i += x.Stride {
+			if !(lp[i] <= 0) {
+				return b
+			}
+		}
+	}
+	b.on = true
+	return b
+}
+
+// ctcRows holds the two rows of a recursion (the previous and the next,
+// swapped after each time step), each as its blank states (e: state 2i at
+// index 1+i, i <= S) and its label states (o: state 2i+1 at index 1+i,
+// i < S), padded with -inf: one entry in front, and behind 10 more (the
+// lanes the eight-lane kernels compute past a band's end, and the states
+// past 2S the backward reads). masks are the transition masks of the label
+// states (the blanks have none: zmask, all 0) for the forward and the
+// backward, lpg the gathered log-probabilities of a row's label states
+// (lpg[i] = lp[t][l_i]) and lpb the blank's, repeated, for the scalar
+// operations.
+type ctcRows[T Float] struct {
+	pe, po, qe, qo []T
+	fmask, bmask   []uint32
+	zmask          []uint32
+	lpg, lpb       []T
+}
+
+// newRows returns the rows for S labels: pe, po, qe and qo all -inf, the
+// masks, lpg and lpb all 0.
+func (k *CTCWork[T]) newRows(S int) ctcRows[T] {
+	n := S + 12
+	k.vec = grow(k.vec, 6*n)
+	k.mask = grow(k.mask, 3*n)
+	buf := k.vec
+	neginf := Inf[T](-1)
+	for i := range buf[:4*n] {
+		buf[i] = neginf
+	}
+	clear(buf[4*n:])
+	clear(k.mask)
+	m := k.mask
+	return ctcRows[T]{pe: buf[:n], po: buf[n : 2*n], qe: buf[2*n : 3*n], qo: buf[3*n : 4*n],
+		fmask: m[:n], bmask: m[n : 2*n], zmask: m[2*n:], lpg: buf[4*n : 5*n], lpb: buf[5*n:]}
+}
+
+// swap makes the next row the previous one.
+func (r *ctcRows[T]) swap() { r.pe, r.po, r.qe, r.qo = r.qe, r.qo, r.pe, r.po }
+
+// gather sets lpg[i] = lpt[l_i] for lo <= i < hi.
+func (r *ctcRows[T]) gather(lpt []T, labels []int64, lo, hi int) {
+	g := r.lpg[lo:hi]
+	for i, c := range labels[lo:hi] {
+		g[i] = lpt[c]
+	}
+}
+
+// ctcHalves returns the blank states [elo, ehi) and the label states [olo,
+// ohi) (as indices i of states 2i and 2i+1) of the states [lo, hi).
+func ctcHalves(lo, hi int) (elo, ehi, olo, ohi int) {
+	return (lo + 1) / 2, (hi + 1) / 2, lo / 2, hi / 2
+}
+
+// row computes, for i < n, out[i] = (Log((Exp(a1[i]-m) + Exp(a2[i]-m)) +
+// Exp(a3'[i]-m)) + m) + lpg[i], with a3' = a3 where mask is set and -inf
+// elsewhere, m = max(a1, a2, a3') (0 when -inf): one row of either
+// recursion, in PyTorch's operations (Expf and Logf for float32). The
+// eight-lane kernel computes n rounded up to 8 lanes (the slices are long
+// enough); row returns the number of lanes written.
+func (k *CTCWork[T]) row(a1, a2, a3 []T, mask []uint32, lpg, out []T, n int) int {
+	if Is32[T]() && hasAVX2 {
+		n8 := (n + 7) &^ 7
+		if !ctcRowVec(a1[:n8], a2[:n8], a3[:n8], mask[:n8], lpg[:n8], out[:n8]) {
+			return n8
+		}
+		n = n8 // a lane needs the scalar operations: redo them all
+	}
+	e, ms := k.rowScratch(n)
+	ctcRowScalar(a1[:n], a2[:n], a3[:n], mask[:n], lpg[:n], out[:n], e, ms)
+	return n
+}
+
+// rowBlank computes n blank states of a row: out[i] = row's result for
+// a1 = a[i], a2 = l[i], no third term and the blank's log-probability lpb
+// (lpg, the first n8 entries of r.lpb, is filled with it when needed).
+//
+// In the band (fast), with the eight-lane kernels, that is ctcAcc32AVX2's
+// log-add-exp plus lpb, bit for bit: without a third term (Expf(-inf) = 0
+// exactly) the recursion's sum is 1 + Expf(d), d the difference of the
+// non-maximal term (1 + 1 when both are the maximum), as ctcAcc32AVX2's;
+// where a = -inf it returns l itself where the recursion computes
+// Logf(1) + m = 0 + l: the same but for l = -0 (0 + -0 is +0), which
+// adding +0 gives too; both terms -inf give -inf either way, and without
+// NaN or +inf in the band (ctcBand) the kernel needs no special case. The
+// lanes past n the kernel computes are left without lpb. Outside the band
+// (NaN, +inf: the two kernels' special cases differ) it is row itself.
+func (k *CTCWork[T]) rowBlank(r *ctcRows[T], a, l, out []T, n int, lpb T, fast bool) int {
+	n8 := (n + 7) &^ 7
+	if fast && Is32[T]() && hasAVX2 {
+		f := func(s []T) []float32 { return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(s))), len(s)) }
+		if !ctcAcc32AVX2(f(a[:n8]), f(l[:n8]), f(out[:n8])) {
+			var zero T
+			o := out[:n]
+			for i, v := range o {
+				o[i] = (v + zero) + lpb
+			}
+			return n8
+		}
+	}
+	lpg := r.lpb[:n8]
+	for i := range lpg {
+		lpg[i] = lpb
+	}
+	return k.row(a, l, a, r.zmask, lpg, out, n)
+}
+
+// ctcRowScalar is row's operations, the exponentials and logarithms of the
+// lanes at once (e: 3·len(out), ms: len(out)).
+func ctcRowScalar[T Float](a1, a2, a3 []T, mask []uint32, lpg, out, e, ms []T) {
+	neginf := Inf[T](-1)
+	n := len(out)
+	e1, e2, e3 := e[:n], e[n:2*n], e[2*n:3*n]
+	for i := range out {
+		b1 := a1[i]
+		m := b1
+		b2 := a2[i]
+		if b2 > m {
+			m = b2
+		}
+		b3 := neginf
+		if mask[i] != 0 {
+			b3 = a3[i]
+			if b3 > m {
+				m = b3
+			}
+		}
+		if m == neginf {
+			m = 0
+		}
+		ms[i] = m
+		e1[i], e2[i], e3[i] = b1-m, b2-m, b3-m
+	}
+	ExpfSlice(e, e)
+	for i := range out {
+		out[i] = (e1[i] + e2[i]) + e3[i]
+	}
+	LogfSlice(out, out)
+	for i := range out {
+		out[i] = (out[i] + ms[i]) + lpg[i]
+	}
+}
+
 // CTCForward runs the alpha (forward) recursion of one sample in log space
 // and returns its negative log-likelihood. alpha has CTCAlphaLen(L, S)
-// entries, alpha[t*(2S+1)+s]; it is filled for the backward.
+// entries, filled for CTCBackward: row t, at t*(2S+1), holds the blank
+// states (alpha[t][2i] at i, i <= S), then the label states
+// (alpha[t][2i+1] at S+1+i); the entries outside the sample's band (see
+// ctcBand) are left as they were: neither kernel reads them. k is the
+// scratch (nil: allocated for the call); the result does not depend on
+// what k held.
+//
+// Each row is computed as its label states, then its blank states, eight
+// lanes at a time where the CPU has AVX2 (ctcRow32AVX2; in the band, the
+// blanks, which have two terms, ctcAcc32AVX2's log-add-exp, see rowBlank).
 //
 //	alpha[0][0] = lp[0][blank], alpha[0][1] = lp[0][l'(1)] (S > 0), else -inf
 //	alpha[t][s] = logsumexp(alpha[t-1][s], alpha[t-1][s-1],
@@ -71,7 +303,7 @@ func CTCAlphaLen(L, S int) int { return L * (2*S + 1) }
 // PyTorch does. With L = 0 the loss is -0.0 (negative zero) if S = 0 and +inf
 // otherwise; an impossible alignment (S too long for L, or repeated labels
 // without room for a blank) gives +inf.
-func CTCForward[T Float](x *CTCSample[T], alpha []T) T {
+func CTCForward[T Float](x *CTCSample[T], alpha []T, k *CTCWork[T]) T {
 	S := len(x.Labels)
 	if x.L == 0 {
 		var z T
@@ -80,129 +312,61 @@ func CTCForward[T Float](x *CTCSample[T], alpha []T) T {
 		}
 		return Inf[T](1)
 	}
+	if k == nil {
+		k = new(CTCWork[T])
+	}
 	neginf := Inf[T](-1)
 	w := 2*S + 1
-	row0 := alpha[:w]
-	for s := range row0 {
-		row0[s] = neginf
+	pr, skip := k.primes(x)
+	band := k.band(x, pr)
+	r := k.newRows(S)
+	for i := 0; i < S; i++ {
+		if skip[2*i+1] {
+			r.fmask[i] = ^uint32(0)
+		}
 	}
-	row0[0] = x.lp(0, x.Blank)
+	// Row t of alpha holds the blank states (S+1), then the label states.
+	put := func(t, lo, hi int) {
+		elo, ehi, olo, ohi := ctcHalves(lo, hi)
+		copy(alpha[t*w+elo:t*w+ehi], r.pe[1+elo:1+ehi])
+		copy(alpha[t*w+S+1+olo:t*w+S+1+ohi], r.po[1+olo:1+ohi])
+	}
+	r.pe[1] = x.lp(0, x.Blank)
 	if S > 0 {
-		row0[1] = x.lp(0, x.prime(1))
+		r.po[1] = x.lp(0, int(pr[1]))
 	}
-	// Each row is computed in four vectorizable steps (the exponentials and
-	// logarithms of a whole row at once), with the same operations as
-	//
-	//	cur[s] = (Log((Exp(a1-m)+Exp(a2-m))+Exp(a3-m)) + m) + lp(t, l'(s))
-	//
-	// (Expf and Logf for float32).
-	pr, skip := x.primes()
-	buf := make([]T, 4*w)
-	e, ms := buf[:3*w], buf[3*w:]
-	e1, e2, e3 := e[:w], e[w:2*w], e[2*w:3*w]
-	var v *ctcVec[T]
-	if Is32[T]() && hasAVX2 {
-		// The eight-lane row kernel: rows padded with two -inf in front.
-		v = newCTCVec[T](w, 2)
-		for s := range skip {
-			if skip[s] {
-				v.mask[s] = ^uint32(0)
-			}
-		}
-		copy(v.p[2:], row0)
-	}
+	lo0, hi0 := band.at(0)
+	put(0, lo0, hi0)
 	for t := 1; t < x.L; t++ {
-		prev := alpha[(t-1)*w : t*w]
-		cur := alpha[t*w : (t+1)*w]
-		lpt := x.LP[x.Off+t*x.Stride : x.Off+t*x.Stride+x.C]
-		if v != nil {
-			w8 := len(v.lpg)
-			for s, c := range pr {
-				v.lpg[s] = lpt[c]
+		lo, hi := band.at(t)
+		elo, ehi, olo, ohi := ctcHalves(lo, hi)
+		lpt := x.LP[x.Off+t*x.Stride:][:x.C]
+		// Label state 2i+1: alpha[t-1] at 2i+1, 2i and 2i-1 (masked).
+		if ohi > olo {
+			r.gather(lpt, x.Labels, olo, ohi)
+			n := k.row(r.po[1+olo:], r.pe[1+olo:], r.po[olo:], r.fmask[olo:], r.lpg[olo:], r.qo[1+olo:], ohi-olo)
+			for i := 1 + S; i < 1+olo+n; i++ {
+				r.qo[i] = neginf
 			}
-			out := v.q[2 : 2+w8]
-			if ctcRowVec(v.p[2:2+w8], v.p[1:1+w8], v.p[:w8], v.mask, v.lpg, out) {
-				ctcAlphaRow(prev, cur, pr, skip, lpt, e, e1, e2, e3, ms)
-				copy(out, cur)
-			} else {
-				copy(cur, out)
-			}
-			for s := w; s < w8; s++ {
-				out[s] = neginf
-			}
-			v.p, v.q = v.q, v.p
-			continue
 		}
-		ctcAlphaRow(prev, cur, pr, skip, lpt, e, e1, e2, e3, ms)
+		// Blank state 2i: alpha[t-1] at 2i and 2i-1.
+		n := k.rowBlank(&r, r.pe[1+elo:], r.po[elo:], r.qe[1+elo:], ehi-elo, lpt[x.Blank], band.on)
+		for i := 2 + S; i < 1+elo+n; i++ {
+			r.qe[i] = neginf
+		}
+		r.swap()
+		put(t, lo, hi)
 	}
-	last := alpha[(x.L-1)*w : x.L*w]
+	// alpha[L-1], -inf past the band.
 	if S == 0 {
-		return -last[0]
+		return -r.pe[1]
 	}
-	l1, l2 := last[2*S], last[2*S-1]
+	l1, l2 := r.pe[1+S], r.po[S]
 	m := Max(l1, l2)
 	if m == neginf {
 		m = 0
 	}
 	return -(Log(Exp(l1-m)+Exp(l2-m)) + m)
-}
-
-// ctcAlphaRow computes one alpha row cur from prev with the scalar
-// operations of CTCForward (the exponentials and logarithms of the row at
-// once).
-func ctcAlphaRow[T Float](prev, cur []T, pr []int32, skip []bool, lpt, e, e1, e2, e3, ms []T) {
-	neginf := Inf[T](-1)
-	w := len(cur)
-	for s := 0; s < w; s++ {
-		a1 := prev[s]
-		m := a1
-		a2, a3 := neginf, neginf
-		if s > 0 {
-			a2 = prev[s-1]
-			if a2 > m {
-				m = a2
-			}
-		}
-		if skip[s] {
-			a3 = prev[s-2]
-			if a3 > m {
-				m = a3
-			}
-		}
-		if m == neginf {
-			m = 0
-		}
-		ms[s] = m
-		e1[s], e2[s], e3[s] = a1-m, a2-m, a3-m
-	}
-	ExpfSlice(e, e)
-	for s := range cur {
-		cur[s] = (e1[s] + e2[s]) + e3[s]
-	}
-	LogfSlice(cur, cur)
-	for s, c := range pr {
-		cur[s] = (cur[s] + ms[s]) + lpt[c]
-	}
-}
-
-// ctcVec holds the padded rows of the eight-lane recursion kernel
-// (ctcRow32AVX2): p and q (the previous and the next row, w rounded up to
-// eight plus two -inf entries of padding), the transition mask and the
-// gathered log-probabilities of a row.
-type ctcVec[T Float] struct {
-	p, q []T
-	mask []uint32
-	lpg  []T
-}
-
-func newCTCVec[T Float](w, pad int) *ctcVec[T] {
-	w8 := (w + 7) &^ 7
-	buf := make([]T, 2*(w8+pad)+w8)
-	neginf := Inf[T](-1)
-	for i := range buf[:2*(w8+pad)] {
-		buf[i] = neginf
-	}
-	return &ctcVec[T]{p: buf[:w8+pad], q: buf[w8+pad : 2*(w8+pad)], mask: make([]uint32, w8), lpg: buf[2*(w8+pad):]}
 }
 
 // ctcRowVec runs ctcRow32AVX2 on float32 rows (T is float32): for each
@@ -222,20 +386,22 @@ func ctcRowVec[T Float](a1, a2, a3 []T, mask []uint32, lpg, out []T) bool {
 // log-probabilities into grad, which has the layout of x.LP (the same Off and
 // Stride): the sample's rows t < steps, steps being the number of time steps
 // of the array. alpha is the table CTCForward filled, nll its result and gr
-// the gradient reaching the sample's loss.
+// the gradient reaching the sample's loss. k is the scratch (nil: allocated
+// for the call); the result does not depend on what k held.
 //
 // The beta (backward) recursion mirrors the forward one from t = L-1 down,
 // keeping two rows; for each t the products alpha·beta are log-summed per
-// class c into grad[t][c] (Graves eq. 16). Then, for t < L,
+// class c into g[t][c] (Graves eq. 16; -inf for a class without a state).
+// Then, for t < L,
 //
-//	grad[t][c] = (exp(lp[t][c]) - exp((grad[t][c] + nll) - lp[t][c])) * gr
+//	grad[t][c] = (exp(lp[t][c]) - exp((g[t][c] + nll) - lp[t][c])) * gr
 //
 // which is PyTorch's result: the gradient with respect to the logits of a
 // log_softmax (exp(lp) minus the posterior), not the true derivative of the
 // loss with respect to lp (minus the posterior). Rows t >= L are 0. With
 // zeroInfinity and nll = +inf every row is 0; without it an impossible
 // alignment gives NaN in every row t < L (-inf + inf).
-func CTCBackward[T Float](x *CTCSample[T], steps int, alpha []T, nll, gr T, zeroInfinity bool, grad []T) {
+func CTCBackward[T Float](x *CTCSample[T], steps int, alpha []T, nll, gr T, zeroInfinity bool, grad []T, k *CTCWork[T]) {
 	zeroRows := func(from int) {
 		for t := from; t < steps; t++ {
 			row := grad[x.Off+t*x.Stride : x.Off+t*x.Stride+x.C]
@@ -244,130 +410,145 @@ func CTCBackward[T Float](x *CTCSample[T], steps int, alpha []T, nll, gr T, zero
 			}
 		}
 	}
-	if zeroInfinity && nll == Inf[T](1) {
+	if k == nil {
+		k = new(CTCWork[T])
+	}
+	if (zeroInfinity && nll == Inf[T](1)) || x.L == 0 {
+		k.last.ok = false
 		zeroRows(0)
 		return
 	}
 	neginf := Inf[T](-1)
 	S := len(x.Labels)
 	w := 2*S + 1
-	at := func(t, c int) *T { return &grad[x.Off+t*x.Stride+c] }
-	if x.L > 0 {
-		for c := 0; c < x.C; c++ {
-			*at(x.L-1, c) = neginf
-		}
-		L := x.L
-		next := make([]T, w) // beta[t+1]
-		cur := make([]T, w)  // beta[t]
-		pr, skip := x.primes()
-		var v *ctcVec[T]
-		if Is32[T]() && hasAVX2 {
-			// The eight-lane row kernel: rows padded with -inf behind;
-			// next and cur are views of its rows.
-			v = newCTCVec[T](w, 2)
-			for s := 0; s < 2*S-1; s++ {
-				if skip[s+2] {
-					v.mask[s] = ^uint32(0)
-				}
-			}
-			next, cur = v.p[:w], v.q[:w]
-		}
-		for s := range next {
-			next[s] = neginf
-		}
-		la := alpha[(L-1)*w : L*w]
-		next[2*S] = x.lp(L-1, x.Blank)
-		*at(L-1, x.Blank) = la[2*S] + next[2*S]
-		if S > 0 {
-			cp := x.prime(2*S - 1)
-			next[2*S-1] = x.lp(L-1, cp)
-			*at(L-1, cp) = la[2*S-1] + next[2*S-1]
-		}
-		buf := make([]T, 4*w)
-		e, ms := buf[:3*w], buf[3*w:]
-		e1, e2, e3 := e[:w], e[w:2*w], e[2*w:3*w]
-		// The products alpha·beta of a block of up to ctcBlock time steps,
-		// transposed (lab[s*ctcBlock+j] for t = t0+j), and their per-class
-		// accumulators acc[c*ctcBlock+j]: the log-add-exp chain of each
-		// (t, c) is PyTorch's (s from 2S down to 0), computed for the
-		// block's time steps side by side.
-		lab := make([]T, w*ctcBlock)
-		acc := make([]T, x.C*ctcBlock)
-		tmp := make([]T, 3*ctcBlock)
-		top := L - 2 // the block's last time step
-		for t := L - 2; t >= 0; t-- {
-			la = alpha[t*w : (t+1)*w]
-			lpt := x.LP[x.Off+t*x.Stride : x.Off+t*x.Stride+x.C]
-			// beta[t] for every s first, vectorized as in CTCForward.
-			if v != nil {
-				w8 := len(v.lpg)
-				for s, c := range pr {
-					v.lpg[s] = lpt[c]
-				}
-				if ctcRowVec(v.p[:w8], v.p[1:1+w8], v.p[2:2+w8], v.mask, v.lpg, v.q[:w8]) {
-					ctcBetaRow(next, cur, skip, e, e1, e2, e3, ms)
-					for s, c := range pr {
-						cur[s] = (cur[s] + ms[s]) + lpt[c]
-					}
-				}
-				for s := w; s < len(v.q); s++ {
-					v.q[s] = neginf
-				}
-				v.p, v.q = v.q, v.p
-				next, cur = cur, next
-				j := top - t
-				for s := range pr {
-					lab[s*ctcBlock+j] = la[s] + next[s]
-				}
-				if j == ctcBlock-1 || t == 0 {
-					ctcAccumulate(x, pr, lab, acc, tmp, j+1, top, grad)
-					top = t - 1
-				}
-				continue
-			}
-			ctcBetaRow(next, cur, skip, e, e1, e2, e3, ms)
-			j := top - t
-			for s, c := range pr {
-				cur[s] = (cur[s] + ms[s]) + lpt[c]
-				lab[s*ctcBlock+j] = la[s] + cur[s]
-			}
-			if j == ctcBlock-1 || t == 0 {
-				ctcAccumulate(x, pr, lab, acc, tmp, j+1, top, grad)
-				top = t - 1
-			}
-			next, cur = cur, next
+	L := x.L
+	pr, skip := k.primes(x)
+	band := k.band(x, pr)
+	r := k.newRows(S)
+	for i := 0; i < S-1; i++ {
+		if skip[2*i+3] {
+			r.bmask[i] = ^uint32(0)
 		}
 	}
-	ea := make([]T, 2*x.C)
-	eb := ea[x.C:]
-	ea = ea[:x.C]
-	for t := 0; t < x.L; t++ {
-		row := grad[x.Off+t*x.Stride : x.Off+t*x.Stride+x.C]
-		lps := x.LP[x.Off+t*x.Stride : x.Off+t*x.Stride+x.C]
-		// exp(-inf) = 0 is not computed (in Expf's vector form it takes
-		// slow subnormal arithmetic): the argument kept in row, 0 in eb.
+	k.ea = grow(k.ea, 3*x.C*ctcBlock)
+	// alpha[t][s] where the band has it, -inf elsewhere (the blank states
+	// first in a row of the table, see CTCForward).
+	la := func(t, s int) T {
+		if !band.in(t, s) {
+			return neginf
+		}
+		if s%2 == 0 {
+			return alpha[t*w+s/2]
+		}
+		return alpha[t*w+S+1+s/2]
+	}
+	// beta[L-1] and the products of row L-1.
+	sums := k.ea[:x.C]
+	for c := range sums {
+		sums[c] = neginf
+	}
+	r.pe[1+S] = x.lp(L-1, x.Blank)
+	sums[x.Blank] = la(L-1, 2*S) + r.pe[1+S]
+	if S > 0 {
+		cp := int(pr[2*S-1])
+		r.po[S] = x.lp(L-1, cp)
+		sums[cp] = la(L-1, 2*S-1) + r.po[S]
+	}
+	k.finish(x, L-1, 1, nll, gr, grad)
+	// The rows below, in blocks of up to ctcBlock time steps top, top-1,
+	// …, bot: the beta rows first, their products alpha·beta transposed
+	// into lab (lab[s*ctcBlock+j] for t = top-j, the block's states
+	// lo(bot) <= s < hi(top), -inf outside each row's band), then their
+	// sums per class, the time steps side by side (accumulate).
+	k.lab = grow(k.lab, (w+1)*ctcBlock)
+	k.tmp = grow(k.tmp, 3*ctcBlock)
+	k.head = grow(k.head, x.C)
+	lab := k.lab
+	for top := L - 2; top >= 0; top -= ctcBlock {
+		bot := max(0, top-ctcBlock+1)
+		blo, _ := band.at(bot)
+		_, bhi := band.at(top)
+		for t := top; t >= bot; t-- {
+			lo, hi := band.at(t)
+			elo, ehi, olo, ohi := ctcHalves(lo, hi)
+			lpt := x.LP[x.Off+t*x.Stride:][:x.C]
+			// Blank state 2i: beta[t+1] at 2i and 2i+1.
+			n := k.rowBlank(&r, r.pe[1+elo:], r.po[1+elo:], r.qe[1+elo:], ehi-elo, lpt[x.Blank], band.on)
+			for i := 2 + S; i < 1+elo+n; i++ {
+				r.qe[i] = neginf
+			}
+			// Label state 2i+1: beta[t+1] at 2i+1, 2i+2 and 2i+3
+			// (masked).
+			if ohi > olo {
+				r.gather(lpt, x.Labels, olo, ohi)
+				n := k.row(r.po[1+olo:], r.pe[2+olo:], r.po[2+olo:], r.bmask[olo:], r.lpg[olo:], r.qo[1+olo:], ohi-olo)
+				for i := 1 + S; i < 1+olo+n; i++ {
+					r.qo[i] = neginf
+				}
+			}
+			j := top - t
+			for s := blo; s < lo; s++ {
+				lab[s*ctcBlock+j] = neginf
+			}
+			ae := alpha[t*w+elo : t*w+ehi]
+			for i, b := range r.qe[1+elo : 1+ehi] {
+				lab[(2*(elo+i))*ctcBlock+j] = ae[i] + b
+			}
+			ao := alpha[t*w+S+1+olo : t*w+S+1+ohi]
+			for i, b := range r.qo[1+olo : 1+ohi] {
+				lab[(2*(olo+i)+1)*ctcBlock+j] = ao[i] + b
+			}
+			for s := hi; s < bhi; s++ {
+				lab[s*ctcBlock+j] = neginf
+			}
+			r.swap()
+		}
+		k.accumulate(x, pr, blo, bhi, top-bot+1, top, nll, gr, grad)
+	}
+	k.last.ok = false
+	zeroRows(L)
+}
+
+// finish writes the n rows top, top-1, …, top-n+1 of grad (the sample's
+// rows t < L) from the log-sums of the products per class, k.ea[j*C+c]
+// for t = top-j (see CTCBackward), its only stores to the rows. The
+// exponentials of the rows are computed at once, exp(lp) and exp(d) of
+// row j at k.ea[n*C+j*2C:][:2C].
+func (k *CTCWork[T]) finish(x *CTCSample[T], top, n int, nll, gr T, grad []T) {
+	neginf := Inf[T](-1)
+	C := x.C
+	ds, e := k.ea[:n*C], k.ea[n*C:3*n*C]
+	for j := 0; j < n; j++ {
+		lps := x.LP[x.Off+(top-j)*x.Stride:][:C]
+		dj, ea, eb := ds[j*C:][:C], e[2*j*C:][:C], e[2*j*C+C:][:C]
+		// exp(-inf) = 0 is not computed (in Expf's vector form it
+		// takes slow subnormal arithmetic): the argument kept in ds, 0
+		// in eb.
 		for c, lp := range lps {
-			d := (row[c] + nll) - lp
-			row[c] = d
+			d := (dj[c] + nll) - lp
+			dj[c] = d
 			if d == neginf {
 				d = 0
 			}
+			ea[c] = lp
 			eb[c] = d
 		}
-		ExpfSlice(ea, lps)
-		ExpfSlice(eb, eb)
-		for c, d := range row {
-			e := eb[c]
+	}
+	ExpfSlice(e, e)
+	for j := 0; j < n; j++ {
+		row := grad[x.Off+(top-j)*x.Stride:][:C]
+		dj, ea, eb := ds[j*C:][:C], e[2*j*C:][:C], e[2*j*C+C:][:C]
+		for c, d := range dj {
+			v := eb[c]
 			if d == neginf {
-				e = 0
+				v = 0
 			}
-			row[c] = (ea[c] - e) * gr
+			row[c] = (ea[c] - v) * gr
 		}
 	}
-	zeroRows(x.L)
 }
 
-// ctcAccStep log-adds l into g elementwise (ctcAccumulate's step for one
+// ctcAccStep log-adds l into g elementwise (accumulate's step for one
 // state); e and ms are scratch of len(g).
 func ctcAccStep[T Float](g, l, e, ms []T) {
 	neginf := Inf[T](-1)
@@ -403,80 +584,75 @@ func ctcAccStep[T Float](g, l, e, ms []T) {
 	}
 }
 
-// ctcBetaRow computes the log-sum-exp part of one beta row, cur[s] before
-// the addition of ms[s] and lp, from next (beta[t+1]) with the scalar
-// operations of CTCBackward.
-func ctcBetaRow[T Float](next, cur []T, skip []bool, e, e1, e2, e3, ms []T) {
-	neginf := Inf[T](-1)
-	S := (len(cur) - 1) / 2
-	for s := 2 * S; s >= 0; s-- {
-		b1 := next[s]
-		m := b1
-		b2, b3 := neginf, neginf
-		if s < 2*S {
-			b2 = next[s+1]
-			if b2 > m {
-				m = b2
-			}
-		}
-		if s < 2*S-1 && skip[s+2] {
-			b3 = next[s+2]
-			if b3 > m {
-				m = b3
-			}
-		}
-		if m == neginf {
-			m = 0
-		}
-		ms[s] = m
-		e1[s], e2[s], e3[s] = b1-m, b2-m, b3-m
-	}
-	ExpfSlice(e, e)
-	for s := range cur {
-		cur[s] = (e1[s] + e2[s]) + e3[s]
-	}
-	LogfSlice(cur, cur)
-}
-
-// ctcAccumulate log-sums, for the n time steps top, top-1, …, top-n+1
-// (column j of lab is t = top-j), the products alpha·beta of each class
-// into acc, s from 2S down to 0, with the scalar operations
+// accumulate log-sums, for the n time steps top, top-1, …, top-n+1 (column
+// j of lab is t = top-j), the products alpha·beta of each class, states s
+// from hi-1 down to lo (the block's; the states outside have -inf products
+// only, which change no sum), with PyTorch's operations
 //
-//	acc = lab                               if acc = -inf
+//	acc = lab                               if acc = -inf (at first)
 //	acc = Log(Exp(acc-m)+Exp(lab-m)) + m    otherwise, m = Max(acc, lab)
 //
-// (Expf and Logf for float32)
+// (Expf and Logf for float32; the exponential of the maximum's term,
+// exactly 1, skipped; the exponentials and logarithms of a block at once),
+// then finishes grad's rows from the sums (finish).
 //
-// (the exponential of the maximum's term, exactly 1, skipped; the exponentials and logarithms of a block at once), and writes the
-// sums into grad's rows.
-func ctcAccumulate[T Float](x *CTCSample[T], pr []int32, lab, acc, tmp []T, n, top int, grad []T) {
+// A class's sum starts as the products of its first state (the -inf start
+// gives them unchanged) and lives in that state's row of lab: head[c] is
+// the row. The eight-lane kernel writes each new sum into a spare row,
+// which becomes the class's; the row it replaces becomes the spare.
+func (k *CTCWork[T]) accumulate(x *CTCSample[T], pr []int32, lo, hi, n, top int, nll, gr T, grad []T) {
 	neginf := Inf[T](-1)
-	for i := range acc {
-		acc[i] = neginf
+	lab := k.lab
+	head := k.head[:x.C]
+	for c := range head {
+		head[c] = -1
 	}
 	vec := Is32[T]() && hasAVX2
-	for s := len(pr) - 1; s >= 0; s-- {
-		g := acc[int(pr[s])*ctcBlock:][:n]
-		l := lab[s*ctcBlock:][:n]
-		j0 := 0
-		if m8 := n &^ 7; vec && m8 > 0 {
-			// Eight lanes (ctcAcc32AVX2), the same operations; a block
-			// with a special case is redone by the loops below.
-			out := tmp[ctcBlock : ctcBlock+m8]
-			f := func(s []T) []float32 { return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(s))), len(s)) }
-			if !ctcAcc32AVX2(f(g[:m8]), f(l[:m8]), f(out)) {
-				copy(g, out)
-				j0 = m8
+	n8 := n
+	if vec {
+		// Whole vectors: the columns past n are -inf (their sums stay
+		// -inf, unused).
+		n8 = (n + 7) &^ 7
+		for s := lo; s < hi; s++ {
+			l := lab[s*ctcBlock:][n:n8]
+			for j := range l {
+				l[j] = neginf
 			}
 		}
-		if j0 < n {
-			ctcAccStep(g[j0:], l[j0:], tmp[:n-j0], tmp[2*ctcBlock:2*ctcBlock+n-j0])
+	}
+	spare := len(pr) // lab's row past the states'
+	for s := hi - 1; s >= lo; s-- {
+		c := pr[s]
+		h := int(head[c])
+		if h < 0 {
+			head[c] = int32(s)
+			continue
+		}
+		g := lab[h*ctcBlock:][:n8]
+		l := lab[s*ctcBlock:][:n8]
+		if vec {
+			f := func(s []T) []float32 { return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(s))), len(s)) }
+			if !ctcAcc32AVX2(f(g), f(l), f(lab[spare*ctcBlock:][:n8])) {
+				head[c] = int32(spare)
+				spare = h
+				continue
+			}
+			// A lane with a special case (NaN): the scalar step for
+			// the whole block.
+		}
+		ctcAccStep(g[:n], l[:n], k.tmp[:n], k.tmp[2*ctcBlock:2*ctcBlock+n])
+	}
+	sums := k.ea[:n*x.C]
+	for c, h := range head {
+		if h < 0 {
+			for j := 0; j < n; j++ {
+				sums[j*x.C+c] = neginf
+			}
+		} else {
+			for j, v := range lab[int(h)*ctcBlock:][:n] {
+				sums[j*x.C+c] = v
+			}
 		}
 	}
-	for j := 0; j < n; j++ {
-		row := grad[x.Off+(top-j)*x.Stride:][:x.C]
-		for c := range row {
-			row[c] = acc[c*ctcBlock+j]
-		}
-	}
+	k.finish(x, top, n, nll, gr, grad)
 }

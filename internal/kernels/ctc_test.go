@@ -186,21 +186,49 @@ func ctcBackwardRef[T Float](x *CTCSample[T], steps int, alpha []T, nll, gr T, z
 	zeroRows(x.L)
 }
 
-func TestCTCMatchesScalar(t *testing.T) {
+// The kernels against the scalar reference, bitwise, for float32 (the
+// eight-lane kernels where the CPU has them, and the scalar ones) and
+// float64: raw N(0, 3) log-probabilities with -inf and NaN (the whole
+// rows), and log-softmax rows, some with -inf and exact zeros (the band).
+func testCTCMatchesScalar[F Float](t *testing.T, iters int) {
 	r := rand.New(rand.NewPCG(1, 2))
-	for it := 0; it < 300; it++ {
+	for it := 0; it < iters; it++ {
 		C := 2 + r.IntN(12)
 		N := 1 + r.IntN(3)
 		T := 1 + r.IntN(150)
-		lp := make([]float32, T*N*C)
+		norm := it%2 == 1
+		lp := make([]F, T*N*C)
 		for i := range lp {
-			lp[i] = float32(r.NormFloat64() * 3)
+			lp[i] = F(r.NormFloat64() * 3)
 			switch r.IntN(200) {
 			case 0:
-				lp[i] = float32(math.Inf(-1))
+				lp[i] = Inf[F](-1)
 			case 1:
 				if it%5 == 0 {
-					lp[i] = float32(math.NaN())
+					lp[i] = F(math.NaN())
+				}
+			case 2:
+				if norm {
+					lp[i] = 200 // its row: lp = 0 there, tiny or -inf elsewhere
+				}
+			}
+		}
+		if norm {
+			for row := 0; row < T*N; row++ {
+				v := lp[row*C : (row+1)*C]
+				m := RowMax(v)
+				sum := F(0)
+				for _, x := range v {
+					sum += expT(x - m)
+				}
+				for i := range v {
+					v[i] = (v[i] - m) - logT(sum)
+					switch r.IntN(40) {
+					case 0:
+						v[i] = F(math.Copysign(0, -1)) // -0: the sign of zeros
+					case 1:
+						v[i] = 0
+					}
 				}
 			}
 		}
@@ -216,31 +244,112 @@ func TestCTCMatchesScalar(t *testing.T) {
 					labels[i] = labels[i-1]
 				}
 			}
-			x := CTCSample[float32]{LP: lp, Off: b * C, Stride: N * C, C: C, L: r.IntN(T + 1), Labels: labels, Blank: 0}
+			L := r.IntN(T + 1)
+			if r.IntN(2) == 0 {
+				L = max(L, min(T, S+r.IntN(3))) // S <= L, often close
+			}
+			x := CTCSample[F]{LP: lp, Off: b * C, Stride: N * C, C: C, L: L, Labels: labels, Blank: 0}
 			// The kernels (the AVX2 path where the CPU has it, then the
 			// scalar one) against the reference.
 			for _, avx := range []bool{true, false} {
 				old := setAVX2(avx && hasAVX2)
-				a1 := make([]float32, CTCAlphaLen(x.L, S))
-				a2 := make([]float32, len(a1))
-				n1, n2 := CTCForward(&x, a1), ctcForwardRef(&x, a2)
-				if math.Float32bits(n1) != math.Float32bits(n2) {
+				a1 := make([]F, CTCAlphaLen(x.L, S))
+				a2 := make([]F, len(a1))
+				n1, n2 := CTCForward(&x, a1, nil), ctcForwardRef(&x, a2)
+				if bitsOf(n1) != bitsOf(n2) && !(n1 != n1 && n2 != n2) {
 					setAVX2(old)
 					t.Fatalf("it %d avx %v: nll %v, want %v", it, avx, n1, n2)
 				}
 				for _, zi := range []bool{false, true} {
-					g1 := make([]float32, len(lp))
-					g2 := make([]float32, len(lp))
-					CTCBackward(&x, T, a1, n1, 0.25, zi, g1)
+					g1 := make([]F, len(lp))
+					g2 := make([]F, len(lp))
+					CTCBackward(&x, T, a1, n1, 0.25, zi, g1, nil)
 					ctcBackwardRef(&x, T, a2, n2, 0.25, zi, g2)
 					for i := range g1 {
-						if math.Float32bits(g1[i]) != math.Float32bits(g2[i]) && !(g1[i] != g1[i] && g2[i] != g2[i]) {
+						if bitsOf(g1[i]) != bitsOf(g2[i]) && !(g1[i] != g1[i] && g2[i] != g2[i]) {
 							setAVX2(old)
 							t.Fatalf("it %d avx %v: grad[%d] = %v, want %v", it, avx, i, g1[i], g2[i])
 						}
 					}
 				}
 				setAVX2(old)
+			}
+		}
+	}
+}
+
+func TestCTCMatchesScalar(t *testing.T) { testCTCMatchesScalar[float32](t, 600) }
+
+func TestCTCMatchesScalar64(t *testing.T) { testCTCMatchesScalar[float64](t, 200) }
+
+// The band (ctcBand) is on for log-softmax samples and off for the others.
+func TestCTCBandChoice(t *testing.T) {
+	lp := []float32{-1, -0.5, 0, -2, float32(math.Inf(-1)), -3}
+	k := new(CTCWork[float32])
+	on := func(lp []float32, L int, labels ...int64) bool {
+		x := CTCSample[float32]{LP: lp, Off: 0, Stride: 3, C: 3, L: L, Labels: labels}
+		pr, _ := k.primes(&x)
+		return k.band(&x, pr).on
+	}
+	if !on(lp, 2, 1) || !on(lp, 2, 2) || !on(lp, 2, 1, 2) {
+		t.Error("band off for log-probabilities <= 0")
+	}
+	if on(lp, 1, 1, 2) {
+		t.Error("band on with S > L")
+	}
+	for _, v := range []float32{float32(math.NaN()), float32(math.Inf(1)), 1e-30} {
+		bad := append([]float32(nil), lp...)
+		bad[4] = v
+		if on(bad, 2, 1) {
+			t.Errorf("band on with a log-probability %v", v)
+		}
+		if !on(bad, 1, 1) || !on(bad, 2, 2) {
+			t.Errorf("band off with %v outside the sample's rows or classes", v)
+		}
+	}
+}
+
+// rowBlank's fast form (ctcAcc32AVX2 plus the blank's log-probability) is
+// bitwise row's recursion without a third term, for the band's values:
+// finite, -inf, ±0, log-probabilities <= 0 (-0 included).
+func TestCTCRowBlank(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 5))
+	val := func() float32 {
+		switch r.IntN(6) {
+		case 0:
+			return float32(math.Inf(-1))
+		case 1:
+			return float32(math.Copysign(0, -1))
+		case 2:
+			return 0
+		}
+		return float32(r.NormFloat64() * 5)
+	}
+	k := new(CTCWork[float32])
+	rows := k.newRows(40)
+	for it := 0; it < 2000; it++ {
+		n := 1 + r.IntN(40)
+		a, l := make([]float32, n+8), make([]float32, n+8)
+		for i := range a {
+			a[i], l[i] = val(), val()
+		}
+		lpb := -float32(r.ExpFloat64())
+		if it%3 == 0 {
+			lpb = float32(math.Copysign(0, -1))
+		}
+		want := make([]float32, n+8)
+		lpg := make([]float32, n+8)
+		for i := range lpg {
+			lpg[i] = lpb
+		}
+		k.row(a, l, a, make([]uint32, n+8), lpg, want, n)
+		for _, fast := range []bool{false, true} {
+			got := make([]float32, n+8)
+			k.rowBlank(&rows, a, l, got, n, lpb, fast)
+			for i := 0; i < n; i++ {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("it %d fast %v lane %d: a %v l %v lpb %v: %v, want %v", it, fast, i, a[i], l[i], lpb, got[i], want[i])
+				}
 			}
 		}
 	}
