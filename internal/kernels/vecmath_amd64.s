@@ -349,6 +349,11 @@ DATA f_hl2p<>+8(SB)/8, $0x3f6b3f8e3f6b3f8e
 DATA f_hl2p<>+16(SB)/8, $0x3f6b3f8e3f6b3f8e
 DATA f_hl2p<>+24(SB)/8, $0x3f6b3f8e3f6b3f8e
 GLOBL f_hl2p<>(SB), RODATA|NOPTR, $32
+DATA f_2pi<>+0(SB)/8, $0x40c90fdb40c90fdb
+DATA f_2pi<>+8(SB)/8, $0x40c90fdb40c90fdb
+DATA f_2pi<>+16(SB)/8, $0x40c90fdb40c90fdb
+DATA f_2pi<>+24(SB)/8, $0x40c90fdb40c90fdb
+GLOBL f_2pi<>(SB), RODATA|NOPTR, $32
 DATA f_abs<>+0(SB)/8, $0x7fffffff7fffffff
 DATA f_abs<>+8(SB)/8, $0x7fffffff7fffffff
 DATA f_abs<>+16(SB)/8, $0x7fffffff7fffffff
@@ -1695,6 +1700,170 @@ kl_nograd:
 	DECQ CX
 	JNZ kl_loop
 kl_done:
+	VMOVMSKPS Y15, AX
+	CMPL AX, $0xFF
+	SETNE ret+104(FP)
+	VZEROUPPER
+	RET
+
+// func poissonAVX2(x, t, out, gx []float32, u float32, full bool) bool
+TEXT ·poissonAVX2(SB), NOSPLIT, $0-105
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	MOVQ t_base+24(FP), R8
+	MOVQ out_base+48(FP), DI
+	MOVQ gx_base+72(FP), R9
+	MOVQ gx_len+80(FP), R10
+	VBROADCASTSS u+96(FP), Y14
+	VXORPS f_sign<>(SB), Y14, Y13
+	MOVBLZX full+100(FP), R11
+	VPCMPEQD Y15, Y15, Y15
+	SHRQ $3, CX
+	JZ po_done
+po_loop:
+	VMOVUPS (R8), Y9
+	TESTQ R11, R11
+	JZ po_exp
+	VMOVUPS f_one<>(SB), Y0
+	VMAXPS Y9, Y0, Y0
+	VMULPS f_2pi<>(SB), Y0, Y1
+	VCMPPS $0x11, f_inf<>(SB), Y1, Y2
+	VANDPS Y2, Y15, Y15
+	VPSRLD $23, Y0, Y2
+	VPSRLD $23, Y1, Y7
+	VPSUBD f_c126<>(SB), Y2, Y2
+	VPSUBD f_c126<>(SB), Y7, Y7
+	VANDPS f_mant<>(SB), Y0, Y3
+	VANDPS f_mant<>(SB), Y1, Y8
+	VORPS f_halfb<>(SB), Y3, Y3
+	VORPS f_halfb<>(SB), Y8, Y8
+	VCMPPS $0x11, f_sqrthf<>(SB), Y3, Y6
+	VCMPPS $0x11, f_sqrthf<>(SB), Y8, Y12
+	VPADDD Y6, Y2, Y2
+	VPADDD Y12, Y7, Y7
+	VANDPS Y6, Y3, Y6
+	VANDPS Y12, Y8, Y12
+	VADDPS Y6, Y3, Y3
+	VADDPS Y12, Y8, Y8
+	VSUBPS f_one<>(SB), Y3, Y3
+	VSUBPS f_one<>(SB), Y8, Y8
+	VCVTDQ2PS Y2, Y2
+	VCVTDQ2PS Y7, Y7
+	VMULPS Y3, Y3, Y4
+	VMULPS Y8, Y8, Y10
+	VMULPS f_l0<>(SB), Y3, Y5
+	VMULPS f_l0<>(SB), Y8, Y11
+	VADDPS f_l1<>(SB), Y5, Y5
+	VADDPS f_l1<>(SB), Y11, Y11
+	VMULPS Y3, Y5, Y5
+	VMULPS Y8, Y11, Y11
+	VADDPS f_l2<>(SB), Y5, Y5
+	VADDPS f_l2<>(SB), Y11, Y11
+	VMULPS Y3, Y5, Y5
+	VMULPS Y8, Y11, Y11
+	VADDPS f_l3<>(SB), Y5, Y5
+	VADDPS f_l3<>(SB), Y11, Y11
+	VMULPS Y3, Y5, Y5
+	VMULPS Y8, Y11, Y11
+	VADDPS f_l4<>(SB), Y5, Y5
+	VADDPS f_l4<>(SB), Y11, Y11
+	VMULPS Y3, Y5, Y5
+	VMULPS Y8, Y11, Y11
+	VADDPS f_l5<>(SB), Y5, Y5
+	VADDPS f_l5<>(SB), Y11, Y11
+	VMULPS Y3, Y5, Y5
+	VMULPS Y8, Y11, Y11
+	VADDPS f_l6<>(SB), Y5, Y5
+	VADDPS f_l6<>(SB), Y11, Y11
+	VMULPS Y3, Y5, Y5
+	VMULPS Y8, Y11, Y11
+	VADDPS f_l7<>(SB), Y5, Y5
+	VADDPS f_l7<>(SB), Y11, Y11
+	VMULPS Y3, Y5, Y5
+	VMULPS Y8, Y11, Y11
+	VADDPS f_l8<>(SB), Y5, Y5
+	VADDPS f_l8<>(SB), Y11, Y11
+	VMULPS Y3, Y5, Y5
+	VMULPS Y8, Y11, Y11
+	VMULPS Y4, Y5, Y5
+	VMULPS Y10, Y11, Y11
+	VMULPS f_q1<>(SB), Y2, Y6
+	VMULPS f_q1<>(SB), Y7, Y12
+	VADDPS Y6, Y5, Y5
+	VADDPS Y12, Y11, Y11
+	VMULPS f_halfb<>(SB), Y4, Y6
+	VMULPS f_halfb<>(SB), Y10, Y12
+	VSUBPS Y6, Y5, Y5
+	VSUBPS Y12, Y11, Y11
+	VADDPS Y5, Y3, Y3
+	VADDPS Y11, Y8, Y8
+	VMULPS f_q2<>(SB), Y2, Y6
+	VMULPS f_q2<>(SB), Y7, Y12
+	VADDPS Y6, Y3, Y2
+	VADDPS Y12, Y8, Y7
+	VMULPS Y9, Y2, Y2
+	VSUBPS Y9, Y2, Y2
+	VMULPS f_halfb<>(SB), Y7, Y7
+	VADDPS Y7, Y2, Y12
+	VCMPPS $0x06, f_one<>(SB), Y9, Y3
+	VANDPS Y3, Y12, Y12
+po_exp:
+	VMOVUPS f_hi<>(SB), Y10
+	VMOVUPS f_lo<>(SB), Y11
+	VMOVUPS (SI), Y0
+	VMINPS Y0, Y10, Y0
+	VMAXPS Y0, Y11, Y0
+	VMULPS f_log2e<>(SB), Y0, Y2
+	VADDPS f_rnd<>(SB), Y2, Y2
+	VSUBPS f_rnd<>(SB), Y2, Y3
+	VMULPS f_c1<>(SB), Y3, Y4
+	VSUBPS Y4, Y0, Y4
+	VMULPS f_c2<>(SB), Y3, Y5
+	VSUBPS Y5, Y4, Y4
+	VMULPS Y4, Y4, Y5
+	VMULPS f_p0<>(SB), Y4, Y6
+	VADDPS f_p1<>(SB), Y6, Y6
+	VMULPS Y4, Y6, Y6
+	VADDPS f_p2<>(SB), Y6, Y6
+	VMULPS Y4, Y6, Y6
+	VADDPS f_p3<>(SB), Y6, Y6
+	VMULPS Y4, Y6, Y6
+	VADDPS f_p4<>(SB), Y6, Y6
+	VMULPS Y4, Y6, Y6
+	VADDPS f_p5<>(SB), Y6, Y6
+	VMULPS Y5, Y6, Y6
+	VADDPS Y4, Y6, Y6
+	VADDPS f_one<>(SB), Y6, Y6
+	VPSUBD f_rnd<>(SB), Y2, Y2
+	VPSRAD $1, Y2, Y3
+	VPSUBD Y3, Y2, Y2
+	VPADDD f_bias<>(SB), Y3, Y3
+	VPSLLD $23, Y3, Y3
+	VPADDD f_bias<>(SB), Y2, Y2
+	VPSLLD $23, Y2, Y2
+	VMULPS Y3, Y6, Y6
+	VMULPS Y2, Y6, Y1
+	VMULPS (SI), Y9, Y8
+	VSUBPS Y8, Y1, Y8
+	TESTQ R11, R11
+	JZ po_store
+	VADDPS Y8, Y12, Y8
+po_store:
+	VMOVUPS Y8, (DI)
+	TESTQ R10, R10
+	JZ po_next
+	VMULPS Y14, Y1, Y2
+	VMULPS Y9, Y13, Y3
+	VADDPS Y3, Y2, Y2
+	VMOVUPS Y2, (R9)
+	ADDQ $32, R9
+po_next:
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, DI
+	DECQ CX
+	JNZ po_loop
+po_done:
 	VMOVMSKPS Y15, AX
 	CMPL AX, $0xFF
 	SETNE ret+104(FP)
