@@ -988,10 +988,16 @@ kl_done:
 # loop's (the first source's NaN is the one kept). Returns true when some
 # lane's b is not below +inf (t NaN, +inf, or 2pi*t overflowing; Logf of
 # them is not logf's core): the caller recomputes the block.
+# The Stirling term is a function of t alone: when each lane's t is <= 1
+# (masked to +0) or one of the integers 2..31, the vector takes it from
+# tab (tab[k] is the unmasked term for t = k, computed by the caller with
+# the same operations) by four VPERMPS and three blends, without the two
+# logfs; other vectors compute it.
 cf("f_2pi", struct.unpack("<I", struct.pack("<f", 2 * 3.141592653589793))[0])
+cf("f_32", struct.unpack("<I", struct.pack("<f", 32.0))[0])
 body.append("""
-// func poissonAVX2(x, t, out, gx []float32, u float32, full bool) bool
-TEXT ·poissonAVX2(SB), NOSPLIT, $0-105
+// func poissonAVX2(x, t, out, gx []float32, u float32, full bool, tab *[32]float32) bool
+TEXT ·poissonAVX2(SB), NOSPLIT, $0-113
 	MOVQ x_base+0(FP), SI
 	MOVQ x_len+8(FP), CX
 	MOVQ t_base+24(FP), R8
@@ -1001,6 +1007,7 @@ TEXT ·poissonAVX2(SB), NOSPLIT, $0-105
 	VBROADCASTSS u+96(FP), Y14
 	VXORPS f_sign<>(SB), Y14, Y13
 	MOVBLZX full+100(FP), R11
+	MOVQ tab+104(FP), R12
 	VPCMPEQD Y15, Y15, Y15
 	SHRQ $3, CX
 	JZ po_done
@@ -1008,6 +1015,28 @@ po_loop:
 	VMOVUPS (R8), Y9
 	TESTQ R11, R11
 	JZ po_exp
+	VCVTTPS2DQ Y9, Y0
+	VCVTDQ2PS Y0, Y1
+	VCMPPS $0x00, Y1, Y9, Y1
+	VCMPPS $0x01, f_32<>(SB), Y9, Y2
+	VANDPS Y2, Y1, Y1
+	VCMPPS $0x02, f_one<>(SB), Y9, Y3
+	VORPS Y3, Y1, Y1
+	VMOVMSKPS Y1, AX
+	CMPL AX, $0xFF
+	JNE po_log
+	VPERMPS (R12), Y0, Y4
+	VPERMPS 32(R12), Y0, Y5
+	VPERMPS 64(R12), Y0, Y6
+	VPERMPS 96(R12), Y0, Y7
+	VPSLLD $28, Y0, Y1
+	VBLENDVPS Y1, Y5, Y4, Y4
+	VBLENDVPS Y1, Y7, Y6, Y6
+	VPSLLD $27, Y0, Y1
+	VBLENDVPS Y1, Y6, Y4, Y12
+	VANDNPS Y12, Y3, Y12
+	JMP po_exp
+po_log:
 	VMOVUPS f_one<>(SB), Y0
 	VMAXPS Y9, Y0, Y0
 	VMULPS f_2pi<>(SB), Y0, Y1
@@ -1046,7 +1075,7 @@ po_next:
 po_done:
 	VMOVMSKPS Y15, AX
 	CMPL AX, $0xFF
-	SETNE ret+104(FP)
+	SETNE ret+112(FP)
 	VZEROUPPER
 	RET
 """)

@@ -140,7 +140,7 @@ func poissonVec32(full bool, x, t, out, e, a, b []float32, u float32, gx []float
 	i := 0
 	for ; i+8 <= n; i += vecBlock {
 		j := min(i+vecBlock, n&^7)
-		if poissonAVX2(x[i:j], t[i:j], out[i:j], sub32(gx, i, j), u, full) {
+		if poissonAVX2(x[i:j], t[i:j], out[i:j], sub32(gx, i, j), u, full, &poissonTab) {
 			poissonLogInputScalar(full, x[i:j], t[i:j], out[i:j], e[i:j], a[i:j], b[i:j], u, sub32(gx, i, j))
 		}
 	}
@@ -149,6 +149,25 @@ func poissonVec32(full bool, x, t, out, e, a, b []float32, u float32, gx []float
 		poissonLogInputScalar(full, x[i:], t[i:], out[i:], e[i:n], a[i:n], b[i:n], u, sub32(gx, i, n))
 	}
 }
+
+// poissonTab[k] is the Stirling term of poissonLogInputScalar for the
+// target k before its mask, (k·log a − k) + 0.5·log(2π·a) with a = max(k,
+// 1), by the same float32 operations (stirlingAdd32's): poissonAVX2 takes
+// it from here for the integer targets below 32, the usual counts, bit for
+// bit what it would compute (TestPoissonTab).
+var poissonTab = func() (tab [32]float32) {
+	two := float32(twoPi)
+	for k := range tab {
+		t := float32(k)
+		a := max(t, 1)
+		la, lb := Logf(a), Logf(two*a)
+		m := float32(t * la)
+		s1 := m - t
+		h := float32(0.5 * lb)
+		tab[k] = s1 + h
+	}
+	return
+}()
 
 // poissonLogInputScalar is PoissonNLLLogInputVec by slice passes: Expf (or
 // Exp) of every element, the loss, the Stirling term's logarithms, the

@@ -11,8 +11,10 @@ import (
 // mixes in: signed zeros, infinities, NaNs with distinct payloads and
 // signs, Expf's clamp bounds and overflow, subnormals; for the target also
 // 1 and its neighbours, values in (0, 1), negative and non-integer ones,
-// and the values around MaxFloat32/2π where 2π·t overflows. flag lists the
-// targets poissonAVX2 must leave to the scalar path.
+// the integers around poissonTab's range (−2 … 40) and their neighbours,
+// values beyond int32, and the values around MaxFloat32/2π where 2π·t
+// overflows. flag lists the targets poissonAVX2 must leave to the scalar
+// path.
 func poissonSpecials() (xs, ts, flag []float32) {
 	nan := func(bits uint32) float32 { return math.Float32frombits(bits) }
 	inf := float32(math.Inf(1))
@@ -21,7 +23,11 @@ func poissonSpecials() (xs, ts, flag []float32) {
 		-87.3, -88, -103.9, -104, -104.1, -150, 1e-40, -1e-40, math.MaxFloat32, -math.MaxFloat32, 1, -1, 0.5, 20}
 	big := float32(math.MaxFloat32) / float32(2*math.Pi)
 	ts = []float32{0, negz, 1, math.Nextafter32(1, 2), math.Nextafter32(1, 0), 0.5, 1e-40, -1e-40, -3, -0.25, -inf,
-		2.5, 3.7, 7, 1e6, 1e20, 1e30, math.Nextafter32(big, 0), 16777217}
+		2.5, 3.7, 7, 1e6, 1e20, 1e30, math.Nextafter32(big, 0), 16777217, 31.5, 1 << 31, 1 << 32, -(1 << 31), 4e9}
+	// The integers around poissonTab's range and their neighbours.
+	for k := float32(-2); k <= 40; k++ {
+		ts = append(ts, k, math.Nextafter32(k, -inf), math.Nextafter32(k, inf))
+	}
 	flag = []float32{nan(0x7fc00000), nan(0xffc00005), nan(0x7fa00007), inf, 1e38, math.MaxFloat32,
 		math.Nextafter32(big, inf), math.Nextafter32(math.Nextafter32(big, inf), inf)}
 	return
@@ -60,7 +66,10 @@ func TestPoissonVecMatchesScalar(t *testing.T) {
 			for i := range x {
 				x[i] = float32(r.NormFloat64()) * 3
 				tg[i] = float32(r.IntN(9))
-				if r.IntN(4) == 0 {
+				switch {
+				case mode == 0: // counts: the Stirling term from poissonTab, or computed where some lane is 32 or more
+					tg[i] = float32(r.IntN(34))
+				case r.IntN(4) == 0:
 					tg[i] = float32(r.Float64() * 6)
 				}
 				if mode > 0 && r.IntN(8) == 0 {
@@ -120,7 +129,7 @@ func TestPoissonVecMatchesScalar(t *testing.T) {
 						if withGrad {
 							g = make([]float32, hi-lo)
 						}
-						got := poissonAVX2(x[lo:hi], tg[lo:hi], o, g, u, full)
+						got := poissonAVX2(x[lo:hi], tg[lo:hi], o, g, u, full, &poissonTab)
 						want := false
 						for _, v := range tg[lo:hi] {
 							want = want || full && poissonOverflows(v)
@@ -192,7 +201,7 @@ func TestPoissonVecEveryTarget(t *testing.T) {
 					bx[lane], bt[lane] = xv, tv
 					o, g := make([]float32, 8), make([]float32, 8)
 					w, wg := make([]float32, 8), make([]float32, 8)
-					if poissonAVX2(bx, bt, o, g, 0.25, full) {
+					if poissonAVX2(bx, bt, o, g, 0.25, full, &poissonTab) {
 						t.Fatalf("full %v: t %v flagged", full, tv)
 					}
 					poissonLogInputScalar(full, bx, bt, w, make([]float32, 8), make([]float32, 8), make([]float32, 8), 0.25, wg)
