@@ -980,6 +980,106 @@ kl_done:
 	RET
 """)
 
+# poisson_nll_loss with log_input (PoissonNLLLogInputVec, float32), eight
+# lanes: e = Expf(x), out = e - t*x; when full, a = max(t, 1) (a NaN t
+# kept, as Go's max), b = 2pi*a, st = (t*Logf(a) - t) + 0.5*Logf(b) and
+# out = st + out with st masked to +0 where t <= 1; when gx is not empty,
+# gx = u*e + (-u)*t. The operand order of each operation is the compiled Go
+# loop's (the first source's NaN is the one kept). Returns true when some
+# lane's b is not below +inf (t NaN, +inf, or 2pi*t overflowing; Logf of
+# them is not logf's core): the caller recomputes the block.
+# The Stirling term is a function of t alone: when each lane's t is <= 1
+# (masked to +0) or one of the integers 2..31, the vector takes it from
+# tab (tab[k] is the unmasked term for t = k, computed by the caller with
+# the same operations) by four VPERMPS and three blends, without the two
+# logfs; other vectors compute it.
+cf("f_2pi", struct.unpack("<I", struct.pack("<f", 2 * 3.141592653589793))[0])
+cf("f_32", struct.unpack("<I", struct.pack("<f", 32.0))[0])
+body.append("""
+// func poissonAVX2(x, t, out, gx []float32, u float32, full bool, tab *[32]float32) bool
+TEXT ·poissonAVX2(SB), NOSPLIT, $0-113
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	MOVQ t_base+24(FP), R8
+	MOVQ out_base+48(FP), DI
+	MOVQ gx_base+72(FP), R9
+	MOVQ gx_len+80(FP), R10
+	VBROADCASTSS u+96(FP), Y14
+	VXORPS f_sign<>(SB), Y14, Y13
+	MOVBLZX full+100(FP), R11
+	MOVQ tab+104(FP), R12
+	VPCMPEQD Y15, Y15, Y15
+	SHRQ $3, CX
+	JZ po_done
+po_loop:
+	VMOVUPS (R8), Y9
+	TESTQ R11, R11
+	JZ po_exp
+	VCVTTPS2DQ Y9, Y0
+	VCVTDQ2PS Y0, Y1
+	VCMPPS $0x00, Y1, Y9, Y1
+	VCMPPS $0x01, f_32<>(SB), Y9, Y2
+	VANDPS Y2, Y1, Y1
+	VCMPPS $0x02, f_one<>(SB), Y9, Y3
+	VORPS Y3, Y1, Y1
+	VMOVMSKPS Y1, AX
+	CMPL AX, $0xFF
+	JNE po_log
+	VPERMPS (R12), Y0, Y4
+	VPERMPS 32(R12), Y0, Y5
+	VPERMPS 64(R12), Y0, Y6
+	VPERMPS 96(R12), Y0, Y7
+	VPSLLD $28, Y0, Y1
+	VBLENDVPS Y1, Y5, Y4, Y4
+	VBLENDVPS Y1, Y7, Y6, Y6
+	VPSLLD $27, Y0, Y1
+	VBLENDVPS Y1, Y6, Y4, Y12
+	VANDNPS Y12, Y3, Y12
+	JMP po_exp
+po_log:
+	VMOVUPS f_one<>(SB), Y0
+	VMAXPS Y9, Y0, Y0
+	VMULPS f_2pi<>(SB), Y0, Y1
+	VCMPPS $0x11, f_inf<>(SB), Y1, Y2
+	VANDPS Y2, Y15, Y15
+""" + logf2(("Y0", "Y2", "Y2", "Y3", "Y4", "Y5", "Y6"), ("Y1", "Y7", "Y7", "Y8", "Y10", "Y11", "Y12")) + """	VMULPS Y9, Y2, Y2
+	VSUBPS Y9, Y2, Y2
+	VMULPS f_halfb<>(SB), Y7, Y7
+	VADDPS Y7, Y2, Y12
+	VCMPPS $0x06, f_one<>(SB), Y9, Y3
+	VANDPS Y3, Y12, Y12
+po_exp:
+	VMOVUPS f_hi<>(SB), Y10
+	VMOVUPS f_lo<>(SB), Y11
+	VMOVUPS (SI), Y0
+""" + expf("Y0", "Y1") + """	VMULPS (SI), Y9, Y8
+	VSUBPS Y8, Y1, Y8
+	TESTQ R11, R11
+	JZ po_store
+	VADDPS Y8, Y12, Y8
+po_store:
+	VMOVUPS Y8, (DI)
+	TESTQ R10, R10
+	JZ po_next
+	VMULPS Y14, Y1, Y2
+	VMULPS Y9, Y13, Y3
+	VADDPS Y3, Y2, Y2
+	VMOVUPS Y2, (R9)
+	ADDQ $32, R9
+po_next:
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, DI
+	DECQ CX
+	JNZ po_loop
+po_done:
+	VMOVMSKPS Y15, AX
+	CMPL AX, $0xFF
+	SETNE ret+112(FP)
+	VZEROUPPER
+	RET
+""")
+
 # Fused loss-and-sum row kernels (sumfused.go), float32: each row is four
 # 8-lane vectors; vector k's losses are added to accumulator k of acc as
 # addRows32 adds (no FMA) and the input gradient is written, with plain or

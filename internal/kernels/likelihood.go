@@ -115,7 +115,64 @@ func PoissonNLLForward[T Float](p PoissonNLL, x, t, out []T) {
 // PoissonNLLForward's Stirling term); when gx is
 // not nil it also writes PoissonNLLBackward's input gradient for the
 // constant upstream gradient u. e, a and b are scratch of len(x).
+//
+// For float32 with AVX2 it is one pass, poissonAVX2, bit for bit
+// poissonLogInputScalar (the same operations in the same order).
 func PoissonNLLLogInputVec[T Float](full bool, x, t, out, e, a, b []T, u T, gx []T) {
+	if x32, ok := any(x).([]float32); ok && hasAVX2 {
+		var g32 []float32
+		if gx != nil {
+			g32 = any(gx[:len(x)]).([]float32)
+		}
+		poissonVec32(full, x32, any(t).([]float32), any(out).([]float32), any(e).([]float32),
+			any(a).([]float32), any(b).([]float32), float32(u), g32)
+		return
+	}
+	poissonLogInputScalar(full, x, t, out, e, a, b, u, gx)
+}
+
+// poissonVec32 runs poissonAVX2 by blocks of vecBlock elements (n&^7 of
+// them), poissonLogInputScalar for a block with a lane it cannot do (a
+// NaN, +inf or huge target) and for the tail.
+func poissonVec32(full bool, x, t, out, e, a, b []float32, u float32, gx []float32) {
+	n := len(x)
+	t, out = t[:n], out[:n]
+	i := 0
+	for ; i+8 <= n; i += vecBlock {
+		j := min(i+vecBlock, n&^7)
+		if poissonAVX2(x[i:j], t[i:j], out[i:j], sub32(gx, i, j), u, full, &poissonTab) {
+			poissonLogInputScalar(full, x[i:j], t[i:j], out[i:j], e[i:j], a[i:j], b[i:j], u, sub32(gx, i, j))
+		}
+	}
+	i = n &^ 7
+	if i < n {
+		poissonLogInputScalar(full, x[i:], t[i:], out[i:], e[i:n], a[i:n], b[i:n], u, sub32(gx, i, n))
+	}
+}
+
+// poissonTab[k] is the Stirling term of poissonLogInputScalar for the
+// target k before its mask, (k·log a − k) + 0.5·log(2π·a) with a = max(k,
+// 1), by the same float32 operations (stirlingAdd32's): poissonAVX2 takes
+// it from here for the integer targets below 32, the usual counts, bit for
+// bit what it would compute (TestPoissonTab).
+var poissonTab = func() (tab [32]float32) {
+	two := float32(twoPi)
+	for k := range tab {
+		t := float32(k)
+		a := max(t, 1)
+		la, lb := Logf(a), Logf(two*a)
+		m := float32(t * la)
+		s1 := m - t
+		h := float32(0.5 * lb)
+		tab[k] = s1 + h
+	}
+	return
+}()
+
+// poissonLogInputScalar is PoissonNLLLogInputVec by slice passes: Expf (or
+// Exp) of every element, the loss, the Stirling term's logarithms, the
+// gradient.
+func poissonLogInputScalar[T Float](full bool, x, t, out, e, a, b []T, u T, gx []T) {
 	n := len(x)
 	t, out, e, a, b = t[:n], out[:n], e[:n], a[:n], b[:n]
 	ExpfSlice(e, x)

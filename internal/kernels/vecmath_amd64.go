@@ -43,6 +43,16 @@ func inUnitAVX2(x, y []float32) bool
 //go:noescape
 func klDivAVX2(x, t, out, gx []float32, negu float32) bool
 
+// poissonAVX2 is PoissonNLLLogInputVec's loop for float32
+// (vecmath_amd64.s), eight lanes at a time with Expf and Logf, the
+// Stirling term of a vector whose targets are all ≤ 1 or integers below 32
+// taken from tab (poissonTab); it returns true when a lane's target needed
+// a special case (NaN, +inf, 2π·t overflowing), and the caller recomputes
+// the block.
+//
+//go:noescape
+func poissonAVX2(x, t, out, gx []float32, u float32, full bool, tab *[32]float32) bool
+
 func cpuid(eax, ecx uint32) (a, b, c, d uint32)
 func xgetbv() (eax, edx uint32)
 

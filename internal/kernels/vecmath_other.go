@@ -16,6 +16,10 @@ func recipOnePlusAVX2(y []float32)                             { panic("unreacha
 func klDivAVX2(x, t, out, gx []float32, negu float32) bool { panic("unreachable") }
 func inUnitAVX2(x, y []float32) bool                       { panic("unreachable") }
 
+func poissonAVX2(x, t, out, gx []float32, u float32, full bool, tab *[32]float32) bool {
+	panic("unreachable")
+}
+
 func expf32AVX2(dst, src []float32) { panic("unreachable") }
 func max32AVX2(x []float32) float32 { panic("unreachable") }
 func expSum32AVX2(x, e []float32, m float32, w []float32, mode int, acc *[16]float32) {
