@@ -1,5 +1,7 @@
 package kernels
 
+import "math"
+
 // Kernels of the binary cross-entropy family: binary_cross_entropy (on
 // probabilities) and binary_cross_entropy_with_logits (on logits), forward
 // and backward side by side, in ATen's order of operations
@@ -466,7 +468,9 @@ func BCEWLBackwardTarget(x, pw, w []float64, p BCEWLPrec, up func(int) float64, 
 // loss of each element to out and, when gx is not nil, the input gradient
 // for the constant upstream gradient u, divided by n when n > 0 (mean).
 // pw is nil or a pos_weight of c elements along the last dimension, element
-// i of x using pw[(off+i) % c]. e1 and e2 are scratch of len(x).
+// i of x using pw[(off+i) % c]. e1 and e2 are scratch of len(x). out and gx
+// must not overlap x, y or pw (the eight-lane pass keeps intermediate
+// values in them).
 func BCEWLVec[T Float](x, y, pw []T, off int, out, e1, e2, gx []T, u T, n int) {
 	k := len(x)
 	c := len(pw)
@@ -484,10 +488,21 @@ func BCEWLVec[T Float](x, y, pw []T, off int, out, e1, e2, gx []T, u T, n int) {
 			flags |= 2
 			g32 = any(gx[:m]).([]float32)
 		}
+		d := float32(n)
 		if n > 0 {
-			flags |= 4
+			if math.Float32bits(d)&(1<<23-1) == 0 {
+				// d = 2^k (normal, as is 2^-k for k <= 127): g/2^k and
+				// g·2^-k are the same real number, so they round to the
+				// same float32 (a subnormal one included), and both give
+				// ±inf for ±inf and pass a NaN through: the kernel
+				// multiplies by the exact reciprocal instead of dividing.
+				flags |= 8
+				d = 1 / d
+			} else {
+				flags |= 4
+			}
 		}
-		if !bceWL32AVX2(x32[:m], any(y[:m]).([]float32), any(pw).([]float32), j, any(out[:m]).([]float32), g32, float32(u), float32(n), flags) {
+		if !bceWL32AVX2(x32[:m], any(y[:m]).([]float32), any(pw).([]float32), j, any(out[:m]).([]float32), g32, float32(u), d, flags) {
 			if m < k {
 				bceWLScalar(x[m:], y[m:k], pw, off+m, out[m:k], e1, e2, sub(gx, m, k), u, n)
 			}

@@ -82,6 +82,94 @@ func TestBCEWLVecMatchesScalar(t *testing.T) {
 	}
 }
 
+// TestBCEWLVecBlocks: the eight-lane pass (three phases over blocks of
+// 256 elements) equals the loops bit for bit for every length 1..600 and
+// lengths over one block and one fused chunk, pos_weight periods that
+// do and do not divide the block (24, 296 > 256 elements), with and without
+// a gradient, and mean divisors 2^22 (multiplied by 2^-22), 3·2^20 and
+// 2^24+1 (float32 2^24) with upstream gradients so small that the quotients
+// are subnormal.
+func TestBCEWLVecBlocks(t *testing.T) {
+	rng := rand.New(rand.NewSource(9))
+	specials := []float32{0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)), 1e-40, -1e-40, 100, -100, 88.7, -88.7, 1e-8, -1e-8}
+	sizes := []int{}
+	for k := 1; k <= 600; k++ {
+		sizes = append(sizes, k)
+	}
+	sizes = append(sizes, 1023, 1024, 1031, 1<<15+77)
+	check := func(size, c, off, n int, u float32, grad bool, x, y, pw []float32) {
+		t.Helper()
+		run := func(avx bool) ([]float32, []float32) {
+			old := setAVX2(avx)
+			defer setAVX2(old)
+			out := make([]float32, size)
+			e1, e2 := make([]float32, size), make([]float32, size)
+			var gx []float32
+			if grad {
+				gx = make([]float32, size)
+			}
+			BCEWLVec(x, y, pw, off, out, e1, e2, gx, u, n)
+			return out, gx
+		}
+		o1, g1 := run(true)
+		o2, g2 := run(false)
+		for i := range o1 {
+			if math.Float32bits(o1[i]) != math.Float32bits(o2[i]) {
+				t.Fatalf("size %d c %d off %d n %d u %v i %d x %v: loss vec %v scalar %v", size, c, off, n, u, i, x[i], o1[i], o2[i])
+			}
+			if grad && math.Float32bits(g1[i]) != math.Float32bits(g2[i]) {
+				t.Fatalf("size %d c %d off %d n %d u %v i %d x %v: grad vec %v (%#x) scalar %v (%#x)", size, c, off, n, u, i, x[i], g1[i], math.Float32bits(g1[i]), g2[i], math.Float32bits(g2[i]))
+			}
+		}
+	}
+	subnormal := 0
+	for _, size := range sizes {
+		x := make([]float32, size)
+		y := make([]float32, size)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64() * 4)
+			if rng.Intn(20) == 0 {
+				x[i] = specials[rng.Intn(len(specials))]
+			}
+			y[i] = rng.Float32()
+		}
+		for _, c := range []int{0, 8, 24, 64, 296} {
+			pw := make([]float32, c)
+			for i := range pw {
+				pw[i] = 0.5 + rng.Float32()
+			}
+			off := 0
+			if c > 0 {
+				off = 8 * rng.Intn(c/8+2)
+			}
+			for _, n := range []int{0, 1 << 22, 3 << 20, 1<<24 + 1, size} {
+				us := []float32{1.5}
+				if n != 0 && (size <= 64 || size > 600) {
+					us = append(us, 1e-33, 3e-37, -2e-38)
+				}
+				for _, u := range us {
+					check(size, c, off, n, u, true, x, y, pw)
+					if n == 0 && u == 1.5 {
+						check(size, c, off, n, u, false, x, y, pw)
+					}
+				}
+				if n == 1<<22 && c == 8 {
+					gx := make([]float32, size)
+					BCEWLVec(x, y, pw, off, make([]float32, size), make([]float32, size), make([]float32, size), gx, 1e-33, n)
+					for _, g := range gx {
+						if g != 0 && math.Abs(float64(g)) < 0x1p-126 {
+							subnormal++
+						}
+					}
+				}
+			}
+		}
+	}
+	if subnormal == 0 {
+		t.Fatal("no subnormal gradient was tested")
+	}
+}
+
 func TestLogfsMatchesScalar(t *testing.T) {
 	rng := rand.New(rand.NewSource(6))
 	src := make([]float32, 5003)

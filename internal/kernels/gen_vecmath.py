@@ -620,10 +620,23 @@ lf_done:
 #   e1 = Expf(-|x|); ls = min(x, 0) - Log1pf(e1); [ls = ls*((pw-1)*y + 1)]
 #   out = (1-y)*x - ls
 #   grad: s = 1/(1 + Expf(-x)); g = s - y  or  t = pw*y; g = ((t+1)-y)*s - t
-#         g = g*u; [g = g/d]
+#         g = g*u; [g = g/d]  or  [g = g*d]
 # pw (flags&1) holds c elements, c%8 == 0, starting at element j (j%8 == 0)
-# and wrapping; flags&2: write gx; flags&4: divide by d. Returns true when
-# some x is NaN (the caller recomputes).
+# and wrapping; flags&2: write gx; flags&4: divide by d; flags&8: multiply
+# by d (the caller passes d = 2^-k for a mean over 2^k elements: see
+# BCEWLVec). Returns true when some x is NaN (the caller recomputes).
+#
+# One element's operations form one long dependency chain (Expf, VDIVPS,
+# Logf, ..., Expf, VDIVPS, VDIVPS), too long for the out-of-order window to
+# overlap more than a couple of vectors. So the kernel works in blocks of
+# BCEWL_BLOCK bytes (which stay in L1) in three phases, each a loop of
+# short independent iterations: A) e1 = Expf(-|x|) into out and, with a
+# gradient, e2 = Expf(-x) into gx; B) the loss from e1 (out), x, y, pw into
+# out; C) the gradient from e2 (gx), y, pw into gx. Each element's float32
+# operations and their order are the former single loop's (a float32 store
+# and load is exact), so the results are bitwise the same. out and gx must
+# not overlap x, y or pw.
+BCEWL_BLOCK = 1024
 body.append("""
 // func bceWL32AVX2(x, y, pw []float32, j int, out, gx []float32, u, d float32, flags int) bool
 TEXT ·bceWL32AVX2(SB), NOSPLIT, $0-145
@@ -637,27 +650,46 @@ TEXT ·bceWL32AVX2(SB), NOSPLIT, $0-145
 	MOVQ gx_base+104(FP), R11
 	MOVQ flags+136(FP), R12
 	LEAQ (R13)(AX*4), R9
-	MOVQ R14, R10
-	SUBQ AX, R10
+	LEAQ (R13)(R14*4), R10
 	VPCMPEQD Y15, Y15, Y15
 	VMOVUPS f_hi<>(SB), Y10
 	VMOVUPS f_lo<>(SB), Y11
-	SHRQ $3, CX
+	SHLQ $2, CX
+	ANDQ $~31, CX
 	JZ bw_done
-bw_loop:
-	VMOVUPS (SI), Y8
+bw_block:
+	MOVQ $""" + str(BCEWL_BLOCK) + """, DX
+	CMPQ CX, DX
+	CMOVQLT CX, DX
+	XORQ BX, BX
+bw_a:
+	VMOVUPS (SI)(BX*1), Y8
 	VCMPPS $0x07, Y8, Y8, Y9
 	VANDPS Y9, Y15, Y15
 	VORPS f_sign<>(SB), Y8, Y0
-""" + expf("Y0", "Y1") + """	VADDPS f_one<>(SB), Y1, Y12
+""" + expf("Y0", "Y1") + """	VMOVUPS Y1, (DI)(BX*1)
+	TESTQ $2, R12
+	JZ bw_anext
+	VXORPS f_sign<>(SB), Y8, Y0
+""" + expf("Y0", "Y1") + """	VMOVUPS Y1, (R11)(BX*1)
+bw_anext:
+	ADDQ $32, BX
+	CMPQ BX, DX
+	JNE bw_a
+	MOVQ R9, AX
+	XORQ BX, BX
+bw_b:
+	VMOVUPS (DI)(BX*1), Y1
+	VADDPS f_one<>(SB), Y1, Y12
 	VSUBPS f_one<>(SB), Y12, Y13
 	VSUBPS Y13, Y1, Y13
 	VDIVPS Y12, Y13, Y13
 """ + logf("Y12", "Y14") + """	VADDPS Y13, Y14, Y14
+	VMOVUPS (SI)(BX*1), Y8
 	VXORPS Y0, Y0, Y0
 	VMINPS Y8, Y0, Y0
 	VSUBPS Y14, Y0, Y14
-	VMOVUPS (R8), Y9
+	VMOVUPS (R8)(BX*1), Y9
 	TESTQ $1, R12
 	JZ bw_nopw1
 	VMOVUPS (R9), Y12
@@ -665,53 +697,67 @@ bw_loop:
 	VMULPS Y9, Y13, Y13
 	VADDPS f_one<>(SB), Y13, Y13
 	VMULPS Y13, Y14, Y14
+	ADDQ $32, R9
+	CMPQ R9, R10
+	JNE bw_nopw1
+	MOVQ R13, R9
 bw_nopw1:
 	VMOVUPS f_one<>(SB), Y13
 	VSUBPS Y9, Y13, Y13
 	VMULPS Y8, Y13, Y13
 	VSUBPS Y14, Y13, Y13
-	VMOVUPS Y13, (DI)
+	VMOVUPS Y13, (DI)(BX*1)
+	ADDQ $32, BX
+	CMPQ BX, DX
+	JNE bw_b
 	TESTQ $2, R12
 	JZ bw_next
-	VXORPS f_sign<>(SB), Y8, Y0
-""" + expf("Y0", "Y1") + """	VADDPS f_one<>(SB), Y1, Y1
-	VMOVUPS f_one<>(SB), Y2
-	VDIVPS Y1, Y2, Y1
+	MOVQ AX, R9
+	XORQ BX, BX
+	VMOVUPS f_one<>(SB), Y5
+	VBROADCASTSS u+128(FP), Y6
+	VBROADCASTSS d+132(FP), Y7
+bw_c:
+	VMOVUPS (R11)(BX*1), Y1
+	VADDPS Y5, Y1, Y1
+	VDIVPS Y1, Y5, Y1
+	VMOVUPS (R8)(BX*1), Y9
 	TESTQ $1, R12
 	JZ bw_nopw2
 	VMOVUPS (R9), Y12
 	VMULPS Y9, Y12, Y12
-	VADDPS f_one<>(SB), Y12, Y13
+	VADDPS Y5, Y12, Y13
 	VSUBPS Y9, Y13, Y13
 	VMULPS Y1, Y13, Y13
 	VSUBPS Y12, Y13, Y1
+	ADDQ $32, R9
+	CMPQ R9, R10
+	JNE bw_g
+	MOVQ R13, R9
 	JMP bw_g
 bw_nopw2:
 	VSUBPS Y9, Y1, Y1
 bw_g:
-	VBROADCASTSS u+128(FP), Y2
-	VMULPS Y2, Y1, Y1
+	VMULPS Y6, Y1, Y1
 	TESTQ $4, R12
 	JZ bw_nodiv
-	VBROADCASTSS d+132(FP), Y2
-	VDIVPS Y2, Y1, Y1
+	VDIVPS Y7, Y1, Y1
 bw_nodiv:
-	VMOVUPS Y1, (R11)
-	ADDQ $32, R11
+	TESTQ $8, R12
+	JZ bw_nomul
+	VMULPS Y7, Y1, Y1
+bw_nomul:
+	VMOVUPS Y1, (R11)(BX*1)
+	ADDQ $32, BX
+	CMPQ BX, DX
+	JNE bw_c
+	ADDQ DX, R11
 bw_next:
-	ADDQ $32, SI
-	ADDQ $32, R8
-	ADDQ $32, DI
-	TESTQ $1, R12
-	JZ bw_dec
-	ADDQ $32, R9
-	SUBQ $8, R10
-	JNZ bw_dec
-	MOVQ R13, R9
-	MOVQ R14, R10
-bw_dec:
-	DECQ CX
-	JNZ bw_loop
+	ADDQ DX, SI
+	ADDQ DX, R8
+	ADDQ DX, DI
+	SUBQ DX, CX
+	JNZ bw_block
 bw_done:
 	VMOVMSKPS Y15, AX
 	CMPL AX, $0xFF
