@@ -178,28 +178,17 @@ func bceOne[T Float](x, y T) T {
 	return a - b
 }
 
-// BCEForwardVec is BCEForward, bit for bit: for float32 one AVX2 pass
-// (bceFwd32AVX2, eight lanes of Logf and Log1pf) where present, a block
-// with an x outside [2^-126, 1) recomputed by BCEForward; for float64 with
-// the logarithms computed by the slice functions. tmp is scratch of at
-// least len(x) elements.
-func BCEForwardVec[T Float](x, y, out, tmp []T) {
-	bceForwardVec(x, y, out, tmp, false)
-}
-
-// BCEForwardCheck is BCEForwardVec that also checks the range of its
-// inputs while they are in cache: it reports whether every element passes
-// BCECheck (x and y in [0, 1], not NaN). On false the losses are not
-// meaningful and the caller runs BCECheck for the exact first bad element.
-// For float32 with AVX2 the check costs nothing apart: bceFwd32AVX2 flags
-// every block holding an x outside [2^-126, 1) or a y outside [0, 1], and
-// only a flagged block, recomputed by BCEForward, is checked element by
-// element.
+// BCEForwardCheck is BCEForward, bit for bit, that also checks the range
+// of its inputs while they are in cache: it reports whether every element
+// passes BCECheck (x and y in [0, 1], not NaN); on false the losses are
+// not meaningful and the caller runs BCECheck for the exact first bad
+// element. For float32 with AVX2 it is one pass (bceFwd32AVX2, eight lanes
+// of Logf and Log1pf) that flags every block holding an x outside
+// [2^-126, 1) or a y outside [0, 1]; only a flagged block, recomputed by
+// BCEForward, is checked element by element. For float64 the logarithms
+// are computed by the slice functions. tmp is scratch of at least len(x)
+// elements.
 func BCEForwardCheck[T Float](x, y, out, tmp []T) bool {
-	return bceForwardVec(x, y, out, tmp, true)
-}
-
-func bceForwardVec[T Float](x, y, out, tmp []T, check bool) bool {
 	n := len(x)
 	y, out, tmp = y[:n], out[:n], tmp[:n]
 	ok := true
@@ -210,19 +199,19 @@ func bceForwardVec[T Float](x, y, out, tmp []T, check bool) bool {
 			j := min(i+vecBlock, n&^7)
 			if bceFwd32AVX2(x32[i:j], y32[i:j], o32[i:j]) {
 				BCEForward(x32[i:j], y32[i:j], o32[i:j])
-				if check && bceCheckScalar(x32[i:j], y32[i:j]) >= 0 {
+				if bceCheckScalar(x32[i:j], y32[i:j]) >= 0 {
 					ok = false
 				}
 			}
 		}
 		i = n &^ 7
 		BCEForward(x[i:], y[i:], out[i:])
-		if check && bceCheckScalar(x[i:], y[i:]) >= 0 {
+		if bceCheckScalar(x[i:], y[i:]) >= 0 {
 			ok = false
 		}
 		return ok
 	}
-	if check && bceCheckScalar(x, y) >= 0 {
+	if bceCheckScalar(x, y) >= 0 {
 		ok = false
 	}
 	if Is32[T]() {
@@ -254,13 +243,19 @@ func BCEBackwardInputMean[T Float](x, y []T, n int, gx []T) {
 		bceGradAVX2(x32[:start], any(y).([]float32)[:start], any(gx).([]float32)[:start], float32(eps), float32(d), n > 0)
 	}
 	for i := start; i < len(x); i++ {
-		num := T(1 * (x[i] - y[i]))
-		g := num / Max(T((1-x[i])*x[i]), eps)
-		if n > 0 {
-			g /= d
-		}
-		gx[i] = g
+		gx[i] = bceGradMean(x[i], y[i], eps, d, n > 0)
 	}
+}
+
+// bceGradMean is BCEBackwardInputMean's operations for one element:
+// (1·(x − y)) / max((1 − x)·x, eps), then / d when div.
+func bceGradMean[T Float](x, y, eps, d T, div bool) T {
+	num := T(1 * (x - y))
+	g := num / Max(T((1-x)*x), eps)
+	if div {
+		g /= d
+	}
+	return g
 }
 
 // BCESigmoidGradMean is the gradient of binary_cross_entropy with respect
@@ -283,12 +278,7 @@ func BCESigmoidGradMean[T Float](p, y []T, n int, gx []T) {
 		bceSigGradAVX2(p32[:start], any(y).([]float32)[:start], g32, float32(eps), float32(d), n > 0, streamable(g32))
 	}
 	for i := start; i < len(p); i++ {
-		num := T(1 * (p[i] - y[i]))
-		g := num / Max(T((1-p[i])*p[i]), eps)
-		if n > 0 {
-			g /= d
-		}
-		gx[i] = g * (1 - p[i]) * p[i]
+		gx[i] = bceGradMean(p[i], y[i], eps, d, n > 0) * (1 - p[i]) * p[i]
 	}
 }
 

@@ -81,7 +81,7 @@ func TestBCEForwardVecMatchesScalar(t *testing.T) {
 			}
 		}
 		got := make([]float32, n)
-		BCEForwardVec(x, y, got, make([]float32, n))
+		BCEForwardCheck(x, y, got, make([]float32, n))
 		want := make([]float32, n)
 		BCEForward(x, y, want)
 		for i := range x {
