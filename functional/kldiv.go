@@ -115,11 +115,7 @@ func klDiv[T kernels.Float](input, target *tensor.Tensor, cfg config, p kernels.
 			// One pass for the loss, its sum and the input gradient;
 			// KLDivVec's gradient alone for a chunk run during alloc.
 			fe.sum = func(lo, hi int) T { return kernels.KLDivVecSum(x[lo:hi], t[lo:hi], gx[lo:hi], u) }
-			fe.gradLate = func(lo, hi int) {
-				for i, ti := range t[lo:hi] {
-					gx[lo+i] = -u * ti
-				}
-			}
+			fe.gradLate = func(lo, hi int) { kernels.KLDivGradConst(t[lo:hi], u, gx[lo:hi]) }
 		}
 		// The loss alone (the eager gradient comes from sum or gradLate).
 		fe.fwd = func(lo, hi int, loss []T) {

@@ -542,10 +542,16 @@ func klDivVecScalar[T Float](x, t, out, lt, gx []T, u T) {
 		out[i] = xl - T(ti*x[i])
 	}
 	if gx != nil {
-		gx = gx[:n]
-		for i, ti := range t {
-			gx[i] = -u * ti
-		}
+		KLDivGradConst(t, u, gx[:n])
+	}
+}
+
+// KLDivGradConst writes KLDivVec's input gradient alone, gx[i] = (−u)·t[i]
+// for the constant upstream gradient u.
+func KLDivGradConst[T Float](t []T, u T, gx []T) {
+	gx = gx[:len(t)]
+	for i, ti := range t {
+		gx[i] = -u * ti
 	}
 }
 
