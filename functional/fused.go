@@ -26,49 +26,31 @@ import (
 // sumGrain is the chunk length of the fused elementwise losses.
 const sumGrain = 1 << 15
 
-// scratch is a free list of sumGrain-element buffers (not a sync.Pool: a
-// pool is emptied by every garbage collection, and these losses allocate
-// enough to collect every step). It holds at most what the most concurrent
-// use needed: a few buffers per worker goroutine.
-var scratch struct {
-	mu  sync.Mutex
-	f32 []*[]float32
-	f64 []*[]float64
-}
+// scratch32 and scratch64 are free lists of sumGrain-element buffers. They
+// hold at most what the most concurrent use needed: a few buffers per
+// worker goroutine.
+var (
+	scratch32 kernels.FreeList[*[]float32]
+	scratch64 kernels.FreeList[*[]float64]
+)
 
 // getScratch returns a scratch slice of sumGrain elements of T.
 func getScratch[T kernels.Float]() *[]T {
-	scratch.mu.Lock()
-	defer scratch.mu.Unlock()
-	var z T
-	switch any(z).(type) {
-	case float32:
-		if n := len(scratch.f32); n > 0 {
-			s := scratch.f32[n-1]
-			scratch.f32 = scratch.f32[:n-1]
-			return any(s).(*[]T)
-		}
-	default:
-		if n := len(scratch.f64); n > 0 {
-			s := scratch.f64[n-1]
-			scratch.f64 = scratch.f64[:n-1]
-			return any(s).(*[]T)
-		}
+	if s, ok := scratchList[T]().Get(); ok {
+		return s
 	}
 	s := make([]T, sumGrain)
 	return &s
 }
 
 // putScratch returns s to the free list.
-func putScratch[T kernels.Float](s *[]T) {
-	scratch.mu.Lock()
-	defer scratch.mu.Unlock()
-	switch p := any(s).(type) {
-	case *[]float32:
-		scratch.f32 = append(scratch.f32, p)
-	case *[]float64:
-		scratch.f64 = append(scratch.f64, p)
+func putScratch[T kernels.Float](s *[]T) { scratchList[T]().Put(s, 0) }
+
+func scratchList[T kernels.Float]() *kernels.FreeList[*[]T] {
+	if kernels.Is32[T]() {
+		return any(&scratch32).(*kernels.FreeList[*[]T])
 	}
+	return any(&scratch64).(*kernels.FreeList[*[]T])
 }
 
 // fusedElementwise describes an elementwise loss over n elements for

@@ -1,7 +1,6 @@
 package kernels
 
 import (
-	"sync"
 	"unsafe"
 
 	"github.com/torchloss/torchloss/internal/parallel"
@@ -93,43 +92,28 @@ func (k *CTCWork[T]) rowScratch(n int) (e, ms []T) {
 // dropped for the garbage collector instead of kept.
 const ctcWorkBytes = 64 << 20
 
-// ctcWorks is the free list of workspaces (not a sync.Pool: a pool is
-// emptied by every garbage collection, and ctc_loss allocates enough, its
-// gradient, to collect every few steps).
-var ctcWorks struct {
-	mu       sync.Mutex
-	f32      []*CTCWork[float32]
-	f64      []*CTCWork[float64]
-	b32, b64 int // the bytes held by f32 and f64
+// ctcWorks32 and ctcWorks64 are the free lists of workspaces.
+var (
+	ctcWorks32 = FreeList[*CTCWork[float32]]{MaxItems: ctcWorkCount, MaxBytes: ctcWorkBytes}
+	ctcWorks64 = FreeList[*CTCWork[float64]]{MaxItems: ctcWorkCount, MaxBytes: ctcWorkBytes}
+)
+
+func ctcWorkCount() int { return 2 * parallel.Threads() }
+
+// ctcWorks returns the free list of T's workspaces.
+func ctcWorks[T Float]() *FreeList[*CTCWork[T]] {
+	if Is32[T]() {
+		return any(&ctcWorks32).(*FreeList[*CTCWork[T]])
+	}
+	return any(&ctcWorks64).(*FreeList[*CTCWork[T]])
 }
 
 // GetCTCWork returns a workspace from the free list, or a new one.
 func GetCTCWork[T Float]() *CTCWork[T] {
-	ctcWorks.mu.Lock()
-	defer ctcWorks.mu.Unlock()
-	var k any
-	switch any(T(0)).(type) {
-	case float32:
-		if n := len(ctcWorks.f32); n > 0 {
-			w := ctcWorks.f32[n-1]
-			ctcWorks.f32[n-1] = nil
-			ctcWorks.f32 = ctcWorks.f32[:n-1]
-			ctcWorks.b32 -= w.bytes()
-			k = w
-		}
-	default:
-		if n := len(ctcWorks.f64); n > 0 {
-			w := ctcWorks.f64[n-1]
-			ctcWorks.f64[n-1] = nil
-			ctcWorks.f64 = ctcWorks.f64[:n-1]
-			ctcWorks.b64 -= w.bytes()
-			k = w
-		}
+	if k, ok := ctcWorks[T]().Get(); ok {
+		return k
 	}
-	if k == nil {
-		return new(CTCWork[T])
-	}
-	return k.(*CTCWork[T])
+	return new(CTCWork[T])
 }
 
 // PutCTCWork returns k to the free list (or drops it, see ctcWorkBytes).
@@ -139,20 +123,5 @@ func PutCTCWork[T Float](k *CTCWork[T]) {
 		return
 	}
 	k.last.ok = false
-	b := k.bytes()
-	ctcWorks.mu.Lock()
-	defer ctcWorks.mu.Unlock()
-	maxN := 2 * parallel.Threads()
-	switch w := any(k).(type) {
-	case *CTCWork[float32]:
-		if len(ctcWorks.f32) < maxN && ctcWorks.b32+b <= ctcWorkBytes {
-			ctcWorks.f32 = append(ctcWorks.f32, w)
-			ctcWorks.b32 += b
-		}
-	case *CTCWork[float64]:
-		if len(ctcWorks.f64) < maxN && ctcWorks.b64+b <= ctcWorkBytes {
-			ctcWorks.f64 = append(ctcWorks.f64, w)
-			ctcWorks.b64 += b
-		}
-	}
+	ctcWorks[T]().Put(k, k.bytes())
 }
