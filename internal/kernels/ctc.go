@@ -227,8 +227,7 @@ func (k *CTCWork[T]) row(a1, a2, a3 []T, mask []uint32, lpg, out []T, n int) int
 func (k *CTCWork[T]) rowBlank(r *ctcRows[T], a, l, out []T, n int, lpb T, fast bool) int {
 	n8 := (n + 7) &^ 7
 	if fast && Is32[T]() && hasAVX2 {
-		f := func(s []T) []float32 { return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(s))), len(s)) }
-		if !ctcAcc32AVX2(f(a[:n8]), f(l[:n8]), f(out[:n8])) {
+		if !ctcAcc32AVX2(f32s(a[:n8]), f32s(l[:n8]), f32s(out[:n8])) {
 			var zero T
 			o := out[:n]
 			for i, v := range o {
@@ -369,6 +368,13 @@ func CTCForward[T Float](x *CTCSample[T], alpha []T, k *CTCWork[T]) T {
 	return -(Log(Exp(l1-m)+Exp(l2-m)) + m)
 }
 
+// f32s views s, whose element type T is float32 (the caller checks), as
+// a []float32 for the assembly kernels, without the allocation of an
+// interface conversion.
+func f32s[T Float](s []T) []float32 {
+	return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(s))), len(s))
+}
+
 // ctcRowVec runs ctcRow32AVX2 on float32 rows (T is float32): for each
 // lane, m = max(a1, a2, a3') with a3' = a3 where mask is set and -inf
 // elsewhere (0 when m is -inf) and out = (Logf((Expf(a1−m) + Expf(a2−m))
@@ -378,8 +384,7 @@ func CTCForward[T Float](x *CTCSample[T], alpha []T, k *CTCWork[T]) T {
 // not the maximum, e3, which is then 1 or Expf(−inf) = 0). It returns true
 // when a lane needs the scalar path (a NaN difference).
 func ctcRowVec[T Float](a1, a2, a3 []T, mask []uint32, lpg, out []T) bool {
-	f := func(s []T) []float32 { return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(s))), len(s)) }
-	return ctcRow32AVX2(f(a1), f(a2), f(a3), mask, f(lpg), f(out))
+	return ctcRow32AVX2(f32s(a1), f32s(a2), f32s(a3), mask, f32s(lpg), f32s(out))
 }
 
 // CTCBackward writes the gradient of one sample with respect to its
@@ -631,8 +636,7 @@ func (k *CTCWork[T]) accumulate(x *CTCSample[T], pr []int32, lo, hi, n, top int,
 		g := lab[h*ctcBlock:][:n8]
 		l := lab[s*ctcBlock:][:n8]
 		if vec {
-			f := func(s []T) []float32 { return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(s))), len(s)) }
-			if !ctcAcc32AVX2(f(g), f(l), f(lab[spare*ctcBlock:][:n8])) {
+			if !ctcAcc32AVX2(f32s(g), f32s(l), f32s(lab[spare*ctcBlock:][:n8])) {
 				head[c] = int32(spare)
 				spare = h
 				continue
