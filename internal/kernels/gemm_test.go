@@ -66,7 +66,7 @@ func TestFma32(t *testing.T) {
 	// A double-rounding case: a·b + c whose float64 rounding lands on a
 	// float32 tie. 1 + 2^-24 + 2^-60 rounds up in one step.
 	a, b, c := float32(1+0x1p-23), float32(0.5), float32(0.5) // a·b = 0.5 + 2^-24
-	if got := fma32(a, b, c); got != 1 {                          // tie, to even: 1
+	if got := fma32(a, b, c); got != 1 {                      // tie, to even: 1
 		t.Fatalf("fma32 tie: %v", got)
 	}
 }
