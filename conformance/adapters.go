@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"encoding/json"
 	"fmt"
 
 	F "github.com/torchloss/torchloss/functional"
@@ -63,6 +64,31 @@ func init() {
 	register("triplet_margin_with_distance_loss", triple(F.TripletMarginWithDistanceLoss, "anchor", "positive", "negative"))
 	register("ctc_loss", ctcLoss)
 	register("gaussian_nll_loss", gaussianNLLLoss)
+	register("linear_cross_entropy", linearCrossEntropy)
+}
+
+// linearCrossEntropy passes linear_bias as the LinearBias option; its
+// ignore_index may be None (PyTorch's default, -100).
+func linearCrossEntropy(c *Call) (*tensor.Tensor, error) {
+	if raw, ok := c.kwargs["ignore_index"]; ok && string(raw) == "null" {
+		kw := map[string]json.RawMessage{}
+		for k, v := range c.kwargs {
+			if k != "ignore_index" {
+				kw[k] = v
+			}
+		}
+		c2 := *c
+		c2.kwargs = kw
+		c = &c2
+	}
+	opts, err := c.Options()
+	if err != nil {
+		return nil, err
+	}
+	if b := c.T("linear_bias"); b != nil {
+		opts = append(opts, F.LinearBias(b))
+	}
+	return F.LinearCrossEntropy(c.T("input"), c.T("linear_weight"), c.T("target"), opts...)
 }
 
 // ctcLoss takes the lengths as two tensors or as two lists of ints; mixing

@@ -5,11 +5,11 @@ import (
 	"testing"
 )
 
-// TestPublic runs the embedded PyTorch 2.11 vector file: every case of an
+// TestPublic runs the embedded PyTorch 2.11 vector files: every case of an
 // implemented function must pass. Each function is a subtest, so one family
 // runs with -run 'TestPublic/cross_entropy$'.
 func TestPublic(t *testing.T) {
-	f, err := Parse(PublicVectors)
+	f, err := Public()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,6 +32,7 @@ var differentiable = map[string][]string{
 	"multi_margin_loss":                {"input"},
 	"multilabel_margin_loss":           {"input"},
 	"triplet_margin_loss":              {"anchor", "positive", "negative"},
+	"linear_cross_entropy":             {"input", "linear_weight", "target", "linear_bias"},
 }
 
 // Differentiable returns the arguments of fn that get a gradient.

@@ -3,7 +3,8 @@
 // torchloss: each case is one call of a torch.nn.functional loss with its
 // output, the gradients autograd returned for an upstream gradient, or the
 // error PyTorch raised. The public file recorded from PyTorch 2.11 is
-// embedded (PublicVectors); any other file of the format can be run.
+// embedded (PublicVectors, PublicLinearCrossEntropyVectors; Public merges
+// them); any other file of the format can be run.
 package conformance
 
 import (
@@ -24,6 +25,28 @@ import (
 //
 //go:embed testdata/torch-2.11-cpu.json.gz
 var PublicVectors []byte
+
+// PublicLinearCrossEntropyVectors is the gzip-compressed public vector
+// file of linear_cross_entropy: 188 cases recorded with PyTorch 2.11
+// through the reference implementation of PyTorch 2.13's function
+// (cross_entropy of linear; see functional.LinearCrossEntropy).
+//
+//go:embed testdata/linear-cross-entropy-torch-2.11-cpu.json.gz
+var PublicLinearCrossEntropyVectors []byte
+
+// Public returns the embedded public vector files, merged.
+func Public() (*File, error) {
+	f, err := Parse(PublicVectors)
+	if err != nil {
+		return nil, err
+	}
+	g, err := Parse(PublicLinearCrossEntropyVectors)
+	if err != nil {
+		return nil, err
+	}
+	f.Cases = append(f.Cases, g.Cases...)
+	return f, nil
+}
 
 // File is a vector file.
 type File struct {

@@ -268,59 +268,8 @@ func ceSlowT[T kernels.Float](input *tensor.Tensor, cfg config, g nllGeom, core 
 func ceFusedT[T kernels.Float](op string, input, target *tensor.Tensor, cfg config, g nllGeom, core *nll[T], x []T) (*tensor.Tensor, error) {
 	b, c := g.b, g.c
 	tgt, w, ignore := core.tgt, core.w, core.ignore
-	ls := cfg.labelSmoothing
-	smoothing := ls > 0
-	red := cfg.reduction
-	_, tw := kernels.NLLReduceGathered(func(int, int64) T { return 0 }, tgt, w, ignore)
-	keep, share := T(1-ls), T(ls/float64(c))
-	var denom T
-	if smoothing && red == Mean {
-		if w != nil {
-			var gathered []T
-			for _, t := range tgt {
-				if t != ignore {
-					gathered = append(gathered, w[t])
-				}
-			}
-			denom = kernels.Sum(gathered)
-		} else {
-			count := 0
-			for _, t := range tgt {
-				if t != ignore {
-					count++
-				}
-			}
-			denom = T(count)
-		}
-	}
-	// The gradient scalars for an output gradient G (see ceSlowT): sN
-	// scales the target's weight, gsv the smoothing term's.
-	scalars := func(G T) (sN, gsv T) {
-		gn := G
-		if smoothing {
-			gn = G * keep
-		}
-		sN = -gn
-		if red == Mean {
-			sN = -(gn / tw)
-		}
-		if smoothing {
-			v := G * share
-			if red == Mean {
-				v /= denom
-			}
-			gsv = -v
-		}
-		return sN, gsv
-	}
-	var wsum T // Σ_c w_c (C without a weight): the smoothing term's and S's weight sum
-	if smoothing {
-		if w != nil {
-			wsum = kernels.Sum(w)
-		} else {
-			wsum = T(c)
-		}
-	}
+	rr := newCERows(tgt, w, ignore, cfg.reduction, cfg.labelSmoothing, c)
+	smoothing := rr.smoothing
 	// pass runs the rows: the target's log-probability into lpt and the
 	// smoothing term into smooth (when not nil), the gradient for sN, gsv
 	// into gx (when not nil).
@@ -342,42 +291,23 @@ func ceFusedT[T kernels.Float](op string, input, target *tensor.Tensor, cfg conf
 					e = (*eb)[:c]
 				}
 				m, s, a := kernels.CERowExp(row, e, w, smoothing && smooth != nil)
-				ls := kernels.Log(s)
 				t := tgt[i]
+				var xt T
+				if t != ignore {
+					xt = row[t]
+				}
+				lp, sm := rr.loss(t, xt, m, s, a)
 				if lpt != nil && t != ignore {
-					lpt[i] = (row[t] - m) - ls
+					lpt[i] = lp
 				}
 				if smooth != nil {
-					// −Σ_c w_c·lp_c with lp_c = (x_c − m) − ls; both
-					// parts have the same sign, so no cancellation.
-					smooth[i] = -(a - T(ls*wsum))
-					if t == ignore {
-						smooth[i] = 0
-					}
+					smooth[i] = sm
 				}
 				if gx == nil {
 					continue
 				}
-				// gx = g − softmax·S with g the upstream gradient of lp
-				// (nv at the target, gs·w_c everywhere when smoothing)
-				// and S = Σ_c g_c; softmax = e/s, so
-				// gx_c = e_c·(−S/s) + gs·w_c, plus nv at the target.
-				var nv T
-				if t != ignore {
-					nv = sN
-					if w != nil {
-						nv = w[t] * sN
-					}
-				}
-				gs := gsv
-				if t == ignore {
-					gs = 0
-				}
-				S := nv
-				if smoothing {
-					S = nv + T(gs*wsum)
-				}
-				kernels.CERowGrad(e, w, -(S / s), gs)
+				k, gs, nv := rr.grad(t, s, sN, gsv)
+				kernels.CERowGrad(e, w, k, gs)
 				if t != ignore {
 					e[t] += nv
 				}
@@ -395,22 +325,9 @@ func ceFusedT[T kernels.Float](op string, input, target *tensor.Tensor, cfg conf
 	if smoothing {
 		smooth = make([]T, b)
 	}
-	sN1, gsv1 := scalars(1)
+	sN1, gsv1 := rr.scalars(1)
 	pass(gx, lpt, smooth, sN1, gsv1)
-	loss, _ := kernels.NLLReduceGathered(func(i int, _ int64) T { return lpt[i] }, tgt, w, ignore)
-	nv := loss
-	if red == Mean {
-		nv = loss / tw
-	}
-	var out *tensor.Tensor
-	switch {
-	case !smoothing:
-		out = tensor.Scalar(nv)
-	case red == Sum:
-		out = tensor.Scalar(T(nv*keep) + T(kernels.Sum(smooth)*share))
-	default:
-		out = tensor.Scalar(T(nv*keep) + T((kernels.Sum(smooth)/denom)*share))
-	}
+	out := rr.reduced(lpt, smooth)
 	res := tensor.Record(out, g.nodeName(), []*tensor.Tensor{input}, func(gr *tensor.Tensor) ([]*tensor.Tensor, error) {
 		if gs, ok := eager.take(gr); ok {
 			return []*tensor.Tensor{tensor.FromData(gs[0], input.Shape())}, nil
@@ -421,13 +338,162 @@ func ceFusedT[T kernels.Float](op string, input, target *tensor.Tensor, cfg conf
 		if err != nil {
 			return nil, err
 		}
-		sN, gsv := scalars(tensor.Data[T](gv)[0])
+		sN, gsv := rr.scalars(tensor.Data[T](gv)[0])
 		gx := make([]T, len(x))
 		pass(gx, nil, nil, sN, gsv)
 		return []*tensor.Tensor{tensor.FromData(gx, input.Shape())}, nil
 	})
 	ownGrads(res)
 	return res, nil
+}
+
+// ceRows is the row arithmetic of cross_entropy with class indices that
+// the fused row passes share (ceFusedT over (N, C) logits,
+// linear_cross_entropy over logits it computes block by block): the
+// reduction's denominators, the gradient scalars of an output gradient,
+// a row's loss terms and its gradient coefficients, and the output.
+type ceRows[T kernels.Float] struct {
+	tgt       []int64
+	w         []T
+	ignore    int64
+	red       Reduction
+	smoothing bool
+	keep      T // 1 − ε
+	share     T // ε/C
+	tw        T // the nll Mean denominator: Σ w[t] (or the count) of the non-ignored targets
+	denom     T // the smoothing term's Mean denominator (ceSlowT's)
+	wsum      T // Σ_c w_c (C without a weight), when smoothing
+}
+
+func newCERows[T kernels.Float](tgt []int64, w []T, ignore int64, red Reduction, ls float64, c int) *ceRows[T] {
+	r := &ceRows[T]{tgt: tgt, w: w, ignore: ignore, red: red, smoothing: ls > 0, keep: T(1 - ls), share: T(ls / float64(c))}
+	_, r.tw = kernels.NLLReduceGathered(func(int, int64) T { return 0 }, tgt, w, ignore)
+	if r.smoothing && red == Mean {
+		if w != nil {
+			var gathered []T
+			for _, t := range tgt {
+				if t != ignore {
+					gathered = append(gathered, w[t])
+				}
+			}
+			r.denom = kernels.Sum(gathered)
+		} else {
+			count := 0
+			for _, t := range tgt {
+				if t != ignore {
+					count++
+				}
+			}
+			r.denom = T(count)
+		}
+	}
+	if r.smoothing {
+		if w != nil {
+			r.wsum = kernels.Sum(w)
+		} else {
+			r.wsum = T(c)
+		}
+	}
+	return r
+}
+
+// scalars are the gradient scalars for an output gradient G (see
+// ceSlowT; per row G for None): sN scales the target's weight, gsv the
+// smoothing term's.
+func (r *ceRows[T]) scalars(G T) (sN, gsv T) {
+	gn := G
+	if r.smoothing {
+		gn = G * r.keep
+	}
+	sN = -gn
+	if r.red == Mean {
+		sN = -(gn / r.tw)
+	}
+	if r.smoothing {
+		v := G * r.share
+		if r.red == Mean {
+			v /= r.denom
+		}
+		gsv = -v
+	}
+	return sN, gsv
+}
+
+// loss returns a row's target log-probability (x_t − m) − log s (0 when t
+// is ignored) and smoothing term, from its target t and logit xt, its
+// maximum m, s = Σ_c exp(x_c − m) and a = Σ_c w_c·(x_c − m):
+// −Σ_c w_c·lp_c = −(a − log s·Σ_c w_c), where both parts have the same
+// sign, so nothing cancels; 0 at an ignored target.
+func (r *ceRows[T]) loss(t int64, xt, m, s, a T) (lpt, smooth T) {
+	ls := kernels.Log(s)
+	if t != r.ignore {
+		lpt = (xt - m) - ls
+	}
+	if r.smoothing && t != r.ignore {
+		smooth = -(a - T(ls*r.wsum))
+	}
+	return lpt, smooth
+}
+
+// grad returns the coefficients of a row's logit gradient for the
+// scalars sN, gsv: g_c = e_c·k + gs·w_c (gs without a weight) plus nv at
+// the target, with e_c = exp(x_c − m) and s = Σ_c e_c. This is
+// g − softmax·S with g the upstream gradient of lp (nv at the target,
+// gs·w_c everywhere when smoothing) and S = Σ_c g_c; softmax = e/s.
+func (r *ceRows[T]) grad(t int64, s, sN, gsv T) (k, gs, nv T) {
+	if t != r.ignore {
+		nv = sN
+		if r.w != nil {
+			nv = r.w[t] * sN
+		}
+		gs = gsv
+	}
+	S := nv
+	if r.smoothing {
+		S = nv + T(gs*r.wsum)
+	}
+	return -(S / s), gs, nv
+}
+
+// reduced is the Sum or Mean output from the rows' lpt and smoothing
+// terms (smooth nil without smoothing), in ceSlowT's order.
+func (r *ceRows[T]) reduced(lpt, smooth []T) *tensor.Tensor {
+	loss, _ := kernels.NLLReduceGathered(func(i int, _ int64) T { return lpt[i] }, r.tgt, r.w, r.ignore)
+	nv := loss
+	if r.red == Mean {
+		nv = loss / r.tw
+	}
+	switch {
+	case !r.smoothing:
+		return tensor.Scalar(nv)
+	case r.red == Sum:
+		return tensor.Scalar(T(nv*r.keep) + T(kernels.Sum(smooth)*r.share))
+	default:
+		return tensor.Scalar(T(nv*r.keep) + T((kernels.Sum(smooth)/r.denom)*r.share))
+	}
+}
+
+// none is the None output from the rows' lpt and smoothing terms:
+// nll_loss's −w[t]·lp_t (0 at ignored targets), and with smoothing
+// (1 − ε)·nll + (ε/C)·smooth, as ceSlowT.
+func (r *ceRows[T]) none(lpt, smooth []T) []T {
+	o := make([]T, len(r.tgt))
+	for i, t := range r.tgt {
+		if t == r.ignore {
+			continue
+		}
+		v := -lpt[i]
+		if r.w != nil {
+			v = T(v * r.w[t])
+		}
+		o[i] = v
+	}
+	if r.smoothing {
+		for i := range o {
+			o[i] = T(o[i]*r.keep) + T(smooth[i]*r.share)
+		}
+	}
+	return o
 }
 
 // ceProb is cross_entropy with class-probability targets (target shaped as

@@ -119,7 +119,16 @@ func (g nllGeom) nodeName() string {
 // nll_loss2d kernels it routes to, to the shapes of input and target and to
 // the weight, and returns the (B, C, M) view.
 func nllCheck(op string, input, target, weight *tensor.Tensor) (nllGeom, error) {
-	in, tg := input.Shape(), target.Shape()
+	return nllCheckShape(op, input.Shape(), input.DType(), target, weight)
+}
+
+// nllCheckShape is nllCheck for an input of shape in and dtype dt.
+func nllCheckShape(op string, in []int, dt tensor.DType, target, weight *tensor.Tensor) (nllGeom, error) {
+	tg := target.Shape()
+	numel := 1
+	for _, d := range in {
+		numel *= d
+	}
 	if len(in) < 1 {
 		return nllGeom{}, torchloss.Errorf(torchloss.ErrShape, op, "input", "Expected 1 or more dimensions (got 0)")
 	}
@@ -159,7 +168,7 @@ func nllCheck(op string, input, target, weight *tensor.Tensor) (nllGeom, error) 
 		if !slices.Equal(tg[1:], in[2:]) {
 			return g, torchloss.Errorf(torchloss.ErrShape, op, "target", "Expected target size %v, got %v", want, tg)
 		}
-		if input.Numel() == 0 && target.Numel() > 0 {
+		if numel == 0 && target.Numel() > 0 {
 			// An empty input is viewed as (N, C, 0, 0), a non-empty target
 			// as (N, 1, M): nll_loss2d's size check fails.
 			return g, torchloss.Errorf(torchloss.ErrShape, op, "target", "size mismatch (got input: %v , target: %v", []int{in[0], in[1], 0, 0}, []int{tg[0], 1, target.Numel() / tg[0]})
@@ -178,8 +187,8 @@ func nllCheck(op string, input, target, weight *tensor.Tensor) (nllGeom, error) 
 		} else if weight.Dim() != 1 || weight.Numel() != g.c {
 			return g, torchloss.Errorf(torchloss.ErrShape, op, "weight", "weight tensor should be defined either for all %d classes or no classes but got weight tensor of shape: %v", g.c, sizes(weight.Shape()))
 		}
-		if weight.DType() != input.DType() {
-			return g, torchloss.Errorf(torchloss.ErrDType, op, "weight", "expected scalar type %s but found %s", scalarTypeName(input.DType()), scalarTypeName(weight.DType()))
+		if weight.DType() != dt {
+			return g, torchloss.Errorf(torchloss.ErrDType, op, "weight", "expected scalar type %s but found %s", scalarTypeName(dt), scalarTypeName(weight.DType()))
 		}
 	}
 	return g, nil

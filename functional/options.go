@@ -10,7 +10,8 @@ import (
 // Option is a keyword argument of a loss, named as PyTorch names it:
 // Weight, PosWeight, IgnoreIndex, LabelSmoothing, LogInput, Full, Eps,
 // Margin, Blank, ZeroInfinity, LogTarget, Beta, Delta, P, Swap,
-// DistanceFunction, and a Reduction (Mean, Sum, None, BatchMean).
+// DistanceFunction, LinearBias, and a Reduction (Mean, Sum, None,
+// BatchMean).
 //
 // An option left out takes PyTorch's default for that loss. Passing an
 // option the loss does not have is an error (ErrOption), as an unexpected
@@ -79,9 +80,10 @@ const (
 	optP
 	optSwap
 	optDistance
+	optLinearBias
 )
 
-var optNames = []string{"reduction", "weight", "pos_weight", "ignore_index", "label_smoothing", "log_input", "full", "eps", "margin", "blank", "zero_infinity", "log_target", "beta", "delta", "p", "swap", "distance_function"}
+var optNames = []string{"reduction", "weight", "pos_weight", "ignore_index", "label_smoothing", "log_input", "full", "eps", "margin", "blank", "zero_infinity", "log_target", "beta", "delta", "p", "swap", "distance_function", "linear_bias"}
 
 // Distance is a distance function for TripletMarginWithDistanceLoss: it maps
 // two tensors of shape (N, D) (or (D)) to their distances (N) (or a 0-d
@@ -109,6 +111,7 @@ type config struct {
 	p              float64
 	swap           bool
 	distance       Distance
+	linearBias     *tensor.Tensor
 }
 
 type optionFunc func(*config)
@@ -121,6 +124,13 @@ func (f optionFunc) apply(c *config) { f(c) }
 // mse_loss, huber_loss). A nil weight means none.
 func Weight(w *tensor.Tensor) Option {
 	return optionFunc(func(c *config) { c.weight = w; c.set |= optWeight })
+}
+
+// LinearBias is linear_cross_entropy's bias of the linear layer: a
+// tensor of linear_weight's shape without its last dimension, (C) or
+// (C, d1, …, dk); nil means none.
+func LinearBias(b *tensor.Tensor) Option {
+	return optionFunc(func(c *config) { c.linearBias = b; c.set |= optLinearBias })
 }
 
 // PosWeight is binary_cross_entropy_with_logits' weight of positive

@@ -29,7 +29,7 @@ func conform(args []string, stdout, stderr io.Writer) int {
 	}
 	var merged conformance.File
 	if len(files) == 0 {
-		f, err := conformance.Parse(conformance.PublicVectors)
+		f, err := conformance.Public()
 		if err != nil {
 			fmt.Fprintln(stderr, "torchloss:", err)
 			return 1

@@ -165,7 +165,7 @@ func TestConformExitStatus(t *testing.T) {
 	if code := conform(nil, &stdout, &stderr); code != 0 {
 		t.Fatalf("conform: exit %d\n%s", code, stdout.String())
 	}
-	if !strings.HasSuffix(stdout.String(), "913 passed, 0 failed\n") {
+	if !strings.HasSuffix(stdout.String(), "1101 passed, 0 failed\n") {
 		t.Errorf("conform closes with %q", stdout.String()[max(0, stdout.Len()-40):])
 	}
 }
