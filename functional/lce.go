@@ -284,6 +284,10 @@ func (p *lcePass[T]) run(lpt, smooth []T, coef func(i int) (sN, gsv T), gx, gw, 
 	if gx != nil {
 		parts = make([]T, groups*nb*h)
 	}
+	var bufs []kernels.GemmBuf[T] // one per group, kept across the blocks
+	if gw != nil || gx != nil {
+		bufs = make([]kernels.GemmBuf[T], groups)
+	}
 	rr := p.rr
 	w := rr.w
 	for i0 := 0; i0 < n; i0 += nb {
@@ -332,8 +336,8 @@ func (p *lcePass[T]) run(lpt, smooth []T, coef func(i int) (sN, gsv T), gx, gw, 
 		}
 		// The products of the logits' gradient, group by group of chunks.
 		parallel.For(groups, 1, func(_, lo, hi int) {
-			var buf kernels.GemmBuf[T]
 			for gi := lo; gi < hi; gi++ {
+				buf := &bufs[gi]
 				for ch := gi * perGroup; ch < min(nch, (gi+1)*perGroup); ch++ {
 					c0, c1 := ch*lceChunk, min(c, (ch+1)*lceChunk)
 					if gb != nil {
@@ -342,11 +346,11 @@ func (p *lcePass[T]) run(lpt, smooth []T, coef func(i int) (sN, gsv T), gx, gw, 
 						}
 					}
 					if gw != nil {
-						kernels.GemmNN(c1-c0, h, rows, zs[c0:], 1, c, xb, h, gw[c0*h:], h, true, true, &buf)
+						kernels.GemmNN(c1-c0, h, rows, zs[c0:], 1, c, xb, h, gw[c0*h:], h, true, true, buf)
 					}
 					if gx != nil {
 						first := ch == gi*perGroup
-						kernels.GemmNN(rows, h, c1-c0, zs[c0:], c, 1, p.w[c0*h:], h, parts[gi*nb*h:], h, !first, false, &buf)
+						kernels.GemmNN(rows, h, c1-c0, zs[c0:], c, 1, p.w[c0*h:], h, parts[gi*nb*h:], h, !first, false, buf)
 					}
 				}
 			}

@@ -72,6 +72,9 @@ func benchCmd(args []string, stdout, stderr io.Writer) int {
 		results[w.Name] = r
 		if !*asJSON {
 			fmt.Fprintf(stdout, "%-34s %10.5f %10.5f %12.4g %10.1f %14.0f\n", w.Name, r.MedianS, r.MinS, r.ElemsPerS, r.AllocsPerStep, r.BytesPerStep)
+			if r.PeakExtraBytes > 0 {
+				fmt.Fprintf(stdout, "%-34s peak extra bytes per step %.0f\n", "", r.PeakExtraBytes)
+			}
 		}
 		runtime.GC()
 	}

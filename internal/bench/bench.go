@@ -33,7 +33,13 @@ type Workload struct {
 	Setup func(scale int) (step func() error, elems int, err error)
 }
 
-// Workloads returns the 14 workloads in WORKLOADS.md's order.
+// gradBytes is, for the workloads whose peak extra memory Run reports,
+// the size of the gradients a step returns at a scale.
+var gradBytes = map[string]func(scale int) int{
+	"linear_cross_entropy": func(s int) int { return 4 * (lceN*s + lceV) * lceH },
+}
+
+// Workloads returns the 15 workloads in WORKLOADS.md's order.
 func Workloads() []Workload { return workloads }
 
 // Find returns the workload called name.
@@ -279,7 +285,21 @@ var workloads = []Workload{
 			return functional.MSELoss(x, y)
 		}), n, nil
 	}},
+	{"linear_cross_entropy", func(s int) (func() error, int, error) {
+		g, n, h, v := newGen(15), lceN*s, lceH, lceV
+		x := leaf(g.normal(n*h), true, n, h)
+		w := leaf(g.fill(v*h, func() float64 { return 0.05 * g.r.NormFloat64() }), true, v, h)
+		t := place(tensor.MustNew(g.ints(n, 0, int64(v)), n))
+		return step([]*tensor.Tensor{x, w}, func() (*tensor.Tensor, error) {
+			return functional.LinearCrossEntropy(x, w, t)
+		}), n * v, nil
+	}},
 }
+
+// The linear_cross_entropy workload: N = lceN·scale tokens of lceH
+// features, a vocabulary of lceV; elems counts the N×V logits it never
+// holds.
+const lceN, lceH, lceV = 1024, 256, 32000
 
 func ce(seed uint64, rows, classes int, smooth bool) func(int) (func() error, int, error) {
 	return func(s int) (func() error, int, error) {
@@ -304,7 +324,12 @@ type Result struct {
 	ElemsPerS     float64 `json:"elems_per_s"`
 	AllocsPerStep float64 `json:"allocs_per_step"`
 	BytesPerStep  float64 `json:"bytes_per_step"`
-	Reps          int     `json:"reps"`
+	// PeakExtraBytes (the workloads of gradBytes) bounds the memory a step
+	// needs beyond its inputs and the gradients it returns: all it
+	// allocates, less the gradients, as if nothing were freed before the
+	// step ends.
+	PeakExtraBytes float64 `json:"peak_extra_bytes,omitempty"`
+	Reps           int     `json:"reps"`
 }
 
 // Run sets up w at scale, runs one warm-up step, then reps timed steps, and
@@ -341,12 +366,17 @@ func Run(w Workload, scale, reps int) (res Result, err error) {
 	if reps%2 == 0 {
 		med = (times[reps/2-1] + times[reps/2]) / 2
 	}
+	var extra float64
+	if gb := gradBytes[w.Name]; gb != nil {
+		extra = max(0, float64(m1.TotalAlloc-m0.TotalAlloc)/float64(reps)-float64(gb(scale)))
+	}
 	return Result{
-		MedianS:       med,
-		MinS:          times[0],
-		ElemsPerS:     float64(elems) / med,
-		AllocsPerStep: float64(m1.Mallocs-m0.Mallocs) / float64(reps),
-		BytesPerStep:  float64(m1.TotalAlloc-m0.TotalAlloc) / float64(reps),
-		Reps:          reps,
+		PeakExtraBytes: extra,
+		MedianS:        med,
+		MinS:           times[0],
+		ElemsPerS:      float64(elems) / med,
+		AllocsPerStep:  float64(m1.Mallocs-m0.Mallocs) / float64(reps),
+		BytesPerStep:   float64(m1.TotalAlloc-m0.TotalAlloc) / float64(reps),
+		Reps:           reps,
 	}, nil
 }
