@@ -119,6 +119,15 @@ def w_mse(s):
     return [x], lambda: F.mse_loss(x, y), n
 
 
+def w_lce(s):
+    # PyTorch 2.11 has no linear_cross_entropy: its reference implementation.
+    n, h, v = 1024 * s, 256, 32000
+    x = leaf(torch.randn(n, h))
+    w = leaf(torch.randn(v, h) * 0.05)
+    t = torch.randint(0, v, (n,))
+    return [x, w], lambda: F.cross_entropy(F.linear(x, w), t), n * v
+
+
 WORKLOADS = [
     ("binary_cross_entropy", w_bce),
     ("binary_cross_entropy_direct", w_bce_direct),
@@ -134,6 +143,7 @@ WORKLOADS = [
     ("kl_div", w_kl),
     ("l1_loss", w_l1),
     ("mse_loss", w_mse),
+    ("linear_cross_entropy", w_lce),
 ]
 
 
