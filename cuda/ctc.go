@@ -203,7 +203,7 @@ func ctcRun(args []*tensor.Tensor, o *devhook.Options) (*tensor.Tensor, bool, er
 	if err != nil {
 		return nil, true, err
 	}
-	meta, err := tensor.FromData(plan.meta, []int{len(plan.meta)}).ToCUDA()
+	meta, err := tensor.MustFromData(plan.meta, []int{len(plan.meta)}).ToCUDA()
 	if err != nil {
 		return nil, true, err
 	}

@@ -141,7 +141,7 @@ func ceSlowT[T kernels.Float](input *tensor.Tensor, cfg config, g nllGeom, core 
 	lsBackward := func(glp []T) []*tensor.Tensor {
 		gx := make([]T, len(lp))
 		kernels.LogSoftmaxBackward(glp, lp, gx, b, c, m)
-		return []*tensor.Tensor{tensor.FromData(gx, shape)}
+		return []*tensor.Tensor{tensor.MustFromData(gx, shape)}
 	}
 	if !smoothing {
 		return tensor.Record(nllOut, g.nodeName(), []*tensor.Tensor{input}, func(gr *tensor.Tensor) ([]*tensor.Tensor, error) {
@@ -183,7 +183,7 @@ func ceSlowT[T kernels.Float](input *tensor.Tensor, cfg config, g nllGeom, core 
 		for k := range o {
 			o[k] = T(nv[k]*keep) + T(smooth[k]*share)
 		}
-		out = tensor.FromData(o, nllOut.Shape())
+		out = tensor.MustFromData(o, nllOut.Shape())
 	case Sum:
 		out = tensor.Scalar(T(nv[0]*keep) + T(kernels.Sum(smooth)*share))
 	default:
@@ -216,7 +216,7 @@ func ceSlowT[T kernels.Float](input *tensor.Tensor, cfg config, g nllGeom, core 
 		for k, v := range gd {
 			gn[k] = v * keep
 		}
-		glp, err := core.backward(tensor.FromData(gn, gv.Shape()), len(lp))
+		glp, err := core.backward(tensor.MustFromData(gn, gv.Shape()), len(lp))
 		if err != nil {
 			return nil, err
 		}
@@ -413,7 +413,7 @@ func ceFusedT[T kernels.Float](op string, input, target *tensor.Tensor, cfg conf
 	}
 	res := tensor.Record(out, g.nodeName(), []*tensor.Tensor{input}, func(gr *tensor.Tensor) ([]*tensor.Tensor, error) {
 		if gs, ok := eager.take(gr); ok {
-			return []*tensor.Tensor{tensor.FromData(gs[0], input.Shape())}, nil
+			return []*tensor.Tensor{tensor.MustFromData(gs[0], input.Shape())}, nil
 		}
 		// Any other output gradient G: the same row pass with G's
 		// scalars (for G = 1 bitwise the eager gradient).
@@ -424,7 +424,7 @@ func ceFusedT[T kernels.Float](op string, input, target *tensor.Tensor, cfg conf
 		sN, gsv := scalars(tensor.Data[T](gv)[0])
 		gx := make([]T, len(x))
 		pass(gx, nil, nil, sN, gsv)
-		return []*tensor.Tensor{tensor.FromData(gx, input.Shape())}, nil
+		return []*tensor.Tensor{tensor.MustFromData(gx, input.Shape())}, nil
 	})
 	ownGrads(res)
 	return res, nil
@@ -533,7 +533,7 @@ func ceProbT[T, U kernels.Float](op string, input, target *tensor.Tensor, cfg co
 		for k := range s {
 			s[k] = -s[k]
 		}
-		out = tensor.FromData(s, outShape)
+		out = tensor.MustFromData(s, outShape)
 	case Sum:
 		out = tensor.Scalar(-kernels.Sum(q))
 	default:
@@ -583,7 +583,7 @@ func ceProbT[T, U kernels.Float](op string, input, target *tensor.Tensor, cfg co
 			}
 			gx := make([]T, len(x))
 			kernels.LogSoftmaxBackward(glpT, lpT, gx, outer, n, inner)
-			grads[0] = tensor.FromData(gx, shape)
+			grads[0] = tensor.MustFromData(gx, shape)
 		}
 		if gtp != nil {
 			for k, v := range gtp {

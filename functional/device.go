@@ -190,7 +190,7 @@ func ctcIntsOnDevice(logProbs, targets *tensor.Tensor, il, tl []int64, opts []Op
 	if il == nil || tl == nil {
 		return nil, true, torchloss.Errorf(torchloss.ErrValue, "ctc_loss", "input_lengths", "expected lengths, got nil")
 	}
-	out, err := CTCLoss(logProbs, targets, tensor.FromData(il, []int{len(il)}), tensor.FromData(tl, []int{len(tl)}), opts...)
+	out, err := CTCLoss(logProbs, targets, tensor.MustFromData(il, []int{len(il)}), tensor.MustFromData(tl, []int{len(tl)}), opts...)
 	return out, true, err
 }
 

@@ -474,7 +474,7 @@ func weightedT[P, W, T kernels.Float](op string, input, target, xt, yt, w, wv *t
 	var out *tensor.Tensor
 	switch {
 	case r == None:
-		out = tensor.FromData(e, shape)
+		out = tensor.MustFromData(e, shape)
 	case r == Sum:
 		out = tensor.Scalar(kernels.Sum(e))
 	case spec.byWeight:
@@ -551,13 +551,13 @@ func addScalar(t *tensor.Tensor, c float64) *tensor.Tensor {
 		for i, v := range s {
 			out[i] = v + float32(c)
 		}
-		return tensor.FromData(out, t.Shape())
+		return tensor.MustFromData(out, t.Shape())
 	default:
 		s := tensor.Data[float64](t)
 		out := make([]float64, len(s))
 		for i, v := range s {
 			out[i] = v + c
 		}
-		return tensor.FromData(out, t.Shape())
+		return tensor.MustFromData(out, t.Shape())
 	}
 }

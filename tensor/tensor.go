@@ -46,6 +46,18 @@ type Tensor struct {
 // dimension is negative (ErrShape) or the product overflows int or exceeds
 // MaxElements (ErrLimit).
 func Numel(shape []int) (int, error) {
+	n, err := shapeNumel(shape)
+	if err != nil {
+		return 0, err
+	}
+	if err := CheckElements("tensor", "shape", n, fmt.Sprintf("shape %v", shape)); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// shapeNumel is Numel without the MaxElements check.
+func shapeNumel(shape []int) (int, error) {
 	n := 1
 	for _, d := range shape {
 		if d < 0 {
@@ -55,9 +67,6 @@ func Numel(shape []int) (int, error) {
 			return 0, torchloss.Errorf(torchloss.ErrLimit, "tensor", "shape", "the element count of %v overflows int", shape)
 		}
 		n *= d
-	}
-	if err := CheckElements("tensor", "shape", n, fmt.Sprintf("shape %v", shape)); err != nil {
-		return 0, err
 	}
 	return n, nil
 }
@@ -151,10 +160,32 @@ func fromStorage(dtype DType, shape []int, data any) (*Tensor, error) {
 	return &Tensor{dtype: dtype, shape: append([]int{}, shape...), data: data}, nil
 }
 
-// FromData wraps a slice as a tensor of the given shape, like New, for
-// callers that hold the element type only as a type parameter.
-func FromData[T Elem](data []T, shape []int) *Tensor {
-	return &Tensor{dtype: DTypeOf[T](), shape: append([]int{}, shape...), data: data}
+// FromData wraps a slice as a tensor of the given shape, taken as given
+// (nil or empty: a 0-d tensor), for callers that hold the shape as a slice.
+// Like New it returns an error if a dimension is negative (ErrShape), if the
+// product of the shape overflows int (ErrLimit), or if data does not hold
+// exactly that many values (ErrShape). It does not apply MaxElements: it
+// allocates nothing. The slice is used as the tensor's storage, not copied.
+func FromData[T Elem](data []T, shape []int) (*Tensor, error) {
+	n, err := shapeNumel(shape)
+	if err != nil {
+		return nil, err
+	}
+	if n != len(data) {
+		return nil, torchloss.Errorf(torchloss.ErrShape, "tensor", "data", "%d values do not fill shape %v (%d elements)", len(data), shape, n)
+	}
+	return &Tensor{dtype: DTypeOf[T](), shape: append([]int{}, shape...), data: data}, nil
+}
+
+// MustFromData is FromData for an operation's result, whose data the
+// operation sized from the shape itself: it panics on error, which can only
+// be a bug in the caller.
+func MustFromData[T Elem](data []T, shape []int) *Tensor {
+	t, err := FromData(data, shape)
+	if err != nil {
+		panic(err)
+	}
+	return t
 }
 
 // DType returns the element type.
