@@ -126,7 +126,7 @@ func TestCovers(t *testing.T) {
 		{[]*tensor.Tensor{d(x32), d(tgt)}, smooth(1), true},
 		{[]*tensor.Tensor{d(x32), d(tgt)}, smooth(-0.5), true},
 		{[]*tensor.Tensor{d(x32), d(tgt)}, smooth(1.5), false},
-		{[]*tensor.Tensor{d(x32), d(x32)}, opts(), false},                                           // probability targets
+		{[]*tensor.Tensor{d(x32), d(x32)}, opts(), false},                                               // probability targets
 		{[]*tensor.Tensor{d(x3), d(tensor.MustFromData(make([]int64, 8), []int{4, 2}))}, opts(), false}, // spatial
 		{[]*tensor.Tensor{d(x32), d(tensor.MustFromData([]int64{0, 1}, []int{2}))}, opts(), false},
 		{[]*tensor.Tensor{d(tensor.MustNew([]float32{1, 2})), d(tensor.MustFromData([]int64{0}, []int{}))}, opts(), false}, // 1-D input
@@ -193,15 +193,15 @@ func TestCTCValidate(t *testing.T) {
 		{padded, i64(6, 5, 0), i64(3, 2, 0), 0, true},
 		{tensor.MustFromData([]int64{1, 1, 2, 3, 4}, []int{5}), i64(6, 5, 0), i64(3, 2, 0), 0, true},
 		{tensor.MustFromData([]int64{1, 1, 2, 3, 4}, []int{5}), i64(6, 5, 0), i64(3, 1, 0), 0, false}, // sum of lengths
-		{padded, i64(6, 5, 7), i64(3, 2, 0), 0, false},                                            // input length > T
+		{padded, i64(6, 5, 7), i64(3, 2, 0), 0, false},                                                // input length > T
 		{padded, i64(6, -1, 0), i64(3, 2, 0), 0, false},
 		{padded, i64(6, 5, 0), i64(3, -1, 0), 0, false},
-		{padded, i64(6, 5, 0), i64(4, 2, 0), 0, false},                                                           // longer than the padded width
-		{padded, i64(6, 5), i64(3, 2), 0, false},                                                                 // batch size
-		{padded, i64(6, 5, 0), i64(3, 2, 0), 1, false},                                                           // label 1 is the blank
-		{padded, i64(6, 5, 0), i64(3, 2, 0), 5, false},                                                           // blank out of range
+		{padded, i64(6, 5, 0), i64(4, 2, 0), 0, false},                                                               // longer than the padded width
+		{padded, i64(6, 5), i64(3, 2), 0, false},                                                                     // batch size
+		{padded, i64(6, 5, 0), i64(3, 2, 0), 1, false},                                                               // label 1 is the blank
+		{padded, i64(6, 5, 0), i64(3, 2, 0), 5, false},                                                               // blank out of range
 		{tensor.MustFromData([]int64{1, 1, 5, 3, 4, 0, 0, 0, 0}, []int{3, 3}), i64(6, 5, 0), i64(3, 2, 0), 0, false}, // label out of range
-		{padded, i64(6, 5, 0), i64(3, 2, 1), 0, false},                                                           // a blank label read
+		{padded, i64(6, 5, 0), i64(3, 2, 1), 0, false},                                                               // a blank label read
 		{tensor.MustFromData([]int64{1, 1, -2, 3, 4, 0, 0, 0, 0}, []int{3, 3}), i64(6, 5, 0), i64(2, 2, 0), 0, true}, // a negative label not read
 	} {
 		plan, ok := ctcValidate(lp, c.targets, c.il, c.tl, c.blank)
