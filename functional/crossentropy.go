@@ -107,6 +107,16 @@ func CrossEntropy(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor,
 		func() (*tensor.Tensor, error) { return ceIndexT[float64](op, input, target, cfg, g) })
 }
 
+// ceNodeName is the grad_fn name of cross_entropy with class indices:
+// nll_loss's, or with label smoothing that of the final add,
+// (1 − ls)·nll + smooth·(ls/C).
+func ceNodeName(g nllGeom, smoothing bool) string {
+	if smoothing {
+		return "AddBackward0"
+	}
+	return g.nodeName()
+}
+
 // ceIndexT is cross_entropy with class indices: nll_loss of log_softmax,
 // plus the label-smoothing term when label_smoothing > 0.
 func ceIndexT[T kernels.Float](op string, input, target *tensor.Tensor, cfg config, g nllGeom) (*tensor.Tensor, error) {
@@ -206,7 +216,7 @@ func ceSlowT[T kernels.Float](input *tensor.Tensor, cfg config, g nllGeom, core 
 		}
 		out = tensor.Scalar(T(nv[0]*keep) + T((kernels.Sum(smooth)/denom)*share))
 	}
-	return tensor.Record(out, g.nodeName(), []*tensor.Tensor{input}, func(gr *tensor.Tensor) ([]*tensor.Tensor, error) {
+	return tensor.Record(out, ceNodeName(g, true), []*tensor.Tensor{input}, func(gr *tensor.Tensor) ([]*tensor.Tensor, error) {
 		gv, err := gr.To(tensor.DTypeOf[T]())
 		if err != nil {
 			return nil, err
@@ -411,7 +421,7 @@ func ceFusedT[T kernels.Float](op string, input, target *tensor.Tensor, cfg conf
 	default:
 		out = tensor.Scalar(T(nv*keep) + T((kernels.Sum(smooth)/denom)*share))
 	}
-	res := tensor.Record(out, g.nodeName(), []*tensor.Tensor{input}, func(gr *tensor.Tensor) ([]*tensor.Tensor, error) {
+	res := tensor.Record(out, ceNodeName(g, smoothing), []*tensor.Tensor{input}, func(gr *tensor.Tensor) ([]*tensor.Tensor, error) {
 		if gs, ok := eager.take(gr); ok {
 			return []*tensor.Tensor{tensor.MustFromData(gs[0], input.Shape())}, nil
 		}
@@ -547,7 +557,12 @@ func ceProbT[T, U kernels.Float](op string, input, target *tensor.Tensor, cfg co
 	if wt != nil && !wt.DType().IsFloat() {
 		wt = nil // an integer weight takes no gradient
 	}
-	return tensor.Record(out, "SumBackward0", []*tensor.Tensor{input, target, wt}, func(gr *tensor.Tensor) ([]*tensor.Tensor, error) {
+	// −(…).sum() / samples for Mean (a division by a scalar), else −(…).
+	name := "NegBackward0"
+	if cfg.reduction == Mean {
+		name = "DivBackward1"
+	}
+	return tensor.Record(out, name, []*tensor.Tensor{input, target, wt}, func(gr *tensor.Tensor) ([]*tensor.Tensor, error) {
 		gv, err := gr.To(tensor.DTypeOf[U]())
 		if err != nil {
 			return nil, err

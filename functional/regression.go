@@ -484,7 +484,12 @@ func weightedT[P, W, T kernels.Float](op string, input, target, xt, yt, w, wv *t
 	default:
 		out = tensor.Scalar(kernels.Mean(e))
 	}
-	return tensor.Record(out, "MulBackward0", []*tensor.Tensor{input, target, w}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+	// The last operation: e = ℓ·w, then sum(e), sum(e)/sum(w) or mean(e).
+	name := mgReduceName(r, "MulBackward0")
+	if r == Mean && spec.byWeight {
+		name = "DivBackward0"
+	}
+	return tensor.Record(out, name, []*tensor.Tensor{input, target, w}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		wantPair := needs(input) || needs(target)
 		if wantPair && spec.mixedErr {
 			if err := mixedBackward(op, input, target); err != nil {

@@ -134,6 +134,9 @@ func Record(out *Tensor, name string, inputs []*Tensor, backward func(grad *Tens
 // respect to every leaf it depends on that requires a gradient, and adds it to
 // their Grad, like PyTorch's loss.backward().
 func (t *Tensor) Backward() error {
+	if t == nil {
+		return torchloss.Errorf(torchloss.ErrValue, "backward", "", "expected a tensor, got nil")
+	}
 	if t.Numel() != 1 {
 		return torchloss.Errorf(torchloss.ErrGrad, "backward", "", "grad can be implicitly created only for scalar outputs (the tensor has shape %v)", t.shape)
 	}
@@ -150,6 +153,13 @@ func (t *Tensor) Backward() error {
 // that offers Through skip the node of an input it alone consumes (see
 // Node.Through); the results are those of running every node.
 func (t *Tensor) BackwardWith(grad *Tensor) error {
+	if t == nil || grad == nil {
+		arg := ""
+		if t != nil {
+			arg = "grad"
+		}
+		return torchloss.Errorf(torchloss.ErrValue, "backward", arg, "expected a tensor, got nil")
+	}
 	if !t.requiresGrad {
 		return torchloss.Errorf(torchloss.ErrGrad, "backward", "", "element 0 of tensors does not require grad and does not have a grad_fn")
 	}

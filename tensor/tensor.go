@@ -16,7 +16,6 @@ package tensor
 import (
 	"fmt"
 	"math"
-	"strings"
 	"sync"
 
 	"github.com/torchloss/torchloss"
@@ -367,68 +366,4 @@ func (t *Tensor) To(dtype DType) (*Tensor, error) {
 		}
 	}
 	return out, nil
-}
-
-// String formats the tensor like PyTorch's repr, e.g. tensor([1., 2.]);
-// a device tensor is copied to the host to be printed and ends with
-// device='cuda:0'.
-func (t *Tensor) String() string {
-	var b strings.Builder
-	b.WriteString("tensor(")
-	vals := t.Values()
-	if t.device != CPU {
-		h, err := download(t)
-		if err != nil {
-			return "tensor(<" + err.Error() + ">)"
-		}
-		vals = h.Values()
-	}
-	format := func(i int) string {
-		switch t.dtype {
-		case Int64:
-			return fmt.Sprint(int64(vals[i]))
-		case Bool:
-			return fmt.Sprint(vals[i] != 0)
-		default:
-			return fmt.Sprintf("%.4f", vals[i])
-		}
-	}
-	var rec func(dim, off int)
-	rec = func(dim, off int) {
-		if dim == len(t.shape) {
-			b.WriteString(format(off))
-			return
-		}
-		b.WriteString("[")
-		stride := 1
-		for _, d := range t.shape[dim+1:] {
-			stride *= d
-		}
-		for i := 0; i < t.shape[dim]; i++ {
-			if i > 0 {
-				b.WriteString(",")
-				if dim < len(t.shape)-1 {
-					b.WriteString("\n" + strings.Repeat(" ", 8+dim))
-				} else {
-					b.WriteString(" ")
-				}
-			}
-			rec(dim+1, off+i*stride)
-		}
-		b.WriteString("]")
-	}
-	rec(0, 0)
-	if t.dtype != Float32 && t.dtype != Int64 {
-		b.WriteString(", dtype=" + t.dtype.String())
-	}
-	if t.device == CUDA {
-		b.WriteString(", device='cuda:0'")
-	}
-	if t.node != nil {
-		b.WriteString(", grad_fn=<" + t.node.Name + ">")
-	} else if t.requiresGrad {
-		b.WriteString(", requires_grad=True")
-	}
-	b.WriteString(")")
-	return b.String()
 }
