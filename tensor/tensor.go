@@ -281,20 +281,6 @@ func (t *Tensor) Item() (float64, error) {
 	return t.Values()[0], nil
 }
 
-// Reshape returns a tensor sharing t's data with a new shape of the same
-// element count. It records no autograd node: use it on data, not inside a
-// differentiable computation.
-func (t *Tensor) Reshape(shape ...int) (*Tensor, error) {
-	n, err := Numel(shape)
-	if err != nil {
-		return nil, err
-	}
-	if n != t.Numel() {
-		return nil, torchloss.Errorf(torchloss.ErrShape, "reshape", "shape", "shape %v is invalid for input of size %d", shape, t.Numel())
-	}
-	return &Tensor{dtype: t.dtype, shape: append([]int{}, shape...), data: t.data, device: t.device, dev: t.dev}, nil
-}
-
 // Clone returns a deep copy of t's data, with no autograd history, on t's
 // device. It panics if a device copy fails (device memory exhausted or
 // freed); use CloneErr to get the error.

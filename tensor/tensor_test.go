@@ -123,7 +123,7 @@ func TestBackwardAccumulates(t *testing.T) {
 		v := g.Float64s()[0]
 		return []*Tensor{MustNew([]float64{v, v}, 2), MustNew([]float64{v, v}, 2)}, nil
 	})
-	if err := z.Backward(); err != nil {
+	if err := z.Backward(RetainGraph(true)); err != nil {
 		t.Fatal(err)
 	}
 	if got := x.Grad().Float64s(); !reflect.DeepEqual(got, []float64{4, 4}) {
