@@ -81,9 +81,6 @@ func CrossEntropy(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor,
 		return nil, torchloss.Errorf(torchloss.ErrShape, op, "input", "Dimension out of range (expected to be in range of [-1, 0], but got 1)")
 	}
 	ls := cfg.labelSmoothing
-	if ls > 0 && !(ls <= 1) {
-		return nil, torchloss.Errorf(torchloss.ErrOption, op, "label_smoothing", "label_smoothing must be between 0.0 and 1.0. Got: %v", ls)
-	}
 	g, err := nllCheck(op, input, target, cfg.weight)
 	if err != nil {
 		return nil, err
@@ -463,9 +460,6 @@ func ceProb(op string, input, target *tensor.Tensor, cfg config) (*tensor.Tensor
 	w := cfg.weight
 	if w != nil && (w.Dim() != 1 || w.Numel() != c) {
 		return nil, torchloss.Errorf(torchloss.ErrShape, op, "weight", "cross_entropy: weight tensor should be defined either for all %d classes or no classes but got weight tensor of shape: %v", c, sizes(w.Shape()))
-	}
-	if ls := cfg.labelSmoothing; ls > 0 && !(ls <= 1) {
-		return nil, torchloss.Errorf(torchloss.ErrOption, op, "label_smoothing", "label_smoothing must be between 0.0 and 1.0. Got: %v", ls)
 	}
 	in, tg := input.DType(), target.DType()
 	v := tensor.PromoteFloat(in, tg)

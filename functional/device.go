@@ -58,6 +58,9 @@ func onDevice(op string, ts []*tensor.Tensor, anyDevice int, opts []Option, host
 	if !onDev {
 		return nil, false, nil
 	}
+	if err := checkOnce(op, opts); err != nil {
+		return nil, true, err
+	}
 	cfg = applyRaw(opts)
 	strict := append(append([]*tensor.Tensor{}, ts[:len(ts)-anyDevice]...), cfg.weight, cfg.posWeight)
 	dev, err := tensor.SameDevice(op, strict...)
@@ -104,14 +107,14 @@ func hostFallback(dev tensor.Device, ts []*tensor.Tensor, cfg config, opts []Opt
 		if err != nil {
 			return nil, err
 		}
-		hopts = append(append([]Option{}, hopts...), Weight(h))
+		hopts = replaceOption(hopts, Weight(h))
 	}
 	if cfg.posWeight != nil && cfg.posWeight.Device() != tensor.CPU {
 		h, err := cfg.posWeight.ToCPU()
 		if err != nil {
 			return nil, err
 		}
-		hopts = append(append([]Option{}, hopts...), PosWeight(h))
+		hopts = replaceOption(hopts, PosWeight(h))
 	}
 	out, err := host(hts, hopts)
 	if err != nil {
