@@ -136,9 +136,12 @@ func gaussianNLL(op string, input, target, variance *tensor.Tensor, cfg config) 
 	if err != nil {
 		return nil, err
 	}
-	v, err := variance.Reshape(vshape...)
-	if err != nil {
-		return nil, err
+	// v: var's values in vshape (the node below records variance itself).
+	v := variance
+	if !slices.Equal(vshape, variance.Shape()) {
+		if v, err = variance.Detach().Reshape(vshape...); err != nil {
+			return nil, err
+		}
 	}
 	shape, err := broadcastShape(op, arg{"input", input}, arg{"target", target})
 	if err != nil {

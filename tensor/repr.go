@@ -104,7 +104,7 @@ func pyTuple(shape []int) string {
 // reprFormatter is torch._tensor_str._Formatter: the notation and the
 // common width of the elements of one tensor.
 type reprFormatter struct {
-	vals    []float64 // floats: the elements
+	at      func(i int) float64 // floats: element i
 	intMode bool      // floats: every nonzero finite value is an integer
 	sci     bool      // floats: scientific notation
 	width   int
@@ -120,12 +120,16 @@ func newReprFormatter(h *Tensor, idx []int) reprFormatter {
 		}
 		return f
 	}
-	f.vals = h.Values()
-	vals := f.vals
+	switch s := h.data.(type) {
+	case []float32:
+		f.at = func(i int) float64 { return float64(s[i]) }
+	case []float64:
+		f.at = func(i int) float64 { return s[i] }
+	}
 	var finite []float64
 	lo, hi := math.Inf(1), 0.0
 	for _, i := range idx {
-		v := vals[i]
+		v := f.at(i)
 		if v == 0 || math.IsInf(v, 0) || math.IsNaN(v) {
 			continue
 		}
@@ -173,7 +177,7 @@ func (f reprFormatter) raw(h *Tensor, i int) string {
 		}
 		return "False"
 	}
-	v := f.vals[i]
+	v := f.at(i)
 	switch {
 	case math.IsNaN(v):
 		return "nan"
