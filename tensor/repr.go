@@ -105,8 +105,8 @@ func pyTuple(shape []int) string {
 // common width of the elements of one tensor.
 type reprFormatter struct {
 	at      func(i int) float64 // floats: element i
-	intMode bool      // floats: every nonzero finite value is an integer
-	sci     bool      // floats: scientific notation
+	intMode bool                // floats: every nonzero finite value is an integer
+	sci     bool                // floats: scientific notation
 	width   int
 }
 
