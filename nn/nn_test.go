@@ -206,6 +206,7 @@ func TestConstructorsCheckOptions(t *testing.T) {
 		{"CosineEmbeddingLoss Swap", b(nn.NewCosineEmbeddingLoss(F.Swap(true)))},
 		{"MarginRankingLoss Margin twice", b(nn.NewMarginRankingLoss(F.Margin(1), F.Margin(2)))},
 		{"TripletMarginLoss Blank", b(nn.NewTripletMarginLoss(F.Blank(0)))},
+		{"TripletMarginLoss margin 0", b(nn.NewTripletMarginLoss(F.Margin(0)))},
 		{"TripletMarginWithDistanceLoss margin 0", b(nn.NewTripletMarginWithDistanceLoss(F.Margin(0)))},
 		{"TripletMarginWithDistanceLoss elementwise_mean", b(nn.NewTripletMarginWithDistanceLoss(F.Reduction("elementwise_mean")))},
 		{"GaussianNLLLoss Margin", b(nn.NewGaussianNLLLoss(F.Margin(1)))},
