@@ -100,13 +100,13 @@ func lceReference(op string, input, lw, target *tensor.Tensor, cfg config) (*ten
 	if h == 0 {
 		return nil, torchloss.Errorf(torchloss.ErrShape, op, "linear_weight", "cannot reshape tensor of 0 elements into shape [-1, 0] because the unspecified dimension size -1 can be any value and is ambiguous")
 	}
-	w2, err := viewAs(lw, []int{lw.Numel() / h, h})
+	w2, err := lw.Reshape(-1, h)
 	if err != nil {
 		return nil, err
 	}
 	var b2 *tensor.Tensor
 	if b := cfg.linearBias; b != nil {
-		if b2, err = viewAs(b, []int{b.Numel()}); err != nil {
+		if b2, err = b.Reshape(-1); err != nil {
 			return nil, err
 		}
 	}
@@ -116,7 +116,7 @@ func lceReference(op string, input, lw, target *tensor.Tensor, cfg config) (*ten
 	}
 	ls := append(input.Shape()[:input.Dim()-1], c)
 	ls = append(ls, ws[1:len(ws)-1]...)
-	if logits, err = viewAs(logits, ls); err != nil {
+	if logits, err = logits.Reshape(ls...); err != nil {
 		return nil, err
 	}
 	ceOpts := []Option{cfg.reduction, IgnoreIndex(cfg.ignoreIndex), LabelSmoothing(cfg.labelSmoothing)}
@@ -212,7 +212,7 @@ func lceFusedT[T kernels.Float](op string, input, lw, target *tensor.Tensor, cfg
 	}
 	var out *tensor.Tensor
 	if red == None {
-		out = tensor.FromData(p.rr.none(lpt, smooth), []int{n})
+		out = tensor.MustFromData(p.rr.none(lpt, smooth), []int{n})
 	} else {
 		out = p.rr.reduced(lpt, smooth)
 	}
@@ -235,7 +235,7 @@ func lceFusedT[T kernels.Float](op string, input, lw, target *tensor.Tensor, cfg
 		grads := make([]*tensor.Tensor, 3)
 		for k, t := range []*tensor.Tensor{input, lw, bias} {
 			if gs[k] != nil {
-				grads[k] = tensor.FromData(gs[k], t.Shape())
+				grads[k] = tensor.MustFromData(gs[k], t.Shape())
 			}
 		}
 		return grads, nil

@@ -148,7 +148,7 @@ func linearT[T kernels.Float](input, weight, bias *tensor.Tensor, g linearGeom) 
 	if bias != nil {
 		name = "AddmmBackward0"
 	}
-	out := tensor.FromData(y, g.outShape)
+	out := tensor.MustFromData(y, g.outShape)
 	res := tensor.Record(out, name, []*tensor.Tensor{input, weight, bias}, func(gr *tensor.Tensor) ([]*tensor.Tensor, error) {
 		gv, err := gr.To(tensor.DTypeOf[T]())
 		if err != nil {
@@ -159,16 +159,16 @@ func linearT[T kernels.Float](input, weight, bias *tensor.Tensor, g linearGeom) 
 		if needs(input) {
 			gx := make([]T, g.rows*g.in)
 			kernels.ParGemmNN(g.rows, g.in, g.out, gy, g.out, 1, w, g.in, gx, g.in, false)
-			grads[0] = tensor.FromData(gx, input.Shape())
+			grads[0] = tensor.MustFromData(gx, input.Shape())
 		}
 		if needs(weight) {
 			gw := make([]T, g.out*g.in)
 			kernels.ParGemmNN(g.out, g.in, g.rows, gy, 1, g.out, x, g.in, gw, g.in, false)
-			grads[1] = tensor.FromData(gw, weight.Shape())
+			grads[1] = tensor.MustFromData(gw, weight.Shape())
 		}
 		if needs(bias) {
 			if g.biasRow {
-				grads[2] = tensor.FromData(columnSums(gy, g.rows, g.out), bias.Shape())
+				grads[2] = tensor.MustFromData(columnSums(gy, g.rows, g.out), bias.Shape())
 			} else if grads[2], err = gradTo(slices.Clone(gy), g.outShape, bias); err != nil {
 				return nil, err
 			}
@@ -323,7 +323,7 @@ func matmulT[T kernels.Float](a, b *tensor.Tensor, g matmulGeom) (*tensor.Tensor
 	if len(g.batch) > 0 {
 		name = "BmmBackward0"
 	}
-	res := tensor.Record(tensor.FromData(c, g.outShape), name, []*tensor.Tensor{a, b}, func(gr *tensor.Tensor) ([]*tensor.Tensor, error) {
+	res := tensor.Record(tensor.MustFromData(c, g.outShape), name, []*tensor.Tensor{a, b}, func(gr *tensor.Tensor) ([]*tensor.Tensor, error) {
 		gv, err := gr.To(tensor.DTypeOf[T]())
 		if err != nil {
 			return nil, err
@@ -360,7 +360,7 @@ func matmulT[T kernels.Float](a, b *tensor.Tensor, g matmulGeom) (*tensor.Tensor
 // matmulGradTo sums the gradient g of the broadcast shape full to the
 // matrix shape ms of argument t and gives it t's shape.
 func matmulGradTo[T kernels.Float](g []T, full, ms []int, t *tensor.Tensor) (*tensor.Tensor, error) {
-	gt, err := tensor.SumTo(tensor.FromData(g, full), ms)
+	gt, err := tensor.SumTo(tensor.MustFromData(g, full), ms)
 	if err != nil {
 		return nil, err
 	}
@@ -368,22 +368,4 @@ func matmulGradTo[T kernels.Float](g []T, full, ms []int, t *tensor.Tensor) (*te
 		return nil, err
 	}
 	return gt, nil
-}
-
-// viewAs is a differentiable reshape (PyTorch's view/reshape of a
-// contiguous tensor): the result shares x's data; the gradient is the
-// output's gradient reshaped back.
-func viewAs(x *tensor.Tensor, shape []int) (*tensor.Tensor, error) {
-	y, err := x.Detach().Reshape(shape...)
-	if err != nil {
-		return nil, err
-	}
-	xs := x.Shape()
-	return tensor.Record(y, "ViewBackward0", []*tensor.Tensor{x}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
-		gx, err := g.Reshape(xs...)
-		if err != nil {
-			return nil, err
-		}
-		return []*tensor.Tensor{gx}, nil
-	}), nil
 }

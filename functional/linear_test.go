@@ -329,7 +329,7 @@ func TestLCEFusedGradientMatchesBackward(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := out.Backward(); err != nil {
+	if err := out.Backward(tensor.RetainGraph(true)); err != nil {
 		t.Fatal(err)
 	}
 	first := bitsOf(x.Grad(), w.Grad(), b.Grad())

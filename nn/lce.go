@@ -105,7 +105,7 @@ func uniformParam(g *tensor.Generator, shape []int, bound float64, dt tensor.DTy
 		for i, x := range v {
 			d[i] = (2*float64(x) - 1) * bound
 		}
-		t = tensor.FromData(d, shape)
+		t = tensor.MustFromData(d, shape)
 	} else {
 		for i, x := range v {
 			v[i] = float32((2*float64(x) - 1) * bound)
