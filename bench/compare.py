@@ -28,6 +28,7 @@ NAMES = [
     "cosine_embedding_loss", "cross_entropy", "cross_entropy_smooth_ignore",
     "cross_entropy_vocab32k", "ctc_loss", "gaussian_nll_loss",
     "hinge_embedding_loss", "kl_div", "l1_loss", "mse_loss",
+    "linear_cross_entropy",
 ]
 
 

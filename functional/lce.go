@@ -45,7 +45,7 @@ import (
 //
 // The fused path: for the usual case (input (N, H), linear_weight (C, H),
 // class indices, one dtype) the loss never materializes the logits. Rows
-// run in blocks of nb (nb·C elements of scratch, about 8 MiB: 60 rows for
+// run in blocks of nb (nb·C elements of scratch, about 10 MiB: 72 rows for
 // C = 32,000 in float32); for each block the vocabulary is cut into chunks
 // of 510 classes, the block's logits are computed chunk by chunk (GemmNT),
 // each row's maximum, exp-sum and loss terms follow (the row kernels of
@@ -56,15 +56,17 @@ import (
 // 16 fixed groups of chunks whose partial sums are added in order). Every
 // logit is computed once and no N×C buffer exists, forward or backward:
 // the extra memory is O(nb·(C + 16·H)) plus a packing buffer per thread,
-// independent of N (about 9 MiB for C = 32,000, H = 256, float32), and
-// the time is that of the three matrix products of the reference
-// implementation. With Mean or Sum the gradients are computed during the
-// forward when an argument requires one (Backward() then hands them out);
-// with None, or another output gradient, the backward runs the pass again.
-// Every sum runs in an order fixed by the shapes, so results are identical
-// for any thread count; they are the reference's arithmetic in another
-// order (dot products in eight lanes, the log-sum-exp as cross_entropy's
-// fused rows), within a few float32 ULP of it.
+// independent of N (about 10.5 MB for C = 32,000, H = 256, float32, where
+// the reference implementation holds 2 × 131 MB of logits and their
+// gradient at N = 1024), and the time is that of the three matrix
+// products of the reference implementation. With Mean or Sum the
+// gradients are computed during the forward when an argument requires one
+// (Backward() then hands them out); with None, or another output gradient,
+// the backward runs the pass again. Every sum runs in an order fixed by
+// the shapes, so results are identical for any thread count; they are the
+// reference's arithmetic in another order (dot products in eight lanes,
+// the log-sum-exp as cross_entropy's fused rows), within a few float32
+// ULP of it.
 //
 // The other cases (probabilities, K-dimensional weights, unbatched or
 // empty inputs, and anything that must fail) run the reference
@@ -157,7 +159,7 @@ func lceFusable(input, lw, target *tensor.Tensor, cfg config) bool {
 // the classes per chunk (a multiple of the NT micro-tile's 3); lceGroups
 // the fixed number of partial sums of ∂input.
 const (
-	lceBudget = 8 << 20
+	lceBudget = 10 << 20
 	lceChunk  = 510
 	lceGroups = 16
 )
@@ -284,10 +286,16 @@ func (p *lcePass[T]) run(lpt, smooth []T, coef func(i int) (sN, gsv T), gx, gw, 
 	if gx != nil {
 		parts = make([]T, groups*nb*h)
 	}
-	var bufs []kernels.GemmBuf[T] // one per group, kept across the blocks
-	if gw != nil || gx != nil {
-		bufs = make([]kernels.GemmBuf[T], groups)
+	// The workers' packing buffers, reused over the blocks, and the block's
+	// input packed for ∂weight.
+	var bufs kernels.FreeList[*kernels.GemmBuf[T]]
+	getBuf := func() *kernels.GemmBuf[T] {
+		if b, ok := bufs.Get(); ok {
+			return b
+		}
+		return new(kernels.GemmBuf[T])
 	}
+	var xp []T
 	rr := p.rr
 	w := rr.w
 	for i0 := 0; i0 < n; i0 += nb {
@@ -334,11 +342,16 @@ func (p *lcePass[T]) run(lpt, smooth []T, coef func(i int) (sN, gsv T), gx, gw, 
 		if coef == nil || (gx == nil && gw == nil && gb == nil) {
 			continue
 		}
-		// The products of the logits' gradient, group by group of chunks.
-		parallel.For(groups, 1, func(_, lo, hi int) {
-			for gi := lo; gi < hi; gi++ {
-				buf := &bufs[gi]
-				for ch := gi * perGroup; ch < min(nch, (gi+1)*perGroup); ch++ {
+		// The products of the logits' gradient: ∂weight and ∂bias chunk by
+		// chunk, ∂input group by group of chunks.
+		if gw != nil || gb != nil {
+			if gw != nil {
+				xp = kernels.PackBInto(xp, xb, h, rows, h)
+			}
+			parallel.For(nch, 1, func(_, lo, hi int) {
+				buf := getBuf()
+				defer bufs.Put(buf, 0)
+				for ch := lo; ch < hi; ch++ {
 					c0, c1 := ch*lceChunk, min(c, (ch+1)*lceChunk)
 					if gb != nil {
 						for r := range rows {
@@ -346,15 +359,24 @@ func (p *lcePass[T]) run(lpt, smooth []T, coef func(i int) (sN, gsv T), gx, gw, 
 						}
 					}
 					if gw != nil {
-						kernels.GemmNN(c1-c0, h, rows, zs[c0:], 1, c, xb, h, gw[c0*h:], h, true, true, buf)
+						kernels.GemmNNPacked(c1-c0, h, rows, zs[c0:], 1, c, xp, gw[c0*h:], h, true, buf)
 					}
-					if gx != nil {
+				}
+			})
+		}
+		if gx != nil {
+			parallel.For(groups, 1, func(_, lo, hi int) {
+				buf := getBuf()
+				defer bufs.Put(buf, 0)
+				for gi := lo; gi < hi; gi++ {
+					for ch := gi * perGroup; ch < min(nch, (gi+1)*perGroup); ch++ {
+						c0, c1 := ch*lceChunk, min(c, (ch+1)*lceChunk)
 						first := ch == gi*perGroup
 						kernels.GemmNN(rows, h, c1-c0, zs[c0:], c, 1, p.w[c0*h:], h, parts[gi*nb*h:], h, !first, false, buf)
 					}
 				}
-			}
-		})
+			})
+		}
 		if gx != nil {
 			// ∂input of the block: the groups' partial sums in order.
 			parallel.For(rows, 8, func(_, lo, hi int) {

@@ -134,6 +134,36 @@ type GemmBuf[T Float] struct {
 // when its rows are contiguous (aks == 1), else packed per 6-row panel.
 // buf may be nil.
 func GemmNN[T Float](m, n, k int, a []T, ars, aks int, b []T, brs int, c []T, ldc int, acc, packB bool, buf *GemmBuf[T]) {
+	gemmNN(m, n, k, a, ars, aks, b, brs, c, ldc, acc, packB, nil, buf)
+}
+
+// PackB packs a k×n B with B(p, j) = b[p·brs + j], k ≤ 256, into the
+// 16-column panels GemmNNPacked reads (zero-padded to a multiple of 16
+// columns).
+func PackB[T Float](b []T, brs, k, n int) []T { return PackBInto(nil, b, brs, k, n) }
+
+// PackBInto is PackB into dst's storage when it is large enough.
+func PackBInto[T Float](dst, b []T, brs, k, n int) []T {
+	panels := (n + gemmNR - 1) / gemmNR
+	bp := grow(dst, panels*k*gemmNR)
+	for q := range panels {
+		packBPanel(bp[q*k*gemmNR:], b, 0, q*gemmNR, k, min(gemmNR, n-q*gemmNR), brs)
+	}
+	return bp
+}
+
+// GemmNNPacked is GemmNN with B given by PackB (the same k and n), for a B
+// shared by many products: the same arithmetic, without packing B again.
+func GemmNNPacked[T Float](m, n, k int, a []T, ars, aks int, bp []T, c []T, ldc int, acc bool, buf *GemmBuf[T]) {
+	if k > gemmKC {
+		panic("kernels: GemmNNPacked with k > 256")
+	}
+	gemmNN(m, n, k, a, ars, aks, nil, 0, c, ldc, acc, true, bp, buf)
+}
+
+// gemmNN is GemmNN, with B's panels read from prepacked (PackB) when it
+// is not nil.
+func gemmNN[T Float](m, n, k int, a []T, ars, aks int, b []T, brs int, c []T, ldc int, acc, packB bool, prepacked []T, buf *GemmBuf[T]) {
 	if m <= 0 || n <= 0 {
 		return
 	}
@@ -155,12 +185,14 @@ func GemmNN[T Float](m, n, k int, a []T, ars, aks int, b []T, brs int, c []T, ld
 			kb := min(gemmKC, k-pc)
 			accBlk := acc || pc > 0
 			edge := nb % gemmNR // columns of a partial last panel (0: none)
-			if packB {
+			switch {
+			case prepacked != nil: // B's panels are ready
+			case packB:
 				buf.bp = grow(buf.bp, panels*kb*gemmNR)
 				for q := range panels {
 					packBPanel(buf.bp[q*kb*gemmNR:], b, pc, jc+q*gemmNR, kb, min(gemmNR, nb-q*gemmNR), brs)
 				}
-			} else if edge != 0 {
+			case edge != 0:
 				buf.bp = grow(buf.bp, kb*gemmNR)
 				packBPanel(buf.bp, b, pc, jc+(panels-1)*gemmNR, kb, edge, brs)
 			}
@@ -176,6 +208,8 @@ func GemmNN[T Float](m, n, k int, a []T, ars, aks int, b []T, brs int, c []T, ld
 					nr := min(gemmNR, nb-q*gemmNR)
 					bsl, bo, bk := b, pc*brs+jc+q*gemmNR, brs
 					switch {
+					case prepacked != nil:
+						bsl, bo, bk = prepacked, (jc/gemmNR+q)*kb*gemmNR, gemmNR
 					case packB:
 						bsl, bo, bk = buf.bp, q*kb*gemmNR, gemmNR
 					case nr < gemmNR:

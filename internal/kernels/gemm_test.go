@@ -219,3 +219,22 @@ func benchGemm(b *testing.B, nt bool) {
 
 func BenchmarkGemmNN(b *testing.B) { benchGemm(b, false) }
 func BenchmarkGemmNT(b *testing.B) { benchGemm(b, true) }
+
+// TestGemmNNPacked checks that a product with B packed once (PackB) is
+// bitwise GemmNN's.
+func TestGemmNNPacked(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	for _, sz := range [][3]int{{13, 40, 60}, {510, 256, 72}, {7, 600, 256}, {6, 16, 1}} {
+		m, n, k := sz[0], sz[1], sz[2]
+		a, b := randSlice[float32](r, m*k), randSlice[float32](r, k*n)
+		want, got := randSlice[float32](r, m*n), make([]float32, m*n)
+		copy(got, want)
+		GemmNN(m, n, k, a, 1, m, b, n, want, n, true, true, nil)
+		GemmNNPacked(m, n, k, a, 1, m, PackB(b, n, k, n), got, n, true, nil)
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("%v: element %d: %v, GemmNN %v", sz, i, got[i], want[i])
+			}
+		}
+	}
+}
