@@ -164,10 +164,14 @@ const (
 	lceGroups = 16
 )
 
+// lceMaxRows bounds the row block (a variable for the tests, which
+// make blocks small).
+var lceMaxRows = 240
+
 // lceBlockRows is the fused path's row block for c classes of size bytes.
 func lceBlockRows(n, c, size int) int {
 	nb := lceBudget / (c * size) / 12 * 12
-	return max(4, min(nb, 240, n))
+	return max(4, min(nb, lceMaxRows, n))
 }
 
 func lceFused(op string, input, lw, target *tensor.Tensor, cfg config) (*tensor.Tensor, error) {

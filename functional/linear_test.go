@@ -241,9 +241,11 @@ func lceArgs(r *rand.Rand, n, h, c int, f64 bool) (x, w, b, cw, tgt *tensor.Tens
 // options, the reductions and an output gradient other than 1, with sizes
 // that span several row blocks and vocabulary chunks.
 func TestLCEFusedMatchesReference(t *testing.T) {
+	defer func(m int) { lceMaxRows = m }(lceMaxRows)
+	lceMaxRows = 24 // three row blocks
 	r := rand.New(rand.NewPCG(27, 28))
 	for _, is64 := range []bool{false, true} {
-		n, h, c := 130, 19, 1100
+		n, h, c := 60, 11, 1100 // three chunks of the vocabulary
 		x, w, b, cw, tgt := lceArgs(r, n, h, c, is64)
 		for _, red := range []Reduction{Mean, Sum, None} {
 			for _, opts := range [][]Option{
@@ -291,6 +293,9 @@ func TestLCEFusedMatchesReference(t *testing.T) {
 					return res
 				}
 				for _, scaled := range []bool{false, true} {
+					if scaled && red == None {
+						continue // None always has a random output gradient
+					}
 					got, want := run(true, scaled), run(false, scaled)
 					if len(got) != len(want) {
 						t.Fatalf("%v: %d tensors, want %d", opts, len(got), len(want))

@@ -76,13 +76,28 @@ func fmaT[T Float](a, b, c T) T {
 // b[bo + k·bks + j].
 func gemmNNGo[T Float](kc int, a []T, ao, ars, aks int, b []T, bo, bks int, c []T, co, ldc int, acc bool) {
 	var t [gemmMR][gemmNR]T
-	for k := 0; k < kc; k++ {
-		bk := b[bo+k*bks : bo+k*bks+gemmNR]
-		for r := range gemmMR {
-			av := a[ao+r*ars+k*aks]
-			tr := &t[r]
-			for j, bv := range bk {
-				tr[j] = fmaT(av, bv, tr[j])
+	if a64, ok := any(a).([]float64); ok {
+		// float64 without the generic dispatch per product.
+		b64, t64 := any(b).([]float64), any(&t).(*[gemmMR][gemmNR]float64)
+		for k := 0; k < kc; k++ {
+			bk := b64[bo+k*bks : bo+k*bks+gemmNR]
+			for r := range gemmMR {
+				av := a64[ao+r*ars+k*aks]
+				tr := &t64[r]
+				for j, bv := range bk {
+					tr[j] = math.FMA(av, bv, tr[j])
+				}
+			}
+		}
+	} else {
+		for k := 0; k < kc; k++ {
+			bk := b[bo+k*bks : bo+k*bks+gemmNR]
+			for r := range gemmMR {
+				av := a[ao+r*ars+k*aks]
+				tr := &t[r]
+				for j, bv := range bk {
+					tr[j] = fmaT(av, bv, tr[j])
+				}
 			}
 		}
 	}
@@ -294,6 +309,14 @@ func ntDot[T Float](x, y []T) T {
 	k := len(x)
 	y = y[:k]
 	p := 0
+	if x64, ok := any(x).([]float64); ok {
+		y64, l64 := any(y).([]float64), any(&l).(*[8]float64)
+		for ; p+8 <= k; p += 8 {
+			for j := range 8 {
+				l64[j] = math.FMA(x64[p+j], y64[p+j], l64[j])
+			}
+		}
+	}
 	for ; p+8 <= k; p += 8 {
 		for j := range 8 {
 			l[j] = fmaT(x[p+j], y[p+j], l[j])
