@@ -39,6 +39,9 @@ step conform-cuda "$BIN/torchloss" conform --device cuda -v --write-results "$OU
 # The test binary runs in its package directory (kernels/*.ptx; nvcc and
 # ptxas absent: those tests skip).
 (cd cuda && step cuda-test "$BIN/cuda.test" -test.v -test.timeout 300s)
+# linear_cross_entropy on the host's CPU at 16 threads, torchloss then
+# PyTorch's reference path (python3 on PATH; steady-state malloc), ~30 s.
+step lce-cpu16 sh -c "'$BIN/torchloss' bench --workload linear_cross_entropy --threads 16 --reps 5 && MALLOC_MMAP_THRESHOLD_=2000000000 MALLOC_TRIM_THRESHOLD_=2000000000 python3 bench/torch_bench.py --workload linear_cross_entropy --threads 16 --reps 5"
 # The benchmark, if this build of torchloss has it for the GPU.
 if "$BIN/torchloss" bench -h 2>&1 | grep -q -- '-device'; then
   t0=$(date +%s)
@@ -49,4 +52,5 @@ else
 fi
 cat "$OUT/summary.txt"
 tail -3 "$OUT/conform-cuda.txt"
+cat "$OUT/lce-cpu16.txt"
 grep -E '^(--- |ok|FAIL|PASS)' "$OUT/cuda-test.txt" | head -30
