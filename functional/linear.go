@@ -251,7 +251,8 @@ func MatMul(a, b *tensor.Tensor) (*tensor.Tensor, error) {
 	for _, d := range batch {
 		nb *= d
 	}
-	if err := tensor.CheckElements(op, "other", nb*m*n, "the output"); err != nil {
+	// The output, and the broadcast gradients a backward would hold.
+	if err := tensor.CheckElements(op, "other", nb*max(m*n, m*k, k*n), "the output or a broadcast gradient"); err != nil {
 		return nil, err
 	}
 	outShape := slices.Clone(batch)

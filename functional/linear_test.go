@@ -109,6 +109,8 @@ func TestMatMulShapes(t *testing.T) {
 		{[]int{7}, []int{7, 5}, []int{5}},
 		{[]int{9, 7}, []int{7, 20}, []int{9, 20}},
 		{[]int{2, 1, 3, 7}, []int{4, 7, 5}, []int{2, 4, 3, 5}},
+		{[]int{3, 0}, []int{0, 4}, []int{3, 4}}, // k = 0: zeros
+		{[]int{0, 5}, []int{5, 2}, []int{0, 2}},
 	} {
 		a := randLeaf(r, true, r.NormFloat64, tc.a...)
 		b := randLeaf(r, true, r.NormFloat64, tc.b...)
