@@ -15,7 +15,7 @@ import (
 func TestPublicOnFakeDevice(t *testing.T) {
 	fakedevice.Register(fakedevice.New())
 	defer tensor.RegisterBackend(tensor.CUDA, nil)
-	f, err := Parse(PublicVectors)
+	f, err := Public()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -75,7 +75,7 @@ func LinearCrossEntropy(input, linearWeight, target *tensor.Tensor, opts ...Opti
 	const op = "linear_cross_entropy"
 	raw := applyRaw(opts)
 	if out, ok, err := onDevice(op, devArgs(input, linearWeight, target, raw.linearBias), 0, opts, func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
-		return LinearCrossEntropy(a[0], a[1], a[2], append(o, LinearBias(a[3]))...)
+		return LinearCrossEntropy(a[0], a[1], a[2], replaceOption(o, LinearBias(a[3]))...)
 	}); ok {
 		return out, err
 	}

@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"errors"
 	"math"
 
 	"github.com/torchloss/torchloss"
@@ -43,15 +44,17 @@ type LinearCrossEntropyConfig struct {
 
 // NewLinearCrossEntropyLoss returns a LinearCrossEntropyLoss for inputs
 // of inFeatures features and numClasses classes, with the loss options
-// opts (Reduction, Weight, IgnoreIndex, LabelSmoothing; the module's own
-// bias replaces any LinearBias among them).
+// opts (Reduction, Weight, IgnoreIndex, LabelSmoothing; not LinearBias:
+// the module holds its bias).
 //
 // The parameters are initialized as nn.Linear's: weight and bias uniform
 // on [−1/√inFeatures, 1/√inFeatures] (Kaiming-uniform with a = √5), from
 // cfg.Generator; the same seed gives the same parameters, though not
 // PyTorch's numbers.
 //
-// Errors: a size below 1 (ErrValue), a non-float dtype (ErrDType).
+// Errors: a size below 1 (ErrValue), a non-float dtype (ErrDType), an
+// option the loss does not take, one given twice (LinearBias included) or
+// a label_smoothing outside [0, 1] (ErrOption).
 func NewLinearCrossEntropyLoss(inFeatures, numClasses int, cfg LinearCrossEntropyConfig, opts ...functional.Option) (*LinearCrossEntropyLoss, error) {
 	const op = "LinearCrossEntropyLoss"
 	if inFeatures < 1 || numClasses < 1 {
@@ -63,6 +66,12 @@ func NewLinearCrossEntropyLoss(inFeatures, numClasses int, cfg LinearCrossEntrop
 			return nil, torchloss.Errorf(torchloss.ErrValue, op, "out_features", "out_features must be at least 1, got %v", cfg.OutFeatures)
 		}
 		shape = append(shape, d)
+	}
+	// The loss options, checked as the other constructors check theirs;
+	// the module's bias is a LinearBias of its own, so one among opts is
+	// an option given twice.
+	if _, err := functional.LinearCrossEntropy(nil, nil, nil, append(own(opts), functional.LinearBias(nil))...); errors.Is(err, torchloss.ErrOption) {
+		return nil, err
 	}
 	dt := cfg.DType
 	if dt == 0 {

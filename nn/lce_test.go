@@ -86,6 +86,11 @@ func TestLinearCrossEntropyLoss(t *testing.T) {
 			t.Errorf("%v: %v", bad, err)
 		}
 	}
+	for _, o := range []functional.Option{functional.LabelSmoothing(1.5), functional.Margin(1), functional.LinearBias(nil)} {
+		if _, err := NewLinearCrossEntropyLoss(3, 3, LinearCrossEntropyConfig{}, o); !errors.Is(err, torchloss.ErrOption) {
+			t.Errorf("option %v: %v", o, err)
+		}
+	}
 	if _, err := NewLinearCrossEntropyLoss(3, 3, LinearCrossEntropyConfig{DType: tensor.Int64}); !errors.Is(err, torchloss.ErrDType) {
 		t.Errorf("int64 dtype: %v", err)
 	}
