@@ -275,7 +275,8 @@ func (p *lcePass[T]) grads(wantX, wantW, wantB bool) (gx, gw, gb []T) {
 // run evaluates the rows: each row's target log-probability into lpt and
 // smoothing term into smooth (when not nil) and, when coef is not nil,
 // the gradients for the per-row scalars coef(i) (see ceRows.scalars) into
-// the non-nil gx, gw (accumulated) and gb (accumulated).
+// the non-nil gx, gw and gb (gw and gb zero on entry: they accumulate over
+// the row blocks).
 func (p *lcePass[T]) run(lpt, smooth []T, coef func(i int) (sN, gsv T), gx, gw, gb []T) {
 	n, h, c := p.n, p.h, p.c
 	var z T
@@ -363,7 +364,7 @@ func (p *lcePass[T]) run(lpt, smooth []T, coef func(i int) (sN, gsv T), gx, gw, 
 						}
 					}
 					if gw != nil {
-						kernels.GemmNNPacked(c1-c0, h, rows, zs[c0:], 1, c, xp, gw[c0*h:], h, true, buf)
+						kernels.GemmNNPacked(c1-c0, h, rows, zs[c0:], 1, c, xp, gw[c0*h:], h, i0 > 0, buf) // gw is zero before the first block
 					}
 				}
 			})
