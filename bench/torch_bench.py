@@ -11,11 +11,26 @@ usage: /usr/bin/python3 bench/torch_bench.py [--workload NAME] [--threads N]
 import argparse
 import gc
 import json
+import os
 import statistics
 import sys
 import time
 
-import torch
+
+def _blas_threads():
+    # Debian's PyTorch calls OpenBLAS (openblas-pthread) for matrix
+    # products, whose own thread pool torch.set_num_threads does not bound:
+    # without this, "--threads 1" multiplies matrices on every core. The
+    # pool's size is read when the library loads, so before importing torch.
+    argv = sys.argv[1:]
+    for i, a in enumerate(argv):
+        v = a.split("=", 1)[1] if a.startswith("--threads=") else (argv[i + 1] if a == "--threads" and i + 1 < len(argv) else None)
+        if v is not None and v.isdigit() and int(v) > 0:
+            os.environ.setdefault("OPENBLAS_NUM_THREADS", v)
+
+
+_blas_threads()
+import torch  # noqa: E402
 import torch.nn.functional as F
 
 M = 1 << 22

@@ -45,7 +45,7 @@ import (
 //
 // The fused path: for the usual case (input (N, H), linear_weight (C, H),
 // class indices, one dtype) the loss never materializes the logits. Rows
-// run in blocks of nb (nb·C elements of scratch, about 10 MiB: 72 rows for
+// run in blocks of nb (nb·C elements of scratch, about 11 MiB: 84 rows for
 // C = 32,000 in float32); for each block the vocabulary is cut into chunks
 // of 510 classes, the block's logits are computed chunk by chunk (GemmNT),
 // each row's maximum, exp-sum and loss terms follow (the row kernels of
@@ -53,10 +53,10 @@ import (
 // (softmax minus the target, scaled) replaces them in place and is
 // multiplied out chunk by chunk into ∂linear_weight (its chunk's rows,
 // accumulated over the blocks in order), ∂linear_bias and ∂input (through
-// 16 fixed groups of chunks whose partial sums are added in order). Every
+// 12 fixed groups of chunks whose partial sums are added in order). Every
 // logit is computed once and no N×C buffer exists, forward or backward:
-// the extra memory is O(nb·(C + 16·H)) plus a packing buffer per thread,
-// independent of N (about 10.5 MB for C = 32,000, H = 256, float32, where
+// the extra memory is O(nb·(C + 12·H)) plus a packing buffer per thread,
+// independent of N (about 11.9 MB for C = 32,000, H = 256, float32, where
 // the reference implementation holds 2 × 131 MB of logits and their
 // gradient at N = 1024), and the time is that of the three matrix
 // products of the reference implementation. With Mean or Sum the
@@ -159,9 +159,9 @@ func lceFusable(input, lw, target *tensor.Tensor, cfg config) bool {
 // the classes per chunk (a multiple of the NT micro-tile's 3); lceGroups
 // the fixed number of partial sums of ∂input.
 const (
-	lceBudget = 10 << 20
+	lceBudget = 11 << 20
 	lceChunk  = 510
-	lceGroups = 16
+	lceGroups = 12
 )
 
 // lceMaxRows bounds the row block (a variable for the tests, which
