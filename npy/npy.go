@@ -1,175 +1,258 @@
 // Package npy reads and writes tensors as NumPy .npy files (numpy.save /
 // numpy.load), so that a Go pipeline can be checked against a Python one on
-// the same arrays. Reading uses codeberg.org/sbinet/npyio; writing emits the
-// version 1.0 format directly, in C order and little-endian.
+// the same arrays. Writing emits the version 1.0 format, in C order and
+// little-endian.
 //
 // Supported dtypes: float32 ('<f4'), float64 ('<f8'), int64 ('<i8'), bool
 // ('|b1'); int32, int16, int8 and uint8 arrays are read as int64 (class
 // indices and lengths). Big-endian files are read; Fortran-ordered arrays
 // are transposed to row-major. Complex, string, object and structured arrays
-// are rejected with an error, as are truncated files.
+// are rejected with an error, as are truncated files and headers numpy
+// would not load. Reading never panics and allocates no more than the
+// bytes that arrive: the header is at most MaxHeaderLen bytes, a shape at
+// most MaxDims dimensions and tensor.MaxElements elements.
 package npy
 
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
 	"strings"
 
-	"codeberg.org/sbinet/npyio/npy"
-
+	"github.com/torchloss/torchloss"
 	"github.com/torchloss/torchloss/tensor"
 )
 
-// Read decodes a .npy stream into a tensor.
+// Read decodes a .npy stream into a tensor. It reads the header (see
+// ReadHeader), then exactly the data bytes the header declares: nothing
+// after them. A stream that ends early is an error, and the memory read
+// grows with the bytes that actually arrive, so a short stream declaring a
+// large shape fails without allocating for the shape.
 func Read(r io.Reader) (*tensor.Tensor, error) {
-	data, err := io.ReadAll(r)
+	t, _, err := read(r, -1)
+	return t, err
+}
+
+// ReadWithHeader is Read that also returns the header, whose Descr tells
+// the file's dtype (an int32 or uint8 file gives an int64 tensor).
+func ReadWithHeader(r io.Reader) (*tensor.Tensor, Header, error) { return read(r, -1) }
+
+// read decodes a .npy stream; size is the stream's length when known (a
+// regular file), else -1.
+func read(r io.Reader, size int64) (*tensor.Tensor, Header, error) {
+	cr := &countReader{r: r}
+	h, err := ReadHeader(cr)
 	if err != nil {
-		return nil, err
+		return nil, h, err
 	}
-	nr, err := npy.NewReader(bytes.NewReader(data))
-	if err != nil {
-		return nil, fmt.Errorf("npy: not a valid .npy file: %w", err)
-	}
-	h := nr.Header.Descr
 	shape := append([]int{}, h.Shape...)
 	n, err := tensor.Numel(shape)
 	if err != nil {
-		return nil, fmt.Errorf("npy: %w", err)
+		return nil, h, relabel(err, "")
 	}
-	typ := strings.Trim(h.Type, `'"`)
-	if len(typ) < 3 {
-		return nil, fmt.Errorf("npy: unsupported dtype %q", typ)
+	d, ok := parseDescr(h.Descr)
+	if !ok {
+		return nil, h, torchloss.Errorf(torchloss.ErrDType, "npy", "", "unsupported dtype %q (torchloss reads float32, float64, int64/32/16/8, uint8 and bool)", h.Descr)
 	}
-	var order binary.ByteOrder = binary.LittleEndian
-	if typ[0] == '>' {
-		order = binary.BigEndian
+	want := int64(n) * int64(d.size)
+	if size >= 0 && size-cr.n < want {
+		return nil, h, truncated(shape, h.Descr, want, size-cr.n)
 	}
-	kind, size := typ[1], typ[2:]
-	// The payload is what follows the header; check its length before
-	// decoding so that a truncated file is reported as such.
-	want := payloadLen(kind, size, n)
-	if want < 0 {
-		return nil, fmt.Errorf("npy: unsupported dtype %q (torchloss reads float32, float64, int64/32/16/8, uint8 and bool)", typ)
+	payload, err := readN(cr, want, size >= 0)
+	if err != nil {
+		return nil, h, err
 	}
-	hdr := headerLen(data)
-	if hdr < 0 || len(data)-hdr < want {
-		return nil, fmt.Errorf("npy: truncated file: shape %v of %s needs %d data bytes, the file has %d", shape, typ, want, max(0, len(data)-max(hdr, 0)))
+	if int64(len(payload)) < want {
+		return nil, h, truncated(shape, h.Descr, want, int64(len(payload)))
 	}
-	payload := data[hdr : hdr+want]
-	var t *tensor.Tensor
-	switch {
-	case kind == 'f' && size == "4":
-		v := make([]float32, n)
-		for i := range v {
-			v[i] = math.Float32frombits(order.Uint32(payload[4*i:]))
-		}
-		t = tensor.FromData(v, shape)
-	case kind == 'f' && size == "8":
-		v := make([]float64, n)
-		for i := range v {
-			v[i] = math.Float64frombits(order.Uint64(payload[8*i:]))
-		}
-		t = tensor.FromData(v, shape)
-	case kind == 'i' || kind == 'u':
-		v := make([]int64, n)
-		w := len(payload) / max(n, 1)
-		for i := range v {
-			b := payload[w*i:]
-			switch {
-			case w == 8 && kind == 'i':
-				v[i] = int64(order.Uint64(b))
-			case w == 4 && kind == 'i':
-				v[i] = int64(int32(order.Uint32(b)))
-			case w == 2 && kind == 'i':
-				v[i] = int64(int16(order.Uint16(b)))
-			case w == 1 && kind == 'i':
-				v[i] = int64(int8(b[0]))
-			case w == 1 && kind == 'u':
-				v[i] = int64(b[0])
-			}
-		}
-		t = tensor.FromData(v, shape)
-	case kind == 'b':
-		v := make([]bool, n)
-		for i := range v {
-			v[i] = payload[i] != 0
-		}
-		t = tensor.FromData(v, shape)
+	t, err := decode(payload, d, n, shape)
+	if err != nil {
+		return nil, h, err
 	}
 	if h.Fortran && len(shape) > 1 {
 		t = fromFortran(t, shape)
 	}
-	return t, nil
+	return t, h, nil
 }
 
-// payloadLen is the number of data bytes of n elements of a supported dtype,
-// or -1 for an unsupported one.
-func payloadLen(kind byte, size string, n int) int {
-	switch {
-	case kind == 'f' && size == "4", kind == 'i' && size == "4":
-		return 4 * n
-	case kind == 'f' && size == "8", kind == 'i' && size == "8":
-		return 8 * n
-	case kind == 'i' && size == "2":
-		return 2 * n
-	case (kind == 'i' || kind == 'u' || kind == 'b') && size == "1":
-		return n
-	}
-	return -1
+func truncated(shape []int, descr string, want, have int64) error {
+	return torchloss.Errorf(torchloss.ErrValue, "npy", "", "truncated file: shape %v of %s needs %d data bytes, the file has %d", shape, descr, want, max(have, 0))
 }
 
-// headerLen returns the length of the .npy preamble and header.
-func headerLen(data []byte) int {
-	if len(data) < 10 || string(data[:6]) != "\x93NUMPY" {
-		return -1
-	}
-	switch data[6] {
-	case 1:
-		return 10 + int(binary.LittleEndian.Uint16(data[8:]))
-	case 2, 3:
-		if len(data) < 12 {
-			return -1
+// countReader counts the bytes read through it.
+type countReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// readN reads up to n bytes: at once when the length is known to be there
+// (exact), else in chunks, so that memory follows the bytes that arrive.
+func readN(r io.Reader, n int64, exact bool) ([]byte, error) {
+	if exact {
+		b := make([]byte, n)
+		k, err := io.ReadFull(r, b)
+		if err == io.ErrUnexpectedEOF || err == io.EOF {
+			err = nil
 		}
-		return 12 + int(binary.LittleEndian.Uint32(data[8:]))
+		return b[:k], err
 	}
-	return -1
+	var buf bytes.Buffer
+	_, err := io.CopyN(&buf, r, n)
+	if err == io.EOF {
+		err = nil
+	}
+	return buf.Bytes(), err
 }
 
-// fromFortran reorders column-major data of shape into row-major.
+// dtype is a parsed numpy dtype string.
+type dtype struct {
+	kind  byte // 'f', 'i', 'u', 'b'
+	size  int
+	order binary.ByteOrder
+}
+
+// parseDescr parses numpy's typestr: an optional byte order ('<', '>', '|'
+// or '=', the last two and none meaning native), a kind and a size.
+func parseDescr(s string) (dtype, bool) {
+	d := dtype{order: binary.NativeEndian}
+	if s != "" {
+		switch s[0] {
+		case '<':
+			d.order, s = binary.LittleEndian, s[1:]
+		case '>':
+			d.order, s = binary.BigEndian, s[1:]
+		case '|', '=':
+			s = s[1:]
+		}
+	}
+	switch s {
+	case "f4", "f8", "i8", "i4", "i2", "i1", "u1", "b1":
+		d.kind, d.size = s[0], int(s[1]-'0')
+		return d, true
+	}
+	return d, false
+}
+
+// decode converts n elements of payload to a tensor of shape.
+func decode(payload []byte, d dtype, n int, shape []int) (*tensor.Tensor, error) {
+	var t *tensor.Tensor
+	var err error
+	switch d.kind {
+	case 'f':
+		if d.size == 4 {
+			v := make([]float32, n)
+			for i := range v {
+				v[i] = math.Float32frombits(d.order.Uint32(payload[4*i:]))
+			}
+			t, err = tensor.New(v, shape...)
+		} else {
+			v := make([]float64, n)
+			for i := range v {
+				v[i] = math.Float64frombits(d.order.Uint64(payload[8*i:]))
+			}
+			t, err = tensor.New(v, shape...)
+		}
+	case 'i', 'u':
+		v := make([]int64, n)
+		for i := range v {
+			b := payload[d.size*i:]
+			switch {
+			case d.size == 8:
+				v[i] = int64(d.order.Uint64(b))
+			case d.size == 4:
+				v[i] = int64(int32(d.order.Uint32(b)))
+			case d.size == 2:
+				v[i] = int64(int16(d.order.Uint16(b)))
+			case d.kind == 'i':
+				v[i] = int64(int8(b[0]))
+			default:
+				v[i] = int64(b[0])
+			}
+		}
+		t, err = tensor.New(v, shape...)
+	default:
+		v := make([]bool, n)
+		for i := range v {
+			v[i] = payload[i] != 0
+		}
+		t, err = tensor.New(v, shape...)
+	}
+	return t, relabel(err, "")
+}
+
+// relabel re-labels a tensor error as npy's, keeping its kind; arg names
+// the file.
+func relabel(err error, arg string) error {
+	if err == nil {
+		return nil
+	}
+	var te *torchloss.Error
+	if errors.As(err, &te) {
+		if te.Op == "npy" && te.Arg == arg {
+			return te
+		}
+		return &torchloss.Error{Op: "npy", Arg: arg, Kind: te.Kind, Msg: te.Msg}
+	}
+	return torchloss.Errorf(torchloss.ErrValue, "npy", arg, "%v", err)
+}
+
+// fromFortran reorders column-major data of shape into row-major, in time
+// linear in the element count: dimensions of size 1 are dropped, and an
+// odometer over the rest moves the column-major offset by strides.
 func fromFortran(t *tensor.Tensor, shape []int) *tensor.Tensor {
+	var dims, strides []int
+	st := 1
+	for _, d := range shape {
+		if d != 1 {
+			dims = append(dims, d)
+			strides = append(strides, st)
+		}
+		st *= d
+	}
 	n := t.Numel()
 	idx := make([]int, n) // idx[rowMajor] = columnMajor
-	coord := make([]int, len(shape))
-	for i := 0; i < n; i++ {
-		// column-major offset of coord
-		off, st := 0, 1
-		for d := 0; d < len(shape); d++ {
-			off += coord[d] * st
-			st *= shape[d]
-		}
-		idx[i] = off
-		for d := len(shape) - 1; d >= 0; d-- {
-			coord[d]++
-			if coord[d] < shape[d] {
-				break
+	if n > 0 && len(dims) > 1 {
+		coord := make([]int, len(dims))
+		off := 0
+		for i := range idx {
+			idx[i] = off
+			for d := len(dims) - 1; d >= 0; d-- {
+				coord[d]++
+				off += strides[d]
+				if coord[d] < dims[d] {
+					break
+				}
+				off -= strides[d] * dims[d]
+				coord[d] = 0
 			}
-			coord[d] = 0
+		}
+	} else {
+		for i := range idx {
+			idx[i] = i
 		}
 	}
+	var out *tensor.Tensor
 	switch t.DType() {
 	case tensor.Float32:
-		return tensor.FromData(permute(t.Float32s(), idx), shape)
+		out, _ = tensor.New(permute(t.Float32s(), idx), shape...)
 	case tensor.Float64:
-		return tensor.FromData(permute(t.Float64s(), idx), shape)
+		out, _ = tensor.New(permute(t.Float64s(), idx), shape...)
 	case tensor.Int64:
-		return tensor.FromData(permute(t.Int64s(), idx), shape)
+		out, _ = tensor.New(permute(t.Int64s(), idx), shape...)
 	default:
-		return tensor.FromData(permute(t.Bools(), idx), shape)
+		out, _ = tensor.New(permute(t.Bools(), idx), shape...)
 	}
+	return out
 }
 
 func permute[T any](s []T, idx []int) []T {
@@ -180,18 +263,46 @@ func permute[T any](s []T, idx []int) []T {
 	return out
 }
 
-// ReadFile reads a .npy file.
+// ReadFile reads a .npy file. Only regular files are read: a FIFO, a device
+// such as /dev/zero or a directory is refused before it is opened, and the
+// file's size is checked against the header before the data is allocated.
+// Errors name the file (torchloss.Error's Arg).
 func ReadFile(name string) (*tensor.Tensor, error) {
-	f, err := os.Open(name)
+	t, _, err := ReadFileWithHeader(name)
+	return t, err
+}
+
+// ReadFileWithHeader is ReadFile that also returns the header.
+func ReadFileWithHeader(name string) (*tensor.Tensor, Header, error) {
+	f, size, err := OpenRegular(name)
 	if err != nil {
-		return nil, err
+		return nil, Header{}, err
 	}
 	defer f.Close()
-	t, err := Read(f)
+	t, h, err := read(f, size)
+	return t, h, relabel(err, name)
+}
+
+// OpenRegular opens name for reading if it is a regular file and returns
+// its size; anything else (a FIFO, a device, a directory) is an ErrValue
+// error naming it, without blocking on it.
+func OpenRegular(name string) (*os.File, int64, error) {
+	fi, err := os.Stat(name)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, 0, err
 	}
-	return t, nil
+	if !fi.Mode().IsRegular() {
+		return nil, 0, torchloss.Errorf(torchloss.ErrValue, "open", name, "not a regular file (%v)", fi.Mode().Type())
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, 0, err
+	}
+	if fi, err = f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, 0, torchloss.Errorf(torchloss.ErrValue, "open", name, "not a regular file")
+	}
+	return f, fi.Size(), nil
 }
 
 // Write encodes t as a version 1.0 .npy stream (little-endian, C order).
