@@ -72,8 +72,6 @@ func Eval(fn string, args map[string]any, kwargs map[string]json.RawMessage, gra
 				leaves[name] = t
 			}
 			call.tensors[name] = t
-			raw, _ := json.Marshal(FromTensor(t))
-			call.raw[name] = raw
 		case []int64, float64:
 			raw, err := json.Marshal(v)
 			if err != nil {
