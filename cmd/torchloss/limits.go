@@ -44,12 +44,14 @@ func (m memFlag) apply() {
 	}
 }
 
-// oneLine formats err for a one-line message: control characters (a
-// newline, an escape sequence from a file name or a case) are written as Go
-// escapes.
+// oneLine formats err for a one-line message after the command's prefix:
+// without torchloss.Error's own "torchloss: " prefixes, and with control
+// characters (a newline, an escape sequence from a file name or a case)
+// written as Go escapes.
 func oneLine(err error) string {
 	var b strings.Builder
-	for _, r := range err.Error() {
+	msg := strings.ReplaceAll(strings.TrimPrefix(err.Error(), "torchloss: "), ": torchloss: ", ": ")
+	for _, r := range msg {
 		if unicode.IsPrint(r) {
 			b.WriteRune(r)
 		} else {
