@@ -14,7 +14,7 @@
 package npy
 
 import (
-	"bytes"
+	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -62,14 +62,7 @@ func read(r io.Reader, size int64) (*tensor.Tensor, Header, error) {
 	if size >= 0 && size-cr.n < want {
 		return nil, h, truncated(shape, h.Descr, want, size-cr.n)
 	}
-	payload, err := readN(cr, want, size >= 0)
-	if err != nil {
-		return nil, h, err
-	}
-	if int64(len(payload)) < want {
-		return nil, h, truncated(shape, h.Descr, want, int64(len(payload)))
-	}
-	t, err := decode(payload, d, n, shape)
+	t, err := decode(cr, d, n, shape, size >= 0)
 	if err != nil {
 		return nil, h, err
 	}
@@ -95,23 +88,29 @@ func (c *countReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// readN reads up to n bytes: at once when the length is known to be there
-// (exact), else in chunks, so that memory follows the bytes that arrive.
-func readN(r io.Reader, n int64, exact bool) ([]byte, error) {
+// readElems reads n elements of size bytes from r, converting each with
+// conv, in chunks: into a slice allocated at once when the bytes are known
+// to be there (exact), else grown as they arrive. A stream that ends early
+// returns the bytes it had.
+func readElems[T any](r io.Reader, n, size int, exact bool, conv func([]byte) T) ([]T, int64, error) {
+	var out []T
 	if exact {
-		b := make([]byte, n)
-		k, err := io.ReadFull(r, b)
-		if err == io.ErrUnexpectedEOF || err == io.EOF {
-			err = nil
+		out = make([]T, 0, n)
+	}
+	buf := make([]byte, 64<<10)
+	for len(out) < n {
+		k, err := io.ReadFull(r, buf[:min(len(buf)/size, n-len(out))*size])
+		for i := 0; i+size <= k; i += size {
+			out = append(out, conv(buf[i:]))
 		}
-		return b[:k], err
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return nil, int64(len(out)*size + k%size), nil
+		}
+		if err != nil {
+			return nil, 0, err
+		}
 	}
-	var buf bytes.Buffer
-	_, err := io.CopyN(&buf, r, n)
-	if err == io.EOF {
-		err = nil
-	}
-	return buf.Bytes(), err
+	return out, int64(n * size), nil
 }
 
 // dtype is a parsed numpy dtype string.
@@ -119,12 +118,13 @@ type dtype struct {
 	kind  byte // 'f', 'i', 'u', 'b'
 	size  int
 	order binary.ByteOrder
+	descr string
 }
 
 // parseDescr parses numpy's typestr: an optional byte order ('<', '>', '|'
 // or '=', the last two and none meaning native), a kind and a size.
 func parseDescr(s string) (dtype, bool) {
-	d := dtype{order: binary.NativeEndian}
+	d := dtype{order: binary.NativeEndian, descr: s}
 	if s != "" {
 		switch s[0] {
 		case '<':
@@ -143,51 +143,54 @@ func parseDescr(s string) (dtype, bool) {
 	return d, false
 }
 
-// decode converts n elements of payload to a tensor of shape.
-func decode(payload []byte, d dtype, n int, shape []int) (*tensor.Tensor, error) {
+// decode reads n elements of dtype d from r into a tensor of shape; exact
+// tells that the bytes are known to be there.
+func decode(r io.Reader, d dtype, n int, shape []int, exact bool) (*tensor.Tensor, error) {
 	var t *tensor.Tensor
+	var have int64
 	var err error
-	switch d.kind {
-	case 'f':
-		if d.size == 4 {
-			v := make([]float32, n)
-			for i := range v {
-				v[i] = math.Float32frombits(d.order.Uint32(payload[4*i:]))
-			}
-			t, err = tensor.New(v, shape...)
-		} else {
-			v := make([]float64, n)
-			for i := range v {
-				v[i] = math.Float64frombits(d.order.Uint64(payload[8*i:]))
-			}
+	switch {
+	case d.kind == 'f' && d.size == 4:
+		var v []float32
+		v, have, err = readElems(r, n, 4, exact, func(b []byte) float32 { return math.Float32frombits(d.order.Uint32(b)) })
+		if v != nil {
 			t, err = tensor.New(v, shape...)
 		}
-	case 'i', 'u':
-		v := make([]int64, n)
-		for i := range v {
-			b := payload[d.size*i:]
-			switch {
-			case d.size == 8:
-				v[i] = int64(d.order.Uint64(b))
-			case d.size == 4:
-				v[i] = int64(int32(d.order.Uint32(b)))
-			case d.size == 2:
-				v[i] = int64(int16(d.order.Uint16(b)))
-			case d.kind == 'i':
-				v[i] = int64(int8(b[0]))
-			default:
-				v[i] = int64(b[0])
-			}
+	case d.kind == 'f':
+		var v []float64
+		v, have, err = readElems(r, n, 8, exact, func(b []byte) float64 { return math.Float64frombits(d.order.Uint64(b)) })
+		if v != nil {
+			t, err = tensor.New(v, shape...)
 		}
-		t, err = tensor.New(v, shape...)
+	case d.kind == 'b':
+		var v []bool
+		v, have, err = readElems(r, n, 1, exact, func(b []byte) bool { return b[0] != 0 })
+		if v != nil {
+			t, err = tensor.New(v, shape...)
+		}
 	default:
-		v := make([]bool, n)
-		for i := range v {
-			v[i] = payload[i] != 0
+		conv := map[int]func([]byte) int64{
+			8: func(b []byte) int64 { return int64(d.order.Uint64(b)) },
+			4: func(b []byte) int64 { return int64(int32(d.order.Uint32(b))) },
+			2: func(b []byte) int64 { return int64(int16(d.order.Uint16(b))) },
+			1: func(b []byte) int64 { return int64(int8(b[0])) },
+		}[d.size]
+		if d.kind == 'u' {
+			conv = func(b []byte) int64 { return int64(b[0]) }
 		}
-		t, err = tensor.New(v, shape...)
+		var v []int64
+		v, have, err = readElems(r, n, d.size, exact, conv)
+		if v != nil {
+			t, err = tensor.New(v, shape...)
+		}
 	}
-	return t, relabel(err, "")
+	if err != nil {
+		return nil, relabel(err, "")
+	}
+	if t == nil {
+		return nil, truncated(shape, d.descr, int64(n)*int64(d.size), have)
+	}
+	return t, nil
 }
 
 // relabel re-labels a tensor error as npy's, keeping its kind; arg names
@@ -319,35 +322,19 @@ func OpenRegular(name string) (*os.File, int64, error) {
 	return f, fi.Size(), nil
 }
 
-// Write encodes t as a version 1.0 .npy stream (little-endian, C order).
+// Write encodes t as a version 1.0 .npy stream (little-endian, C order),
+// through a buffer of its own: the data is not copied whole.
 func Write(w io.Writer, t *tensor.Tensor) error {
 	var descr string
-	var body []byte
 	switch t.DType() {
 	case tensor.Float32:
 		descr = "<f4"
-		for _, v := range t.Float32s() {
-			body = binary.LittleEndian.AppendUint32(body, math.Float32bits(v))
-		}
 	case tensor.Float64:
 		descr = "<f8"
-		for _, v := range t.Float64s() {
-			body = binary.LittleEndian.AppendUint64(body, math.Float64bits(v))
-		}
 	case tensor.Int64:
 		descr = "<i8"
-		for _, v := range t.Int64s() {
-			body = binary.LittleEndian.AppendUint64(body, uint64(v))
-		}
 	case tensor.Bool:
 		descr = "|b1"
-		for _, v := range t.Bools() {
-			b := byte(0)
-			if v {
-				b = 1
-			}
-			body = append(body, b)
-		}
 	default:
 		return fmt.Errorf("npy: cannot write dtype %v", t.DType())
 	}
@@ -365,13 +352,37 @@ func Write(w io.Writer, t *tensor.Tensor) error {
 	// the header with a newline.
 	total := 10 + len(header) + 1
 	header += strings.Repeat(" ", (64-total%64)%64) + "\n"
-	var b bytes.Buffer
-	b.WriteString("\x93NUMPY\x01\x00")
-	_ = binary.Write(&b, binary.LittleEndian, uint16(len(header)))
-	b.WriteString(header)
-	b.Write(body)
-	_, err := w.Write(b.Bytes())
-	return err
+	bw := bufio.NewWriterSize(w, 64<<10)
+	bw.WriteString("\x93NUMPY\x01\x00")
+	bw.Write(binary.LittleEndian.AppendUint16(nil, uint16(len(header))))
+	bw.WriteString(header)
+	var b [8]byte
+	switch t.DType() {
+	case tensor.Float32:
+		for _, v := range t.Float32s() {
+			binary.LittleEndian.PutUint32(b[:], math.Float32bits(v))
+			bw.Write(b[:4])
+		}
+	case tensor.Float64:
+		for _, v := range t.Float64s() {
+			binary.LittleEndian.PutUint64(b[:], math.Float64bits(v))
+			bw.Write(b[:8])
+		}
+	case tensor.Int64:
+		for _, v := range t.Int64s() {
+			binary.LittleEndian.PutUint64(b[:], uint64(v))
+			bw.Write(b[:8])
+		}
+	default:
+		for _, v := range t.Bools() {
+			if v {
+				bw.WriteByte(1)
+			} else {
+				bw.WriteByte(0)
+			}
+		}
+	}
+	return bw.Flush()
 }
 
 // WriteFile writes t to a .npy file.
