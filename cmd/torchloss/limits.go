@@ -39,8 +39,8 @@ func (m *memFlag) Set(s string) error {
 // apply lowers tensor.MaxElements so that no tensor or scratch table holds
 // more than m bytes of its widest elements (8 bytes).
 func (m memFlag) apply() {
-	if n := int(int64(m) / 8); n < tensor.MaxElements {
-		tensor.MaxElements = n
+	if n := int(int64(m) / 8); n < tensor.MaxElements() {
+		tensor.SetMaxElements(n)
 	}
 }
 
