@@ -345,6 +345,12 @@ func TestHostileConform(t *testing.T) {
 	if b, _ := os.ReadFile(filepath.Join(dir, "null.json")); !bytes.Equal(b, files["null.json"]) {
 		t.Error("--write-results changed the vector file")
 	}
+	// --max-memory 64K: no tensor over 8192 elements (8 bytes each).
+	wide := strings.NewReplacer(`"shape": [2], "data": [1, 2]}`, `"shape": [10001], "data": [1`+strings.Repeat(",0", 10000)+`]}`).Replace(hostileCase)
+	writeFile(t, dir, "wide.json", []byte(head+wide+"]}"))
+	if r := runChild(t, dir, "conform", "wide.json", "--max-memory", "64K"); r.code != 1 || !strings.Contains(r.stdout, "shape [10001] has 10001 elements, more than tensor.MaxElements (8192)") {
+		t.Errorf("--max-memory 64K: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
 	// A case just under the 16 MiB limit (two 3.5M-element tensors, in a
 	// 30 KB file) runs, and fails on its recorded output, within the bound.
 	if raceEnabled || testing.Short() {
