@@ -13,7 +13,7 @@ import (
 
 	"github.com/torchloss/torchloss/conformance"
 	_ "github.com/torchloss/torchloss/cuda" // --device cuda
-	"github.com/torchloss/torchloss/npy"
+	"github.com/torchloss/torchloss/internal/files"
 	"github.com/torchloss/torchloss/tensor"
 )
 
@@ -27,7 +27,7 @@ func conform(args []string, stdout, stderr io.Writer) int {
 	device := fs.String("device", "cpu", "run every case with its tensors on `DEVICE` (cpu or cuda; results are moved back to be compared)")
 	var mem memFlag
 	fs.Var(&mem, "max-memory", memUsage)
-	files, err := parseInterspersed(fs, args)
+	names, err := parseInterspersed(fs, args)
 	if err != nil {
 		return 2
 	}
@@ -42,7 +42,7 @@ func conform(args []string, stdout, stderr io.Writer) int {
 		return fail(err)
 	}
 	if *out != "" {
-		for _, name := range files {
+		for _, name := range names {
 			if sameFile(name, *out) {
 				return fail(fmt.Errorf("--write-results %s would overwrite the vector file %s", *out, name))
 			}
@@ -65,13 +65,13 @@ func conform(args []string, stdout, stderr io.Writer) int {
 		})
 		return err
 	}
-	if len(files) == 0 {
+	if len(names) == 0 {
 		if err := runFile(bytes.NewReader(conformance.PublicVectors)); err != nil {
 			return fail(err)
 		}
 	}
-	for _, name := range files {
-		f, _, err := npy.OpenRegular(name)
+	for _, name := range names {
+		f, _, err := files.OpenRegular(name)
 		if err != nil {
 			return fail(err)
 		}
