@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"encoding/json"
 	"image/png"
 	"math"
@@ -229,5 +230,27 @@ func TestUsageListsCommands(t *testing.T) {
 	}
 	if got, want := plotNames(), conformance.Functions(); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("plot draws %v, the registry has %v", got, want)
+	}
+}
+
+// TestParseArgValue: int lists with one element are written [4] or 4,;
+// a bare number stays a number.
+func TestParseArgValue(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want any
+	}{
+		{"4,", []int64{4}}, {"[4]", []int64{4}}, {"[ ]", []int64{}}, {"50,50", []int64{50, 50}},
+		{"[1, 2]", []int64{1, 2}}, {"1,2,", []int64{1, 2}}, {"4", 4.0}, {"-0.5", -0.5},
+	} {
+		got, _, err := parseArgValue(tt.in)
+		if err != nil || fmt.Sprintf("%T %v", got, got) != fmt.Sprintf("%T %v", tt.want, tt.want) {
+			t.Errorf("%q: %v %v, want %v", tt.in, got, err, tt.want)
+		}
+	}
+	for _, in := range []string{"[4", "1,,2", ",", "a,b", "x", "[1]]"} {
+		if v, _, err := parseArgValue(in); err == nil {
+			t.Errorf("%q: %v, want an error", in, v)
+		}
 	}
 }
