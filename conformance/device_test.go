@@ -8,18 +8,18 @@ import (
 )
 
 // TestPublicOnFakeDevice runs every public case with its tensors on a
-// host-backed fake device registered as tensor.CUDA: no fused kernel is
+// host-backed fake device registered as fakedevice.Device: no fused kernel is
 // registered in this test binary, so every loss takes the device hook's
 // fallback (host copies, differentiable moves, output and gradients back on
 // the device). Every case must pass as on the CPU, errors included.
 func TestPublicOnFakeDevice(t *testing.T) {
 	fakedevice.Register(fakedevice.New())
-	defer tensor.RegisterBackend(tensor.CUDA, nil)
+	defer tensor.RegisterBackend(fakedevice.Device, nil)
 	f, err := Parse(PublicVectors)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep := RunOn(f, tensor.CUDA)
+	rep := RunOn(f, fakedevice.Device)
 	for _, r := range rep.Results {
 		if r.Status == Fail {
 			t.Errorf("%s: %s", r.ID, r.Detail)

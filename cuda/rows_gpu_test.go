@@ -24,7 +24,7 @@ func TestFusedRowsOnGPU(t *testing.T) {
 	}
 	type loss struct {
 		name string
-		run  devhook.Loss
+		run  devhook.Forward
 		args func() []*tensor.Tensor // host tensors; the first requires a gradient
 		o    *devhook.Options
 		cpu  func(a []*tensor.Tensor) (*tensor.Tensor, error)
@@ -52,7 +52,7 @@ func TestFusedRowsOnGPU(t *testing.T) {
 	for b := range il {
 		il[b], tl[b] = int64(30+b%21), int64(b%21)
 	}
-	ceO := opts("reduction", "label_smoothing")
+	ceO := opts()
 	ceO.LabelSmoothing = 0.1
 	var cases []loss
 	for _, red := range []string{"mean", "sum", "none"} {
@@ -62,14 +62,14 @@ func TestFusedRowsOnGPU(t *testing.T) {
 			func(a []*tensor.Tensor) (*tensor.Tensor, error) {
 				return F.CrossEntropy(a[0], a[1], F.Reduction(red), F.LabelSmoothing(0.1))
 			}})
-		co := opts("reduction")
+		co := opts()
 		co.Reduction = red
 		cases = append(cases, loss{"cosine " + red, cosRun, func() []*tensor.Tensor {
 			return []*tensor.Tensor{x, y, tensor.FromData(cls, []int{rows})}
 		}, co, func(a []*tensor.Tensor) (*tensor.Tensor, error) {
 			return F.CosineEmbeddingLoss(a[0], a[1], a[2], F.Reduction(red))
 		}})
-		cto := opts("reduction")
+		cto := opts()
 		cto.Reduction = red
 		cases = append(cases, loss{"ctc " + red, ctcRun, func() []*tensor.Tensor {
 			return []*tensor.Tensor{lp, tensor.FromData(ctg, []int{64, 20}), tensor.FromData(il, []int{64}), tensor.FromData(tl, []int{64})}
@@ -86,6 +86,7 @@ func TestFusedRowsOnGPU(t *testing.T) {
 				_ = args[0].SetRequiresGrad(true)
 				var out *tensor.Tensor
 				var err error
+				var bwd devhook.Backward
 				if gpu {
 					da := make([]*tensor.Tensor, len(args))
 					for i, a := range args {
@@ -99,7 +100,12 @@ func TestFusedRowsOnGPU(t *testing.T) {
 						}
 					}
 					var ok bool
-					out, ok, err = c.run(da, c.o)
+					needs := make([]bool, len(da)-1)
+					needs[0] = true
+					if len(da) == 4 {
+						needs = needs[:1]
+					}
+					out, bwd, ok, err = c.run(&devhook.Call{Device: tensor.CUDA, Args: da, Options: *c.o, Needs: needs})
 					if err == nil && !ok {
 						t.Fatalf("%s: the fused kernel declined", what)
 					}
@@ -110,11 +116,22 @@ func TestFusedRowsOnGPU(t *testing.T) {
 					t.Fatal(err)
 				}
 				g, _ := tensor.Full(up, out.DType(), out.Shape()...)
-				if err := out.BackwardWith(g); err != nil {
-					t.Fatal(err)
+				var grad *tensor.Tensor
+				if bwd != nil {
+					dg, _ := g.ToCUDA()
+					gs, err := bwd(dg)
+					if err != nil {
+						t.Fatal(err)
+					}
+					grad = gs[0]
+				} else {
+					if err := out.BackwardWith(g); err != nil {
+						t.Fatal(err)
+					}
+					grad = args[0].Grad()
 				}
 				ho, _ := out.Detach().ToCPU()
-				hg, _ := args[0].Grad().ToCPU()
+				hg, _ := grad.ToCPU()
 				return ho.Values(), hg.Values()
 			}
 			want, wg := step(false)

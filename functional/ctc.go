@@ -82,11 +82,6 @@ import (
 // for the first target_lengths[b] labels of each sequence (the labels
 // PyTorch reads).
 func CTCLoss(logProbs, targets, inputLengths, targetLengths *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
-	if out, ok, err := onDevice("ctc_loss", devArgs(logProbs, targets, inputLengths, targetLengths), 2, opts, func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
-		return CTCLoss(a[0], a[1], a[2], a[3], o...)
-	}); ok {
-		return out, err
-	}
 	const op = "ctc_loss"
 	cfg, err := parseOptions(op, optBlank|optZeroInfinity, config{}, opts)
 	if err != nil {
@@ -94,6 +89,17 @@ func CTCLoss(logProbs, targets, inputLengths, targetLengths *tensor.Tensor, opts
 	}
 	if err := required(op, arg{"log_probs", logProbs}, arg{"targets", targets}, arg{"input_lengths", inputLengths}, arg{"target_lengths", targetLengths}); err != nil {
 		return nil, err
+	}
+	for _, l := range []arg{{"input_lengths", inputLengths}, {"target_lengths", targetLengths}} {
+		if l.t.DType() != tensor.Int64 {
+			return nil, torchloss.Errorf(torchloss.ErrDType, op, l.name, "%s must be integral (got %v)", l.name, l.t.DType())
+		}
+	}
+	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(logProbs, targets, inputLengths, targetLengths), diff: 1, cfg: cfg, name: "CtcLossBackward0", opts: opts, anyDevice: 2,
+		host: func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
+			return CTCLoss(a[0], a[1], a[2], a[3], o...)
+		}}); ok {
+		return out, err
 	}
 	il, err := ctcLengths(op, "input_lengths", inputLengths)
 	if err != nil {

@@ -6,31 +6,28 @@ import (
 	"github.com/torchloss/torchloss/tensor"
 )
 
-// Device tensors (tensor.CUDA).
+// Device tensors.
 //
-// Every public loss (and every differentiable op of this package) begins
-// with one call of onDevice: when all its tensors are on the CPU, the call
-// returns at once and the CPU implementation runs as before. When they are
-// on a device:
+// A loss (or differentiable op) whose arguments live on a device other
+// than the CPU runs in one of two ways:
 //
-//   - tensors on different devices are an error of kind torchloss.ErrDevice
-//     (ctc_loss's length tensors may stay on the CPU, as in PyTorch);
-//   - a fused device implementation registered for the loss (package
-//     github.com/torchloss/torchloss/cuda, which lists them in cuda.Fused:
-//     binary_cross_entropy, binary_cross_entropy_with_logits,
-//     cosine_embedding_loss ((N, D) inputs of one dtype, (N) target),
-//     cross_entropy (class indices with an (N, C) input; probability
-//     targets fall back), ctc_loss (batched (T, N, C) log_probs, int64
-//     targets), gaussian_nll_loss, hinge_embedding_loss, kl_div, l1_loss,
-//     mse_loss and poisson_nll_loss) computes the loss and its gradient on
-//     the device, for the options and shapes it covers;
-//   - otherwise (the other losses, and options or shapes a fused kernel
-//     does not cover) the fallback runs the CPU implementation on host
-//     copies of the tensors and moves the output to the device. The copies
-//     are differentiable (tensor.ToDevice), so gradients reach the device
-//     tensors on their device. The fallback produces PyTorch's CPU errors.
+//   - the kernel path (onKernel): the function parses and checks its
+//     arguments, shapes, dtypes and options as for the CPU, then looks up
+//     the kernel registered for (operation, device) in internal/devhook
+//     (package github.com/torchloss/torchloss/cuda registers the CUDA
+//     kernels, internal/fakedevice a host-backed test device). The kernel
+//     computes the output on the device and returns its backward kernel;
+//     this package records the autograd node (its PyTorch name, the
+//     differentiable arguments), so semantics live here once for every
+//     device. A kernel may decline a layout it does not cover;
+//   - the fallback (no kernel, or declined): the CPU implementation runs on
+//     host copies of the tensors and its output is moved to the device.
+//     The copies are differentiable (tensor.ToDevice), so gradients reach
+//     the device tensors on their device, and errors are the CPU's.
 //
-// The result is on the arguments' device; Backward accepts an upstream
+// Tensors on different devices are an error of kind torchloss.ErrDevice
+// (ctc_loss's length tensors may stay on the CPU, as in PyTorch). The
+// result is on the arguments' device; Backward accepts an upstream
 // gradient on either device. A custom DistanceFunction of
 // TripletMarginWithDistanceLoss runs on host tensors under the fallback.
 
@@ -38,11 +35,11 @@ import (
 // arguments in the order given to onDevice) and options.
 type hostFn func(ts []*tensor.Tensor, opts []Option) (*tensor.Tensor, error)
 
-// onDevice is the device hook of the public function op. ts are its tensor
-// arguments (nil entries allowed); the last anyDevice of them may be on any
-// device (ctc_loss's lengths). It returns handled = false when every tensor
-// (option tensors included) is on the CPU.
-func onDevice(op string, ts []*tensor.Tensor, anyDevice int, opts []Option, host hostFn) (out *tensor.Tensor, handled bool, err error) {
+// deviceOf returns the device of a call's tensors ts (nil entries
+// allowed; the last anyDevice of them may be on any device: ctc_loss's
+// lengths) and option tensors, CPU when all are on the host, or an
+// ErrDevice error for tensors on different devices.
+func deviceOf(op string, ts []*tensor.Tensor, anyDevice int, cfg *config) (tensor.Device, error) {
 	onDev := false
 	for _, t := range ts {
 		if t != nil && t.Device() != tensor.CPU {
@@ -50,37 +47,92 @@ func onDevice(op string, ts []*tensor.Tensor, anyDevice int, opts []Option, host
 			break
 		}
 	}
-	var cfg config
-	if !onDev && len(opts) > 0 {
-		cfg = applyRaw(opts)
-		onDev = (cfg.weight != nil && cfg.weight.Device() != tensor.CPU) || (cfg.posWeight != nil && cfg.posWeight.Device() != tensor.CPU)
-	}
+	onDev = onDev || (cfg.weight != nil && cfg.weight.Device() != tensor.CPU) || (cfg.posWeight != nil && cfg.posWeight.Device() != tensor.CPU)
 	if !onDev {
-		return nil, false, nil
+		return tensor.CPU, nil
 	}
-	cfg = applyRaw(opts)
 	strict := append(append([]*tensor.Tensor{}, ts[:len(ts)-anyDevice]...), cfg.weight, cfg.posWeight)
 	dev, err := tensor.SameDevice(op, strict...)
 	if err != nil {
-		return nil, true, err
+		return 0, err
 	}
 	if dev == tensor.CPU { // only lengths on the device
-		dev = tensor.CUDA
 		for _, t := range ts {
 			if t != nil && t.Device() != tensor.CPU {
 				dev = t.Device()
 			}
 		}
 	}
-	if dev == tensor.CUDA {
-		if f := devhook.Lookup(op); f != nil {
-			o := hookOptions(op, cfg)
-			if out, ok, err := f(ts, o); ok || err != nil {
-				return out, true, err
-			}
-		}
+	return dev, nil
+}
+
+// onDevice is the device hook of an operation without the kernel path:
+// ts are its tensor arguments (nil entries allowed; see deviceOf for
+// anyDevice). It returns handled = false when every tensor (option
+// tensors included) is on the CPU; otherwise it runs the fallback.
+func onDevice(op string, ts []*tensor.Tensor, anyDevice int, opts []Option, host hostFn) (out *tensor.Tensor, handled bool, err error) {
+	cfg := applyRaw(opts)
+	dev, err := deviceOf(op, ts, anyDevice, &cfg)
+	if err != nil || dev == tensor.CPU {
+		return nil, err != nil, err
 	}
 	out, err = hostFallback(dev, ts, cfg, opts, host)
+	return out, true, err
+}
+
+// kernelCall is a checked call for the kernel path.
+type kernelCall struct {
+	op        string
+	args      []*tensor.Tensor // tensor arguments in PyTorch's order
+	anyDevice int              // trailing args that may be on any device
+	diff      int              // leading args that are differentiable
+	cfg       config           // parsed, with the loss's defaults
+	dim       int              // softmax's dimension (non-negative)
+	name      string           // the autograd node's name
+	hostOnly  bool             // no kernel: a composite graph (a weighted regression)
+	opts      []Option         // as given (for the fallback)
+	host      hostFn
+}
+
+// onKernel runs a checked call on its device: handled is false when every
+// tensor is on the CPU (the caller computes on the host). Otherwise the
+// device's kernel runs and this function records the node, or, without a
+// kernel or when it declines, the fallback runs.
+func onKernel(k kernelCall) (out *tensor.Tensor, handled bool, err error) {
+	dev, err := deviceOf(k.op, k.args, k.anyDevice, &k.cfg)
+	if err != nil || dev == tensor.CPU {
+		return nil, err != nil, err
+	}
+	if fwd := devhook.Lookup(k.op, dev); fwd != nil && !k.hostOnly {
+		c := &devhook.Call{Op: k.op, Device: dev, Args: k.args, Options: hookOptions(k.cfg), Needs: make([]bool, k.diff)}
+		c.Options.Dim = k.dim
+		for i := range c.Needs {
+			c.Needs[i] = k.args[i] != nil && k.args[i].RequiresGrad()
+		}
+		c.Reference = func(args []*tensor.Tensor, w, pw *tensor.Tensor) (*tensor.Tensor, error) {
+			opts := k.opts
+			if w != nil {
+				opts = append(append([]Option{}, opts...), Weight(w))
+			}
+			if pw != nil {
+				opts = append(append([]Option{}, opts...), PosWeight(pw))
+			}
+			return k.host(args, opts)
+		}
+		out, bwd, ok, err := fwd(c)
+		if err != nil {
+			return nil, true, err
+		}
+		if ok {
+			if bwd == nil {
+				return out, true, nil
+			}
+			res := tensor.Record(out, k.name, k.args[:k.diff], bwd)
+			ownGrads(res)
+			return res, true, nil
+		}
+	}
+	out, err = hostFallback(dev, k.args, k.cfg, k.opts, k.host)
 	return out, true, err
 }
 
@@ -131,54 +183,26 @@ func applyRaw(opts []Option) config {
 	return c
 }
 
-// lossDefaults are the defaults of the options whose default differs by
-// loss (for the fused implementations).
-var lossDefaults = map[string]config{
-	"poisson_nll_loss":      {logInput: true, eps: 1e-8},
-	"gaussian_nll_loss":     {eps: 1e-6},
-	"hinge_embedding_loss":  {margin: 1},
-	"cross_entropy":         {ignoreIndex: -100},
-	"nll_loss":              {ignoreIndex: -100},
-	"cosine_embedding_loss": {},
-}
-
-// hookOptions converts the options of a call of op for a fused
-// implementation.
-func hookOptions(op string, c config) *devhook.Options {
-	d := lossDefaults[op]
-	o := &devhook.Options{
-		Given:          map[string]bool{},
-		Reduction:      string(c.reduction),
+// hookOptions converts parsed options (defaults applied) for a kernel.
+func hookOptions(c config) devhook.Options {
+	r := string(c.reduction)
+	if r == "" {
+		r = string(Mean)
+	}
+	return devhook.Options{
+		Reduction:      r,
 		Weight:         c.weight,
 		PosWeight:      c.posWeight,
-		IgnoreIndex:    d.ignoreIndex,
+		IgnoreIndex:    c.ignoreIndex,
 		LabelSmoothing: c.labelSmoothing,
-		LogInput:       d.logInput,
+		LogInput:       c.logInput,
 		Full:           c.full,
-		Eps:            d.eps,
-		Margin:         d.margin,
+		Eps:            c.eps,
+		Margin:         c.margin,
 		Blank:          c.blank,
 		ZeroInfinity:   c.zeroInfinity,
 		LogTarget:      c.logTarget,
 	}
-	for i, n := range optNames {
-		if c.set&(1<<i) != 0 {
-			o.Given[n] = true
-		}
-	}
-	if c.set&optIgnoreIndex != 0 {
-		o.IgnoreIndex = c.ignoreIndex
-	}
-	if c.set&optLogInput != 0 {
-		o.LogInput = c.logInput
-	}
-	if c.set&optEps != 0 {
-		o.Eps = c.eps
-	}
-	if c.set&optMargin != 0 {
-		o.Margin = c.margin
-	}
-	return o
 }
 
 // ctcIntsOnDevice is the device hook of CTCLossInts: the lengths become

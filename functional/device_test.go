@@ -13,11 +13,11 @@ import (
 
 func onFake(t *testing.T) {
 	fakedevice.Register(fakedevice.New())
-	t.Cleanup(func() { tensor.RegisterBackend(tensor.CUDA, nil) })
+	t.Cleanup(func() { tensor.RegisterBackend(fakedevice.Device, nil) })
 }
 
 func cuda(t *testing.T, x *tensor.Tensor) *tensor.Tensor {
-	d, err := x.ToCUDA()
+	d, err := x.ToDevice(fakedevice.Device)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func TestDeviceFallback(t *testing.T) {
 	}
 	wantOut, wantG := run(x.Clone(), y, w)
 	out, g := run(cuda(t, x), cuda(t, y), cuda(t, w))
-	if out.Device() != tensor.CUDA || g.Device() != tensor.CUDA {
+	if out.Device() != fakedevice.Device || g.Device() != fakedevice.Device {
 		t.Fatalf("output on %v, grad on %v", out.Device(), g.Device())
 	}
 	ho, _ := out.ToCPU()
@@ -87,7 +87,7 @@ func TestDeviceFallback(t *testing.T) {
 	}
 	for _, g := range []*tensor.Tensor{got, got2} {
 		h, _ := g.ToCPU()
-		if g.Device() != tensor.CUDA || !slices.Equal(h.Values(), want.Values()) {
+		if g.Device() != fakedevice.Device || !slices.Equal(h.Values(), want.Values()) {
 			t.Fatalf("ctc on the device: %v on %v, want %v", h.Values(), g.Device(), want.Values())
 		}
 	}
@@ -130,7 +130,7 @@ func TestShardOnDevice(t *testing.T) {
 	if vd != v || dd != d || !slices.Equal(gd, g) {
 		t.Errorf("on the device: %v %v %v, on the CPU: %v %v %v", vd, dd, gd, v, d, g)
 	}
-	if dx.Grad().Device() != tensor.CUDA {
+	if dx.Grad().Device() != fakedevice.Device {
 		t.Errorf("the gradient is on %v, want cuda", dx.Grad().Device())
 	}
 }

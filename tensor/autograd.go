@@ -137,7 +137,7 @@ func (t *Tensor) Backward() error {
 	if t.Numel() != 1 {
 		return torchloss.Errorf(torchloss.ErrGrad, "backward", "", "grad can be implicitly created only for scalar outputs (the tensor has shape %v)", t.shape)
 	}
-	ones, err := Ones(t.dtype, t.shape...)
+	ones, err := FullOn(t.device, 1, t.dtype, t.shape...)
 	if err != nil {
 		return err
 	}
@@ -295,6 +295,12 @@ func (t *Tensor) BackwardWith(grad *Tensor) error {
 			return err
 		}
 		delete(grads, x)
+	}
+	if t.device != CPU {
+		// A failed value check of a kernel of this graph (see Checker).
+		if b, err := BackendOf(t.device); err == nil {
+			return deviceErr(b)
+		}
 	}
 	return nil
 }
