@@ -134,3 +134,53 @@ func TestShardOnDevice(t *testing.T) {
 		t.Errorf("the gradient is on %v, want cuda", dx.Grad().Device())
 	}
 }
+
+// TestDeferredValueError: on a device that checks values in its kernels
+// (the fake device with DeferErrors, as a GPU), binary_cross_entropy of an
+// input outside [0, 1] returns an output; the CPU's ErrValue comes at the
+// next synchronizing point (the copy of the loss to the host, or the end
+// of Backward), and the device stays usable.
+func TestDeferredValueError(t *testing.T) {
+	b := fakedevice.New()
+	b.DeferErrors = true
+	dev := fakedevice.Register(b)
+	t.Cleanup(func() { tensor.RegisterBackend(dev, nil) })
+	x := tensor.MustNew([]float32{0.2, 1.5, 0.7})
+	y := tensor.MustNew([]float32{0, 1, 1})
+	_, want := F.BinaryCrossEntropy(x, y)
+	if !errors.Is(want, torchloss.ErrValue) {
+		t.Fatalf("CPU: %v, want ErrValue", want)
+	}
+	dx, _ := x.ToDevice(dev)
+	dy, _ := y.ToDevice(dev)
+	out, err := F.BinaryCrossEntropy(dx, dy)
+	if err != nil {
+		t.Fatalf("the call itself: %v (the check is deferred)", err)
+	}
+	if _, err := out.ToCPU(); err == nil || err.Error() != want.Error() {
+		t.Fatalf("ToCPU: %v, want %v", err, want)
+	}
+	// Reported once; the device works afterwards.
+	good, _ := tensor.MustNew([]float32{0.2, 0.5, 0.7}).ToDevice(dev)
+	_ = good.SetRequiresGrad(true)
+	out, err = F.BinaryCrossEntropy(good, dy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Backward(); err != nil {
+		t.Fatal(err)
+	}
+	if h, err := out.ToCPU(); err != nil || h.Numel() != 1 {
+		t.Fatalf("after the error: %v", err)
+	}
+	// The end of Backward reports a failure of the graph's kernels.
+	bad, _ := x.ToDevice(dev)
+	_ = bad.SetRequiresGrad(true)
+	out, err = F.BinaryCrossEntropy(bad, dy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Backward(); err == nil || err.Error() != want.Error() {
+		t.Fatalf("Backward: %v, want %v", err, want)
+	}
+}
