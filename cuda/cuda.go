@@ -18,6 +18,8 @@
 package cuda
 
 import (
+	"fmt"
+	"math"
 	"sync"
 	"unsafe"
 
@@ -58,6 +60,26 @@ func (backend) CopyToHost(dst unsafe.Pointer, src uintptr, n int) error {
 	return drv.CopyDtoH(dst, src, n)
 }
 func (backend) CopyDevice(dst, src uintptr, n int) error { return drv.CopyDtoD(dst, src, n) }
+
+// Fill writes v to n elements by memsets on the stream (tensor.Filler): no
+// copy from the host for Backward's seed.
+func (backend) Fill(dst uintptr, dt tensor.DType, v float64, n int) error {
+	switch dt {
+	case tensor.Float32:
+		return drv.Memset32(dst, math.Float32bits(float32(v)), n)
+	case tensor.Float64:
+		return drv.Memset64(dst, math.Float64bits(v), n)
+	case tensor.Int64:
+		return drv.Memset64(dst, uint64(int64(v)), n)
+	case tensor.Bool:
+		b := uint8(0)
+		if v != 0 {
+			b = 1
+		}
+		return drv.Memset(dst, b, n)
+	}
+	return fmt.Errorf("cuda: fill of %v", dt)
+}
 
 var mod struct {
 	once sync.Once

@@ -106,14 +106,19 @@ type Backend interface {
 	CopyDevice(dst, src uintptr, nbytes int) error
 }
 
-// Arith is implemented by a Backend that runs, on the device, the
-// elementwise operations the tensor package itself needs: filling a buffer
-// with one value (the seed of Backward, Full), gradient accumulation and
-// dtype conversion. n is the element count; the buffers do not overlap,
-// except that dst may be a. A Backend without Arith runs them through host
-// copies.
-type Arith interface {
+// Filler is implemented by a Backend that fills device memory with one
+// value without a copy from the host (a memset, a kernel): the seed of
+// Backward and FullOn. n is the element count.
+type Filler interface {
 	Fill(dst uintptr, dt DType, v float64, n int) error
+}
+
+// Arith is implemented by a Backend that runs, on the device, the
+// elementwise operations the tensor package itself needs: gradient
+// accumulation and dtype conversion. n is the element count; the buffers
+// do not overlap, except that dst may be a. A Backend without Arith runs
+// them through host copies.
+type Arith interface {
 	Add(dst, a, b uintptr, dt DType, n int) error // dst = a + b, in dt
 	Convert(dst uintptr, to DType, src uintptr, from DType, n int) error
 }
@@ -418,7 +423,7 @@ func deviceErr(b Backend) error {
 	return nil
 }
 
-// FullOn is Full on device d: on a device whose Backend has Arith, the
+// FullOn is Full on device d: on a device whose Backend is a Filler, the
 // elements are written by the device (no copy from the host), and
 // KnownValue reports v.
 func FullOn(d Device, v float64, dtype DType, shape ...int) (*Tensor, error) {
@@ -429,7 +434,7 @@ func FullOn(d Device, v float64, dtype DType, shape ...int) (*Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	ar, ok := t.dev.b.(Arith)
+	fl, ok := t.dev.b.(Filler)
 	if !ok {
 		h, err := Full(v, dtype, shape...)
 		if err != nil {
@@ -438,7 +443,7 @@ func FullOn(d Device, v float64, dtype DType, shape ...int) (*Tensor, error) {
 		return upload(h, d)
 	}
 	if t.dev.nbytes > 0 {
-		if err := ar.Fill(t.dev.ptr, dtype, v, t.Numel()); err != nil {
+		if err := fl.Fill(t.dev.ptr, dtype, v, t.Numel()); err != nil {
 			return nil, torchloss.Errorf(torchloss.ErrDevice, "full", "", "%v", err)
 		}
 	}

@@ -134,3 +134,48 @@ func TestSameDevice(t *testing.T) {
 		t.Fatalf("BroadcastTo of a device tensor: %v", err)
 	}
 }
+
+// TestCachingAllocator: device memory comes from the caching allocator:
+// small blocks are carved from one segment, a released block is reused
+// without a driver allocation, and EmptyCache returns the large ones.
+func TestCachingAllocator(t *testing.T) {
+	b := fakedevice.New()
+	dev := fakedevice.Register(b)
+	defer tensor.RegisterBackend(dev, nil)
+	var small []*tensor.Tensor
+	for i := range 100 {
+		s, err := tensor.Empty(dev, tensor.Float32, 10+i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		small = append(small, s)
+	}
+	if n := b.Stats().Allocs; n != 1 {
+		t.Fatalf("100 small tensors: %d driver allocations, want 1 (one segment)", n)
+	}
+	big, err := tensor.Empty(dev, tensor.Float64, 1<<19) // 4 MiB
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := b.Stats().Allocs; n != 2 {
+		t.Fatalf("a large tensor: %d driver allocations in all, want 2", n)
+	}
+	for _, s := range small {
+		_ = s.Free()
+	}
+	_ = big.Free()
+	for range 3 {
+		s, _ := tensor.Empty(dev, tensor.Float32, 50)
+		l, _ := tensor.Empty(dev, tensor.Float32, 1<<20) // the same 4 MiB class
+		_ = s.Free()
+		_ = l.Free()
+	}
+	st := b.Stats()
+	if st.Allocs != 2 || st.Frees != 0 {
+		t.Fatalf("reuse: %d allocations and %d frees, want 2 and 0", st.Allocs, st.Frees)
+	}
+	tensor.EmptyCache(dev)
+	if st := b.Stats(); st.Frees != 1 || b.Live() != 1 {
+		t.Fatalf("EmptyCache: %d frees, %d live, want 1 and 1 (the small segment stays)", st.Frees, b.Live())
+	}
+}

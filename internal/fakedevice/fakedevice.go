@@ -348,3 +348,121 @@ func nanOutput(c *devhook.Call) (*tensor.Tensor, devhook.Backward, bool, error) 
 	}
 	return nan, nil, true, nil
 }
+
+// Fill, Add and Convert are the device's elementwise operations
+// (tensor.Filler, tensor.Arith), computed on views of its memory.
+func (b *Backend) Fill(dst uintptr, dt tensor.DType, v float64, n int) error {
+	d, err := b.raw(dst, dt, n)
+	if err != nil {
+		return err
+	}
+	b.count(func(s *Stats) { s.Kernels++ })
+	switch s := d.(type) {
+	case []float32:
+		for i := range s {
+			s[i] = float32(v)
+		}
+	case []float64:
+		for i := range s {
+			s[i] = v
+		}
+	case []int64:
+		for i := range s {
+			s[i] = int64(v)
+		}
+	case []bool:
+		for i := range s {
+			s[i] = v != 0
+		}
+	}
+	return nil
+}
+
+func (b *Backend) Add(dst, a, c uintptr, dt tensor.DType, n int) error {
+	d, err := b.raw(dst, dt, n)
+	if err != nil {
+		return err
+	}
+	x, err := b.raw(a, dt, n)
+	if err != nil {
+		return err
+	}
+	y, err := b.raw(c, dt, n)
+	if err != nil {
+		return err
+	}
+	b.count(func(s *Stats) { s.Kernels++ })
+	switch s := d.(type) {
+	case []float32:
+		xs, ys := x.([]float32), y.([]float32)
+		for i := range s {
+			s[i] = xs[i] + ys[i]
+		}
+	case []float64:
+		xs, ys := x.([]float64), y.([]float64)
+		for i := range s {
+			s[i] = xs[i] + ys[i]
+		}
+	default:
+		return fmt.Errorf("fakedevice: add of %v", dt)
+	}
+	return nil
+}
+
+func (b *Backend) Convert(dst uintptr, to tensor.DType, src uintptr, from tensor.DType, n int) error {
+	s, err := b.raw(src, from, n)
+	if err != nil {
+		return err
+	}
+	h, err := tensorOf(s, n).To(to)
+	if err != nil {
+		return err
+	}
+	d, err := b.raw(dst, to, n)
+	if err != nil {
+		return err
+	}
+	b.count(func(s *Stats) { s.Kernels++ })
+	switch ds := d.(type) {
+	case []float32:
+		copy(ds, h.Float32s())
+	case []float64:
+		copy(ds, h.Float64s())
+	case []int64:
+		copy(ds, h.Int64s())
+	case []bool:
+		copy(ds, h.Bools())
+	}
+	return nil
+}
+
+func tensorOf(s any, n int) *tensor.Tensor {
+	switch v := s.(type) {
+	case []float32:
+		return tensor.FromData(v, []int{n})
+	case []float64:
+		return tensor.FromData(v, []int{n})
+	case []int64:
+		return tensor.FromData(v, []int{n})
+	}
+	return tensor.FromData(s.([]bool), []int{n})
+}
+
+// raw returns n elements of dtype dt at p as a slice over the memory.
+func (b *Backend) raw(p uintptr, dt tensor.DType, n int) (any, error) {
+	size := map[tensor.DType]int{tensor.Float32: 4, tensor.Float64: 8, tensor.Int64: 8, tensor.Bool: 1}[dt]
+	m, err := b.find(p, size*n)
+	if err != nil || n == 0 {
+		return nil, err
+	}
+	q := unsafe.Pointer(&m[0])
+	switch dt {
+	case tensor.Float32:
+		return unsafe.Slice((*float32)(q), n), nil
+	case tensor.Float64:
+		return unsafe.Slice((*float64)(q), n), nil
+	case tensor.Int64:
+		return unsafe.Slice((*int64)(q), n), nil
+	}
+	return unsafe.Slice((*bool)(q), n), nil
+}
