@@ -203,13 +203,19 @@ func (sp *spec) run(c *devhook.Call) (*tensor.Tensor, devhook.Backward, bool, er
 		p.o1 = inT(o.Eps, f32)
 	}
 
-	// The error flag of the kernels that check their inputs.
+	// The error flag of the kernels that check their inputs: a word of
+	// mapped host memory, looked at by the next synchronizing point
+	// (checks.go); where there is none, a device word read back after the
+	// launch (a declined call then runs on the host, which says why).
 	var flag *tensor.Tensor
 	if sp.checks {
-		if flag, err = zeros(tensor.Int64, 1); err != nil {
-			return nil, nil, true, err
+		var ok bool
+		if p.flag, ok = checkWord(c); !ok {
+			if flag, err = zeros(tensor.Int64, 1); err != nil {
+				return nil, nil, true, err
+			}
+			p.flag, _ = flag.DevicePtr()
 		}
-		p.flag, _ = flag.DevicePtr()
 	}
 
 	needs := make([]bool, 3)
@@ -334,12 +340,9 @@ func b2i(b bool) int64 {
 	return 0
 }
 
+// zeros returns a zero-filled device tensor (a memset: no host copy).
 func zeros(dt tensor.DType, shape ...int) (*tensor.Tensor, error) {
-	z, err := tensor.Zeros(dt, shape...)
-	if err != nil {
-		return nil, err
-	}
-	return z.ToCUDA()
+	return tensor.FullOn(tensor.CUDA, 0, dt, shape...)
 }
 
 func launch(fn uintptr, grid int, p *params) error {

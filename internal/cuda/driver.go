@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/ebitengine/purego"
@@ -50,6 +51,8 @@ var drv struct {
 	cuMemAllocAsync          func(p *uintptr, n uintptr, stream uintptr) Result // nil before CUDA 11.2
 	cuMemFreeAsync           func(p uintptr, stream uintptr) Result
 	cuStreamCreate           func(s *uintptr, flags uint32) Result
+	cuMemHostAlloc           func(p *unsafe.Pointer, n uintptr, flags uint32) Result
+	cuMemHostGetDevicePtr    func(d *uintptr, p unsafe.Pointer, flags uint32) Result
 	cuStreamSynchronize      func(s uintptr) Result
 	cuMemcpyHtoDAsync        func(dst uintptr, src unsafe.Pointer, n uintptr, stream uintptr) Result
 	cuMemcpyDtoHAsync        func(dst unsafe.Pointer, src uintptr, n uintptr, stream uintptr) Result
@@ -111,6 +114,8 @@ func initDriver() (err error) {
 		reg(&drv.cuMemFreeAsync, "cuMemFreeAsync")
 	}
 	reg(&drv.cuStreamCreate, "cuStreamCreate")
+	reg(&drv.cuMemHostAlloc, "cuMemHostAlloc")
+	reg(&drv.cuMemHostGetDevicePtr, "cuMemHostGetDevicePointer_v2")
 	reg(&drv.cuStreamSynchronize, "cuStreamSynchronize")
 	reg(&drv.cuMemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2")
 	reg(&drv.cuMemcpyDtoHAsync, "cuMemcpyDtoHAsync_v2")
@@ -211,11 +216,29 @@ func DeviceInfo() (name string, major, minor int, driver int, err error) {
 	return state.name, int(state.cc[0]), int(state.cc[1]), int(state.driver), nil
 }
 
+// Counts are the driver operations since the program started (for the
+// steady-state tests: a training step should make no allocation and no
+// copy but the loss's).
+type Counts struct {
+	Allocs, Frees, HtoD, DtoH, DtoD, Syncs, Launches int64
+}
+
+var counts struct {
+	allocs, frees, htod, dtoh, dtod, syncs, launches atomic.Int64
+}
+
+// Counted returns the counts so far.
+func Counted() Counts {
+	return Counts{counts.allocs.Load(), counts.frees.Load(), counts.htod.Load(), counts.dtoh.Load(),
+		counts.dtod.Load(), counts.syncs.Load(), counts.launches.Load()}
+}
+
 // Alloc allocates n bytes of device memory, ordered on the stream
 // (cuMemAllocAsync on the device's default pool; cuMemAlloc on a driver
 // without it).
 func Alloc(n int) (uintptr, error) {
 	var p uintptr
+	counts.allocs.Add(1)
 	err := do(func() error {
 		if drv.cuMemAllocAsync != nil {
 			return check("cuMemAllocAsync", drv.cuMemAllocAsync(&p, uintptr(n), state.stream))
@@ -228,6 +251,7 @@ func Alloc(n int) (uintptr, error) {
 // Free releases device memory from Alloc, ordered on the stream
 // (cuMemFreeAsync: no synchronization; cuMemFree on a driver without it).
 func Free(p uintptr) error {
+	counts.frees.Add(1)
 	return do(func() error {
 		if drv.cuMemFreeAsync != nil {
 			return check("cuMemFreeAsync", drv.cuMemFreeAsync(p, state.stream))
@@ -239,6 +263,7 @@ func Free(p uintptr) error {
 // CopyHtoD copies n bytes from (pageable) host memory to the device, on
 // the stream; src may be reused when it returns (the driver has staged it).
 func CopyHtoD(dst uintptr, src unsafe.Pointer, n int) error {
+	counts.htod.Add(1)
 	return do(func() error {
 		return check("cuMemcpyHtoDAsync", drv.cuMemcpyHtoDAsync(dst, src, uintptr(n), state.stream))
 	})
@@ -248,6 +273,7 @@ func CopyHtoD(dst uintptr, src unsafe.Pointer, n int) error {
 // the stream: it returns when the data is there, after the work queued
 // before it.
 func CopyDtoH(dst unsafe.Pointer, src uintptr, n int) error {
+	counts.dtoh.Add(1)
 	return do(func() error {
 		if err := check("cuMemcpyDtoHAsync", drv.cuMemcpyDtoHAsync(dst, src, uintptr(n), state.stream)); err != nil {
 			return err
@@ -260,6 +286,7 @@ func CopyDtoH(dst unsafe.Pointer, src uintptr, n int) error {
 
 // CopyDtoD copies n bytes between device buffers, on the stream.
 func CopyDtoD(dst, src uintptr, n int) error {
+	counts.dtod.Add(1)
 	return do(func() error {
 		return check("cuMemcpyDtoDAsync", drv.cuMemcpyDtoDAsync(dst, src, uintptr(n), state.stream))
 	})
@@ -287,8 +314,28 @@ func Memset64(dst uintptr, v uint64, n int) error {
 	})
 }
 
+// HostWords allocates n 4-byte words of pinned host memory mapped into the
+// device's address space (cuMemHostAlloc with CU_MEMHOSTALLOC_DEVICEMAP):
+// kernels write them through dev, the host reads them through host without
+// a copy (after the writing kernels are done). The memory is never freed.
+func HostWords(n int) (host []int32, dev uintptr, err error) {
+	var p unsafe.Pointer
+	err = do(func() error {
+		const portable, deviceMap = 1, 2
+		if err := check("cuMemHostAlloc", drv.cuMemHostAlloc(&p, uintptr(4*n), portable|deviceMap)); err != nil {
+			return err
+		}
+		return check("cuMemHostGetDevicePointer", drv.cuMemHostGetDevicePtr(&dev, p, 0))
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return unsafe.Slice((*int32)(p), n), dev, nil
+}
+
 // Synchronize waits for the work queued on the stream.
 func Synchronize() error {
+	counts.syncs.Add(1)
 	return do(func() error { return check("cuStreamSynchronize", drv.cuStreamSynchronize(state.stream)) })
 }
 
@@ -334,6 +381,7 @@ func (m *Module) Function(name string) (uintptr, error) {
 // kernel's parameters, each a pointer to its value (uintptr for a device
 // address, int32, int64, float32, float64), as cuLaunchKernel takes them.
 func Launch(f uintptr, grid, block [3]uint32, shmem uint32, args ...unsafe.Pointer) error {
+	counts.launches.Add(1)
 	var params unsafe.Pointer
 	// cuLaunchKernel reads the array of argument pointers: keep it in C-safe
 	// memory terms, a Go array pinned for the call.
