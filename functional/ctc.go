@@ -91,8 +91,8 @@ func CTCLoss(logProbs, targets, inputLengths, targetLengths *tensor.Tensor, opts
 		return nil, err
 	}
 	for _, l := range []arg{{"input_lengths", inputLengths}, {"target_lengths", targetLengths}} {
-		if l.t.DType() != tensor.Int64 {
-			return nil, torchloss.Errorf(torchloss.ErrDType, op, l.name, "%s must be integral (got %v)", l.name, l.t.DType())
+		if err := ctcLengthsDType(op, l.name, l.t); err != nil {
+			return nil, err
 		}
 	}
 	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(logProbs, targets, inputLengths, targetLengths), diff: 1, cfg: cfg, name: "CtcLossBackward0", opts: opts, anyDevice: 2,
@@ -133,10 +133,18 @@ func CTCLossInts(logProbs, targets *tensor.Tensor, inputLengths, targetLengths [
 // ctcLengths reads a lengths tensor as PyTorch's tensor overload does: it
 // must be integral (bool excluded) and is read flat, whatever its shape.
 func ctcLengths(op, name string, t *tensor.Tensor) ([]int64, error) {
-	if t.DType() != tensor.Int64 {
-		return nil, torchloss.Errorf(torchloss.ErrDType, op, name, "%s must be integral (got %v)", name, t.DType())
+	if err := ctcLengthsDType(op, name, t); err != nil {
+		return nil, err
 	}
 	return t.Int64s(), nil
+}
+
+// ctcLengthsDType checks the dtype of a lengths tensor (on any device).
+func ctcLengthsDType(op, name string, t *tensor.Tensor) error {
+	if t.DType() != tensor.Int64 {
+		return torchloss.Errorf(torchloss.ErrDType, op, name, "%s must be integral (got %v)", name, t.DType())
+	}
+	return nil
 }
 
 // ctcLoss checks the arguments in PyTorch's order and dispatches on the
