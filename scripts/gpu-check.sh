@@ -14,7 +14,10 @@
 # with PyTorch's vectors), cuda-test.txt (the GPU tests: the conformance on
 # the GPU, the fused kernels against the CPU on many blocks — the pointwise
 # ones on 2^20 elements, cross_entropy, cosine_embedding_loss and ctc_loss
-# launched directly so that a fallback fails — and determinism),
+# launched directly so that a fallback fails — and determinism; the driver
+# operations of each workload's steady training step, TestSteadyStateOnGPU:
+# no allocation after warm-up, the copies per step; the deferred value
+# check, TestDeferredCheckOnGPU),
 # bench-cuda.json (torchloss bench --device cuda --json, when the bench
 # command takes --device) and summary.txt with each step's exit status. The
 # CPU conformance runs too, as a control. Without the bench, the run takes
