@@ -34,7 +34,10 @@ func releaseGarbage(t *testing.T) {
 // device: after two warm-up steps, a step makes no device allocation, no
 // host-to-device copy and exactly one device-to-host copy (the loss value).
 func TestSteadyStateDeviceCounts(t *testing.T) {
-	if testing.Short() {
+	if testing.Short() || raceEnabled {
+		// Two minutes under the race detector for the host computations of
+		// the fake kernels; TestCachingAllocator (tensor) covers the
+		// allocator's concurrency there.
 		t.Skip("runs every workload at scale 1")
 	}
 	b := fakedevice.New()
