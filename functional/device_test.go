@@ -184,3 +184,91 @@ func TestDeferredValueError(t *testing.T) {
 		t.Fatalf("Backward: %v, want %v", err, want)
 	}
 }
+
+// TestKernelPathNodeNames: on the kernel path (the fake device's kernels),
+// functional records the node PyTorch's graph has, the one the CPU path
+// records, for every loss with a kernel and each reduction.
+func TestKernelPathNodeNames(t *testing.T) {
+	dev := fakedevice.Register(fakedevice.New())
+	t.Cleanup(func() { tensor.RegisterBackend(dev, nil) })
+	x := func() *tensor.Tensor { return tensor.MustNew([]float32{0.2, 0.4, 0.6, 0.9, 0.1, 0.3}, 2, 3) }
+	pos := func() *tensor.Tensor { return tensor.MustNew([]float32{0.5, 1, 2, 1.5, 0.7, 0.3}, 2, 3) }
+	sign := func() *tensor.Tensor { return tensor.MustNew([]float32{1, -1}, 2) }
+	cls := func() *tensor.Tensor { return tensor.FromData([]int64{2, 0}, []int{2}) }
+	w3 := func() *tensor.Tensor { return tensor.MustNew([]float32{1, 2, 3}, 3) }
+	type call func(a []*tensor.Tensor, r F.Reduction) (*tensor.Tensor, error)
+	cases := []struct {
+		name string
+		args func() []*tensor.Tensor // the first requires a gradient
+		f    call
+	}{
+		{"l1_loss", func() []*tensor.Tensor { return []*tensor.Tensor{x(), pos()} }, func(a []*tensor.Tensor, r F.Reduction) (*tensor.Tensor, error) { return F.L1Loss(a[0], a[1], r) }},
+		{"mse_loss", func() []*tensor.Tensor { return []*tensor.Tensor{x(), pos()} }, func(a []*tensor.Tensor, r F.Reduction) (*tensor.Tensor, error) { return F.MSELoss(a[0], a[1], r) }},
+		{"binary_cross_entropy", func() []*tensor.Tensor { return []*tensor.Tensor{x(), x()} }, func(a []*tensor.Tensor, r F.Reduction) (*tensor.Tensor, error) {
+			return F.BinaryCrossEntropy(a[0], a[1], r)
+		}},
+		{"binary_cross_entropy_with_logits", func() []*tensor.Tensor { return []*tensor.Tensor{x(), x(), w3()} }, func(a []*tensor.Tensor, r F.Reduction) (*tensor.Tensor, error) {
+			return F.BinaryCrossEntropyWithLogits(a[0], a[1], r, F.PosWeight(a[2]))
+		}},
+		{"poisson_nll_loss", func() []*tensor.Tensor { return []*tensor.Tensor{x(), pos()} }, func(a []*tensor.Tensor, r F.Reduction) (*tensor.Tensor, error) {
+			return F.PoissonNLLLoss(a[0], a[1], r)
+		}},
+		{"poisson_nll_loss full", func() []*tensor.Tensor { return []*tensor.Tensor{x(), pos()} }, func(a []*tensor.Tensor, r F.Reduction) (*tensor.Tensor, error) {
+			return F.PoissonNLLLoss(a[0], a[1], r, F.Full(true))
+		}},
+		{"gaussian_nll_loss", func() []*tensor.Tensor { return []*tensor.Tensor{x(), pos(), pos()} }, func(a []*tensor.Tensor, r F.Reduction) (*tensor.Tensor, error) {
+			return F.GaussianNLLLoss(a[0], a[1], a[2], r)
+		}},
+		{"gaussian_nll_loss full", func() []*tensor.Tensor { return []*tensor.Tensor{x(), pos(), pos()} }, func(a []*tensor.Tensor, r F.Reduction) (*tensor.Tensor, error) {
+			return F.GaussianNLLLoss(a[0], a[1], a[2], r, F.Full(true))
+		}},
+		{"hinge_embedding_loss", func() []*tensor.Tensor { return []*tensor.Tensor{x(), pos()} }, func(a []*tensor.Tensor, r F.Reduction) (*tensor.Tensor, error) {
+			return F.HingeEmbeddingLoss(a[0], a[1], r)
+		}},
+		{"kl_div", func() []*tensor.Tensor { return []*tensor.Tensor{x(), pos()} }, func(a []*tensor.Tensor, r F.Reduction) (*tensor.Tensor, error) { return F.KLDiv(a[0], a[1], r) }},
+		{"kl_div log_target batchmean", func() []*tensor.Tensor { return []*tensor.Tensor{x(), pos()} }, func(a []*tensor.Tensor, r F.Reduction) (*tensor.Tensor, error) {
+			if r == F.Mean {
+				r = F.BatchMean
+			}
+			return F.KLDiv(a[0], a[1], r, F.LogTarget(true))
+		}},
+		{"cross_entropy", func() []*tensor.Tensor { return []*tensor.Tensor{x(), cls(), w3()} }, func(a []*tensor.Tensor, r F.Reduction) (*tensor.Tensor, error) {
+			return F.CrossEntropy(a[0], a[1], r, F.Weight(a[2]), F.LabelSmoothing(0.1))
+		}},
+		{"cosine_embedding_loss", func() []*tensor.Tensor { return []*tensor.Tensor{x(), pos(), sign()} }, func(a []*tensor.Tensor, r F.Reduction) (*tensor.Tensor, error) {
+			return F.CosineEmbeddingLoss(a[0], a[1], a[2], r)
+		}},
+		{"ctc_loss", func() []*tensor.Tensor {
+			lp, _ := F.LogSoftmax(tensor.MustNew([]float32{0.1, 0.5, 0.2, 0.9, 0.3, 0.4, 0.8, 0.2, 0.6, 0.1, 0.7, 0.5}, 4, 1, 3), 2)
+			return []*tensor.Tensor{lp.Detach(), tensor.FromData([]int64{1, 2}, []int{1, 2}), tensor.FromData([]int64{4}, []int{1}), tensor.FromData([]int64{2}, []int{1})}
+		}, func(a []*tensor.Tensor, r F.Reduction) (*tensor.Tensor, error) {
+			return F.CTCLoss(a[0], a[1], a[2], a[3], r)
+		}},
+		{"sigmoid", func() []*tensor.Tensor { return []*tensor.Tensor{x()} }, func(a []*tensor.Tensor, _ F.Reduction) (*tensor.Tensor, error) { return F.Sigmoid(a[0]) }},
+		{"softmax", func() []*tensor.Tensor { return []*tensor.Tensor{x()} }, func(a []*tensor.Tensor, _ F.Reduction) (*tensor.Tensor, error) { return F.Softmax(a[0], -1) }},
+		{"log_softmax", func() []*tensor.Tensor { return []*tensor.Tensor{x()} }, func(a []*tensor.Tensor, _ F.Reduction) (*tensor.Tensor, error) { return F.LogSoftmax(a[0], 0) }},
+	}
+	for _, c := range cases {
+		for _, r := range []F.Reduction{F.Mean, F.Sum, F.None} {
+			run := func(d tensor.Device) string {
+				a := c.args()
+				for i := range a {
+					if a[i], _ = a[i].ToDevice(d); i == 0 {
+						_ = a[0].SetRequiresGrad(true)
+					}
+				}
+				out, err := c.f(a, r)
+				if err != nil {
+					t.Fatalf("%s %s on %v: %v", c.name, r, d, err)
+				}
+				if out.Device() != d || out.GradFn() == nil {
+					t.Fatalf("%s %s on %v: output on %v, node %v", c.name, r, d, out.Device(), out.GradFn())
+				}
+				return out.GradFn().Name
+			}
+			if cpu, fake := run(tensor.CPU), run(dev); cpu != fake {
+				t.Errorf("%s %s: node %s on the device, %s on the CPU", c.name, r, fake, cpu)
+			}
+		}
+	}
+}
