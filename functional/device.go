@@ -87,7 +87,8 @@ type kernelCall struct {
 	anyDevice int              // trailing args that may be on any device
 	diff      int              // leading args that are differentiable
 	cfg       config           // parsed, with the loss's defaults
-	dim       int              // softmax's dimension (non-negative)
+	dim       int              // the dimension of softmax, norm, ... (non-negative)
+	scalar    float64          // the scalar operand of an elementwise op, norm's p
 	name      string           // the autograd node's name
 	hostOnly  bool             // no kernel: a composite graph (a weighted regression)
 	opts      []Option         // as given (for the fallback)
@@ -105,7 +106,7 @@ func onKernel(k kernelCall) (out *tensor.Tensor, handled bool, err error) {
 	}
 	if fwd := devhook.Lookup(k.op, dev); fwd != nil && !k.hostOnly {
 		c := &devhook.Call{Op: k.op, Device: dev, Args: k.args, Options: hookOptions(k.cfg), Needs: make([]bool, k.diff)}
-		c.Options.Dim = k.dim
+		c.Options.Dim, c.Options.Scalar = k.dim, k.scalar
 		for i := range c.Needs {
 			c.Needs[i] = k.args[i] != nil && k.args[i].RequiresGrad()
 		}

@@ -187,7 +187,7 @@ func TestDeferredValueError(t *testing.T) {
 
 // TestKernelPathNodeNames: on the kernel path (the fake device's kernels),
 // functional records the node PyTorch's graph has, the one the CPU path
-// records, for every loss with a kernel and each reduction.
+// records, for every loss and op with a kernel and each reduction.
 func TestKernelPathNodeNames(t *testing.T) {
 	dev := fakedevice.Register(fakedevice.New())
 	t.Cleanup(func() { tensor.RegisterBackend(dev, nil) })
@@ -247,6 +247,17 @@ func TestKernelPathNodeNames(t *testing.T) {
 		{"sigmoid", func() []*tensor.Tensor { return []*tensor.Tensor{x()} }, func(a []*tensor.Tensor, _ F.Reduction) (*tensor.Tensor, error) { return F.Sigmoid(a[0]) }},
 		{"softmax", func() []*tensor.Tensor { return []*tensor.Tensor{x()} }, func(a []*tensor.Tensor, _ F.Reduction) (*tensor.Tensor, error) { return F.Softmax(a[0], -1) }},
 		{"log_softmax", func() []*tensor.Tensor { return []*tensor.Tensor{x()} }, func(a []*tensor.Tensor, _ F.Reduction) (*tensor.Tensor, error) { return F.LogSoftmax(a[0], 0) }},
+		{"add", func() []*tensor.Tensor { return []*tensor.Tensor{x(), pos()} }, func(a []*tensor.Tensor, _ F.Reduction) (*tensor.Tensor, error) { return F.Add(a[0], a[1]) }},
+		{"mul", func() []*tensor.Tensor { return []*tensor.Tensor{x(), pos()} }, func(a []*tensor.Tensor, _ F.Reduction) (*tensor.Tensor, error) { return F.Mul(a[0], a[1]) }},
+		{"minimum", func() []*tensor.Tensor { return []*tensor.Tensor{x(), pos()} }, func(a []*tensor.Tensor, _ F.Reduction) (*tensor.Tensor, error) { return F.Minimum(a[0], a[1]) }},
+		{"pow", func() []*tensor.Tensor { return []*tensor.Tensor{x()} }, func(a []*tensor.Tensor, _ F.Reduction) (*tensor.Tensor, error) { return F.Pow(a[0], 3) }},
+		{"add.Scalar", func() []*tensor.Tensor { return []*tensor.Tensor{x()} }, func(a []*tensor.Tensor, _ F.Reduction) (*tensor.Tensor, error) { return F.AddScalar(a[0], 2) }},
+		{"mul.Scalar", func() []*tensor.Tensor { return []*tensor.Tensor{x()} }, func(a []*tensor.Tensor, _ F.Reduction) (*tensor.Tensor, error) { return F.MulScalar(a[0], 2) }},
+		{"clamp_min", func() []*tensor.Tensor { return []*tensor.Tensor{x()} }, func(a []*tensor.Tensor, _ F.Reduction) (*tensor.Tensor, error) { return F.ClampMin(a[0], 0.3) }},
+		{"sum", func() []*tensor.Tensor { return []*tensor.Tensor{x()} }, func(a []*tensor.Tensor, _ F.Reduction) (*tensor.Tensor, error) { return F.SumAll(a[0]) }},
+		{"mean", func() []*tensor.Tensor { return []*tensor.Tensor{x()} }, func(a []*tensor.Tensor, _ F.Reduction) (*tensor.Tensor, error) { return F.MeanAll(a[0]) }},
+		{"sum_dim", func() []*tensor.Tensor { return []*tensor.Tensor{x()} }, func(a []*tensor.Tensor, _ F.Reduction) (*tensor.Tensor, error) { return F.SumDim(a[0], 1) }},
+		{"norm", func() []*tensor.Tensor { return []*tensor.Tensor{x()} }, func(a []*tensor.Tensor, _ F.Reduction) (*tensor.Tensor, error) { return F.Norm(a[0], 2, -1) }},
 	}
 	for _, c := range cases {
 		for _, r := range []F.Reduction{F.Mean, F.Sum, F.None} {

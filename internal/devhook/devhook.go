@@ -29,7 +29,8 @@ type Options struct {
 	Blank          int64
 	ZeroInfinity   bool
 	LogTarget      bool
-	Dim            int // the dimension of Softmax and LogSoftmax (non-negative)
+	Dim            int     // the dimension of softmax, log_softmax, norm, ... (non-negative)
+	Scalar         float64 // the scalar operand of an elementwise op (pow's exponent, clamp_min's bound, add.Scalar's), norm's p
 }
 
 // Call is one checked call of an operation on a device.
