@@ -2,6 +2,7 @@ package functional_test
 
 import (
 	"errors"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -282,4 +283,43 @@ func TestKernelPathNodeNames(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestBackwardReleasesIntermediates: Backward gives the device memory of
+// the gradients it has consumed (and of its seed) back to the caching
+// allocator at once, as PyTorch frees them, not at a garbage collection:
+// after binary_cross_entropy(sigmoid(x), y).Backward() the device holds x,
+// y, sigmoid(x), the loss and x's gradient, and not ∂sigmoid(x).
+func TestBackwardReleasesIntermediates(t *testing.T) {
+	dev := fakedevice.Register(fakedevice.New())
+	t.Cleanup(func() { tensor.RegisterBackend(dev, nil) })
+	const n = 4096 // 16 KiB of float32: a size class of its own
+	hx, _ := tensor.Rand(n)
+	hy, _ := tensor.Rand(n)
+	x, _ := hx.ToDevice(dev)
+	y, _ := hy.ToDevice(dev)
+	_ = x.SetRequiresGrad(true)
+	before, _ := tensor.MemoryStats(dev)
+	p, err := F.Sigmoid(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loss, err := F.BinaryCrossEntropy(p, y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := loss.Backward(); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := tensor.MemoryStats(dev)
+	const block, scalar = 4 * n, 512
+	if got, want := after-before, block+scalar+block; got != want {
+		t.Errorf("device memory held after Backward grew by %d bytes, want %d (sigmoid(x), the loss, x's gradient)", got, want)
+	}
+	if x.Grad() == nil || x.Grad().Device() != dev {
+		t.Fatal("no gradient on the device")
+	}
+	runtime.KeepAlive(p)
+	runtime.KeepAlive(loss)
+	runtime.KeepAlive(y)
 }

@@ -130,6 +130,24 @@ func Record(out *Tensor, name string, inputs []*Tensor, backward func(grad *Tens
 	return out
 }
 
+// releaseConsumed returns the device memory of the gradient g that a node
+// has consumed to the caching allocator at once, as PyTorch frees it when
+// its last reference goes, rather than at a garbage collection: when g is
+// the engine's own (owned: fresh from a backward kernel, or a sum) and no
+// gradient ins the node returned shares its storage. Work queued on g
+// completes first (one stream per device).
+func releaseConsumed(g *Tensor, owned bool, ins []*Tensor) {
+	if g == nil || g.device == CPU || !owned || g.dev == nil {
+		return
+	}
+	for _, in := range ins {
+		if in != nil && in.dev == g.dev {
+			return
+		}
+	}
+	_ = g.Free()
+}
+
 // Backward computes the gradient of a scalar (one-element) tensor with
 // respect to every leaf it depends on that requires a gradient, and adds it to
 // their Grad, like PyTorch's loss.backward().
@@ -141,7 +159,9 @@ func (t *Tensor) Backward() error {
 	if err != nil {
 		return err
 	}
-	return t.BackwardWith(ones)
+	err = t.BackwardWith(ones)
+	releaseConsumed(ones, true, nil) // the seed: nothing keeps it (a leaf keeps a clone)
+	return err
 }
 
 // BackwardWith is Backward with an upstream gradient grad of t's shape:
@@ -295,6 +315,7 @@ func (t *Tensor) BackwardWith(grad *Tensor) error {
 			return err
 		}
 		delete(grads, x)
+		releaseConsumed(g, owned[x], ins)
 	}
 	if t.device != CPU {
 		// A failed value check of a kernel of this graph (see Checker).

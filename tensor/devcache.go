@@ -27,10 +27,12 @@ const (
 )
 
 type devCache struct {
-	mu   sync.Mutex
-	b    Backend
-	idle map[int][]uintptr // released blocks by class
-	segs map[uintptr]bool  // the small-block segments (never freed)
+	mu       sync.Mutex
+	b        Backend
+	idle     map[int][]uintptr // released blocks by class
+	segs     map[uintptr]bool  // the small-block segments (never freed)
+	inUse    int               // bytes of the blocks tensors hold (by class)
+	reserved int               // bytes obtained from the driver
 }
 
 var caches struct {
@@ -72,6 +74,7 @@ func (c *devCache) alloc(n int) (uintptr, error) {
 	if l := c.idle[k]; len(l) > 0 {
 		p := l[len(l)-1]
 		c.idle[k] = l[:len(l)-1]
+		c.inUse += k
 		return p, nil
 	}
 	size := k
@@ -91,6 +94,8 @@ func (c *devCache) alloc(n int) (uintptr, error) {
 			c.idle[k] = append(c.idle[k], q)
 		}
 	}
+	c.reserved += size
+	c.inUse += k
 	return p, nil
 }
 
@@ -99,6 +104,7 @@ func (c *devCache) release(p uintptr, n int) {
 	k := classOf(n)
 	c.mu.Lock()
 	c.idle[k] = append(c.idle[k], p)
+	c.inUse -= k
 	c.mu.Unlock()
 }
 
@@ -110,6 +116,7 @@ func (c *devCache) emptyLocked() {
 		}
 		for _, p := range l {
 			_ = c.b.Free(p)
+			c.reserved -= k
 		}
 		delete(c.idle, k)
 	}
@@ -128,4 +135,20 @@ func EmptyCache(d Device) {
 		c.emptyLocked()
 		c.mu.Unlock()
 	}
+}
+
+// MemoryStats reports device d's memory: allocated, the bytes of the blocks
+// that tensors hold (rounded to their size classes), and reserved, the
+// bytes obtained from the driver (PyTorch's torch.cuda.memory_allocated
+// and memory_reserved).
+func MemoryStats(d Device) (allocated, reserved int) {
+	caches.mu.Lock()
+	c := caches.m[d]
+	caches.mu.Unlock()
+	if c == nil {
+		return 0, 0
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.inUse, c.reserved
 }
