@@ -55,43 +55,23 @@ func ctcCovers(c *devhook.Call) bool {
 	return tg.DType() == tensor.Int64 && tg.Dim() >= 1 && tg.Dim() <= 2
 }
 
-// ctcValidate reads the targets and lengths (to the host when they are on
-// the device: they are small) and applies the CPU's checks; ok is false for
-// any call the CPU would reject (it then runs and says why) or whose tables
-// exceed tensor.MaxElements. The labels must lie in [0, C) and differ from
-// the blank, as on the CPU.
-func ctcValidate(lp, targets *tensor.Tensor, il, tl []int64, blank int64) (plan *ctcPlan, ok bool) {
+// ctcLayout lays out a checked call (functional's ctcCheck: shapes,
+// lengths, blank) for the kernel from the targets and lengths on the host.
+// ok is false for labels the kernel cannot index (outside [0, C) or the
+// blank: the host path then reports them) and for tables beyond
+// tensor.MaxElements.
+func ctcLayout(lp, targets *tensor.Tensor, il, tl []int64, blank int64) (plan *ctcPlan, ok bool) {
 	shape := lp.Shape()
 	steps, n, c := shape[0], shape[1], shape[2]
-	if blank < 0 || blank >= int64(c) || len(il) != n || len(tl) != n {
-		return nil, false
-	}
 	ts := targets.Shape()
 	data := targets.Int64s()
 	offsets := make([]int, n)
-	if len(ts) == 1 {
-		pos := 0
-		for b, v := range tl {
-			if v < 0 || v > int64(len(data)) {
-				return nil, false
-			}
+	pos := 0
+	for b, v := range tl {
+		if len(ts) == 1 {
 			offsets[b] = pos
 			pos += int(v)
-			if pos > len(data) {
-				return nil, false
-			}
-		}
-		if pos != ts[0] {
-			return nil, false
-		}
-	} else {
-		if ts[0] != n {
-			return nil, false
-		}
-		for b, v := range tl {
-			if v < 0 || v > int64(ts[1]) {
-				return nil, false
-			}
+		} else {
 			offsets[b] = b * ts[1]
 		}
 	}
@@ -100,9 +80,6 @@ func ctcValidate(lp, targets *tensor.Tensor, il, tl []int64, blank int64) (plan 
 	var labels []int64
 	for b := range n {
 		L := il[b]
-		if L < 0 || L > int64(steps) {
-			return nil, false
-		}
 		S := int(tl[b])
 		lab := data[offsets[b] : offsets[b]+S]
 		for _, v := range lab {
@@ -186,7 +163,7 @@ func ctcRun(c *devhook.Call) (*tensor.Tensor, devhook.Backward, bool, error) {
 	if err != nil {
 		return nil, nil, true, err
 	}
-	plan, ok := ctcValidate(lp, ht, il, tl, o.Blank)
+	plan, ok := ctcLayout(lp, ht, il, tl, o.Blank)
 	if !ok {
 		return nil, nil, false, nil
 	}

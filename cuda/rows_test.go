@@ -178,7 +178,10 @@ func TestCovers(t *testing.T) {
 	}
 }
 
-func TestCTCValidate(t *testing.T) {
+// TestCTCLayout: the layout of checked calls (functional's ctcCheck
+// rejects inconsistent lengths, shapes and blanks before a kernel runs),
+// declined for labels the kernel cannot index.
+func TestCTCLayout(t *testing.T) {
 	lp, _ := tensor.Randn(6, 3, 5) // T = 6, N = 3, C = 5
 	i64 := func(v ...int64) []int64 { return v }
 	padded := tensor.FromData([]int64{1, 1, 2, 3, 4, 0, 0, 0, 0}, []int{3, 3})
@@ -190,19 +193,12 @@ func TestCTCValidate(t *testing.T) {
 	}{
 		{padded, i64(6, 5, 0), i64(3, 2, 0), 0, true},
 		{tensor.FromData([]int64{1, 1, 2, 3, 4}, []int{5}), i64(6, 5, 0), i64(3, 2, 0), 0, true},
-		{tensor.FromData([]int64{1, 1, 2, 3, 4}, []int{5}), i64(6, 5, 0), i64(3, 1, 0), 0, false}, // sum of lengths
-		{padded, i64(6, 5, 7), i64(3, 2, 0), 0, false},                                            // input length > T
-		{padded, i64(6, -1, 0), i64(3, 2, 0), 0, false},
-		{padded, i64(6, 5, 0), i64(3, -1, 0), 0, false},
-		{padded, i64(6, 5, 0), i64(4, 2, 0), 0, false},                                                           // longer than the padded width
-		{padded, i64(6, 5), i64(3, 2), 0, false},                                                                 // batch size
 		{padded, i64(6, 5, 0), i64(3, 2, 0), 1, false},                                                           // label 1 is the blank
-		{padded, i64(6, 5, 0), i64(3, 2, 0), 5, false},                                                           // blank out of range
 		{tensor.FromData([]int64{1, 1, 5, 3, 4, 0, 0, 0, 0}, []int{3, 3}), i64(6, 5, 0), i64(3, 2, 0), 0, false}, // label out of range
 		{padded, i64(6, 5, 0), i64(3, 2, 1), 0, false},                                                           // a blank label read
 		{tensor.FromData([]int64{1, 1, -2, 3, 4, 0, 0, 0, 0}, []int{3, 3}), i64(6, 5, 0), i64(2, 2, 0), 0, true}, // a negative label not read
 	} {
-		plan, ok := ctcValidate(lp, c.targets, c.il, c.tl, c.blank)
+		plan, ok := ctcLayout(lp, c.targets, c.il, c.tl, c.blank)
 		if ok != c.ok {
 			t.Errorf("case %d: ok = %v, want %v", i, ok, c.ok)
 		}
@@ -368,9 +364,9 @@ func testEmuCTC[T kernels.Float](t *testing.T) {
 			want, wg := cpuRun[T](t, []*tensor.Tensor{lp}, up, func(in []*tensor.Tensor) (*tensor.Tensor, error) {
 				return F.CTCLossInts(in[0], targets, il, tl, F.Reduction(red), F.ZeroInfinity(zi))
 			})
-			plan, ok := ctcValidate(lp, targets, il, tl, 0)
+			plan, ok := ctcLayout(lp, targets, il, tl, 0)
 			if !ok {
-				t.Fatal("ctcValidate rejected a valid call")
+				t.Fatal("ctcLayout rejected a valid call")
 			}
 			got, gg := emuCTC(tensor.Data[T](lp), plan, 0, zi, red, up)
 			what := fmt.Sprintf("%s zero_infinity=%v", red, zi)
