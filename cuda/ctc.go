@@ -78,6 +78,7 @@ func ctcLayout(lp, targets *tensor.Tensor, il, tl []int64, blank int64) (plan *c
 	plan = &ctcPlan{steps: steps, n: n, c: c, targetLengths: tl}
 	meta := make([]int64, 5*n)
 	var labels []int64
+	limit := tensor.MaxElements()
 	for b := range n {
 		L := il[b]
 		S := int(tl[b])
@@ -88,7 +89,7 @@ func ctcLayout(lp, targets *tensor.Tensor, il, tl []int64, blank int64) (plan *c
 			}
 		}
 		w := 2*S + 1
-		if int64(w) > int64(tensor.MaxElements) || L > 0 && int64(w)*L > int64(tensor.MaxElements) {
+		if int64(w) > int64(limit) || L > 0 && int64(w)*L > int64(limit) {
 			return nil, false
 		}
 		meta[5*b] = int64(len(labels))
@@ -100,7 +101,7 @@ func ctcLayout(lp, targets *tensor.Tensor, il, tl []int64, blank int64) (plan *c
 		plan.alphaLen += int(L) * w
 		plan.states += w
 		plan.maxStates = max(plan.maxStates, w)
-		if plan.alphaLen > tensor.MaxElements || 2*plan.states > tensor.MaxElements {
+		if plan.alphaLen > limit || 2*plan.states > limit {
 			return nil, false
 		}
 	}
@@ -177,7 +178,7 @@ func ctcRun(c *devhook.Call) (*tensor.Tensor, devhook.Backward, bool, error) {
 	if err != nil {
 		return nil, nil, true, err
 	}
-	meta, err := tensor.FromData(plan.meta, []int{len(plan.meta)}).ToCUDA()
+	meta, err := tensor.MustFromData(plan.meta, []int{len(plan.meta)}).ToCUDA()
 	if err != nil {
 		return nil, nil, true, err
 	}

@@ -104,7 +104,7 @@ func CTCLoss(logProbs, targets, inputLengths, targetLengths *tensor.Tensor, opts
 	}
 	// The lengths as host tensors (PyTorch's CUDA ctc_loss reads them on
 	// the host too); the labels' values are the kernel's to check.
-	hil, htl := tensor.FromData(il, []int{len(il)}), tensor.FromData(tl, []int{len(tl)})
+	hil, htl := tensor.MustFromData(il, []int{len(il)}), tensor.MustFromData(tl, []int{len(tl)})
 	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(logProbs, sh.tg, hil, htl), diff: 1, cfg: cfg, name: "CtcLossBackward0", opts: opts, anyDevice: 2,
 		host: func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
 			return CTCLoss(a[0], a[1], a[2], a[3], o...)
@@ -396,7 +396,7 @@ func ctcLossT[T kernels.Float](p *ctcProblem) (*tensor.Tensor, error) {
 	switch p.cfg.reduction {
 	case None:
 		if p.batched {
-			out = tensor.FromData(res, []int{p.n})
+			out = tensor.MustFromData(res, []int{p.n})
 		} else {
 			out = tensor.Scalar(res[0])
 		}

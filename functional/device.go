@@ -73,8 +73,14 @@ func deviceOf(op string, ts []*tensor.Tensor, anyDevice int, cfg *config) (tenso
 func onDevice(op string, ts []*tensor.Tensor, anyDevice int, opts []Option, host hostFn) (out *tensor.Tensor, handled bool, err error) {
 	cfg := applyRaw(opts)
 	dev, err := deviceOf(op, ts, anyDevice, &cfg)
-	if err != nil || dev == tensor.CPU {
-		return nil, err != nil, err
+	if err == nil && dev == tensor.CPU {
+		return nil, false, nil
+	}
+	if err := checkOnce(op, opts); err != nil {
+		return nil, true, err
+	}
+	if err != nil {
+		return nil, true, err
 	}
 	out, err = hostFallback(dev, ts, cfg, opts, host)
 	return out, true, err
@@ -113,10 +119,10 @@ func onKernel(k kernelCall) (out *tensor.Tensor, handled bool, err error) {
 		c.Reference = func(args []*tensor.Tensor, w, pw *tensor.Tensor) (*tensor.Tensor, error) {
 			opts := k.opts
 			if w != nil {
-				opts = append(append([]Option{}, opts...), Weight(w))
+				opts = replaceOption(opts, Weight(w))
 			}
 			if pw != nil {
-				opts = append(append([]Option{}, opts...), PosWeight(pw))
+				opts = replaceOption(opts, PosWeight(pw))
 			}
 			return k.host(args, opts)
 		}
@@ -157,14 +163,14 @@ func hostFallback(dev tensor.Device, ts []*tensor.Tensor, cfg config, opts []Opt
 		if err != nil {
 			return nil, err
 		}
-		hopts = append(append([]Option{}, hopts...), Weight(h))
+		hopts = replaceOption(hopts, Weight(h))
 	}
 	if cfg.posWeight != nil && cfg.posWeight.Device() != tensor.CPU {
 		h, err := cfg.posWeight.ToCPU()
 		if err != nil {
 			return nil, err
 		}
-		hopts = append(append([]Option{}, hopts...), PosWeight(h))
+		hopts = replaceOption(hopts, PosWeight(h))
 	}
 	out, err := host(hts, hopts)
 	if err != nil {
@@ -215,7 +221,7 @@ func ctcIntsOnDevice(logProbs, targets *tensor.Tensor, il, tl []int64, opts []Op
 	if il == nil || tl == nil {
 		return nil, true, torchloss.Errorf(torchloss.ErrValue, "ctc_loss", "input_lengths", "expected lengths, got nil")
 	}
-	out, err := CTCLoss(logProbs, targets, tensor.FromData(il, []int{len(il)}), tensor.FromData(tl, []int{len(tl)}), opts...)
+	out, err := CTCLoss(logProbs, targets, tensor.MustFromData(il, []int{len(il)}), tensor.MustFromData(tl, []int{len(tl)}), opts...)
 	return out, true, err
 }
 

@@ -195,7 +195,7 @@ func TestKernelPathNodeNames(t *testing.T) {
 	x := func() *tensor.Tensor { return tensor.MustNew([]float32{0.2, 0.4, 0.6, 0.9, 0.1, 0.3}, 2, 3) }
 	pos := func() *tensor.Tensor { return tensor.MustNew([]float32{0.5, 1, 2, 1.5, 0.7, 0.3}, 2, 3) }
 	sign := func() *tensor.Tensor { return tensor.MustNew([]float32{1, -1}, 2) }
-	cls := func() *tensor.Tensor { return tensor.FromData([]int64{2, 0}, []int{2}) }
+	cls := func() *tensor.Tensor { return tensor.MustFromData([]int64{2, 0}, []int{2}) }
 	w3 := func() *tensor.Tensor { return tensor.MustNew([]float32{1, 2, 3}, 3) }
 	type call func(a []*tensor.Tensor, r F.Reduction) (*tensor.Tensor, error)
 	cases := []struct {
@@ -241,7 +241,7 @@ func TestKernelPathNodeNames(t *testing.T) {
 		}},
 		{"ctc_loss", func() []*tensor.Tensor {
 			lp, _ := F.LogSoftmax(tensor.MustNew([]float32{0.1, 0.5, 0.2, 0.9, 0.3, 0.4, 0.8, 0.2, 0.6, 0.1, 0.7, 0.5}, 4, 1, 3), 2)
-			return []*tensor.Tensor{lp.Detach(), tensor.FromData([]int64{1, 2}, []int{1, 2}), tensor.FromData([]int64{4}, []int{1}), tensor.FromData([]int64{2}, []int{1})}
+			return []*tensor.Tensor{lp.Detach(), tensor.MustFromData([]int64{1, 2}, []int{1, 2}), tensor.MustFromData([]int64{4}, []int{1}), tensor.MustFromData([]int64{2}, []int{1})}
 		}, func(a []*tensor.Tensor, r F.Reduction) (*tensor.Tensor, error) {
 			return F.CTCLoss(a[0], a[1], a[2], a[3], r)
 		}},

@@ -36,7 +36,7 @@ func L1Loss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error
 	if err != nil {
 		return nil, err
 	}
-	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(input, target), diff: 2, cfg: cfg, name: "L1LossBackward0", opts: opts, hostOnly: cfg.weight != nil,
+	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(input, target), diff: 2, cfg: cfg, name: mgReduceName(cfg.reduction, "AbsBackward0"), opts: opts, hostOnly: cfg.weight != nil,
 		host: func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) { return L1Loss(a[0], a[1], o...) }}); ok {
 		return out, err
 	}
@@ -49,10 +49,10 @@ func L1Loss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error
 	}
 	return dispatch(dt,
 		func() (*tensor.Tensor, error) {
-			return pairLossT(input, target, x, y, shape, cfg.reduction, "L1LossBackward0", kernels.L1Forward[float32], kernels.L1Backward[float32])
+			return pairLossT(input, target, x, y, shape, cfg.reduction, mgReduceName(cfg.reduction, "AbsBackward0"), kernels.L1Forward[float32], kernels.L1Backward[float32])
 		},
 		func() (*tensor.Tensor, error) {
-			return pairLossT(input, target, x, y, shape, cfg.reduction, "L1LossBackward0", kernels.L1Forward[float64], kernels.L1Backward[float64])
+			return pairLossT(input, target, x, y, shape, cfg.reduction, mgReduceName(cfg.reduction, "AbsBackward0"), kernels.L1Forward[float64], kernels.L1Backward[float64])
 		})
 }
 

@@ -186,25 +186,25 @@ func (b *Backend) view(t *tensor.Tensor) (*tensor.Tensor, error) {
 		if err != nil {
 			return nil, err
 		}
-		return tensor.FromData(unsafe.Slice((*float32)(unsafe.Pointer(&m[0])), n), t.Shape()), nil
+		return tensor.MustFromData(unsafe.Slice((*float32)(unsafe.Pointer(&m[0])), n), t.Shape()), nil
 	case tensor.Float64:
 		m, err := b.find(p, 8*n)
 		if err != nil {
 			return nil, err
 		}
-		return tensor.FromData(unsafe.Slice((*float64)(unsafe.Pointer(&m[0])), n), t.Shape()), nil
+		return tensor.MustFromData(unsafe.Slice((*float64)(unsafe.Pointer(&m[0])), n), t.Shape()), nil
 	case tensor.Int64:
 		m, err := b.find(p, 8*n)
 		if err != nil {
 			return nil, err
 		}
-		return tensor.FromData(unsafe.Slice((*int64)(unsafe.Pointer(&m[0])), n), t.Shape()), nil
+		return tensor.MustFromData(unsafe.Slice((*int64)(unsafe.Pointer(&m[0])), n), t.Shape()), nil
 	case tensor.Bool:
 		m, err := b.find(p, n)
 		if err != nil {
 			return nil, err
 		}
-		return tensor.FromData(unsafe.Slice((*bool)(unsafe.Pointer(&m[0])), n), t.Shape()), nil
+		return tensor.MustFromData(unsafe.Slice((*bool)(unsafe.Pointer(&m[0])), n), t.Shape()), nil
 	}
 	return nil, fmt.Errorf("fakedevice: dtype %v", t.DType())
 }
@@ -439,13 +439,13 @@ func (b *Backend) Convert(dst uintptr, to tensor.DType, src uintptr, from tensor
 func tensorOf(s any, n int) *tensor.Tensor {
 	switch v := s.(type) {
 	case []float32:
-		return tensor.FromData(v, []int{n})
+		return tensor.MustFromData(v, []int{n})
 	case []float64:
-		return tensor.FromData(v, []int{n})
+		return tensor.MustFromData(v, []int{n})
 	case []int64:
-		return tensor.FromData(v, []int{n})
+		return tensor.MustFromData(v, []int{n})
 	}
-	return tensor.FromData(s.([]bool), []int{n})
+	return tensor.MustFromData(s.([]bool), []int{n})
 }
 
 // raw returns n elements of dtype dt at p as a slice over the memory.
