@@ -261,6 +261,7 @@ func (sp *spec) run(c *devhook.Call) (*tensor.Tensor, devhook.Backward, bool, er
 		if err != nil {
 			return nil, nil, true, err
 		}
+		_ = flag.Free()
 		if h.Int64s()[0] != 0 {
 			return nil, nil, false, nil // an input the CPU rejects: let it say why
 		}
@@ -365,7 +366,10 @@ func reduceFinal(m *drv.Module, f32 bool, partial *tensor.Tensor, nb int, out *t
 		div = 0
 	}
 	err = drv.Launch(fn, [3]uint32{1, 1, 1}, [3]uint32{block, 1, 1}, 0, unsafe.Pointer(&pp), unsafe.Pointer(&n), unsafe.Pointer(&op), unsafe.Pointer(&div))
-	runtime.KeepAlive(partial)
 	runtime.KeepAlive(out)
+	// The partial sums are done with once the launch is queued: their block
+	// goes back to the caching allocator now (work queued later on the one
+	// stream runs after this launch), not at a garbage collection.
+	_ = partial.Free()
 	return err
 }

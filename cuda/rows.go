@@ -209,6 +209,7 @@ func ceRun(c *devhook.Call) (*tensor.Tensor, devhook.Backward, bool, error) {
 		if err := launchGeom(fin, 1, block, unsafe.Pointer(&q)); err != nil {
 			return nil, nil, true, err
 		}
+		_ = partial.Free() // done with once ce_final is queued (see reduceFinal)
 	}
 	h, err := aux.ToCPU()
 	if err != nil {
