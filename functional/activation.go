@@ -23,7 +23,7 @@ func Sigmoid(x *tensor.Tensor) (*tensor.Tensor, error) {
 		return nil, err
 	}
 	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(x), diff: 1, name: "SigmoidBackward0",
-		host: func(a []*tensor.Tensor, _ []Option) (*tensor.Tensor, error) { return Sigmoid(a[0]) }}); ok {
+		host: func(_ *kernelCall, a []*tensor.Tensor, _ []Option) (*tensor.Tensor, error) { return Sigmoid(a[0]) }}); ok {
 		return out, err
 	}
 	return dispatch(dt, func() (*tensor.Tensor, error) { return sigmoid[float32](x) }, func() (*tensor.Tensor, error) { return sigmoid[float64](x) })
@@ -102,9 +102,9 @@ func softmaxOp(op, name string, x *tensor.Tensor, dim int, log bool) (*tensor.Te
 	if err != nil {
 		return nil, err
 	}
-	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(x), diff: 1, dim: d, name: name,
-		host: func(a []*tensor.Tensor, _ []Option) (*tensor.Tensor, error) {
-			return softmaxOp(op, name, a[0], dim, log)
+	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(x), diff: 1, dim: d, name: name, kind: b2i(log),
+		host: func(k *kernelCall, a []*tensor.Tensor, _ []Option) (*tensor.Tensor, error) {
+			return softmaxOp(k.op, k.name, a[0], k.dim, k.kind == 1)
 		}}); ok {
 		return out, err
 	}

@@ -84,7 +84,7 @@ func BinaryCrossEntropy(input, target *tensor.Tensor, opts ...Option) (*tensor.T
 		return nil, torchloss.Errorf(torchloss.ErrDType, op, "target", "Found dtype %s but expected %s", scalarTypeName(target.DType()), scalarTypeName(input.DType()))
 	}
 	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(input, target), diff: 2, cfg: cfg, name: "BinaryCrossEntropyBackward0", opts: opts,
-		host: func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
+		host: func(_ *kernelCall, a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
 			return BinaryCrossEntropy(a[0], a[1], o...)
 		}}); ok {
 		return out, err
@@ -384,7 +384,7 @@ func BinaryCrossEntropyWithLogits(input, target *tensor.Tensor, opts ...Option) 
 		return nil, err
 	}
 	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(input, target), diff: 2, cfg: cfg, name: "BinaryCrossEntropyWithLogitsBackward0", opts: opts,
-		host: func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
+		host: func(_ *kernelCall, a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
 			return BinaryCrossEntropyWithLogits(a[0], a[1], o...)
 		}}); ok {
 		return out, err

@@ -100,7 +100,9 @@ func CrossEntropy(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor,
 		}
 	}
 	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(input, target), diff: 1, cfg: cfg, name: ceNodeName(g, ls > 0), opts: opts,
-		host: func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) { return CrossEntropy(a[0], a[1], o...) }}); ok {
+		host: func(_ *kernelCall, a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
+			return CrossEntropy(a[0], a[1], o...)
+		}}); ok {
 		return out, err
 	}
 	return dispatch(dt,

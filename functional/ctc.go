@@ -106,7 +106,7 @@ func CTCLoss(logProbs, targets, inputLengths, targetLengths *tensor.Tensor, opts
 	// the host too); the labels' values are the kernel's to check.
 	hil, htl := tensor.MustFromData(il, []int{len(il)}), tensor.MustFromData(tl, []int{len(tl)})
 	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(logProbs, sh.tg, hil, htl), diff: 1, cfg: cfg, name: "CtcLossBackward0", opts: opts, anyDevice: 2,
-		host: func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
+		host: func(_ *kernelCall, a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
 			return CTCLoss(a[0], a[1], a[2], a[3], o...)
 		}}); ok {
 		return out, err

@@ -1,6 +1,8 @@
 package functional
 
 import (
+	"slices"
+
 	"github.com/torchloss/torchloss"
 	"github.com/torchloss/torchloss/internal/devhook"
 	"github.com/torchloss/torchloss/tensor"
@@ -40,14 +42,7 @@ type hostFn func(ts []*tensor.Tensor, opts []Option) (*tensor.Tensor, error)
 // lengths) and option tensors, CPU when all are on the host, or an
 // ErrDevice error for tensors on different devices.
 func deviceOf(op string, ts []*tensor.Tensor, anyDevice int, cfg *config) (tensor.Device, error) {
-	onDev := false
-	for _, t := range ts {
-		if t != nil && t.Device() != tensor.CPU {
-			onDev = true
-			break
-		}
-	}
-	onDev = onDev || (cfg.weight != nil && cfg.weight.Device() != tensor.CPU) || (cfg.posWeight != nil && cfg.posWeight.Device() != tensor.CPU)
+	onDev := anyOnDevice(ts) || (cfg.weight != nil && cfg.weight.Device() != tensor.CPU) || (cfg.posWeight != nil && cfg.posWeight.Device() != tensor.CPU)
 	if !onDev {
 		return tensor.CPU, nil
 	}
@@ -66,11 +61,25 @@ func deviceOf(op string, ts []*tensor.Tensor, anyDevice int, cfg *config) (tenso
 	return dev, nil
 }
 
+// anyOnDevice reports whether a tensor of ts (nil entries allowed) is off
+// the CPU.
+func anyOnDevice(ts []*tensor.Tensor) bool {
+	for _, t := range ts {
+		if t != nil && t.Device() != tensor.CPU {
+			return true
+		}
+	}
+	return false
+}
+
 // onDevice is the device hook of an operation without the kernel path:
 // ts are its tensor arguments (nil entries allowed; see deviceOf for
 // anyDevice). It returns handled = false when every tensor (option
 // tensors included) is on the CPU; otherwise it runs the fallback.
 func onDevice(op string, ts []*tensor.Tensor, anyDevice int, opts []Option, host hostFn) (out *tensor.Tensor, handled bool, err error) {
+	if len(opts) == 0 && !anyOnDevice(ts) {
+		return nil, false, nil // the CPU path, without building a config
+	}
 	cfg := applyRaw(opts)
 	dev, err := deviceOf(op, ts, anyDevice, &cfg)
 	if err == nil && dev == tensor.CPU {
@@ -97,8 +106,12 @@ type kernelCall struct {
 	scalar    float64          // the scalar operand of an elementwise op, norm's p
 	name      string           // the autograd node's name
 	hostOnly  bool             // no kernel: a composite graph (a weighted regression)
+	kind      int              // what else the host closure needs (an op's kind)
 	opts      []Option         // as given (for the fallback)
-	host      hostFn
+	// host runs the host implementation on host tensors. It takes what it
+	// needs from k rather than capturing it, so that building a kernelCall
+	// allocates nothing on the CPU path.
+	host func(k *kernelCall, a []*tensor.Tensor, o []Option) (*tensor.Tensor, error)
 }
 
 // onKernel runs a checked call on its device: handled is false when every
@@ -110,21 +123,29 @@ func onKernel(k kernelCall) (out *tensor.Tensor, handled bool, err error) {
 	if err != nil || dev == tensor.CPU {
 		return nil, err != nil, err
 	}
+	return kernelOn(dev, k)
+}
+
+// kernelOn is onKernel's device part, apart so that nothing of k reaches
+// the heap on the CPU path.
+func kernelOn(dev tensor.Device, k kernelCall) (*tensor.Tensor, bool, error) {
+	args, opts := slices.Clone(k.args), slices.Clone(k.opts)
+	host := func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) { return k.host(&k, a, o) }
 	if fwd := devhook.Lookup(k.op, dev); fwd != nil && !k.hostOnly {
-		c := &devhook.Call{Op: k.op, Device: dev, Args: k.args, Options: hookOptions(k.cfg), Needs: make([]bool, k.diff)}
+		c := &devhook.Call{Op: k.op, Device: dev, Args: args, Options: hookOptions(k.cfg), Needs: make([]bool, k.diff)}
 		c.Options.Dim, c.Options.Scalar = k.dim, k.scalar
 		for i := range c.Needs {
-			c.Needs[i] = k.args[i] != nil && k.args[i].RequiresGrad()
+			c.Needs[i] = args[i] != nil && args[i].RequiresGrad()
 		}
-		c.Reference = func(args []*tensor.Tensor, w, pw *tensor.Tensor) (*tensor.Tensor, error) {
-			opts := k.opts
+		c.Reference = func(hargs []*tensor.Tensor, w, pw *tensor.Tensor) (*tensor.Tensor, error) {
+			o := opts
 			if w != nil {
-				opts = replaceOption(opts, Weight(w))
+				o = replaceOption(o, Weight(w))
 			}
 			if pw != nil {
-				opts = replaceOption(opts, PosWeight(pw))
+				o = replaceOption(o, PosWeight(pw))
 			}
-			return k.host(args, opts)
+			return host(hargs, o)
 		}
 		out, bwd, ok, err := fwd(c)
 		if err != nil {
@@ -134,12 +155,12 @@ func onKernel(k kernelCall) (out *tensor.Tensor, handled bool, err error) {
 			if bwd == nil {
 				return out, true, nil
 			}
-			res := tensor.Record(out, k.name, k.args[:k.diff], bwd)
+			res := tensor.Record(out, k.name, args[:k.diff], bwd)
 			ownGrads(res)
 			return res, true, nil
 		}
 	}
-	out, err = hostFallback(dev, k.args, k.cfg, k.opts, k.host)
+	out, err := hostFallback(dev, args, k.cfg, opts, host)
 	return out, true, err
 }
 
@@ -227,3 +248,11 @@ func ctcIntsOnDevice(logProbs, targets *tensor.Tensor, il, tl []int64, opts []Op
 
 // devArgs is shorthand for the tensor arguments of a hook.
 func devArgs(t ...*tensor.Tensor) []*tensor.Tensor { return t }
+
+// b2i is 1 for true (kernelCall.kind of a flag).
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

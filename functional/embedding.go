@@ -80,7 +80,7 @@ func CosineEmbeddingLoss(input1, input2, target *tensor.Tensor, opts ...Option) 
 		return nil, err
 	}
 	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(input1, input2, target), diff: 2, cfg: cfg, name: compositeName(cfg.reduction, "AddBackward0"), opts: opts,
-		host: func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
+		host: func(_ *kernelCall, a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
 			return CosineEmbeddingLoss(a[0], a[1], a[2], o...)
 		}}); ok {
 		return out, err
@@ -308,7 +308,7 @@ func HingeEmbeddingLoss(input, target *tensor.Tensor, opts ...Option) (*tensor.T
 		return nil, err
 	}
 	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(input, target), diff: 1, cfg: cfg, name: compositeName(cfg.reduction, "AddBackward0"), opts: opts,
-		host: func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
+		host: func(_ *kernelCall, a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
 			return HingeEmbeddingLoss(a[0], a[1], o...)
 		}}); ok {
 		return out, err

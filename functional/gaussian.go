@@ -63,7 +63,7 @@ func GaussianNLLLoss(input, target, variance *tensor.Tensor, opts ...Option) (*t
 		last = "AddBackward0"
 	}
 	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(input, target, variance), diff: 3, cfg: cfg, name: compositeName(cfg.reduction, last), opts: opts,
-		host: func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
+		host: func(_ *kernelCall, a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
 			return GaussianNLLLoss(a[0], a[1], a[2], o...)
 		}}); ok {
 		return out, err

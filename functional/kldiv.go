@@ -73,7 +73,9 @@ func KLDiv(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error)
 		name = "SumBackward0"
 	}
 	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(input, target), diff: 2, cfg: cfg, name: name, opts: opts,
-		host: func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) { return KLDiv(a[0], a[1], o...) }}); ok {
+		host: func(_ *kernelCall, a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
+			return KLDiv(a[0], a[1], o...)
+		}}); ok {
 		return out, err
 	}
 	p := kernels.KLDiv{

@@ -37,7 +37,9 @@ func L1Loss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error
 		return nil, err
 	}
 	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(input, target), diff: 2, cfg: cfg, name: mgReduceName(cfg.reduction, "AbsBackward0"), opts: opts, hostOnly: cfg.weight != nil,
-		host: func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) { return L1Loss(a[0], a[1], o...) }}); ok {
+		host: func(_ *kernelCall, a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
+			return L1Loss(a[0], a[1], o...)
+		}}); ok {
 		return out, err
 	}
 	if cfg.weight != nil {

@@ -72,8 +72,10 @@ func opBinary(kind opBinaryKind, a, b *tensor.Tensor) (*tensor.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(a, b), diff: 2, name: opBinaryNames[kind].node,
-		host: func(a []*tensor.Tensor, _ []Option) (*tensor.Tensor, error) { return opBinary(kind, a[0], a[1]) }}); ok {
+	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(a, b), diff: 2, name: opBinaryNames[kind].node, kind: int(kind),
+		host: func(k *kernelCall, a []*tensor.Tensor, _ []Option) (*tensor.Tensor, error) {
+			return opBinary(opBinaryKind(k.kind), a[0], a[1])
+		}}); ok {
 		return out, err
 	}
 	return dispatch(dt,
@@ -228,8 +230,10 @@ func opUnary(kind opUnaryKind, x *tensor.Tensor, s float64) (*tensor.Tensor, err
 	if kind == opAddScalar || kind == opMulScalar {
 		key += ".Scalar"
 	}
-	if out, ok, err := onKernel(kernelCall{op: key, args: devArgs(x), diff: 1, scalar: s, name: opUnaryNames[kind].node,
-		host: func(a []*tensor.Tensor, _ []Option) (*tensor.Tensor, error) { return opUnary(kind, a[0], s) }}); ok {
+	if out, ok, err := onKernel(kernelCall{op: key, args: devArgs(x), diff: 1, scalar: s, name: opUnaryNames[kind].node, kind: int(kind),
+		host: func(k *kernelCall, a []*tensor.Tensor, _ []Option) (*tensor.Tensor, error) {
+			return opUnary(opUnaryKind(k.kind), a[0], k.scalar)
+		}}); ok {
 		return out, err
 	}
 	return dispatch(dt,
@@ -315,8 +319,10 @@ func opTotal(op, node string, x *tensor.Tensor, mean bool) (*tensor.Tensor, erro
 	if err != nil {
 		return nil, err
 	}
-	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(x), diff: 1, name: node,
-		host: func(a []*tensor.Tensor, _ []Option) (*tensor.Tensor, error) { return opTotal(op, node, a[0], mean) }}); ok {
+	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(x), diff: 1, name: node, kind: b2i(mean),
+		host: func(k *kernelCall, a []*tensor.Tensor, _ []Option) (*tensor.Tensor, error) {
+			return opTotal(k.op, k.name, a[0], k.kind == 1)
+		}}); ok {
 		return out, err
 	}
 	return dispatch(dt,
@@ -384,9 +390,9 @@ func opAlong(op, node string, x *tensor.Tensor, dim int, p float64, norm bool) (
 	if norm && n == 0 && (p < 0 || math.IsInf(p, 1)) {
 		return nil, torchloss.Errorf(torchloss.ErrValue, op, "p", "linalg.vector_norm cannot compute the %v norm on the dimension %d because this dimension is empty and the operation does not have an identity", p, d)
 	}
-	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(x), diff: 1, dim: d, scalar: p, name: node,
-		host: func(a []*tensor.Tensor, _ []Option) (*tensor.Tensor, error) {
-			return opAlong(op, node, a[0], dim, p, norm)
+	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(x), diff: 1, dim: d, scalar: p, name: node, kind: b2i(norm),
+		host: func(k *kernelCall, a []*tensor.Tensor, _ []Option) (*tensor.Tensor, error) {
+			return opAlong(k.op, k.name, a[0], k.dim, k.scalar, k.kind == 1)
 		}}); ok {
 		return out, err
 	}

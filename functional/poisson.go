@@ -70,7 +70,9 @@ func PoissonNLLLoss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tenso
 		last = "AddBackward0"
 	}
 	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(input, target), diff: 2, cfg: cfg, name: compositeName(cfg.reduction, last), opts: opts,
-		host: func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) { return PoissonNLLLoss(a[0], a[1], o...) }}); ok {
+		host: func(_ *kernelCall, a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
+			return PoissonNLLLoss(a[0], a[1], o...)
+		}}); ok {
 		return out, err
 	}
 	p := kernels.PoissonNLL{

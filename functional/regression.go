@@ -46,7 +46,9 @@ func MSELoss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, erro
 		return nil, err
 	}
 	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(input, target), diff: 2, cfg: cfg, name: "MseLossBackward0", opts: opts, hostOnly: cfg.weight != nil,
-		host: func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) { return MSELoss(a[0], a[1], o...) }}); ok {
+		host: func(_ *kernelCall, a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
+			return MSELoss(a[0], a[1], o...)
+		}}); ok {
 		return out, err
 	}
 	if cfg.weight != nil {
