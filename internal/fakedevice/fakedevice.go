@@ -180,33 +180,11 @@ func (b *Backend) view(t *tensor.Tensor) (*tensor.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	switch t.DType() {
-	case tensor.Float32:
-		m, err := b.find(p, 4*n)
-		if err != nil {
-			return nil, err
-		}
-		return tensor.MustFromData(unsafe.Slice((*float32)(unsafe.Pointer(&m[0])), n), t.Shape()), nil
-	case tensor.Float64:
-		m, err := b.find(p, 8*n)
-		if err != nil {
-			return nil, err
-		}
-		return tensor.MustFromData(unsafe.Slice((*float64)(unsafe.Pointer(&m[0])), n), t.Shape()), nil
-	case tensor.Int64:
-		m, err := b.find(p, 8*n)
-		if err != nil {
-			return nil, err
-		}
-		return tensor.MustFromData(unsafe.Slice((*int64)(unsafe.Pointer(&m[0])), n), t.Shape()), nil
-	case tensor.Bool:
-		m, err := b.find(p, n)
-		if err != nil {
-			return nil, err
-		}
-		return tensor.MustFromData(unsafe.Slice((*bool)(unsafe.Pointer(&m[0])), n), t.Shape()), nil
+	m, err := b.raw(p, t.DType(), n)
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("fakedevice: dtype %v", t.DType())
+	return tensorOf(m, t.Shape()), nil
 }
 
 // store returns a new device tensor holding the host tensor h's values
@@ -414,7 +392,7 @@ func (b *Backend) Convert(dst uintptr, to tensor.DType, src uintptr, from tensor
 	if err != nil {
 		return err
 	}
-	h, err := tensorOf(s, n).To(to)
+	h, err := tensorOf(s, []int{n}).To(to)
 	if err != nil {
 		return err
 	}
@@ -436,16 +414,17 @@ func (b *Backend) Convert(dst uintptr, to tensor.DType, src uintptr, from tensor
 	return nil
 }
 
-func tensorOf(s any, n int) *tensor.Tensor {
+// tensorOf is a host tensor of shape over the slice s (from raw).
+func tensorOf(s any, shape []int) *tensor.Tensor {
 	switch v := s.(type) {
 	case []float32:
-		return tensor.MustFromData(v, []int{n})
+		return tensor.MustFromData(v, shape)
 	case []float64:
-		return tensor.MustFromData(v, []int{n})
+		return tensor.MustFromData(v, shape)
 	case []int64:
-		return tensor.MustFromData(v, []int{n})
+		return tensor.MustFromData(v, shape)
 	}
-	return tensor.MustFromData(s.([]bool), []int{n})
+	return tensor.MustFromData(s.([]bool), shape)
 }
 
 // raw returns n elements of dtype dt at p as a slice over the memory.
