@@ -1232,6 +1232,75 @@ done:
 for kind in ("mse", "l1", "kl"):
     for nt in (False, True):
         body.append(rows_kernel(kind + "Rows32" + ("NT" if nt else ""), kind, nt))
+
+# cosine_embedding_loss rows (CosineRowSums, CosineRowGrad), float32: one
+# row's three sums Σ a·b, Σ a², Σ b² in one pass, each product rounded and
+# added to its accumulators as addRows32 adds (acc[k] += x[row*32 + 8k..]),
+# and a row's gradient g = (gm*a + gm*a) + gp*b (each product rounded; the
+# NT form stores with streaming stores, 32-byte aligned g, no fence).
+def dot3_kernel():
+    s = """
+// func dot3Rows32(p, s1, s2 *[4][8]float32, a, b []float32, rows int)
+TEXT ·dot3Rows32(SB), NOSPLIT, $0-80
+	MOVQ p+0(FP), AX
+	MOVQ s1+8(FP), BX
+	MOVQ s2+16(FP), DX
+	MOVQ a_base+24(FP), SI
+	MOVQ b_base+48(FP), DI
+	MOVQ rows+72(FP), CX
+"""
+    for r, k in [("AX", 0), ("BX", 4), ("DX", 8)]:
+        s += "".join("\tVMOVUPS %d(%s), Y%d\n" % (32 * j, r, k + j) for j in range(4))
+    s += "\tTESTQ CX, CX\n\tJZ done\nloop:\n"
+    for j in range(4):
+        s += """	VMOVUPS %(o)d(SI), Y12
+	VMOVUPS %(o)d(DI), Y13
+	VMULPS Y13, Y12, Y14
+	VADDPS Y14, Y%(p)d, Y%(p)d
+	VMULPS Y12, Y12, Y14
+	VADDPS Y14, Y%(a)d, Y%(a)d
+	VMULPS Y13, Y13, Y15
+	VADDPS Y15, Y%(b)d, Y%(b)d
+""" % dict(o=32 * j, p=j, a=4 + j, b=8 + j)
+    s += "\tADDQ $128, SI\n\tADDQ $128, DI\n\tDECQ CX\n\tJNZ loop\ndone:\n"
+    for r, k in [("AX", 0), ("BX", 4), ("DX", 8)]:
+        s += "".join("\tVMOVUPS Y%d, %d(%s)\n" % (k + j, 32 * j, r) for j in range(4))
+    return s + "\tVZEROUPPER\n\tRET\n"
+
+
+def cosgrad_kernel(name, st):
+    return """
+// func %(name)s(a, b, g []float32, gm, gp float32)
+// g[i] = (gm*a[i] + gm*a[i]) + gp*b[i] for i < len(g)&^7.
+TEXT ·%(name)s(SB), NOSPLIT, $0-80
+	MOVQ a_base+0(FP), SI
+	MOVQ b_base+24(FP), R8
+	MOVQ g_base+48(FP), DI
+	MOVQ g_len+56(FP), CX
+	VBROADCASTSS gm+72(FP), Y14
+	VBROADCASTSS gp+76(FP), Y15
+	SHRQ $3, CX
+	JZ done
+loop:
+	VMULPS (SI), Y14, Y0
+	VADDPS Y0, Y0, Y0
+	VMULPS (R8), Y15, Y1
+	VADDPS Y1, Y0, Y0
+	%(st)s Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, DI
+	DECQ CX
+	JNZ loop
+done:
+	VZEROUPPER
+	RET
+""" % dict(name=name, st=st)
+
+
+body.append(dot3_kernel())
+body.append(cosgrad_kernel("cosGrad32", "VMOVUPS"))
+body.append(cosgrad_kernel("cosGrad32NT", "VMOVNTPS"))
 body.append("""
 // func sfence()
 TEXT ·sfence(SB), NOSPLIT, $0-0
