@@ -288,24 +288,24 @@ func CosineRowSums[T Float](a, b, scratch []T) (p, s1, s2 T) {
 }
 
 // cosineSums32 is CosineRowSums for float32 with AVX2 and len(a) ≥ 8:
-// three cascades with sumCascade's steps, dot3Rows32 feeding their rows.
+// three cascades with sumCascade's steps, dot3Rows32 feeding their rows
+// (dot3Sum32 the whole of a row too short for a carry).
 func cosineSums32(a, b []float32) (p, s1, s2 float32) {
 	const w = 8
 	n := len(a)
 	nvec := n / w
 	c := newCascade[float32](nvec)
+	if c.rows < c.step {
+		var out [3]float32
+		dot3Sum32(a, b, c.rows, &out)
+		return out[0], out[1], out[2]
+	}
 	lo := c.rows * 32
 	var tp, t1, t2 [32]float32
 	m := n - lo
 	for j := range m {
 		x, y := a[lo+j], b[lo+j]
 		tp[j], t1[j], t2[j] = x*y, x*x, y*y
-	}
-	if c.rows < c.step {
-		// No carry: level 0 only (see finishLevel0).
-		var ap, a1, a2 [4][8]float32
-		dot3Rows32(&ap, &a1, &a2, a[:lo], b[:lo], c.rows)
-		return c.finishLevel0(&ap, tp[:m], nvec, w), c.finishLevel0(&a1, t1[:m], nvec, w), c.finishLevel0(&a2, t2[:m], nvec, w)
 	}
 	var ap, a1, a2 [4][4][8]float32
 	i := 0

@@ -1268,6 +1268,94 @@ TEXT ·dot3Rows32(SB), NOSPLIT, $0-80
     return s + "\tVZEROUPPER\n\tRET\n"
 
 
+def dot3_sum_kernel():
+    # dot3Rows32 from zero for rows < the cascade's step (no carry), then
+    # finishLevel0 for the three sums: the vectors after the rows into
+    # accumulator 0, the accumulators ((0+1)+2)+3, the leftover products
+    # from 0 in order, the lanes in order, 0 + f.
+    def vec(o, acc):
+        return """	VMOVUPS %(o)d(SI), Y12
+	VMOVUPS %(o)d(DI), Y13
+	VMULPS Y13, Y12, Y14
+	VADDPS Y14, Y%(p)d, Y%(p)d
+	VMULPS Y12, Y12, Y14
+	VADDPS Y14, Y%(a)d, Y%(a)d
+	VMULPS Y13, Y13, Y15
+	VADDPS Y15, Y%(b)d, Y%(b)d
+""" % dict(o=o, p=acc, a=4 + acc, b=8 + acc)
+    s = """
+// func dot3Sum32(a, b []float32, rows int, out *[3]float32)
+// out = CosineRowSums(a, b) for rows = len(a)/32 below the cascade's step.
+TEXT ·dot3Sum32(SB), NOSPLIT, $96-64
+	MOVQ a_base+0(FP), SI
+	MOVQ a_len+8(FP), R9
+	MOVQ b_base+24(FP), DI
+	MOVQ rows+48(FP), CX
+	MOVQ CX, R10
+"""
+    s += "".join("\tVXORPS Y%d, Y%d, Y%d\n" % (k, k, k) for k in range(12))
+    s += "\tTESTQ CX, CX\n\tJZ vecs\nloop:\n"
+    for j in range(4):
+        s += vec(32 * j, j)
+    s += """	ADDQ $128, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ loop
+vecs:
+	MOVQ R9, R11
+	SHRQ $3, R11
+	SHLQ $2, R10
+	SUBQ R10, R11
+	JZ merge
+vloop:
+""" + vec(0, 0) + """	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ R11
+	JNZ vloop
+merge:
+"""
+    for k in (0, 4, 8):
+        s += "".join("\tVADDPS Y%d, Y%d, Y%d\n" % (k + j, k, k) for j in (1, 2, 3))
+    s += """	VMOVUPS Y0, 0(SP)
+	VMOVUPS Y4, 32(SP)
+	VMOVUPS Y8, 64(SP)
+	VXORPS X1, X1, X1
+	VXORPS X5, X5, X5
+	VXORPS X9, X9, X9
+	MOVQ R9, R12
+	ANDQ $7, R12
+	JZ lanes
+sloop:
+	VMOVSS (SI), X12
+	VMOVSS (DI), X13
+	VMULSS X13, X12, X14
+	VADDSS X14, X1, X1
+	VMULSS X12, X12, X14
+	VADDSS X14, X5, X5
+	VMULSS X13, X13, X15
+	VADDSS X15, X9, X9
+	ADDQ $4, SI
+	ADDQ $4, DI
+	DECQ R12
+	JNZ sloop
+lanes:
+"""
+    for l in range(8):
+        s += "".join("\tVADDSS %d(SP), X%d, X%d\n" % (32 * q + 4 * l, 1 + 4 * q, 1 + 4 * q) for q in range(3))
+    s += """	VXORPS X0, X0, X0
+	MOVQ out+56(FP), AX
+	VADDSS X1, X0, X2
+	VMOVSS X2, (AX)
+	VADDSS X5, X0, X6
+	VMOVSS X6, 4(AX)
+	VADDSS X9, X0, X10
+	VMOVSS X10, 8(AX)
+	VZEROUPPER
+	RET
+"""
+    return s
+
+
 def cosgrad_kernel(name, st):
     return """
 // func %(name)s(a, b, g []float32, gm, gp float32)
@@ -1299,6 +1387,7 @@ done:
 
 
 body.append(dot3_kernel())
+body.append(dot3_sum_kernel())
 body.append(cosgrad_kernel("cosGrad32", "VMOVUPS"))
 body.append(cosgrad_kernel("cosGrad32NT", "VMOVNTPS"))
 body.append("""

@@ -11,6 +11,13 @@ package kernels
 //go:noescape
 func dot3Rows32(p, s1, s2 *[4][8]float32, a, b []float32, rows int)
 
+// dot3Sum32 writes CosineRowSums(a, b) to out for len(a) ≥ 8 whose
+// rows = len(a)/32 is below the cascade's step (no carry): dot3Rows32 and
+// the three finishLevel0 in one call.
+//
+//go:noescape
+func dot3Sum32(a, b []float32, rows int, out *[3]float32)
+
 // cosGrad32 writes g[i] = (gm·a[i] + gm·a[i]) + gp·b[i] for i <
 // len(g)&^7; the NT form with streaming stores (32-byte aligned g, the
 // fence left to the caller).
