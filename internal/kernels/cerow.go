@@ -113,7 +113,16 @@ func CERowExp[T Float](x, e, w []T, wantA bool) (m, s, a T) {
 				mode, w32 = 2, any(w).([]float32)
 			}
 		}
-		expSum32AVX2(x32, any(e).([]float32), float32(m), w32, mode, any(&acc).(*[16]float32))
+		e32, a32 := any(e).([]float32), any(&acc).(*[16]float32)
+		if hasAVX512 && n >= 16 {
+			k := n &^ 15
+			expSum32AVX512(x32[:k], e32[:k], float32(m), w32, mode, a32)
+			if w32 != nil {
+				w32 = w32[k:]
+			}
+			x32, e32 = x32[k:], e32[k:]
+		}
+		expSum32AVX2(x32, e32, float32(m), w32, mode, a32)
 		j = n &^ 7
 	}
 	is32 := Is32[T]()

@@ -342,6 +342,89 @@ cg_done:
 	RET
 """)
 
+
+# AVX-512 forms (sixteen lanes, run-time selected where the CPU has
+# AVX512F): zify turns an AVX2 sequence into the same operations on Z
+# registers, with the constants it reads from memory preloaded into
+# registers (zconsts). Lane l of a 16-lane vector is lane l of the AVX2
+# kernel's vector for the first eight elements and lane l - 8 of the next
+# vector's for the rest, so kernels that sum by lanes add the lower, then
+# the upper half to their eight-lane accumulators: the same additions in
+# the same order.
+import re
+
+EXPF_Z = ["f_log2e", "f_rnd", "f_c1", "f_c2", "f_p0", "f_p1", "f_p2", "f_p3", "f_p4", "f_p5", "f_one", "f_bias"]
+
+
+def zconsts(names, first=16):
+    return {n: "Z%d" % (first + i) for i, n in enumerate(names)}
+
+
+def zload(cmap):
+    return "".join("\tVBROADCASTSS %s<>(SB), %s\n" % (n, r) for n, r in cmap.items())
+
+
+def zify(asm, cmap):
+    asm = re.sub(r"\bY(\d+)\b", r"Z\1", asm)
+    for n, r in cmap.items():
+        asm = asm.replace(n + "<>(SB)", r)
+    assert "<>(SB)" not in asm, asm
+    return asm
+
+
+def expsum512():
+    cm = zconsts(EXPF_Z)
+    return """
+// func expSum32AVX512(x, e []float32, m float32, w []float32, mode int, acc *[16]float32)
+// expSum32AVX2 for i < len(x)&^15, sixteen lanes at a time.
+TEXT ·expSum32AVX512(SB), NOSPLIT, $0-96
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	MOVQ e_base+24(FP), DI
+	VBROADCASTSS m+48(FP), Z12
+	MOVQ w_base+56(FP), R8
+	MOVQ mode+80(FP), DX
+	MOVQ acc+88(FP), AX
+	VMOVUPS (AX), Y8
+	VMOVUPS 32(AX), Y9
+	VBROADCASTSS f_hi<>(SB), Z10
+	VBROADCASTSS f_lo<>(SB), Z11
+""" + zload(cm) + """	SHRQ $4, CX
+	JZ done
+loop:
+	VMOVUPS (SI), Z0
+	VSUBPS Z12, Z0, Z0
+	CMPQ DX, $1
+	JB exp
+	JA wsum
+	VEXTRACTF64X4 $1, Z0, Y13
+	VADDPS Y0, Y9, Y9
+	VADDPS Y13, Y9, Y9
+	JMP exp
+wsum:
+	VMULPS (R8), Z0, Z1
+	VEXTRACTF64X4 $1, Z1, Y13
+	VADDPS Y1, Y9, Y9
+	VADDPS Y13, Y9, Y9
+	ADDQ $64, R8
+exp:
+""" + zify(expf("Y0", "Y1"), cm) + """	VMOVUPS Z1, (DI)
+	VEXTRACTF64X4 $1, Z1, Y13
+	VADDPS Y1, Y8, Y8
+	VADDPS Y13, Y8, Y8
+	ADDQ $64, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ loop
+done:
+	VMOVUPS Y8, (AX)
+	VMOVUPS Y9, 32(AX)
+	VZEROUPPER
+	RET
+"""
+
+
+body.append(expsum512())
 body.append("""
 // func sigmoid32AVX2(dst, src []float32)
 // dst[i] = 1/(1 + Expf(-src[i])) for i < len(src)&^7.

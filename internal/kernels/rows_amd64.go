@@ -27,3 +27,35 @@ func cosGrad32(a, b, g []float32, gm, gp float32)
 
 //go:noescape
 func cosGrad32NT(a, b, g []float32, gm, gp float32)
+
+// hasAVX512 reports AVX512F with the OS saving the ZMM and opmask state:
+// the sixteen-lane forms of the row kernels run, bitwise the same as the
+// AVX2 ones (they are used only where hasAVX2 holds too).
+var hasAVX512 = func() bool {
+	if !hasAVX2 {
+		return false
+	}
+	_, b7, _, _ := cpuid(7, 0)
+	if b7&(1<<16) == 0 { // AVX512F
+		return false
+	}
+	x, _ := xgetbv()
+	return x&0xe6 == 0xe6 // XMM, YMM, opmask, ZMM0-15 upper halves, ZMM16-31
+}()
+
+// setAVX512 switches the AVX-512 kernels on or off (tests compare the
+// paths) and returns the previous setting; it cannot switch them on
+// without the CPU's support.
+func setAVX512(v bool) bool {
+	old := hasAVX512
+	hasAVX512 = v && avx512Supported
+	return old
+}
+
+var avx512Supported = hasAVX512
+
+
+// expSum32AVX512 is expSum32AVX2 for the first len(x)&^15 elements.
+//
+//go:noescape
+func expSum32AVX512(x, e []float32, m float32, w []float32, mode int, acc *[16]float32)
