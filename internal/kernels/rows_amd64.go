@@ -54,7 +54,6 @@ func setAVX512(v bool) bool {
 
 var avx512Supported = hasAVX512
 
-
 // expSum32AVX512 is expSum32AVX2 for the first len(x)&^15 elements.
 //
 //go:noescape
