@@ -1473,6 +1473,84 @@ body.append(dot3_kernel())
 body.append(dot3_sum_kernel())
 body.append(cosgrad_kernel("cosGrad32", "VMOVUPS"))
 body.append(cosgrad_kernel("cosGrad32NT", "VMOVNTPS"))
+
+# klRows32 with AVX-512 (AVX512F and DQ): a row's two 16-lane vectors hold
+# accumulators 0-1 and 2-3 (Z10, Z11), so each lane adds the same losses in
+# the same order; logf's and the checks' compares write opmasks, turned
+# into lane masks (VPMOVM2D) where the AVX2 kernel uses the lane mask as a
+# value. The flags gather in K4. The NT form needs a 64-byte aligned gx.
+LOGF_Z = ["f_c126", "f_mant", "f_halfb", "f_sqrthf", "f_one"] + ["f_l%d" % k for k in range(9)] + ["f_q1", "f_q2"]
+
+
+def zlogf(x, out, e, z, z2, q, t, cm):
+    ops = []
+    for o in logf_ops(x, out, e, z, z2, q, t):
+        m = re.match(r"\tVCMPPS (\$0x[0-9a-f]+), (\S+), (Y\d+), (Y\d+)\n", o)
+        if m:
+            ops.append("\tVCMPPS %s, %s, %s, K7\n\tVPMOVM2D K7, %s\n" % (m.group(1), m.group(2), m.group(3), m.group(4)))
+        else:
+            ops.append(o)
+    return zify("".join(ops), cm)
+
+
+def klrows512(name, nt):
+    cm = zconsts(LOGF_Z)
+    st = "VMOVNTPS" if nt else "VMOVUPS"
+    s = """
+// func %(name)s(acc *[4][8]float32, x, y, gx []float32, c float32, rows int) bool
+TEXT ·%(name)s(SB), NOSPLIT, $0-97
+	MOVQ acc+0(FP), DI
+	MOVQ x_base+8(FP), SI
+	MOVQ y_base+32(FP), R8
+	MOVQ gx_base+56(FP), R9
+	MOVQ rows+88(FP), CX
+	VBROADCASTSS c+80(FP), Z15
+	VBROADCASTSS f_tiny<>(SB), Z13
+	VBROADCASTSS f_inf<>(SB), Z14
+	VXORPS Z12, Z12, Z12
+	VMOVUPS (DI), Z10
+	VMOVUPS 64(DI), Z11
+	KXNORW K4, K4, K4
+""" % dict(name=name) + zload(cm) + """	TESTQ CX, CX
+	JZ done
+loop:
+"""
+    for h in range(2):
+        s += """	VMOVUPS %(o)d(R8), Z8
+	VCMPPS $0x1D, Z13, Z8, K1
+	VCMPPS $0x11, Z14, Z8, K2
+	KANDW K2, K1, K1
+	VCMPPS $0x00, Z12, Z8, K3
+	KORW K3, K1, K1
+	KANDW K1, K4, K4
+""" % dict(o=64 * h) + zlogf("Y8", "Y9", "Y1", "Y2", "Y3", "Y4", "Y5", cm) + """	VMULPS Z9, Z8, Z9
+	VPMOVM2D K3, Z6
+	VANDNPS Z9, Z6, Z9
+	VMULPS %(o)d(SI), Z8, Z7
+	VSUBPS Z7, Z9, Z9
+	VADDPS Z9, Z%(a)d, Z%(a)d
+	VMULPS Z15, Z8, Z7
+	%(st)s Z7, %(o)d(R9)
+""" % dict(o=64 * h, a=10 + h, st=st)
+    s += """	ADDQ $128, SI
+	ADDQ $128, R8
+	ADDQ $128, R9
+	DECQ CX
+	JNZ loop
+done:
+	VMOVUPS Z10, (DI)
+	VMOVUPS Z11, 64(DI)
+	KMOVW K4, AX
+	CMPL AX, $0xFFFF
+	SETNE ret+96(FP)
+	VZEROUPPER
+	RET
+"""
+    return s
+
+
+body.append(klrows512("klRows32AVX512", False))
+body.append(klrows512("klRows32NTAVX512", True))
 body.append("""
 // func sfence()
 TEXT ·sfence(SB), NOSPLIT, $0-0

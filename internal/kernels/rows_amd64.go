@@ -28,7 +28,8 @@ func cosGrad32(a, b, g []float32, gm, gp float32)
 //go:noescape
 func cosGrad32NT(a, b, g []float32, gm, gp float32)
 
-// hasAVX512 reports AVX512F with the OS saving the ZMM and opmask state:
+// hasAVX512 reports AVX512F and AVX512DQ with the OS saving the ZMM and
+// opmask state:
 // the sixteen-lane forms of the row kernels run, bitwise the same as the
 // AVX2 ones (they are used only where hasAVX2 holds too).
 var hasAVX512 = func() bool {
@@ -36,7 +37,7 @@ var hasAVX512 = func() bool {
 		return false
 	}
 	_, b7, _, _ := cpuid(7, 0)
-	if b7&(1<<16) == 0 { // AVX512F
+	if b7&(1<<16) == 0 || b7&(1<<17) == 0 { // AVX512F, AVX512DQ
 		return false
 	}
 	x, _ := xgetbv()
@@ -58,3 +59,12 @@ var avx512Supported = hasAVX512
 //
 //go:noescape
 func expSum32AVX512(x, e []float32, m float32, w []float32, mode int, acc *[16]float32)
+
+// klRows32AVX512 and its NT form (64-byte aligned gx) are klRows32 with
+// sixteen lanes.
+//
+//go:noescape
+func klRows32AVX512(acc *[4][8]float32, x, y, gx []float32, c float32, rows int) bool
+
+//go:noescape
+func klRows32NTAVX512(acc *[4][8]float32, x, y, gx []float32, c float32, rows int) bool

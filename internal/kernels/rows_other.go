@@ -14,3 +14,10 @@ func setAVX512(bool) bool { return false }
 func expSum32AVX512(x, e []float32, m float32, w []float32, mode int, acc *[16]float32) {
 	panic("unreachable")
 }
+
+func klRows32AVX512(acc *[4][8]float32, x, y, gx []float32, c float32, rows int) bool {
+	panic("unreachable")
+}
+func klRows32NTAVX512(acc *[4][8]float32, x, y, gx []float32, c float32, rows int) bool {
+	panic("unreachable")
+}
