@@ -3,7 +3,8 @@
 versions of Exp32, Log32 and Log1p32, eight-lane float32 Expf and the
 cross_entropy row kernels (cerow.go), the same operations in the same order
 as the Go functions in fastmath.go, so that the results are bitwise
-identical. Run from internal/kernels: python3 gen_vecmath.py > vecmath_amd64.s
+identical; and AVX-512 forms of the hottest row kernels (sixteen lanes,
+selected at run time, see zify). Run from internal/kernels: python3 gen_vecmath.py > vecmath_amd64.s
 """
 import struct
 
