@@ -4,6 +4,7 @@
 #
 #   go test -c -o gpu-check/cuda.test ./cuda
 #   go build -o gpu-check/torchloss ./cmd/torchloss
+#   go test -c -o gpu-check/kernels.test ./internal/kernels   (optional)
 #
 # then, on the GPU machine, from the repository root:
 #
@@ -39,6 +40,11 @@ step conform-cuda "$BIN/torchloss" conform --device cuda -v --write-results "$OU
 # The test binary runs in its package directory (kernels/*.ptx; nvcc and
 # ptxas absent: those tests skip).
 (cd cuda && step cuda-test "$BIN/cuda.test" -test.v -test.timeout 300s)
+# The host CPU's row kernels (AVX-512 where it has it) against AVX2 and Go,
+# bit for bit, and their speed with each instruction set (a few seconds).
+if [ -x "$BIN/kernels.test" ]; then
+  (cd internal/kernels && step kernels-cpu "$BIN/kernels.test" -test.run 'CERow|ForwardGradSum|CosineRow' -test.bench 'CERow|KLRows' -test.benchtime 200x -test.count 3)
+fi
 # The benchmark, if this build of torchloss has it for the GPU.
 if "$BIN/torchloss" bench -h 2>&1 | grep -q -- '-device'; then
   t0=$(date +%s)
