@@ -7,7 +7,10 @@ func cosGrad32(a, b, g []float32, gm, gp float32)                   { panic("unr
 func cosGrad32NT(a, b, g []float32, gm, gp float32)                 { panic("unreachable") }
 func dot3Sum32(a, b []float32, rows int, out *[3]float32)           { panic("unreachable") }
 
-const hasAVX512 = false
+const (
+	hasAVX512       = false
+	avx512Supported = false
+)
 
 func setAVX512(bool) bool { return false }
 
