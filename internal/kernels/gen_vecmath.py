@@ -1247,24 +1247,26 @@ def rows_vec(kind, o, st):
 	VMULPS Y2, Y15, Y2
 	%(st)s Y2, %(o)d(R9)
 """ % dict(o=o, st=st, a=8 + o // 32)
-    return """	VMOVUPS %(o)d(R8), Y8
-	VCMPPS $0x1D, f_tiny<>(SB), Y8, Y9
-	VCMPPS $0x11, f_inf<>(SB), Y8, Y10
-	VANDPS Y10, Y9, Y9
-	VXORPS Y13, Y13, Y13
-	VCMPPS $0x00, Y13, Y8, Y12
-	VORPS Y12, Y9, Y9
-	VANDPS Y9, Y14, Y14
-""" % dict(o=o) + logf("Y8", "Y11") + """	VMULPS Y11, Y8, Y11
-	VANDNPS Y11, Y12, Y11
-	VMULPS %(o)d(SI), Y8, Y10
-	VSUBPS Y10, Y11, Y11
-	VMOVUPS %(o)d(DI), Y10
-	VADDPS Y11, Y10, Y10
-	VMOVUPS Y10, %(o)d(DI)
-	VMULPS Y15, Y8, Y9
-	%(st)s Y9, %(o)d(R9)
-""" % dict(o=o, st=st)
+    # kl: the target in Y12, its zero mask in Y13, logf's registers Y0-Y4
+    # (its result in Y1), the accumulators in registers as mse's and l1's
+    # (an accumulator in memory, read back after each row's streaming
+    # stores, ran several times slower on some data layouts).
+    return """	VMOVUPS %(o)d(R8), Y12
+	VCMPPS $0x1D, f_tiny<>(SB), Y12, Y5
+	VCMPPS $0x11, f_inf<>(SB), Y12, Y6
+	VANDPS Y6, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VCMPPS $0x00, Y6, Y12, Y13
+	VORPS Y13, Y5, Y5
+	VANDPS Y5, Y14, Y14
+""" % dict(o=o) + "".join(logf_ops("Y12", "Y1", "Y0", "Y1", "Y2", "Y3", "Y4")) + """	VMULPS Y1, Y12, Y1
+	VANDNPS Y1, Y13, Y1
+	VMULPS %(o)d(SI), Y12, Y5
+	VSUBPS Y5, Y1, Y1
+	VADDPS Y1, Y%(a)d, Y%(a)d
+	VMULPS Y15, Y12, Y5
+	%(st)s Y5, %(o)d(R9)
+""" % dict(o=o, st=st, a=8 + o // 32)
 
 
 def rows_kernel(name, kind, nt):
@@ -1281,13 +1283,11 @@ TEXT ·%(name)s(SB), NOSPLIT, $0-%(frame)d
 	MOVQ rows+88(FP), CX
 	VBROADCASTSS c+80(FP), Y15
 """ % dict(name=name, ret=ret, frame=frame)
-    # mse and l1 keep the accumulators in Y8-Y11 (l1: |.| mask Y12, 1.0
-    # Y13, zero Y14); kl, whose logf needs the registers, adds in memory
-    # and gathers the lanes' flags in Y14.
+    # The accumulators in Y8-Y11 (l1: |.| mask Y12, 1.0 Y13, zero Y14; kl
+    # gathers the lanes' flags in Y14).
     if kind == "kl":
         s += "\tVPCMPEQD Y14, Y14, Y14\n"
-    else:
-        s += "".join("\tVMOVUPS %d(DI), Y%d\n" % (32 * k, 8 + k) for k in range(4))
+    s += "".join("\tVMOVUPS %d(DI), Y%d\n" % (32 * k, 8 + k) for k in range(4))
     if kind == "l1":
         s += "\tVMOVUPS f_abs<>(SB), Y12\n\tVMOVUPS f_one<>(SB), Y13\n\tVXORPS Y14, Y14, Y14\n"
     s += """	TESTQ CX, CX
@@ -1303,13 +1303,12 @@ loop:
 	JNZ loop
 done:
 """
+    s += "".join("\tVMOVUPS Y%d, %d(DI)\n" % (8 + k, 32 * k) for k in range(4))
     if kind == "kl":
         s += """	VMOVMSKPS Y14, AX
 	CMPL AX, $0xFF
 	SETNE ret+96(FP)
 """
-    else:
-        s += "".join("\tVMOVUPS Y%d, %d(DI)\n" % (8 + k, 32 * k) for k in range(4))
     return s + "\tVZEROUPPER\n\tRET\n"
 
 
