@@ -17,7 +17,9 @@
 # ones on 2^20 elements, cross_entropy, cosine_embedding_loss and ctc_loss
 # launched directly so that a fallback fails — and determinism),
 # bench-cuda.json (torchloss bench --device cuda --json, when the bench
-# command takes --device) and summary.txt with each step's exit status. The
+# command takes --device), kernels-cpu.txt (when kernels.test is built: the
+# host CPU's AVX-512 row kernels against AVX2 and Go, and their speed) and
+# summary.txt with each step's exit status. The
 # CPU conformance runs too, as a control. Without the bench, the run takes
 # about a minute.
 set -u
