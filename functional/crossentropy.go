@@ -387,8 +387,9 @@ func ceFusedT[T kernels.Float](op string, input, target *tensor.Tensor, cfg conf
 	var gx []T
 	var eager *eagerGrads[T]
 	if needs(input) {
-		gx = make([]T, len(x))
-		eager = &eagerGrads[T]{gs: [][]T{gx}, ready: true}
+		eager = &eagerGrads[T]{ready: true}
+		gx = gradBuf(&eager.claims, input, input.Shape(), len(x), x)
+		eager.gs = [][]T{gx}
 	}
 	lpt := make([]T, b)
 	var smooth []T

@@ -308,8 +308,9 @@ func ctcLossT[T kernels.Float](p *ctcProblem) (*tensor.Tensor, error) {
 		alphas = make([][]T, p.n)
 	}
 	if eagerGrad {
-		grad = make([]T, len(lp))
-		eager = &eagerGrads[T]{gs: [][]T{grad}, ready: true}
+		eager = &eagerGrads[T]{ready: true}
+		grad = gradBuf(&eager.claims, p.logProbs, p.logProbs.Shape(), len(lp), lp)
+		eager.gs = [][]T{grad}
 	}
 	// Each sample takes a kernel workspace from the kernels' free list and
 	// gives it back when done; with the eager gradient the alpha table is

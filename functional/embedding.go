@@ -330,8 +330,9 @@ func hingeT[T kernels.Float](input, target *tensor.Tensor, cfg config, shape []i
 	var gx []T
 	up := T(1)
 	if wantEager(cfg.reduction, input) && input.Numel() == n {
-		gx = make([]T, n)
-		eager = &eagerGrads[T]{gs: [][]T{gx}}
+		eager = &eagerGrads[T]{}
+		gx = gradBuf(&eager.claims, input, shape, n, x)
+		eager.gs = [][]T{gx}
 		if cfg.reduction == Mean {
 			up /= T(n)
 		}
@@ -436,16 +437,17 @@ func cosineFusedT[T kernels.Float](input1, input2, target *tensor.Tensor, cfg co
 	var eager *eagerGrads[T]
 	up := T(1)
 	if wantEager(r, input1, input2) {
+		eager = &eagerGrads[T]{ready: true}
 		if needs(input1) {
-			g1 = make([]T, len(x1))
+			g1 = gradBuf(&eager.claims, input1, input1.Shape(), len(x1), x1, x2)
 		}
 		if needs(input2) {
-			g2 = make([]T, len(x2))
+			g2 = gradBuf(&eager.claims, input2, input2.Shape(), len(x2), x1, x2)
 		}
 		if r == Mean {
 			up /= T(rows)
 		}
-		eager = &eagerGrads[T]{gs: [][]T{g1, g2}, ready: true}
+		eager.gs = [][]T{g1, g2}
 	}
 	parallel.For(rows, max(1, sumGrain/d), func(_, lo, hi int) {
 		ab := getScratch[T]()

@@ -1,8 +1,10 @@
 package functional
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/torchloss/torchloss/internal/kernels"
 	"github.com/torchloss/torchloss/internal/parallel"
@@ -207,6 +209,40 @@ type eagerGrads[T kernels.Float] struct {
 	mu    sync.Mutex
 	ready bool
 	gs    [][]T
+	// claims are the leaves' gradient buffers among gs (gradBuf): the
+	// gradients are handed out only while every claim holds.
+	claims []*tensor.GradClaim
+}
+
+// gradBuf returns the n-element buffer a forward pass writes argument a's
+// gradient into (computed over shape): a's own gradient buffer when a is
+// a leaf whose zeroed buffer can be claimed (tensor.ClaimGrad: a training
+// loop's steady state allocates no gradient), its shape is shape and it
+// overlaps none of the slices the pass reads; else a new slice. A claim is
+// recorded in *claims (the eagerGrads' claims).
+func gradBuf[T kernels.Float](claims *[]*tensor.GradClaim, a *tensor.Tensor, shape []int, n int, reads ...[]T) []T {
+	if s, c := tensor.ClaimGrad[T](a); c != nil {
+		ok := len(s) == n && slices.Equal(a.Shape(), shape)
+		for _, r := range reads {
+			ok = ok && !overlaps(s, r)
+		}
+		if ok {
+			*claims = append(*claims, c)
+			return s
+		}
+		c.Cancel()
+	}
+	return make([]T, n)
+}
+
+// overlaps reports whether slices a and b share an element.
+func overlaps[T any](a, b []T) bool {
+	if len(a) == 0 || len(b) == 0 {
+		return false
+	}
+	sz := unsafe.Sizeof(a[0])
+	a0, b0 := uintptr(unsafe.Pointer(unsafe.SliceData(a))), uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	return a0 < b0+uintptr(len(b))*sz && b0 < a0+uintptr(len(a))*sz
 }
 
 // take returns the precomputed gradients if they are ready, g is 1, and
@@ -219,6 +255,12 @@ func (e *eagerGrads[T]) take(g *tensor.Tensor) ([][]T, bool) {
 	defer e.mu.Unlock()
 	if !e.ready || g.Numel() != 1 || g0[T](g) != 1 {
 		return nil, false
+	}
+	for _, c := range e.claims {
+		if !c.Valid() {
+			// The buffer was zeroed or overwritten since: recompute.
+			return nil, false
+		}
 	}
 	e.ready = false
 	gs := e.gs

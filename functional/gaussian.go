@@ -260,16 +260,17 @@ func gaussianFusedT[T kernels.Float](input, target, variance *tensor.Tensor, x, 
 	var eager *eagerGrads[T]
 	u := T(1)
 	if wantEager(r, input, variance) {
+		eager = &eagerGrads[T]{}
 		if needs(input) {
-			gx = make([]T, n)
+			gx = gradBuf(&eager.claims, input, shape, n, x, t, v)
 		}
 		if needs(variance) {
-			gv = make([]T, n)
+			gv = gradBuf(&eager.claims, variance, shape, n, x, t, v)
 		}
 		if r == Mean {
 			u /= T(n)
 		}
-		eager = &eagerGrads[T]{gs: [][]T{gx, gv}}
+		eager.gs = [][]T{gx, gv}
 	}
 	fe := fusedElementwise[T]{n: n, shape: shape, r: r, fwd: func(lo, hi int, loss []T) {
 		a, b := getScratch[T](), getScratch[T]()

@@ -108,7 +108,7 @@ func klDiv[T kernels.Float](input, target *tensor.Tensor, cfg config, p kernels.
 			// The buffer is allocated while the pass runs (lateAlloc).
 			eager = &eagerGrads[T]{}
 			fe.alloc = func() {
-				gx = make([]T, n)
+				gx = gradBuf(&eager.claims, input, shape, n, x, t)
 				eager.gs = [][]T{gx, nil}
 			}
 			fe.grad = func(int, int) {}

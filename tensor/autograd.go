@@ -86,16 +86,52 @@ func (t *Tensor) IsLeaf() bool { return t.node == nil }
 func (t *Tensor) GradFn() *Node { return t.node }
 
 // Grad returns the gradient accumulated in a leaf by Backward, or nil.
+// After ZeroGrad it is the same tensor, holding zeros until the next
+// Backward.
 func (t *Tensor) Grad() *Tensor {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.claim != nil {
+		// A forward pass wrote into the buffer (ClaimGrad) and Backward
+		// has not delivered it: the gradient reads as zeros.
+		t.zeroGradLocked()
+	}
 	return t.grad
 }
 
-// ZeroGrad clears the accumulated gradient.
+// ZeroGrad zeroes the accumulated gradient in place, in parallel, and
+// keeps its buffer for the next Backward, like PyTorch's
+// zero_grad(set_to_none=False): a tensor Grad returned before now holds
+// zeros, and a training loop of ZeroGrad, loss, Backward reuses one
+// gradient buffer per leaf (a fused loss writes its gradient straight into
+// it in the forward pass) instead of allocating one each step. The next
+// Backward stores its gradient into the zeroed buffer rather than adding it
+// to zeros, so the values are bit for bit those of a gradient that was
+// None (PyTorch's zero_grad(): a −0 stays −0, where PyTorch's 0 + g after
+// zero_grad(set_to_none=False) gives +0); values written into the buffer
+// by other means after ZeroGrad are overwritten, not added to. Use
+// ClearGrad to drop the gradient instead. A gradient on a device is dropped
+// (ClearGrad).
 func (t *Tensor) ZeroGrad() {
 	t.mu.Lock()
-	t.grad = nil
+	defer t.mu.Unlock()
+	if t.grad == nil {
+		return
+	}
+	if !t.reusable() {
+		t.grad, t.claim, t.gradState = nil, nil, gradAccum
+		return
+	}
+	t.zeroGradLocked()
+}
+
+// ClearGrad drops the accumulated gradient (Grad returns nil until the
+// next Backward), like PyTorch's zero_grad(set_to_none=True); a tensor
+// Grad returned before keeps its values. The next Backward allocates a
+// new gradient.
+func (t *Tensor) ClearGrad() {
+	t.mu.Lock()
+	t.grad, t.claim, t.gradState = nil, nil, gradAccum
 	t.mu.Unlock()
 }
 
@@ -242,27 +278,9 @@ func (t *Tensor) BackwardWith(grad *Tensor) error {
 			continue
 		}
 		if x.node == nil {
-			x.mu.Lock()
-			if x.grad == nil {
-				if owned[x] {
-					x.grad = g
-				} else {
-					c, err := g.CloneErr()
-					if err != nil {
-						x.mu.Unlock()
-						return err
-					}
-					x.grad = c
-				}
-			} else {
-				sum, err := accumulate(x.grad, g)
-				if err != nil {
-					x.mu.Unlock()
-					return err
-				}
-				x.grad = sum
+			if err := x.storeGrad(g, owned[x]); err != nil {
+				return err
 			}
-			x.mu.Unlock()
 			continue
 		}
 		var ins []*Tensor
