@@ -276,7 +276,9 @@ func ceFusedT[T kernels.Float](op string, input, target *tensor.Tensor, cfg conf
 	var denom T
 	if smoothing && red == Mean {
 		if w != nil {
-			var gathered []T
+			gb := getRows[T](len(tgt))
+			defer putRows(gb)
+			gathered := (*gb)[:0]
 			for _, t := range tgt {
 				if t != ignore {
 					gathered = append(gathered, w[t])
@@ -391,10 +393,14 @@ func ceFusedT[T kernels.Float](op string, input, target *tensor.Tensor, cfg conf
 		gx = gradBuf(&eager.claims, input, input.Shape(), len(x), x)
 		eager.gs = [][]T{gx}
 	}
-	lpt := make([]T, b)
+	lptBuf := getRows[T](b)
+	defer putRows(lptBuf)
+	lpt := *lptBuf
 	var smooth []T
 	if smoothing {
-		smooth = make([]T, b)
+		sb := getRows[T](b)
+		defer putRows(sb)
+		smooth = *sb
 	}
 	sN1, gsv1 := scalars(1)
 	pass(gx, lpt, smooth, sN1, gsv1)

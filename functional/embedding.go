@@ -432,7 +432,14 @@ func cosineFusedT[T kernels.Float](input1, input2, target *tensor.Tensor, cfg co
 	margin := T(cfg.margin)
 	eps := T(cosineEpsilon)
 	r := cfg.reduction
-	loss := make([]T, rows)
+	var loss []T
+	if r == None {
+		loss = make([]T, rows) // the output
+	} else {
+		lb := getRows[T](rows)
+		defer putRows(lb)
+		loss = *lb
+	}
 	var g1, g2 []T
 	var eager *eagerGrads[T]
 	up := T(1)

@@ -55,6 +55,40 @@ func scratchList[T kernels.Float]() *kernels.FreeList[*[]T] {
 	return any(&scratch64).(*kernels.FreeList[*[]T])
 }
 
+// rows32 and rows64 are free lists of per-sample scratch slices of any
+// length (a row loss's per-sample values when its output is reduced), so
+// that a training loop's steady state allocates none; at most 64 MB each.
+var (
+	rows32 = kernels.FreeList[*[]float32]{MaxBytes: 64 << 20}
+	rows64 = kernels.FreeList[*[]float64]{MaxBytes: 64 << 20}
+)
+
+// getRows returns a zeroed scratch slice of n elements of T, from the free
+// list when it holds one large enough; give it back with putRows.
+func getRows[T kernels.Float](n int) *[]T {
+	l := rowsList[T]()
+	if s, ok := l.Get(); ok && cap(*s) >= n {
+		*s = (*s)[:n]
+		clear(*s)
+		return s
+	}
+	s := make([]T, n)
+	return &s
+}
+
+// putRows returns s to the free list; s must not be used afterwards.
+func putRows[T kernels.Float](s *[]T) {
+	var z T
+	rowsList[T]().Put(s, cap(*s)*int(unsafe.Sizeof(z)))
+}
+
+func rowsList[T kernels.Float]() *kernels.FreeList[*[]T] {
+	if kernels.Is32[T]() {
+		return any(&rows32).(*kernels.FreeList[*[]T])
+	}
+	return any(&rows64).(*kernels.FreeList[*[]T])
+}
+
 // fusedElementwise describes an elementwise loss over n elements for
 // runFused.
 type fusedElementwise[T kernels.Float] struct {
