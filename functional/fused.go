@@ -36,11 +36,33 @@ var (
 	scratch64 kernels.FreeList[*[]float64]
 )
 
-// getScratch returns a scratch slice of sumGrain elements of T.
+// scratchMade32 and scratchMade64 count the scratch buffers made.
+var scratchMade32, scratchMade64 atomic.Int64
+
+// scratchPerWorker is the most scratch buffers one chunk of a fused pass
+// holds at a time.
+const scratchPerWorker = 4
+
+// getScratch returns a scratch slice of sumGrain elements of T. The first
+// time the free list runs dry it is stocked for scratchPerWorker buffers
+// per worker goroutine, so that the steps of a training loop after the
+// first find all they need whatever the workers' timing (a peak of
+// concurrent chunks may come late).
 func getScratch[T kernels.Float]() *[]T {
-	if s, ok := scratchList[T]().Get(); ok {
+	l := scratchList[T]()
+	if s, ok := l.Get(); ok {
 		return s
 	}
+	made := &scratchMade64
+	if kernels.Is32[T]() {
+		made = &scratchMade32
+	}
+	for want := int64(scratchPerWorker * parallel.Threads()); made.Load() < want-1; {
+		made.Add(1)
+		s := make([]T, sumGrain)
+		l.Put(&s, 0)
+	}
+	made.Add(1)
 	s := make([]T, sumGrain)
 	return &s
 }
