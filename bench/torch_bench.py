@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Times the benchmark workloads (WORKLOADS.md) in PyTorch: one training
+"""Times the benchmark workloads (bench/WORKLOADS.md) in PyTorch: one training
 step (forward + backward) each, float32, inputs created before timing, in
 a training loop's steady state, then --reps timed steps. The same
 workloads, names, shapes and options as torchloss's internal/bench package,
