@@ -2,6 +2,7 @@ package functional
 
 import (
 	"slices"
+	"sync/atomic"
 
 	"github.com/torchloss/torchloss"
 	"github.com/torchloss/torchloss/internal/kernels"
@@ -357,9 +358,17 @@ func anyNegative(t *tensor.Tensor) bool {
 }
 
 func anyBelowZero[T kernels.Float](s []T) bool {
-	neg := false
-	for _, v := range s {
-		neg = neg || v < 0
-	}
-	return neg
+	var neg atomic.Bool
+	// In parallel chunks: a serial pass over var would cap the step's
+	// scaling (the fused pass after it runs on every worker).
+	parallelFor(len(s), sumGrain, func(lo, hi int) {
+		n := false
+		for _, v := range s[lo:hi] {
+			n = n || v < 0
+		}
+		if n {
+			neg.Store(true)
+		}
+	})
+	return neg.Load()
 }
