@@ -241,6 +241,7 @@ func bceFusedT[T kernels.Float](input, target *tensor.Tensor, x, y []T, r Reduct
 		eager.gs = [][]T{gx, gy}
 		eager.ready = ran
 	}
+	eager.written()
 	res = tensor.Record(out, "BinaryCrossEntropyBackward0", []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		if sig == nil {
 			if gs, ok := eager.take(g); ok {
@@ -489,6 +490,7 @@ func bceWLFusedT[T kernels.Float](input, target *tensor.Tensor, cfg config, shap
 	if eager != nil {
 		eager.ready = ran
 	}
+	eager.written()
 	res := tensor.Record(out, "BinaryCrossEntropyWithLogitsBackward0", []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		if gs, ok := eager.take(g); ok {
 			return []*tensor.Tensor{tensor.MustFromData(gs[0], shape), nil}, nil

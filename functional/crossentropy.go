@@ -425,6 +425,7 @@ func ceFusedT[T kernels.Float](op string, input, target *tensor.Tensor, cfg conf
 	default:
 		out = tensor.Scalar(T(nv*keep) + T((kernels.Sum(smooth)/denom)*share))
 	}
+	eager.written()
 	res := tensor.Record(out, ceNodeName(g, smoothing), []*tensor.Tensor{input}, func(gr *tensor.Tensor) ([]*tensor.Tensor, error) {
 		if gs, ok := eager.take(gr); ok {
 			return []*tensor.Tensor{tensor.MustFromData(gs[0], input.Shape())}, nil

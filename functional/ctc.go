@@ -371,6 +371,7 @@ func ctcLossT[T kernels.Float](p *ctcProblem) (*tensor.Tensor, error) {
 		out = tensor.Scalar(kernels.Mean(q))
 	}
 	shape := p.logProbs.Shape()
+	eager.written()
 	res2 := tensor.Record(out, "CtcLossBackward0", []*tensor.Tensor{p.logProbs}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		if gs, ok := eager.take(g); ok {
 			return gradsTo(shape, []gradOf[T]{{gs[0], p.logProbs}})

@@ -374,6 +374,7 @@ func hingeT[T kernels.Float](input, target *tensor.Tensor, cfg config, shape []i
 	if eager != nil {
 		eager.ready = ran
 	}
+	eager.written()
 	res := tensor.Record(out, mgReduceName(cfg.reduction, "AddBackward0"), []*tensor.Tensor{input}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		if gs, ok := eager.take(g); ok {
 			return []*tensor.Tensor{tensor.MustFromData(gs[0], input.Shape())}, nil
@@ -512,6 +513,7 @@ func cosineFusedT[T kernels.Float](input1, input2, target *tensor.Tensor, cfg co
 		putScratch(ab)
 	})
 	out := reduce(loss, outShape, r)
+	eager.written()
 	res := tensor.Record(out, mgReduceName(r, "AddBackward0"), []*tensor.Tensor{input1, input2}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		if gs, ok := eager.take(g); ok {
 			var grads [2]*tensor.Tensor

@@ -270,6 +270,17 @@ type eagerGrads[T kernels.Float] struct {
 	claims []*tensor.GradClaim
 }
 
+// written tells the claims that the forward pass is done writing into
+// their buffers (tensor.GradClaim.Written); e may be nil.
+func (e *eagerGrads[T]) written() {
+	if e == nil {
+		return
+	}
+	for _, c := range e.claims {
+		c.Written()
+	}
+}
+
 // gradBuf returns the n-element buffer a forward pass writes argument a's
 // gradient into (computed over shape): a's own gradient buffer when a is
 // a leaf whose zeroed buffer can be claimed (tensor.ClaimGrad: a training

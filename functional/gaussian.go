@@ -293,6 +293,7 @@ func gaussianFusedT[T kernels.Float](input, target, variance *tensor.Tensor, x, 
 	if cfg.full {
 		last = "AddBackward0"
 	}
+	eager.written()
 	res := tensor.Record(out, compositeName(r, last), []*tensor.Tensor{input, target, variance}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		grads := make([]*tensor.Tensor, 3)
 		if gs, ok := eager.take(g); ok {

@@ -139,6 +139,7 @@ func klDiv[T kernels.Float](input, target *tensor.Tensor, cfg config, p kernels.
 	if cfg.reduction == BatchMean && div < 0 {
 		name = "SumBackward0"
 	}
+	eager.written()
 	res := tensor.Record(out, name, []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		if gs, ok := eager.take(g); ok {
 			return gradsTo(shape, []gradOf[T]{{gs[0], input}})

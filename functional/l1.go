@@ -95,6 +95,7 @@ func pairLossT[T kernels.Float](input, target, xt, yt *tensor.Tensor, shape []in
 	if eager != nil {
 		eager.ready = ran
 	}
+	eager.written()
 	res := tensor.Record(out, name, []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		if gs, ok := eager.take(g); ok {
 			return gradsTo(shape, []gradOf[T]{{gs[0], input}, {gs[1], target}})

@@ -119,6 +119,7 @@ func poissonNLL[T kernels.Float](input, target *tensor.Tensor, cfg config, p ker
 	if cfg.full {
 		last = "AddBackward0"
 	}
+	eager.written()
 	res := tensor.Record(out, compositeName(cfg.reduction, last), []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		if gs, ok := eager.take(g); ok {
 			return gradsTo(shape, []gradOf[T]{{gs[0], input}})

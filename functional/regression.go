@@ -91,6 +91,7 @@ func mseT[T kernels.Float](op string, input, target, xt, yt *tensor.Tensor, shap
 	if eager != nil {
 		eager.ready = ran
 	}
+	eager.written()
 	res := tensor.Record(out, "MseLossBackward0", []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := mixedBackward(op, input, target); err != nil {
 			return nil, err

@@ -98,11 +98,9 @@ func (t *Tensor) GradFn() *Node { return t.node }
 func (t *Tensor) Grad() *Tensor {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.claim != nil {
-		// A forward pass wrote into the buffer (ClaimGrad) and Backward
-		// has not delivered it: the gradient reads as zeros.
-		t.zeroGradLocked()
-	}
+	// A forward pass wrote into the buffer (ClaimGrad) and Backward has
+	// not delivered it: the gradient reads as zeros.
+	t.revokeLocked()
 	return t.grad
 }
 
@@ -127,6 +125,10 @@ func (t *Tensor) ZeroGrad() {
 	}
 	if !t.reusable() {
 		t.grad, t.claim, t.gradState = nil, nil, gradAccum
+		return
+	}
+	if t.claim != nil {
+		t.revokeLocked() // zeroed, or replaced by a zeroed buffer
 		return
 	}
 	t.zeroGradLocked()

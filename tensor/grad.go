@@ -38,7 +38,21 @@ const gradGrain = 1 << 16
 // revokes the claim and zeroes or overwrites the buffer; the loss's
 // backward must then compute its gradient anew (Valid is false).
 type GradClaim struct {
-	leaf *Tensor
+	leaf    *Tensor
+	writing bool // the forward pass may still write (until Written); leaf.mu
+}
+
+// Written tells that the forward pass has finished writing into the
+// buffer. Until then, whatever revokes the claim (a Backward of another
+// graph, Grad, ZeroGrad, from another goroutine) gives the leaf a new
+// buffer instead of touching this one.
+func (c *GradClaim) Written() {
+	if c == nil {
+		return
+	}
+	c.leaf.mu.Lock()
+	c.writing = false
+	c.leaf.mu.Unlock()
 }
 
 // Valid reports whether the claim still holds: the buffer holds the
@@ -70,10 +84,11 @@ func (c *GradClaim) Cancel() {
 // to write t's gradient into, as a []T of t's element count, with the
 // claim; nil, nil when t is not a CPU leaf requiring a gradient of dtype T
 // whose buffer ZeroGrad zeroed (and nothing used since), or when t's
-// buffer is already claimed. The caller writes every element before its
-// backward returns the slice (wrapped with t's shape) as t's gradient,
-// and only while claim.Valid(); a reader of the buffer between the forward
-// pass and Backward (through a reference taken before) sees those values.
+// buffer is already claimed. The buffer holds zeros. The caller calls
+// claim.Written when its forward pass is done writing, and its backward
+// returns the slice (wrapped with t's shape) as t's gradient only while
+// claim.Valid(); a reader of the buffer between the forward pass and
+// Backward (through a reference taken before) sees the values written.
 func ClaimGrad[T Float](t *Tensor) ([]T, *GradClaim) {
 	if t == nil || t.node != nil || !t.requiresGrad || t.device != CPU || t.dtype != DTypeOf[T]() {
 		return nil, nil
@@ -87,7 +102,7 @@ func ClaimGrad[T Float](t *Tensor) ([]T, *GradClaim) {
 	if len(s) == 0 {
 		return nil, nil
 	}
-	c := &GradClaim{leaf: t}
+	c := &GradClaim{leaf: t, writing: true}
 	t.claim = c
 	t.gradState = gradClaimed
 	return s, c
@@ -104,6 +119,22 @@ func (t *Tensor) zeroGradLocked() {
 	}
 	t.gradState = gradZeroed
 	t.claim = nil
+}
+
+// revokeLocked ends t's claim, if any, leaving the buffer logically zero:
+// zeroed in place, or, while its claimer may still be writing into it,
+// replaced by a new zeroed buffer (t.mu held).
+func (t *Tensor) revokeLocked() {
+	if t.claim == nil {
+		return
+	}
+	if t.claim.writing {
+		t.grad = &Tensor{dtype: t.grad.dtype, shape: t.grad.shape, data: makeStorage(t.grad.dtype, t.grad.Numel())}
+		t.claim = nil
+		t.gradState = gradZeroed
+		return
+	}
+	t.zeroGradLocked()
 }
 
 // reusable reports whether t's gradient buffer can be kept across steps:
@@ -165,6 +196,11 @@ func (t *Tensor) storeGrad(g *Tensor, owned bool) error {
 			return err
 		}
 		t.grad = sum
+	case t.claim != nil && t.claim.writing:
+		// Its claimer may still be writing into the buffer: leave it
+		// that one and store g as into a None gradient.
+		t.grad, t.claim = nil, nil
+		return t.storeGradNil(g, owned)
 	case t.gradState != gradAccum:
 		copyParallel(t.grad, g)
 		t.claim = nil

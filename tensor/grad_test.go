@@ -27,6 +27,7 @@ func claiming(x *Tensor, w []float32) (*Tensor, bool) {
 	buf, c := ClaimGrad[float32](x)
 	if c != nil {
 		copy(buf, w)
+		c.Written()
 	}
 	out := Record(Scalar(float32(0)), "Claiming", []*Tensor{x}, func(g *Tensor) ([]*Tensor, error) {
 		if c.Valid() && g.Float32s()[0] == 1 {
@@ -188,5 +189,54 @@ func TestClaimGrad(t *testing.T) {
 	}
 	if _, c2 := ClaimGrad[float32](x); c2 == nil {
 		t.Fatal("could not claim after Cancel")
+	}
+}
+
+// TestClaimWhileWriting: while a claimer may still be writing into the
+// buffer (no Written yet: a forward pass running on another goroutine),
+// a Backward of another graph, Grad and ZeroGrad leave the buffer to it
+// and give the leaf a new one.
+func TestClaimWhileWriting(t *testing.T) {
+	w := []float32{1, 2, 3, 4}
+	x := MustNew([]float32{1, 2, 3, 4}, 4)
+	_ = x.SetRequiresGrad(true)
+	backward(t, scaled(x, w))
+	g := x.Grad()
+	for _, revoke := range []string{"Backward", "Grad", "ZeroGrad"} {
+		x.ZeroGrad()
+		g = x.Grad()
+		buf, c := ClaimGrad[float32](x)
+		if c == nil {
+			t.Fatalf("%s: could not claim", revoke)
+		}
+		switch revoke {
+		case "Backward":
+			backward(t, scaled(x, w))
+		case "Grad":
+			_ = x.Grad()
+		case "ZeroGrad":
+			x.ZeroGrad()
+		}
+		copy(buf, []float32{9, 9, 9, 9}) // the claimer still writing
+		if c.Valid() {
+			t.Fatalf("%s: the claim survived", revoke)
+		}
+		if x.Grad() == g {
+			t.Fatalf("%s: the leaf kept the buffer being written", revoke)
+		}
+		want := []float32{0, 0, 0, 0}
+		if revoke == "Backward" {
+			want = w
+		}
+		if !slices.Equal(x.Grad().Float32s(), want) {
+			t.Fatalf("%s: gradient %v, want %v", revoke, x.Grad().Float32s(), want)
+		}
+		// The next step reuses the new buffer.
+		x.ZeroGrad()
+		if _, c2 := ClaimGrad[float32](x); c2 == nil {
+			t.Fatalf("%s: could not claim the new buffer", revoke)
+		}
+		x.ClearGrad()
+		backward(t, scaled(x, w))
 	}
 }
