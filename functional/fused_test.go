@@ -395,3 +395,67 @@ func TestFusedSteadyState(t *testing.T) {
 		}
 	}
 }
+
+// TestSteadyStateConcurrent runs mse_loss steps on one shared leaf from
+// several goroutines after a ZeroGrad: one forward pass claims the
+// leaf's buffer while the others' Backward store or add into the leaf's
+// gradient (the claim's buffer is left to its writer until it is done).
+// The gradients are small multiples of powers of two, so every order of
+// accumulation gives the exact sum, compared bit for bit (.ci/run runs it
+// under the race detector too).
+func TestSteadyStateConcurrent(t *testing.T) {
+	const n, workers = 4 * sumGrain, 6
+	xs := make([]float32, n)
+	for i := range xs {
+		xs[i] = float32(i % 7)
+	}
+	x := tensor.MustNew(xs, n)
+	_ = x.SetRequiresGrad(true)
+	ys := make([]*tensor.Tensor, workers)
+	for k := range ys {
+		y := make([]float32, n)
+		for i := range y {
+			y[i] = float32((i + k) % 5)
+		}
+		ys[k] = tensor.MustNew(y, n)
+	}
+	want := make([]float32, n)
+	for k := range ys {
+		for i := range want {
+			// ∂/∂x of mean((x − y)²): 2(x − y)/n, exact in float32.
+			want[i] += 2 * (xs[i] - ys[k].Float32s()[i]) / n
+		}
+	}
+	for round := 0; round < 5; round++ {
+		// A first step gives x a buffer; ZeroGrad makes it claimable.
+		out, err := MSELoss(x, ys[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := out.Backward(); err != nil {
+			t.Fatal(err)
+		}
+		x.ZeroGrad()
+		errs := make(chan error, workers)
+		for k := range workers {
+			go func() {
+				out, err := MSELoss(x, ys[k])
+				if err == nil {
+					err = out.Backward()
+				}
+				errs <- err
+			}()
+		}
+		for range workers {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		got := x.Grad().Float32s()
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("round %d: grad[%d] = %v, want %v", round, i, got[i], want[i])
+			}
+		}
+	}
+}
