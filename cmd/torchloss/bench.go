@@ -71,7 +71,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	if !*asJSON {
 		fmt.Fprintf(stdout, "device=%v threads=%d scale=%d reps=%d %s\n", dev, functional.NumThreads(), *scale, *reps, runtime.Version())
-		fmt.Fprintf(stdout, "loop: %s\n", bench.Loop)
+		fmt.Fprintf(stdout, "loop: %s\n", bench.LoopOf(dev))
 		if copyBW > 0 {
 			fmt.Fprintf(stdout, "copy bandwidth: %.2f GB/s (read + write, %d MB buffers)\n", copyBW/1e9, *copyMB)
 		}
@@ -95,7 +95,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	if *asJSON {
 		b, _ := json.MarshalIndent(map[string]any{"results": results, "device": dev.String(), "threads": functional.NumThreads(), "go": runtime.Version(),
-			"loop": bench.Loop, "copy_bytes_per_s": copyBW}, "", " ")
+			"loop": bench.LoopOf(dev), "copy_bytes_per_s": copyBW}, "", " ")
 		fmt.Fprintln(stdout, string(b))
 	}
 	return 0

@@ -353,8 +353,20 @@ type Result struct {
 	Loop         string  `json:"loop"`
 }
 
-// Loop describes the timed step, for the reports.
-const Loop = "steady state: ZeroGrad (gradients kept, zeroed in place), loss, Backward; 3 warm-up steps"
+// Loop describes the timed step, for the reports; LoopDevice on a device,
+// where ZeroGrad drops the gradients (the step frees them first).
+const (
+	Loop       = "steady state: ZeroGrad (gradients kept, zeroed in place), loss, Backward; 3 warm-up steps"
+	LoopDevice = "ZeroGrad (gradients freed and dropped), loss, Backward, loss copied to the host; 3 warm-up steps"
+)
+
+// LoopOf is Loop or LoopDevice, for workloads on d.
+func LoopOf(d tensor.Device) string {
+	if d != tensor.CPU {
+		return LoopDevice
+	}
+	return Loop
+}
 
 // Run sets up w at scale, runs three warm-up steps (the first allocates the
 // gradients, the later ones are steady-state steps), then reps timed
@@ -414,7 +426,7 @@ func Run(w Workload, scale, reps int) (res Result, err error) {
 		MustMove:       mustMove,
 		MovedPerS:      float64(mustMove) / med,
 		Reps:           reps,
-		Loop:           Loop,
+		Loop:           LoopOf(device),
 	}, nil
 }
 
