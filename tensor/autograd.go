@@ -24,7 +24,9 @@ type Node struct {
 	// OwnsGrads promises that Backward (and Through) return newly
 	// allocated gradients that nothing else references (not grad, not an
 	// input, not a tensor Backward returned before), so that a leaf can
-	// keep one as its Grad without a copy.
+	// keep one as its Grad without a copy; or a leaf's own gradient buffer
+	// that the node's forward pass claimed (ClaimGrad) and wrote, which
+	// Backward then only marks delivered.
 	OwnsGrads bool
 	// Through, when not nil, offers the chain rule through two nodes in
 	// one pass: this node's and that of its input j. The engine calls
