@@ -50,6 +50,15 @@ def run(cmd, env=None):
     return json.loads(out)
 
 
+def write_json(a, meta, threads, runs):
+    tmp = a.json_out + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump({"meta": meta, "threads": threads, "rounds": a.rounds, "reps": a.reps,
+                   "runs": [{"workload": n, "threads": t, "round": i + 1, "torch": p, "torchloss": g}
+                            for (n, t), rs in runs.items() for i, (p, g) in enumerate(rs)]}, f, indent=1)
+    os.replace(tmp, a.json_out)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", default="1,2")
@@ -82,6 +91,8 @@ def main():
                 meta["torchloss"] = {k: goj.get(k) for k in ("go", "loop")}
                 go["copy_bytes_per_s"] = goj.get("copy_bytes_per_s", 0)
                 runs.setdefault((name, t), []).append((pt, go))
+                if a.json_out:
+                    write_json(a, meta, threads, runs)  # after every run: a cut-off run keeps what it measured
                 print("round %d %-34s t=%d torch %.5f go %.5f ratio %.2fx" % (rnd + 1, name, t, pt["median_s"], go["median_s"], pt["median_s"] / go["median_s"]), file=sys.stderr)
     rows = {}
     for key, rs in runs.items():
@@ -122,11 +133,6 @@ def main():
     lines.append("go copy: fraction of a plain parallel copy's bandwidth (read + write bytes per second, torchloss bench in the same process) "
                  "that the step's must-move bytes per median step reach; copy bandwidth (median over the runs): " + ", ".join(bws))
     print("\n".join(lines))
-    if a.json_out:
-        with open(a.json_out, "w") as f:
-            json.dump({"meta": meta, "threads": threads, "rounds": a.rounds, "reps": a.reps,
-                       "runs": [{"workload": n, "threads": t, "round": i + 1, "torch": p, "torchloss": g}
-                                for (n, t), rs in runs.items() for i, (p, g) in enumerate(rs)]}, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@
 # cpu-compare.log (per-run progress) and appends its status to
 # summary.txt. REPS (default 5), THREADS (default 1,16) and WORKLOADS
 # (default all; comma-separated) adjust it, PYTHON the interpreter; the
-# whole run takes about 2-3 minutes at the defaults (a 220 s timeout).
+# whole run takes about 2-3 minutes at the defaults (a 230 s timeout; cpu-compare.json is written after every run, so a cut-off run keeps what it measured).
 set -u
 BIN=${1:-gpu-check}
 OUT=${OUT:-gpu-check-out}
@@ -35,7 +35,7 @@ PY=${PYTHON:-python3}
   "$BIN/torchloss" bench -h 2>&1 | head -3
 } > "$OUT/cpu-info.txt"
 t0=$(date +%s)
-timeout 220 "$PY" bench/compare.py --torchloss-bin "$BIN/torchloss" --python "$PY" \
+timeout 230 "$PY" bench/compare.py --torchloss-bin "$BIN/torchloss" --python "$PY" \
   --threads "$THREADS" --reps "$REPS" --workload "${WORKLOADS:-}" --markdown --json-out "$OUT/cpu-compare.json" \
   > "$OUT/cpu-compare.md" 2> "$OUT/cpu-compare.log"
 rc=$?
