@@ -18,7 +18,9 @@
 # cpu-compare.log (per-run progress) and appends its status to
 # summary.txt. REPS (default 5), THREADS (default 1,16) and WORKLOADS
 # (default all; comma-separated) adjust it, PYTHON the interpreter; the
-# whole run takes about 2-3 minutes at the defaults (a 230 s timeout; cpu-compare.json is written after every run, so a cut-off run keeps what it measured).
+# whole run takes about 2-3 minutes at the defaults (a 230 s timeout;
+# cpu-compare.json is written after every run and cpu-compare.log lists
+# each run's medians, so a cut-off run keeps what it measured).
 set -u
 BIN=${1:-gpu-check}
 OUT=${OUT:-gpu-check-out}
