@@ -1,18 +1,31 @@
-#!/usr/bin/python3
-"""Runs torchloss's and PyTorch's benchmark workloads side by side, at 1 and
-2 threads, interleaved (for each workload and thread count: PyTorch, then
-torchloss, each in a fresh process), and prints the table of median step
-times and ratios (PyTorch time / torchloss time: > 1 means torchloss is
-faster), of the median step times and of the fastest steps (min-ratio,
-less sensitive to other load on the machine).
+#!/usr/bin/env python3
+"""Runs torchloss's and PyTorch's benchmark workloads side by side, both in
+a training loop's steady state, interleaved (for each workload and thread
+count: PyTorch, then torchloss, each in a fresh process), and prints the
+table of median step times and ratios (PyTorch time / torchloss time: > 1
+means torchloss is faster), of the median step times and of the fastest
+steps (min-ratio), with torchloss's allocations per steady-state step and
+the fraction of the copy bandwidth its steps reach.
+
+Both sides time the same loop: gradients kept from step to step and zeroed
+in place (PyTorch: zero_grad(set_to_none=False); torchloss: ZeroGrad), the
+loss, backward; three warm-up steps. PyTorch runs with glibc's
+MALLOC_MMAP_THRESHOLD_=2000000000 MALLOC_TRIM_THRESHOLD_=2000000000 in its
+environment, so that freed memory is reused as in a long-running training
+process rather than unmapped and first-touched again every step (see
+bench/torch_bench.py).
 
 With --rounds R the whole interleaved sequence runs R times and each side's
 figure is the median over the rounds of its per-round medians (the minimum
 over all rounds for min-ratio), which steadies the table on a shared machine.
 
-usage: /usr/bin/python3 bench/compare.py [--threads 1,2] [--reps 7]
-       [--rounds 1] [--scale 1] [--workload NAME] [--markdown]
-Build first: go build -o /tmp/torchloss ./cmd/torchloss (or pass --go BIN).
+usage: python3 bench/compare.py [--threads 1,2] [--reps 7] [--rounds 1]
+       [--scale 1] [--workload NAME] [--markdown] [--json-out FILE]
+       [--torchloss-bin BIN] [--python PY] [--copy-mb MB]
+The PyTorch side runs under --python (default: the interpreter running this
+script; on the development machine /usr/bin/python3 has PyTorch 1.13).
+Build torchloss first: go build -o /tmp/torchloss ./cmd/torchloss (or pass
+--torchloss-bin BIN, e.g. a binary built elsewhere).
 """
 import argparse
 import json
@@ -29,11 +42,21 @@ NAMES = [
     "cross_entropy_vocab32k", "ctc_loss", "gaussian_nll_loss",
     "hinge_embedding_loss", "kl_div", "l1_loss", "mse_loss",
 ]
+STEADY_MALLOC = {"MALLOC_MMAP_THRESHOLD_": "2000000000", "MALLOC_TRIM_THRESHOLD_": "2000000000"}
 
 
-def run(cmd):
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    return json.loads(out)["results"]
+def run(cmd, env=None):
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
+    return json.loads(out)
+
+
+def write_json(a, meta, threads, runs):
+    tmp = a.json_out + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump({"meta": meta, "threads": threads, "rounds": a.rounds, "reps": a.reps,
+                   "runs": [{"workload": n, "threads": t, "round": i + 1, "torch": p, "torchloss": g}
+                            for (n, t), rs in runs.items() for i, (p, g) in enumerate(rs)]}, f, indent=1)
+    os.replace(tmp, a.json_out)
 
 
 def main():
@@ -42,20 +65,34 @@ def main():
     ap.add_argument("--reps", type=int, default=7)
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--scale", type=int, default=1)
-    ap.add_argument("--workload", default="")
-    ap.add_argument("--go", default="/tmp/torchloss")
+    ap.add_argument("--workload", default="", help="one workload, or several separated by commas")
+    ap.add_argument("--torchloss-bin", "--go", dest="bin", default="/tmp/torchloss")
+    ap.add_argument("--python", default=sys.executable, help="the interpreter with PyTorch")
+    ap.add_argument("--copy-mb", type=int, default=128, help="torchloss bench --copy-mb (0: no copy bandwidth)")
     ap.add_argument("--markdown", action="store_true")
+    ap.add_argument("--json-out", default="", help="write every run's results to this file")
     a = ap.parse_args()
     threads = [int(t) for t in a.threads.split(",")]
-    names = [n for n in NAMES if not a.workload or n == a.workload]
+    wanted = [w for w in a.workload.split(",") if w]
+    names = [n for n in NAMES if not wanted or n in wanted]
+    names += [w for w in wanted if w not in NAMES]
+    torch_env = dict(os.environ)
+    torch_env.update(STEADY_MALLOC)
     runs = {}
+    meta = {}
     for rnd in range(a.rounds):
         for name in names:
             for t in threads:
                 common = ["--workload", name, "--threads", str(t), "--reps", str(a.reps), "--scale", str(a.scale), "--json"]
-                pt = run(["/usr/bin/python3", os.path.join(HERE, "torch_bench.py")] + common)[name]
-                go = run([a.go, "bench"] + common)[name]
+                ptj = run([a.python, os.path.join(HERE, "torch_bench.py")] + common, torch_env)
+                goj = run([a.bin, "bench", "--copy-mb", str(a.copy_mb)] + common)
+                pt, go = ptj["results"][name], goj["results"][name]
+                meta["torch"] = {k: ptj.get(k) for k in ("torch", "loop", "malloc")}
+                meta["torchloss"] = {k: goj.get(k) for k in ("go", "loop")}
+                go["copy_bytes_per_s"] = goj.get("copy_bytes_per_s", 0)
                 runs.setdefault((name, t), []).append((pt, go))
+                if a.json_out:
+                    write_json(a, meta, threads, runs)  # after every run: a cut-off run keeps what it measured
                 print("round %d %-34s t=%d torch %.5f go %.5f ratio %.2fx" % (rnd + 1, name, t, pt["median_s"], go["median_s"], pt["median_s"] / go["median_s"]), file=sys.stderr)
     rows = {}
     for key, rs in runs.items():
@@ -63,11 +100,15 @@ def main():
         go = dict(rs[0][1])
         go["median_s"] = statistics.median(g["median_s"] for _, g in rs)
         go["min_s"] = min(g["min_s"] for _, g in rs)
+        go["bytes_per_step"] = max(g["bytes_per_step"] for _, g in rs)
+        go["copy_bytes_per_s"] = statistics.median(g["copy_bytes_per_s"] for _, g in rs)
+        bw = go["copy_bytes_per_s"]
+        go["copy_fraction"] = go["must_move_bytes"] / go["median_s"] / bw if bw else 0
         rows[key] = (pt, go)
     hdr = ["workload"]
     for t in threads:
-        hdr += ["torch %dt s" % t, "go %dt s" % t, "ratio %dt" % t, "min-ratio %dt" % t]
-    hdr += ["go allocs/step", "go MB/step"]
+        hdr += ["torch %dt s" % t, "go %dt s" % t, "ratio %dt" % t, "min-ratio %dt" % t, "go copy %dt" % t]
+    hdr += ["go steady KB/step", "go must-move MB"]
     lines = []
     if a.markdown:
         lines.append("| " + " | ".join(hdr) + " |")
@@ -79,13 +120,18 @@ def main():
         for t in threads:
             pt, go = rows[(name, t)]
             cells += ["%.4f" % pt["median_s"], "%.4f" % go["median_s"], "%.2fx" % (pt["median_s"] / go["median_s"]),
-                      "%.2fx" % (pt["min_s"] / go["min_s"])]
+                      "%.2fx" % (pt["min_s"] / go["min_s"]), "%.0f%%" % (100 * go["copy_fraction"])]
         go = rows[(name, threads[0])][1]
-        cells += ["%.0f" % go["allocs_per_step"], "%.1f" % (go["bytes_per_step"] / 1e6)]
+        cells += ["%.1f" % (max(rows[(name, t)][1]["bytes_per_step"] for t in threads) / 1e3), "%.1f" % (go["must_move_bytes"] / 1e6)]
         if a.markdown:
             lines.append("| " + " | ".join(cells) + " |")
         else:
             lines.append("%-34s " % cells[0] + " ".join("%14s" % c for c in cells[1:]))
+    bws = ["%dt %.1f GB/s" % (t, statistics.median(rows[(n, t)][1]["copy_bytes_per_s"] for n in names) / 1e9) for t in threads]
+    lines.append("")
+    lines.append("torch: %s; torchloss: %s" % (json.dumps(meta.get("torch")), json.dumps(meta.get("torchloss"))))
+    lines.append("go copy: fraction of a plain parallel copy's bandwidth (read + write bytes per second, torchloss bench in the same process) "
+                 "that the step's must-move bytes per median step reach; copy bandwidth (median over the runs): " + ", ".join(bws))
     print("\n".join(lines))
 
 

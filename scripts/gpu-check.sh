@@ -24,7 +24,8 @@
 # host CPU's AVX-512 row kernels against AVX2 and Go, and their speed) and
 # summary.txt with each step's exit status. The
 # CPU conformance runs too, as a control. Without the bench, the run takes
-# about a minute.
+# about a minute. CPU_SCALE=1 adds scripts/cpu-scale.sh (torchloss against
+# PyTorch on this host's CPU, 1 and 16 threads: cpu-compare.md/.json).
 set -u
 BIN=${1:-gpu-check}
 OUT=${OUT:-gpu-check-out}
@@ -57,6 +58,12 @@ if "$BIN/torchloss" bench -h 2>&1 | grep -q -- '-device'; then
   printf '%-16s rc=%d %ds\n' bench-cuda "$?" "$(( $(date +%s) - t0 ))" >> "$OUT/summary.txt"
 else
   echo "bench-cuda       skipped (torchloss bench has no --device)" >> "$OUT/summary.txt"
+fi
+# The CPU side by side with PyTorch 2.11 on this host (1 and 16 threads,
+# about 3 minutes): only with CPU_SCALE=1 (or run scripts/cpu-scale.sh
+# alone).
+if [ "${CPU_SCALE:-0}" = 1 ]; then
+  OUT="$OUT" scripts/cpu-scale.sh "$BIN" > /dev/null 2>&1
 fi
 cat "$OUT/summary.txt"
 tail -3 "$OUT/conform-cuda.txt"
