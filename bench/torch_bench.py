@@ -5,8 +5,17 @@ timing, one warm-up step, then --reps timed steps. The same workloads,
 names, shapes and options as torchloss's internal/bench package, and the
 same --json format as `torchloss bench --json`.
 
-usage: /usr/bin/python3 bench/torch_bench.py [--workload NAME] [--threads N]
-                                             [--scale S] [--reps R] [--json]
+With --device cuda the inputs are created on the GPU (PyTorch's default
+device for the run) and each step is measured the way a GPU training step
+is: three warm-up steps, then per timed step, gradients set to None,
+loss.backward(), loss.item() and torch.cuda.synchronize(), timed with
+time.perf_counter around the whole step; the median is reported. --copy
+adds "copy": the bandwidth of a device copy of 32M float32 (bytes read +
+written per second), the yardstick of the elementwise workloads.
+
+usage: python3 bench/torch_bench.py [--workload NAME] [--threads N]
+                                    [--scale S] [--reps R] [--json]
+                                    [--device cpu|cuda] [--copy]
 """
 import argparse
 import gc
@@ -137,15 +146,20 @@ WORKLOADS = [
 ]
 
 
-def run(setup, scale, reps):
+def run(setup, scale, reps, cuda=False):
     leaves, loss, elems = setup(scale)
 
     def step():
         for l in leaves:
             l.grad = None
-        loss().backward()
+        out = loss()
+        out.backward()
+        if cuda:
+            out.item()
+            torch.cuda.synchronize()
 
-    step()
+    for _ in range(3 if cuda else 1):
+        step()
     times = []
     for _ in range(reps):
         t0 = time.perf_counter()
@@ -155,6 +169,23 @@ def run(setup, scale, reps):
     return {"median_s": med, "min_s": min(times), "elems_per_s": elems / med, "reps": reps}
 
 
+def copy_bandwidth(cuda, n=32 << 20, reps=20):
+    """The median time of dst.copy_(src) for n float32 and its bandwidth,
+    counting the bytes read and written (2 * 4n)."""
+    src = torch.randn(n)
+    dst = torch.empty_like(src)
+    times = []
+    for i in range(reps + 3):
+        t0 = time.perf_counter()
+        dst.copy_(src)
+        if cuda:
+            torch.cuda.synchronize()
+        if i >= 3:
+            times.append(time.perf_counter() - t0)
+    med = statistics.median(times)
+    return {"median_s": med, "bytes": 8 * n, "bytes_per_s": 8 * n / med}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--workload", default="")
@@ -162,7 +193,15 @@ def main():
     ap.add_argument("--scale", type=int, default=1)
     ap.add_argument("--reps", type=int, default=7)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--copy", action="store_true", help="also measure the device copy bandwidth")
     a = ap.parse_args()
+    cuda = a.device == "cuda"
+    if cuda:
+        if not torch.cuda.is_available():
+            print("torch_bench: no CUDA device for torch %s" % torch.__version__, file=sys.stderr)
+            return 1
+        torch.set_default_device("cuda")
     if a.threads > 0:
         torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -172,15 +211,24 @@ def main():
         return 2
     res = {}
     if not a.json:
-        print("threads=%d scale=%d reps=%d torch %s" % (torch.get_num_threads(), a.scale, a.reps, torch.__version__))
+        print("device=%s threads=%d scale=%d reps=%d torch %s" % (a.device, torch.get_num_threads(), a.scale, a.reps, torch.__version__))
     for name, setup in ws:
-        r = run(setup, a.scale, a.reps)
+        r = run(setup, a.scale, a.reps, cuda)
         res[name] = r
         if not a.json:
             print("%-34s %10.5f %10.5f %12.4g" % (name, r["median_s"], r["min_s"], r["elems_per_s"]))
         gc.collect()
+        if cuda:
+            torch.cuda.empty_cache()
+    doc = {"results": res, "device": a.device, "threads": torch.get_num_threads(), "torch": torch.__version__}
+    if a.copy:
+        doc["copy"] = copy_bandwidth(cuda)
+        if not a.json:
+            print("copy of 32M float32: %.4g s, %.1f GB/s" % (doc["copy"]["median_s"], doc["copy"]["bytes_per_s"] / 1e9))
+    if cuda:
+        doc["gpu"] = torch.cuda.get_device_name()
     if a.json:
-        print(json.dumps({"results": res, "threads": torch.get_num_threads(), "torch": torch.__version__}, indent=1))
+        print(json.dumps(doc, indent=1))
     return 0
 
 

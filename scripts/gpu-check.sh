@@ -15,10 +15,12 @@
 # the GPU, the fused kernels against the CPU on many blocks — the pointwise
 # ones on 2^20 elements, cross_entropy, cosine_embedding_loss and ctc_loss
 # launched directly so that a fallback fails — and determinism),
-# bench-cuda.json (torchloss bench --device cuda --json, when the bench
-# command takes --device) and summary.txt with each step's exit status. The
-# CPU conformance runs too, as a control. Without the bench, the run takes
-# about a minute.
+# compare-cuda.md (torchloss and PyTorch side by side on the GPU at scale 1
+# and 8, with the copy bandwidth and the GB/s of each workload: when python3
+# has torch with CUDA; otherwise bench-cuda.json from torchloss bench alone)
+# and summary.txt with each step's exit status. The CPU conformance runs too,
+# as a control. Without the bench, the run takes about a minute; the bench
+# is bounded at 4 minutes.
 set -u
 BIN=${1:-gpu-check}
 OUT=${OUT:-gpu-check-out}
@@ -39,14 +41,21 @@ step conform-cuda "$BIN/torchloss" conform --device cuda -v --write-results "$OU
 # The test binary runs in its package directory (kernels/*.ptx; nvcc and
 # ptxas absent: those tests skip).
 (cd cuda && step cuda-test "$BIN/cuda.test" -test.v -test.timeout 300s)
-# The benchmark, if this build of torchloss has it for the GPU.
-if "$BIN/torchloss" bench -h 2>&1 | grep -q -- '-device'; then
+# The benchmark side by side with PyTorch when python3 (on PATH) has torch
+# with CUDA: bench/compare.py --device cuda runs both at scale 1 and 8 and
+# writes the table (times, ratios, bytes moved, GB/s, time over the copy
+# bound) to compare-cuda.md; otherwise torchloss bench alone.
+if python3 -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)' > /dev/null 2>&1; then
   t0=$(date +%s)
-  timeout 300 "$BIN/torchloss" bench --device cuda --json > "$OUT/bench-cuda.json" 2> "$OUT/bench-cuda.txt"
-  printf '%-16s rc=%d %ds\n' bench-cuda "$?" "$(( $(date +%s) - t0 ))" >> "$OUT/summary.txt"
+  timeout 240 python3 bench/compare.py --device cuda --scales 1,8 --go "$BIN/torchloss" --markdown > "$OUT/compare-cuda.md" 2> "$OUT/compare-cuda.txt"
+  printf '%-16s rc=%d %ds\n' compare-cuda "$?" "$(( $(date +%s) - t0 ))" >> "$OUT/summary.txt"
 else
-  echo "bench-cuda       skipped (torchloss bench has no --device)" >> "$OUT/summary.txt"
+  t0=$(date +%s)
+  timeout 180 "$BIN/torchloss" bench --device cuda --json > "$OUT/bench-cuda.json" 2> "$OUT/bench-cuda.txt"
+  printf '%-16s rc=%d %ds\n' bench-cuda "$?" "$(( $(date +%s) - t0 ))" >> "$OUT/summary.txt"
 fi
 cat "$OUT/summary.txt"
 tail -3 "$OUT/conform-cuda.txt"
 grep -E '^(--- |ok|FAIL|PASS)' "$OUT/cuda-test.txt" | head -30
+[ -s "$OUT/compare-cuda.md" ] && cat "$OUT/compare-cuda.md"
+exit 0
