@@ -36,7 +36,7 @@ func TestParamLayout(t *testing.T) {
 		"l1_loss_f32": unsafe.Sizeof(params{}), "kl_div_f64": unsafe.Sizeof(params{}),
 		"ce_fwd_f32": unsafe.Sizeof(rowParams{}), "ce_final_f64": unsafe.Sizeof(rowParams{}), "ce_grad_f32": unsafe.Sizeof(rowParams{}),
 		"cosine_embedding_loss_f64": unsafe.Sizeof(rowParams{}),
-		"ctc_loss_f32":              unsafe.Sizeof(ctcParams{}), "ctc_loss_f64": unsafe.Sizeof(ctcParams{}),
+		"ctc_ab_f32":                unsafe.Sizeof(ctcParams{}), "ctc_grad_f64": unsafe.Sizeof(ctcParams{}),
 	}
 	for _, ptx := range [][]byte{ptxSM80, ptxSM90} {
 		for name, size := range want {
@@ -54,16 +54,30 @@ func TestParamLayout(t *testing.T) {
 }
 
 // TestPTXAssembles compiles the committed PTX to SASS with ptxas for sm_80
-// and sm_90 (what the driver's JIT does on an A100 or an H100/H200).
+// and sm_90 (what the driver's JIT does on an A100 or an H100/H200) and
+// fails if a kernel spills registers to local memory (the launch bounds of
+// the pointwise kernels cap their registers).
 func TestPTXAssembles(t *testing.T) {
 	ptxas, err := exec.LookPath("ptxas")
 	if err != nil {
 		t.Skip("ptxas not found")
 	}
+	spill := regexp.MustCompile(`(\d+) bytes spill stores, (\d+) bytes spill loads`)
 	for _, arch := range []string{"80", "90"} {
-		cmd := exec.Command(ptxas, "-arch=sm_"+arch, "kernels/losses_sm"+arch+".ptx", "-o", os.DevNull)
-		if msg, err := cmd.CombinedOutput(); err != nil {
+		cmd := exec.Command(ptxas, "-v", "-arch=sm_"+arch, "kernels/losses_sm"+arch+".ptx", "-o", os.DevNull)
+		msg, err := cmd.CombinedOutput()
+		if err != nil {
 			t.Errorf("ptxas sm_%s: %v\n%s", arch, err, msg)
+			continue
+		}
+		ms := spill.FindAllSubmatch(msg, -1)
+		if len(ms) == 0 {
+			t.Errorf("ptxas sm_%s -v: no register report", arch)
+		}
+		for _, m := range ms {
+			if string(m[1]) != "0" || string(m[2]) != "0" {
+				t.Errorf("ptxas sm_%s: a kernel spills: %s", arch, m[0])
+			}
 		}
 	}
 }
@@ -385,4 +399,41 @@ func testEmuCTC[T kernels.Float](t *testing.T) {
 func TestEmulatedCTC(t *testing.T) {
 	t.Run("float32", testEmuCTC[float32])
 	t.Run("float64", testEmuCTC[float64])
+}
+
+// testEmuPointwise: the pointwise kernels' sum (emuPointwiseSum over the
+// per-element losses, which the kernels compute as the CPU does) against
+// the CPU's sum and mean, at the conformance tolerances, on sizes that use
+// one partial block, several, and the full grid with strided groups.
+func testEmuPointwise[T kernels.Float](t *testing.T) {
+	for _, n := range []int{5, 1000, 70001, 1<<20 + 3} {
+		x, y := randT[T](t, n), randT[T](t, n)
+		for name, f := range map[string]func(a, b *tensor.Tensor, o ...F.Option) (*tensor.Tensor, error){
+			"mse":     func(a, b *tensor.Tensor, o ...F.Option) (*tensor.Tensor, error) { return F.MSELoss(a, b, o...) },
+			"l1":      func(a, b *tensor.Tensor, o ...F.Option) (*tensor.Tensor, error) { return F.L1Loss(a, b, o...) },
+			"poisson": func(a, b *tensor.Tensor, o ...F.Option) (*tensor.Tensor, error) { return F.PoissonNLLLoss(a, b, o...) },
+		} {
+			none, err := f(x, y, F.Reduction("none"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum := emuPointwiseSum(tensor.Data[T](none))
+			for _, red := range []string{"sum", "mean"} {
+				want, err := f(x, y, F.Reduction(red))
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := sum
+				if red == "mean" {
+					got = sum / T(n)
+				}
+				closeTo(t, fmt.Sprintf("%s n=%d %s", name, n, red), []T{got}, tensor.Data[T](want))
+			}
+		}
+	}
+}
+
+func TestEmulatedPointwise(t *testing.T) {
+	t.Run("float32", testEmuPointwise[float32])
+	t.Run("float64", testEmuPointwise[float64])
 }

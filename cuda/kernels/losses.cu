@@ -77,22 +77,50 @@ template <typename T> __device__ __forceinline__ T stirling_grad(T t, T u, T mai
 
 enum { L1 = 1, MSE, BCE, BCEWL, POISSON, GAUSSIAN, HINGE, KLDIV };
 
-// element computes the loss of element i and writes the gradients.
-template <typename T, int K> __device__ __noinline__ T element(const P &p, long long i) {
-    T u = p.up ? ld<T>(p.up, i) : (T)p.s;
-    T x = ld<T>(p.a, i);
+// block_sum returns to every thread the sum of v over the block's threads
+// (blockDim.x a power of two, 32 to 1024) in a fixed order: each warp
+// halves its lanes (lane i += lane i+16, then +8, +4, +2, +1: shuffles),
+// then the warp sums, in shared memory, are halved the same way.
+__device__ __noinline__ double block_sum(double v) {
+    __shared__ double red[32];
+    const int lane = threadIdx.x & 31, wid = threadIdx.x >> 5, nw = blockDim.x >> 5;
+#pragma unroll
+    for (int h = 16; h > 0; h >>= 1) v += __shfl_down_sync(0xffffffffu, v, h);
+    __syncthreads(); // red may still be read by a previous call
+    if (lane == 0) red[wid] = v;
+    __syncthreads();
+    if (wid == 0) {
+        v = lane < nw ? red[lane] : 0;
+        for (int h = 16; h > 0; h >>= 1) {
+            double o = __shfl_down_sync(0xffffffffu, v, h);
+            if (h < nw) v += o;
+        }
+        if (lane == 0) red[0] = v;
+    }
+    __syncthreads();
+    return red[0];
+}
+
+// The elements of one thread's group: inputs and gradients (those of a
+// null pointer are unused).
+template <typename T> struct In { T x, y, v, w, pw, u; };
+template <typename T> struct Out { T ga, gb, gc; };
+
+template <typename T, int K> __device__ __forceinline__ T element(const P &p, const In<T> &in, Out<T> &o, bool &bad) {
+    T u = in.u;
+    T x = in.x;
     if (K == MSE) {
         // (Written apart from the switch: cicc 11.8 at -O2 hangs on the
         // switch case.) norm is a T value, so norm*d in double rounds once
         // to T, exactly T's product.
-        T y = ld<T>(p.b, i);
+        T y = in.y;
         T d = x - y;
-        if (p.ga) st<T>(p.ga, i, (T)(p.s2 * (double)d) * u);
-        if (p.gb) st<T>(p.gb, i, (T)(p.s2 * (double)(y - x)) * u);
+        if (p.ga) o.ga = ((T)(p.s2 * (double)d) * u);
+        if (p.gb) o.gb = ((T)(p.s2 * (double)(y - x)) * u);
         return d * d;
     }
     if (K == HINGE) {
-        T t = ld<T>(p.b, i);
+        T t = in.y;
         T margin = (T)p.o0;
         T a = 0, b = 0;
         if (t != 1) a = clampmin(margin - x, (T)0);
@@ -101,47 +129,46 @@ template <typename T, int K> __device__ __noinline__ T element(const P &p, long 
             T gs = (t != -1) ? u : (T)0;
             T gm = (t != 1) ? u : (T)0;
             if (!(margin - x >= 0)) gm = 0;
-            st<T>(p.ga, i, gs + -gm);
+            o.ga = (gs + -gm);
         }
         return a + b;
     }
-    T y = ld<T>(p.b, i);
+    T y = in.y;
     switch (K) {
     case L1: {
         T g = u * sgn(x - y);
-        st<T>(p.ga, i, g);
-        st<T>(p.gb, i, -g);
+        o.ga = (g);
+        o.gb = (-g);
         return (T)fabs((double)(x - y));
     }
     case BCE: {
         if (!(x >= 0 && x <= 1) || !(y >= 0 && y <= 1)) {
-            *p.flag = 1;
+            bad = true;
             return 0;
         }
         T a = (T)((y - 1) * cmax(dlog1p(-x), (T)-100));
         T b = (T)(y * cmax(dlog(x), (T)-100));
         T l = a - b;
-        T w = p.w ? ld<T>(p.w, i) : (T)1;
+        T w = in.w;
         if (p.w) l = (T)(l * w);
         if (p.ga) {
             T num = (T)(u * (x - y));
             T g = num / cmax((T)((1 - x) * x), (T)1e-12f);
             if (p.w) g = (T)(g * w);
             if (p.s2 != 0) g /= (T)p.s2;
-            st<T>(p.ga, i, g);
+            o.ga = (g);
         }
         if (p.gb) {
             T lg = (x == 1) ? inf<T>() : dlog(x / (1 - x));
             T g = -lg * u;
             if (p.w) g = (T)(g * w);
             if (p.s2 != 0) g /= (T)p.s2;
-            st<T>(p.gb, i, g);
+            o.gb = (g);
         }
         return l;
     }
     case BCEWL: {
-        T pw = 0;
-        if (p.pw) pw = ld<T>(p.pw, p.period ? i % p.period : i);
+        T pw = in.pw;
         T ls = logsig(x);
         if (p.pw) {
             T pm1 = pw - 1;
@@ -152,7 +179,7 @@ template <typename T, int K> __device__ __noinline__ T element(const P &p, long 
         T l = 1 - y;
         l = (T)(l * x);
         l = l - ls;
-        T w = p.w ? ld<T>(p.w, i) : (T)1;
+        T w = in.w;
         if (p.w) l = (T)(l * w);
         if (p.ga) {
             T s = sigm(x), g;
@@ -168,7 +195,7 @@ template <typename T, int K> __device__ __noinline__ T element(const P &p, long 
             g = (T)(g * u);
             if (p.w) g = (T)(g * w);
             if (p.s2 != 0) g = g / (T)p.s2;
-            st<T>(p.ga, i, g);
+            o.ga = (g);
         }
         if (p.gb) {
             T g;
@@ -182,7 +209,7 @@ template <typename T, int K> __device__ __noinline__ T element(const P &p, long 
             }
             if (p.w) g = (T)(g * w);
             if (p.s2 != 0) g = g / (T)p.s2;
-            st<T>(p.gb, i, g);
+            o.gb = (g);
         }
         return l;
     }
@@ -196,11 +223,11 @@ template <typename T, int K> __device__ __noinline__ T element(const P &p, long 
             if (p.ga) {
                 T c1 = (T)(u * e);
                 T c2 = (T)(-u * y);
-                st<T>(p.ga, i, c2 + c1);
+                o.ga = (c2 + c1);
             }
             if (p.gb) {
                 T main = (T)(-u * x);
-                st<T>(p.gb, i, full ? stirling_grad(y, u, main) : main);
+                o.gb = (full ? stirling_grad(y, u, main) : main);
             }
         } else {
             T a = x + eps;
@@ -209,11 +236,11 @@ template <typename T, int K> __device__ __noinline__ T element(const P &p, long 
             if (p.ga) {
                 T gl = (T)(-u * y);
                 T c2 = gl / a;
-                st<T>(p.ga, i, u + c2);
+                o.ga = (u + c2);
             }
             if (p.gb) {
                 T main = (T)(-u * lg);
-                st<T>(p.gb, i, full ? stirling_grad(y, u, main) : main);
+                o.gb = (full ? stirling_grad(y, u, main) : main);
             }
         }
         if (full) {
@@ -224,9 +251,9 @@ template <typename T, int K> __device__ __noinline__ T element(const P &p, long 
         return l;
     }
     case GAUSSIAN: {
-        T v = ld<T>(p.c, i);
+        T v = in.v;
         if (v < 0) {
-            *p.flag = 1;
+            bad = true;
             return 0;
         }
         T vc = clampmin(v, (T)p.o1);
@@ -240,13 +267,13 @@ template <typename T, int K> __device__ __noinline__ T element(const P &p, long 
         if (p.ga || p.gb) {
             T gsq = gs / vc;
             T gd = (T)(gsq * (T)(2 * d));
-            st<T>(p.ga, i, gd);
-            st<T>(p.gb, i, -gd);
+            o.ga = (gd);
+            o.gb = (-gd);
         }
         if (p.gc) {
             T gq = (T)(-gs * ((sq / vc) / vc));
             T lg = gs / vc;
-            st<T>(p.gc, i, gq + lg);
+            o.gc = (gq + lg);
         }
         return l;
     }
@@ -256,21 +283,21 @@ template <typename T, int K> __device__ __noinline__ T element(const P &p, long 
             T e = dexp(y);
             l = (T)(e * (y - x));
             T gD = (T)(u * e);
-            st<T>(p.ga, i, -gD);
+            o.ga = (-gD);
             if (p.gb) {
                 T gE = (T)(u * (y - x));
-                st<T>(p.gb, i, gD + (T)(gE * e));
+                o.gb = (gD + (T)(gE * e));
             }
         } else {
             T xl = (y != y) ? y : (y == 0 ? (T)0 : (T)(y * dlog(y))); // xlogy(y, y)
             l = xl - (T)(y * x);
-            st<T>(p.ga, i, (T)(-u * y));
+            o.ga = ((T)(-u * y));
             if (p.gb) {
                 T gself = 0;
                 if (y != 0) gself = (y != y) ? y : (u == 0 ? (T)0 : (T)(u * dlog(y)));
                 T gother = (T)((T)(u * y) / y);
                 T g = (T)(-u * x) + gself;
-                st<T>(p.gb, i, g + gother);
+                o.gb = (g + gother);
             }
         }
         return l;
@@ -279,47 +306,121 @@ template <typename T, int K> __device__ __noinline__ T element(const P &p, long 
     return 0;
 }
 
-template <typename T, int K> __device__ void pointwise(const P &p) {
-    __shared__ double red[BLOCK];
-    double acc = 0;
-    long long stride = (long long)gridDim.x * BLOCK;
-    for (long long i = (long long)blockIdx.x * BLOCK + threadIdx.x; i < p.n; i += stride) {
-        T l = element<T, K>(p, i);
-        if (p.loss) ((T *)p.loss)[i] = l;
-        acc += (double)l;
+// A thread handles groups of W = 16/sizeof(T) consecutive elements (one
+// 16-byte load per argument when every pointer is 16-byte aligned and the
+// group is whole, W scalar loads otherwise: the same elements and order
+// either way), groups g, g + stride, ... for its global index g, over a
+// grid that depends on n only (pointwiseGrid in ../fused.go). Its loss
+// values are summed in double in that order; the block sums its threads
+// with block_sum (below) into partial[blockIdx.x]; reduce_final sums the
+// partials. So a result depends on n and the values only: bit-identical run
+// to run, and across GPUs.
+template <typename T> struct V16;
+template <> struct V16<float> { typedef float4 t; };
+template <> struct V16<double> { typedef double2 t; };
+
+template <typename T, int W> __device__ __forceinline__ void ldg(const void *p, long long i0, int m, bool full, T *o, T dflt) {
+    if (!p) {
+#pragma unroll
+        for (int k = 0; k < W; k++) o[k] = dflt;
+        return;
     }
-    if (!p.partial) return;
-    red[threadIdx.x] = acc;
-    __syncthreads();
-    for (int h = BLOCK / 2; h > 0; h >>= 1) {
-        if (threadIdx.x < h) red[threadIdx.x] += red[threadIdx.x + h];
-        __syncthreads();
+    if (full) {
+        union { typename V16<T>::t v; T a[W]; } u;
+        u.v = __ldg((const typename V16<T>::t *)((const T *)p + i0));
+#pragma unroll
+        for (int k = 0; k < W; k++) o[k] = u.a[k];
+        return;
     }
-    if (threadIdx.x == 0) p.partial[blockIdx.x] = red[0];
+#pragma unroll
+    for (int k = 0; k < W; k++) o[k] = k < m ? ((const T *)p)[i0 + k] : dflt;
 }
 
-// reduce_final sums nb block partials in a fixed order (one block) and
+template <typename T, int W> __device__ __forceinline__ void stg(void *p, long long i0, int m, bool full, const T *v) {
+    if (!p) return;
+    if (full) {
+        union { typename V16<T>::t v; T a[W]; } u;
+#pragma unroll
+        for (int k = 0; k < W; k++) u.a[k] = v[k];
+        *(typename V16<T>::t *)((T *)p + i0) = u.v;
+        return;
+    }
+#pragma unroll
+    for (int k = 0; k < W; k++)
+        if (k < m) ((T *)p)[i0 + k] = v[k];
+}
+
+__device__ __forceinline__ bool al16(const void *p) { return ((unsigned long long)p & 15) == 0; }
+
+template <typename T, int K> __device__ void pointwise(const P &p) {
+    constexpr int W = 16 / sizeof(T);
+    const long long groups = (p.n + W - 1) / W;
+    const long long stride = (long long)gridDim.x * blockDim.x;
+    const bool vec = al16(p.a) && al16(p.b) && al16(p.c) && al16(p.w) && al16(p.up) && al16(p.loss) && al16(p.ga) && al16(p.gb) && al16(p.gc);
+    double acc = 0;
+    bool bad = false;
+    for (long long g = (long long)blockIdx.x * blockDim.x + threadIdx.x; g < groups; g += stride) {
+        const long long i0 = g * W;
+        const int m = (int)min((long long)W, p.n - i0);
+        const bool full = vec && m == W;
+        T x[W], y[W], v[W], w[W], pw[W], u[W], l[W], ga[W], gb[W], gc[W];
+        ldg<T, W>(p.a, i0, m, full, x, (T)0);
+        ldg<T, W>(p.b, i0, m, full, y, (T)0);
+        ldg<T, W>(p.c, i0, m, full, v, (T)0);
+        ldg<T, W>(p.w, i0, m, full, w, (T)1);
+        ldg<T, W>(p.up, i0, m, full, u, (T)p.s);
+        if (p.pw) {
+            long long r = p.period ? i0 % p.period : i0;
+#pragma unroll
+            for (int k = 0; k < W; k++) {
+                pw[k] = k < m ? ((const T *)p.pw)[r] : (T)0;
+                r++;
+                if (p.period) while (r >= p.period) r -= p.period;
+            }
+        } else {
+#pragma unroll
+            for (int k = 0; k < W; k++) pw[k] = 0;
+        }
+#pragma unroll
+        for (int k = 0; k < W; k++) {
+            In<T> in = {x[k], y[k], v[k], w[k], pw[k], u[k]};
+            Out<T> o = {0, 0, 0};
+            l[k] = element<T, K>(p, in, o, bad);
+            ga[k] = o.ga;
+            gb[k] = o.gb;
+            gc[k] = o.gc;
+        }
+#pragma unroll
+        for (int k = 0; k < W; k++)
+            if (k < m) acc += (double)l[k];
+        stg<T, W>(p.loss, i0, m, full, l);
+        stg<T, W>(p.ga, i0, m, full, ga);
+        stg<T, W>(p.gb, i0, m, full, gb);
+        stg<T, W>(p.gc, i0, m, full, gc);
+    }
+    if (bad) *p.flag = 1;
+    if (!p.partial) return;
+    double t = block_sum(acc);
+    if (threadIdx.x == 0) p.partial[blockIdx.x] = t;
+}
+
+// reduce_final sums nb block partials in a fixed order (one block: thread
+// k sums partial[k], partial[k + blockDim], ... then block_sum) and
 // writes out[0] = (T)sum, divided by (T)div when div != 0.
 template <typename T> __device__ void reduce_final(const double *partial, long long nb, T *out, double div) {
-    __shared__ double red[BLOCK];
     double acc = 0;
-    for (long long i = threadIdx.x; i < nb; i += BLOCK) acc += partial[i];
-    red[threadIdx.x] = acc;
-    __syncthreads();
-    for (int h = BLOCK / 2; h > 0; h >>= 1) {
-        if (threadIdx.x < h) red[threadIdx.x] += red[threadIdx.x + h];
-        __syncthreads();
-    }
+    for (long long i = threadIdx.x; i < nb; i += blockDim.x) acc += partial[i];
+    double t = block_sum(acc);
     if (threadIdx.x == 0) {
-        T r = (T)red[0];
+        T r = (T)t;
         if (div != 0) r = r / (T)div;
         out[0] = r;
     }
 }
 
 #define POINTWISE(name, K)                                                   \
-    extern "C" __global__ void name##_f32(P p) { pointwise<float, K>(p); }  \
-    extern "C" __global__ void name##_f64(P p) { pointwise<double, K>(p); }
+    extern "C" __global__ void __launch_bounds__(BLOCK, 4) name##_f32(P p) { pointwise<float, K>(p); }  \
+    extern "C" __global__ void __launch_bounds__(BLOCK, 4) name##_f64(P p) { pointwise<double, K>(p); }
 
 POINTWISE(l1_loss, L1)
 POINTWISE(mse_loss, MSE)
@@ -358,20 +459,6 @@ struct R {
     double s, s2;        // upstream scalars (ce_grad: nll and smoothing; cosine: s)
     double o0, o1;       // cross_entropy: 1 - ls and ls/C in T; cosine: margin
 };
-
-// block_sum returns to every thread the sum of v over the block's threads,
-// in a fixed tree (blockDim.x is a power of two <= BLOCK).
-__device__ __noinline__ double block_sum(double v) {
-    __shared__ double red[BLOCK];
-    __syncthreads(); // red may still be read by a previous call
-    red[threadIdx.x] = v;
-    __syncthreads();
-    for (int h = blockDim.x / 2; h > 0; h >>= 1) {
-        if (threadIdx.x < h) red[threadIdx.x] += red[threadIdx.x + h];
-        __syncthreads();
-    }
-    return red[0];
-}
 
 // block_max: the maximum with NaN propagation, in a fixed tree.
 template <typename T> __device__ __noinline__ T block_max(T v) {
@@ -602,18 +689,32 @@ ROWS(ce_grad, ce_grad)
 ROWS(cosine_embedding_loss, cosine)
 
 // ---------------------------------------------------------------------------
-// ctc_loss: one block per sample, the threads over the 2S+1 states of the
-// extended target, one __syncthreads per time step; the alpha table and two
-// beta rows in global scratch. Each step follows internal/kernels/ctc.go:
-// the log-sum-exp of up to three terms with their maximum m (0 when all are
-// -inf), ((log((e1 + e2) + e3) + m) + lp), in T. The per-class log-sums of
-// alpha*beta (Graves eq. 16) are accumulated, for each class, by the thread
-// of its last state, over its states from the last down, as the CPU does.
-// CT is mirrored by ctcParams in ../ctc.go.
+// ctc_loss in two launches, everything on the device, no host loop:
+//
+// ctc_ab: grid (samples, 1 or 2): blockIdx.y 0 computes a sample's alpha
+// table, 1 its beta table (only when a gradient is wanted), the threads over
+// the 2S+1 states of the extended target and the time loop inside the
+// kernel, one __syncthreads per step. The previous row is read from shared
+// memory (double-buffered; from the global table when 2S+1 > CTC_W) and the
+// log-probability of the next step is loaded while the current one is
+// computed. The alpha block also writes the loss. Each step follows
+// internal/kernels/ctc.go: the log-sum-exp of up to three terms with their
+// maximum m (0 when all are -inf), ((log((e1 + e2) + e3) + m) + lp), in T.
+//
+// ctc_grad: grid (samples, time chunks), independent of the recursions'
+// sequential order: for every step t of its chunk and every class, the
+// log-sum of alpha*beta over the class's states (Graves eq. 16), each
+// accumulated by the thread of the class's last state over its states from
+// the last down, as the CPU does; then grad = (exp(lp) - exp(lcab + nll -
+// lp)) * g. The steps of a sample run in parallel: the long blank chains
+// (S+1 states) no longer serialize on one thread per step.
+//
+// CT is mirrored by ctcParams in ../ctc.go. alpha and beta are tables of
+// sum L*(2S+1) values, sample b's at meta offset 3.
 struct CT {
     const void *lp;          // (T, N, C) log-probabilities
     const long long *meta;   // per sample: label offset, S, L, alpha offset, state offset; then labels, prev, own
-    void *alpha, *beta;      // scratch: sum L*(2S+1), 2*sum (2S+1)
+    void *alpha, *beta;      // the alpha and beta tables (beta: 0 without a gradient)
     void *loss;              // per-sample loss (none) or 0
     double *partial;         // per-sample value to reduce (sum: loss, mean: loss / max(S, 1)) or 0
     void *grad;              // gradient (T, N, C) or 0
@@ -624,6 +725,8 @@ struct CT {
     double s;                // upstream scalar: 1 or g, divided by N for mean
 };
 
+#define CTC_W 1024 // states kept in shared memory (S <= 511)
+
 template <typename T> __device__ __forceinline__ T ctc_lse3(T a1, T a2, T a3) {
     T m = a1;
     if (a2 > m) m = a2;
@@ -633,130 +736,148 @@ template <typename T> __device__ __forceinline__ T ctc_lse3(T a1, T a2, T a3) {
     return dlog<T>(e) + m;
 }
 
-template <typename T> __device__ void ctc(const CT &p) {
-    __shared__ double snll;
-    const T *LP = (const T *)p.lp;
-    const long long NC = p.n * p.c;
+// ctc_nll: the sample's negative log-likelihood from the last alpha row.
+template <typename T> __device__ T ctc_nll(const T *alpha, long long S, long long L) {
+    if (L == 0) return S == 0 ? -(T)0 : inf<T>();
+    long long w = 2 * S + 1;
+    const T *last = alpha + (L - 1) * w;
+    if (S == 0) return -last[0];
+    T l1 = last[2 * S], l2 = last[2 * S - 1];
+    T m = cmax(l1, l2);
+    if (m == -inf<T>()) m = 0;
+    return -(dlog<T>(dexp<T>(l1 - m) + dexp<T>(l2 - m)) + m);
+}
+
+#define CTC_PRIME(s) (((s) % 2 == 0) ? p.blank : lab[(s) / 2])
+
+// ctc_rec runs one recursion: alpha forward in time (beta == false) or beta
+// backward, into tab (L rows of w).
+template <typename T, bool beta> __device__ void ctc_rec(const CT &p, T *tab, const T *lpb, const long long *lab, long long S, long long L) {
+    __shared__ T sm[2][CTC_W];
+    const long long NC = p.n * p.c, w = 2 * S + 1;
     const T ninf = -inf<T>();
+    const bool shared = w <= CTC_W;
+    const long long t0 = beta ? L - 1 : 0;
+    for (long long s = threadIdx.x; s < w; s += blockDim.x) {
+        T v = ninf;
+        if (!beta && s == 0) v = lpb[t0 * NC + p.blank];
+        if (!beta && s == 1) v = lpb[t0 * NC + CTC_PRIME(1)];
+        if (beta && s == 2 * S) v = lpb[t0 * NC + p.blank];
+        if (beta && S > 0 && s == 2 * S - 1) v = lpb[t0 * NC + CTC_PRIME(2 * S - 1)];
+        tab[t0 * w + s] = v;
+        if (shared) sm[0][s] = v;
+    }
+    const long long s0 = threadIdx.x;
+    const long long cp0 = s0 < w ? CTC_PRIME(s0) : 0;
+    T next = 0; // the log-probability of state s0 at the coming step
+    if (L > 1 && s0 < w) next = lpb[(beta ? t0 - 1 : 1) * NC + cp0];
+    __syncthreads();
+    for (long long k = 1; k < L; k++) {
+        const long long t = beta ? L - 1 - k : k, tp = beta ? t + 1 : t - 1;
+        const T *pr = shared ? sm[(k - 1) & 1] : tab + tp * w;
+        T *cs = sm[k & 1];
+        T cur0 = next;
+        if (k + 1 < L && s0 < w) next = lpb[(beta ? t - 1 : t + 1) * NC + cp0];
+        for (long long s = s0; s < w; s += blockDim.x) {
+            long long cp = s == s0 ? cp0 : CTC_PRIME(s);
+            T v;
+            if (!beta) {
+                T a2 = s > 0 ? pr[s - 1] : ninf;
+                T a3 = (s > 1 && CTC_PRIME(s - 2) != cp) ? pr[s - 2] : ninf;
+                v = ctc_lse3<T>(pr[s], a2, a3);
+            } else {
+                T b2 = s < 2 * S ? pr[s + 1] : ninf;
+                T b3 = (s < 2 * S - 1 && CTC_PRIME(s + 2) != cp) ? pr[s + 2] : ninf;
+                v = ctc_lse3<T>(pr[s], b2, b3);
+            }
+            v = v + (s == s0 ? cur0 : lpb[t * NC + cp]);
+            tab[t * w + s] = v;
+            if (shared) cs[s] = v;
+        }
+        __syncthreads();
+    }
+}
+
+template <typename T> __device__ void ctc_ab(const CT &p) {
+    const bool beta = blockIdx.y == 1;
+    if (beta && !p.beta) return;
+    for (long long b = blockIdx.x; b < p.n; b += gridDim.x) {
+        const long long *mb = p.meta + 5 * b;
+        long long S = mb[1], L = mb[2];
+        const long long *lab = p.meta + p.labBase + mb[0];
+        const T *lpb = (const T *)p.lp + b * p.c;
+        if (L > 0) {
+            if (beta) ctc_rec<T, true>(p, (T *)p.beta + mb[3], lpb, lab, S, L);
+            else ctc_rec<T, false>(p, (T *)p.alpha + mb[3], lpb, lab, S, L);
+        }
+        if (!beta && threadIdx.x == 0 && (p.loss || p.partial)) {
+            T nll = ctc_nll<T>((const T *)p.alpha + mb[3], S, L);
+            T res = (p.zeroInf && nll == inf<T>()) ? (T)0 : nll;
+            if (p.loss) ((T *)p.loss)[b] = res;
+            if (p.partial) p.partial[b] = (double)(p.mean ? res / (T)(S > 1 ? S : 1) : res);
+        }
+        __syncthreads();
+    }
+}
+
+template <typename T> __device__ void ctc_grad(const CT &p) {
+    __shared__ double snll;
+    const long long NC = p.n * p.c, C = p.c;
+    const T ninf = -inf<T>();
+    const long long tch = (p.steps + gridDim.y - 1) / gridDim.y;
+    const long long t0 = blockIdx.y * tch, t1 = min(t0 + tch, p.steps);
+    if (t0 >= t1) return;
     for (long long b = blockIdx.x; b < p.n; b += gridDim.x) {
         const long long *mb = p.meta + 5 * b;
         long long S = mb[1], L = mb[2], w = 2 * S + 1;
         const long long *lab = p.meta + p.labBase + mb[0];
         const long long *prev = p.meta + p.prevBase + mb[4];
         const long long *own = p.meta + p.ownBase + mb[4];
-        T *alpha = (T *)p.alpha + mb[3];
-        const T *lpb = LP + b * p.c;
-#define PRIME(s) (((s) % 2 == 0) ? p.blank : lab[(s) / 2])
-        // alpha
-        if (L > 0) {
-            for (long long s = threadIdx.x; s < w; s += blockDim.x) {
-                T v = ninf;
-                if (s == 0) v = lpb[p.blank];
-                if (s == 1) v = lpb[PRIME(1)];
-                alpha[s] = v;
-            }
-            __syncthreads();
-            for (long long t = 1; t < L; t++) {
-                const T *pr = alpha + (t - 1) * w;
-                T *cur = alpha + t * w;
-                for (long long s = threadIdx.x; s < w; s += blockDim.x) {
-                    long long cp = PRIME(s);
-                    T a2 = s > 0 ? pr[s - 1] : ninf;
-                    T a3 = (s > 1 && PRIME(s - 2) != cp) ? pr[s - 2] : ninf;
-                    cur[s] = ctc_lse3<T>(pr[s], a2, a3) + lpb[t * NC + cp];
-                }
-                __syncthreads();
-            }
+        const T *alpha = (const T *)p.alpha + mb[3], *beta = (const T *)p.beta + mb[3];
+        const T *lpb = (const T *)p.lp + b * C;
+        T *G = (T *)p.grad + b * C;
+        if (threadIdx.x == 0) snll = (double)ctc_nll<T>(alpha, S, L);
+        __syncthreads();
+        const T nll = (T)snll;
+        T gr = p.up ? ((const T *)p.up)[b] : (T)p.s;
+        if (p.mean) gr = gr / (T)(S > 1 ? S : 1);
+        const bool zero = p.zeroInf && nll == inf<T>();
+        const long long te = zero ? t0 : min(t1, L); // steps [t0, te) get a gradient
+        for (long long k = threadIdx.x; k < (t1 - t0) * C; k += blockDim.x) {
+            long long t = t0 + k / C, c = k % C;
+            G[t * NC + c] = t < te ? ninf : (T)0;
         }
-        if (threadIdx.x == 0) {
-            T nll;
-            if (L == 0) {
-                nll = S == 0 ? -(T)0 : inf<T>();
-            } else {
-                const T *last = alpha + (L - 1) * w;
-                if (S == 0) {
-                    nll = -last[0];
+        __syncthreads();
+        for (long long k = threadIdx.x; k < (te - t0) * w; k += blockDim.x) {
+            long long t = t0 + k / w, s = k % w;
+            if (!own[s]) continue;
+            const T *la = alpha + t * w, *lb = beta + t * w;
+            T acc = ninf;
+            for (long long q = s; q >= 0; q = prev[q]) {
+                T v = la[q] + lb[q];
+                if (acc == ninf) {
+                    acc = v;
                 } else {
-                    T l1 = last[2 * S], l2 = last[2 * S - 1];
-                    T m = cmax(l1, l2);
-                    if (m == ninf) m = 0;
-                    nll = -(dlog<T>(dexp<T>(l1 - m) + dexp<T>(l2 - m)) + m);
+                    T mx = cmax(acc, v);
+                    acc = dlog<T>(dexp<T>(acc - mx) + dexp<T>(v - mx)) + mx;
                 }
             }
-            snll = (double)nll;
-            T res = (p.zeroInf && nll == inf<T>()) ? (T)0 : nll;
-            if (p.loss) ((T *)p.loss)[b] = res;
-            if (p.partial) p.partial[b] = (double)(p.mean ? res / (T)(S > 1 ? S : 1) : res);
+            G[t * NC + CTC_PRIME(s)] = acc;
         }
         __syncthreads();
-        T nll = (T)snll;
-        if (p.grad) {
-            T *G = (T *)p.grad + b * p.c;
-            T gr = p.up ? ((const T *)p.up)[b] : (T)p.s;
-            if (p.mean) gr = gr / (T)(S > 1 ? S : 1);
-            bool zero = p.zeroInf && nll == inf<T>();
-            for (long long k = threadIdx.x; k < p.steps * p.c; k += blockDim.x) {
-                long long t = k / p.c, c = k % p.c;
-                G[t * NC + c] = (zero || t >= L) ? (T)0 : ninf;
-            }
-            __syncthreads();
-            if (!zero && L > 0) {
-                T *next = (T *)p.beta + 2 * mb[4], *cur = next + w;
-                const T *la = alpha + (L - 1) * w;
-                for (long long s = threadIdx.x; s < w; s += blockDim.x) next[s] = ninf;
-                __syncthreads();
-                if (threadIdx.x == 0) {
-                    next[2 * S] = lpb[(L - 1) * NC + p.blank];
-                    G[(L - 1) * NC + p.blank] = la[2 * S] + next[2 * S];
-                    if (S > 0) {
-                        long long cp = PRIME(2 * S - 1);
-                        next[2 * S - 1] = lpb[(L - 1) * NC + cp];
-                        G[(L - 1) * NC + cp] = la[2 * S - 1] + next[2 * S - 1];
-                    }
-                }
-                __syncthreads();
-                for (long long t = L - 2; t >= 0; t--) {
-                    la = alpha + t * w;
-                    for (long long s = threadIdx.x; s < w; s += blockDim.x) {
-                        long long cp = PRIME(s);
-                        T b2 = s < 2 * S ? next[s + 1] : ninf;
-                        T b3 = (s < 2 * S - 1 && PRIME(s + 2) != cp) ? next[s + 2] : ninf;
-                        cur[s] = ctc_lse3<T>(next[s], b2, b3) + lpb[t * NC + cp];
-                    }
-                    __syncthreads();
-                    for (long long s = threadIdx.x; s < w; s += blockDim.x) {
-                        if (!own[s]) continue;
-                        T *g = G + t * NC + PRIME(s);
-                        T acc = *g;
-                        for (long long q = s; q >= 0; q = prev[q]) {
-                            T v = la[q] + cur[q];
-                            if (acc == ninf) {
-                                acc = v;
-                            } else {
-                                T mx = cmax(acc, v);
-                                acc = dlog<T>(dexp<T>(acc - mx) + dexp<T>(v - mx)) + mx;
-                            }
-                        }
-                        *g = acc;
-                    }
-                    __syncthreads();
-                    T *tmp = next;
-                    next = cur;
-                    cur = tmp;
-                }
-                for (long long k = threadIdx.x; k < L * p.c; k += blockDim.x) {
-                    long long t = k / p.c, c = k % p.c;
-                    T l = lpb[t * NC + c];
-                    T *g = G + t * NC + c;
-                    T eb = dexp<T>((*g + nll) - l);
-                    *g = (T)(dexp<T>(l) - eb) * gr;
-                }
-            }
+        for (long long k = threadIdx.x; k < (te - t0) * C; k += blockDim.x) {
+            long long t = t0 + k / C, c = k % C;
+            T l = lpb[t * NC + c];
+            T *g = G + t * NC + c;
+            T eb = dexp<T>((*g + nll) - l);
+            *g = (T)(dexp<T>(l) - eb) * gr;
         }
         __syncthreads();
-#undef PRIME
     }
 }
+#undef CTC_PRIME
 
-extern "C" __global__ void ctc_loss_f32(CT p) { ctc<float>(p); }
-extern "C" __global__ void ctc_loss_f64(CT p) { ctc<double>(p); }
+extern "C" __global__ void ctc_ab_f32(CT p) { ctc_ab<float>(p); }
+extern "C" __global__ void ctc_ab_f64(CT p) { ctc_ab<double>(p); }
+extern "C" __global__ void ctc_grad_f32(CT p) { ctc_grad<float>(p); }
+extern "C" __global__ void ctc_grad_f64(CT p) { ctc_grad<double>(p); }
