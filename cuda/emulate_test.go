@@ -10,6 +10,7 @@ package cuda
 
 import (
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/torchloss/torchloss/internal/kernels"
@@ -82,6 +83,70 @@ func emuPointwiseSum[T kernels.Float](l []T) T {
 	return T(emuRowSum(grid, block, func(i int) float64 { return partial[i] }))
 }
 
+// emuCEStats is ce_stats: the online max and sum of exponentials of each
+// thread over its strided columns, then block_max and block_sum.
+func emuCEStats[T kernels.Float](row []T, th int) (m, ls T) {
+	ninf := T(math.Inf(-1))
+	mt := make([]float64, th)
+	sc := make([]float64, th)
+	for k := range th {
+		m, s := ninf, 0.0
+		for j := k; j < len(row); j += th {
+			v := row[j]
+			if v != v {
+				m = v
+			}
+			if v > m {
+				s *= math.Exp(float64(m) - float64(v))
+				m = v
+			}
+			if v != ninf {
+				s += float64(emuExp(v - m))
+			}
+		}
+		mt[k], sc[k] = float64(m), s
+	}
+	mx := emuBlockMax(slices.Clone(mt))
+	for k := range th {
+		if T(mt[k]) == ninf {
+			sc[k] = 0
+		} else {
+			sc[k] *= math.Exp(mt[k] - mx)
+		}
+	}
+	return T(mx), emuLog(T(emuBlockSum(sc)))
+}
+
+// emuBlockMax is block_max: block_sum's order with a NaN-propagating max.
+func emuBlockMax(part []float64) float64 {
+	nm := func(a, b float64) float64 {
+		if a != a {
+			return a
+		}
+		if b != b {
+			return b
+		}
+		return max(a, b)
+	}
+	nw := len(part) / 32
+	red := make([]float64, nw)
+	for w := range nw {
+		lane := part[32*w : 32*w+32]
+		for h := 16; h > 0; h >>= 1 {
+			for i := 0; i < h; i++ {
+				lane[i] = nm(lane[i], lane[i+h])
+			}
+		}
+		red[w] = lane[0]
+	}
+	for h := nw / 2; h > 0; h >>= 1 {
+		for i := 0; i < h; i++ {
+			red[i] = nm(red[i], red[i+h])
+		}
+	}
+	return red[0]
+}
+
 // emuCE emulates ce_fwd, ce_final and ce_grad: the output and the gradient
 // for the upstream gradient up (one value when reduced, one per row for
 // none).
@@ -94,11 +159,7 @@ func emuCE[T kernels.Float](x []T, tgt []int64, w []T, rows, cols int, ignore in
 	out = make([]T, rows)
 	for r := range rows {
 		row := x[r*cols : (r+1)*cols]
-		m := row[0]
-		for _, v := range row {
-			m = max(m, v)
-		}
-		ls := emuLog(T(emuRowSum(cols, th, func(j int) float64 { return float64(emuExp(row[j] - m)) })))
+		m, ls := emuCEStats(row, th)
 		t := tgt[r]
 		ign := t == ignore
 		var sm T

@@ -22,12 +22,15 @@ type rowParams struct {
 // blocks loop over the rows beyond it).
 const maxGrid = 65535
 
+// rowThreads is the most threads of a row kernel (their launch bounds).
+const rowThreads = 512
+
 // threadsFor is the block size of a kernel whose threads stride over n
 // values of one row: the smallest power of two >= n, at least a warp and at
-// most block. (The kernels' tree reductions need a power of two.)
+// most rowThreads. (The kernels' tree reductions need a power of two.)
 func threadsFor(n int) int {
 	t := 32
-	for t < n && t < block {
+	for t < n && t < rowThreads {
 		t *= 2
 	}
 	return t
@@ -185,7 +188,8 @@ func ceRun(args []*tensor.Tensor, o *devhook.Options) (*tensor.Tensor, bool, err
 	}
 	p.stat, p.aux = ptrOf(stat), ptrOf(aux)
 	p.flag = p.aux + 8
-	var out, partial *tensor.Tensor
+	threads := threadsFor(cols)
+	var out, partial, pre *tensor.Tensor // pre: the gradient for an output gradient of 1
 	if red == "none" {
 		if out, err = tensor.Empty(tensor.CUDA, dt, rows); err != nil {
 			return nil, true, err
@@ -196,8 +200,22 @@ func ceRun(args []*tensor.Tensor, o *devhook.Options) (*tensor.Tensor, bool, err
 			return nil, true, err
 		}
 		p.partial = ptrOf(partial)
+		if x.RequiresGrad() {
+			// ce_tw writes the total weight that the gradient's scalars
+			// need; ce_fwd then writes the gradient with the loss.
+			tw, err := m.Function("ce_tw" + sfx)
+			if err != nil {
+				return nil, true, err
+			}
+			if err := launchGeom(tw, 1, block, unsafe.Pointer(&p)); err != nil {
+				return nil, true, err
+			}
+			if pre, err = tensor.Empty(tensor.CUDA, dt, rows, cols); err != nil {
+				return nil, true, err
+			}
+			p.ga = ptrOf(pre)
+		}
 	}
-	threads := threadsFor(cols)
 	if err := launchGeom(fwd, gridFor(rows), threads, unsafe.Pointer(&p)); err != nil {
 		return nil, true, err
 	}
@@ -231,7 +249,7 @@ func ceRun(args []*tensor.Tensor, o *devhook.Options) (*tensor.Tensor, bool, err
 		return nil, true, err
 	}
 	base := p
-	base.loss, base.partial, base.aux, base.flag = 0, 0, 0, 0
+	base.loss, base.partial, base.aux, base.flag, base.ga = 0, 0, 0, 0, 0
 	grad := func(up *tensor.Tensor, g float64) (*tensor.Tensor, error) {
 		q := base
 		gx, err := tensor.Empty(tensor.CUDA, dt, rows, cols)
@@ -249,12 +267,6 @@ func ceRun(args []*tensor.Tensor, o *devhook.Options) (*tensor.Tensor, bool, err
 		runtime.KeepAlive(stat)
 		runtime.KeepAlive(up)
 		return gx, err
-	}
-	var pre *tensor.Tensor // the gradient for an output gradient of 1
-	if red != "none" && x.RequiresGrad() {
-		if pre, err = grad(nil, 1); err != nil {
-			return nil, true, err
-		}
 	}
 	return tensor.Record(out, "NllLossBackward0", []*tensor.Tensor{x}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		if red == "none" {

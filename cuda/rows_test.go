@@ -17,7 +17,7 @@ import (
 )
 
 func TestLaunchGeometry(t *testing.T) {
-	for _, c := range []struct{ n, want int }{{0, 32}, {1, 32}, {32, 32}, {33, 64}, {100, 128}, {256, 256}, {257, 256}, {100000, 256}} {
+	for _, c := range []struct{ n, want int }{{0, 32}, {1, 32}, {32, 32}, {33, 64}, {100, 128}, {256, 256}, {257, 512}, {100000, 512}} {
 		if got := threadsFor(c.n); got != c.want {
 			t.Errorf("threadsFor(%d) = %d, want %d", c.n, got, c.want)
 		}

@@ -81,7 +81,7 @@ enum { L1 = 1, MSE, BCE, BCEWL, POISSON, GAUSSIAN, HINGE, KLDIV };
 // (blockDim.x a power of two, 32 to 1024) in a fixed order: each warp
 // halves its lanes (lane i += lane i+16, then +8, +4, +2, +1: shuffles),
 // then the warp sums, in shared memory, are halved the same way.
-__device__ __noinline__ double block_sum(double v) {
+__device__ __forceinline__ double block_sum(double v) {
     __shared__ double red[32];
     const int lane = threadIdx.x & 31, wid = threadIdx.x >> 5, nw = blockDim.x >> 5;
 #pragma unroll
@@ -385,7 +385,9 @@ template <typename T, int K> __device__ void pointwise(const P &p) {
         for (int k = 0; k < W; k++) {
             In<T> in = {x[k], y[k], v[k], w[k], pw[k], u[k]};
             Out<T> o = {0, 0, 0};
-            l[k] = element<T, K>(p, in, o, bad);
+            bool b = false; // the padding of a partial group is not checked
+            l[k] = element<T, K>(p, in, o, b);
+            bad = bad || (b && k < m);
             ga[k] = o.ga;
             gb[k] = o.gb;
             gc[k] = o.gc;
@@ -460,41 +462,78 @@ struct R {
     double o0, o1;       // cross_entropy: 1 - ls and ls/C in T; cosine: margin
 };
 
-// block_max: the maximum with NaN propagation, in a fixed tree.
-template <typename T> __device__ __noinline__ T block_max(T v) {
-    __shared__ double red[BLOCK];
+// block_max: the maximum with NaN propagation over the block's threads, in
+// block_sum's order.
+__device__ __forceinline__ double nanmax(double a, double b) { return (a != a) ? a : ((b != b) ? b : cmax(a, b)); }
+template <typename T> __device__ __forceinline__ T block_max(T v) {
+    __shared__ double red[32];
+    const int lane = threadIdx.x & 31, wid = threadIdx.x >> 5, nw = blockDim.x >> 5;
+    double d = (double)v;
+#pragma unroll
+    for (int h = 16; h > 0; h >>= 1) d = nanmax(d, __shfl_down_sync(0xffffffffu, d, h));
     __syncthreads();
-    red[threadIdx.x] = (double)v;
+    if (lane == 0) red[wid] = d;
     __syncthreads();
-    for (int h = blockDim.x / 2; h > 0; h >>= 1) {
-        if (threadIdx.x < h) {
-            double a = red[threadIdx.x], b = red[threadIdx.x + h];
-            red[threadIdx.x] = (a != a) ? a : ((b != b) ? b : cmax(a, b));
+    if (wid == 0) {
+        d = lane < nw ? red[lane] : -1.0 / 0.0;
+        for (int h = 16; h > 0; h >>= 1) {
+            double o = __shfl_down_sync(0xffffffffu, d, h);
+            if (h < nw) d = nanmax(d, o);
         }
-        __syncthreads();
+        if (lane == 0) red[0] = d;
     }
+    __syncthreads();
     return (T)red[0];
+}
+
+// ce_stats: the row's max m and log-sum-exp ls in one read of the row (an
+// online softmax): each thread keeps its running max mt (NaN sticky) and
+// st = sum over its strided columns of exp(x - mt) (each term exp in
+// double rounded to T, as the CPU's; rescaled by exp(mt_old - mt_new) when
+// mt grows; -inf columns add 0); then m = block_max(mt) and
+// ls = log((T) block_sum(st * exp(mt - m))).
+template <typename T> __device__ __forceinline__ void ce_stats(const T *x, long long C, T &m, T &ls) {
+    const T ninf = -inf<T>();
+    T mt = ninf;
+    double st = 0;
+    for (long long j = threadIdx.x; j < C; j += blockDim.x) {
+        T v = x[j];
+        if (v != v) mt = v;
+        if (v > mt) {
+            st = st * exp((double)mt - (double)v);
+            mt = v;
+        }
+        if (v != ninf) st += (double)dexp<T>(v - mt);
+    }
+    m = block_max<T>(mt);
+    double sc = (mt == ninf) ? 0.0 : st * exp((double)mt - (double)m);
+    ls = dlog<T>((T)block_sum(sc));
 }
 
 // ce_fwd: per row, lp = (x - max) - log(sum exp(x - max)) (not stored: the
 // max and log-sum-exp go to stat), the target's nll term -lp[t]*w[t], its
 // weight, and the smoothing term -sum_c lp[c]*w[c] (0 at ignored targets).
 // Reduction none writes the row's loss; otherwise the three values go to
-// partial[3*row ...] for ce_final.
+// partial[3*row ...] for ce_final. With ga (a reduction and a gradient
+// wanted) it also writes the row's gradient for an output gradient of 1,
+// the scalars from the total weight aux[0] that ce_tw wrote: the logits
+// are read from memory once, the later passes over the row hit the cache.
+template <typename T> __device__ void ce_row_grad(const R &p, long long r, const T *x, T m, T ls, T s, T s2);
+
 template <typename T> __device__ void ce_fwd(const R &p) {
     const T *w = (const T *)p.w;
     long long C = p.cols;
+    T s = 0, s2 = 0; // the eager gradient's scalars (ceScalars in ../rows.go for g = 1)
+    if (p.ga) {
+        T tw = (T)p.aux[0], keep = (T)p.o0, share = (T)p.o1;
+        T gn = p.smoothing ? keep : (T)1;
+        s = p.mean ? -(gn / tw) : -gn;
+        if (p.smoothing) s2 = p.mean ? -(share / tw) : -share;
+    }
     for (long long r = blockIdx.x; r < p.rows; r += gridDim.x) {
         const T *x = (const T *)p.x + r * C;
-        T m = x[0];
-        for (long long j = threadIdx.x; j < C; j += blockDim.x) {
-            T v = x[j];
-            m = (m != m) ? m : ((v != v) ? v : cmax(m, v));
-        }
-        m = block_max<T>(m);
-        double acc = 0;
-        for (long long j = threadIdx.x; j < C; j += blockDim.x) acc += (double)dexp<T>(x[j] - m);
-        T ls = dlog<T>((T)block_sum(acc));
+        T m, ls;
+        ce_stats<T>(x, C, m, ls);
         long long t = ((const long long *)p.tgt)[r];
         bool ign = t == p.ignore;
         if (!ign && (t < 0 || t >= C)) {
@@ -511,6 +550,7 @@ template <typename T> __device__ void ce_fwd(const R &p) {
             sm = -(T)block_sum(a);
             if (ign) sm = 0;
         }
+        if (p.ga) ce_row_grad<T>(p, r, x, m, ls, s, s2);
         if (threadIdx.x != 0) continue;
         if (p.stat) {
             ((T *)p.stat)[2 * r] = m;
@@ -533,6 +573,25 @@ template <typename T> __device__ void ce_fwd(const R &p) {
             p.partial[3 * r + 2] = (double)sm;
         }
     }
+}
+
+// ce_tw (one block): the total weight of the non-ignored rows, sum w[t] (1
+// without weights) in ce_final's order, to aux[0] as a T value; a target
+// out of range sets the flag (and counts 0).
+template <typename T> __device__ void ce_tw(const R &p) {
+    const T *w = (const T *)p.w;
+    double a = 0;
+    for (long long r = threadIdx.x; r < p.rows; r += blockDim.x) {
+        long long t = ((const long long *)p.tgt)[r];
+        if (t == p.ignore) continue;
+        if (t < 0 || t >= p.cols) {
+            *p.flag = 1;
+            continue;
+        }
+        a += (double)(w ? w[t] : (T)1);
+    }
+    T tw = (T)block_sum(a);
+    if (threadIdx.x == 0) p.aux[0] = (double)tw;
 }
 
 // ce_final (one block): the nll sum, the total weight and the smoothing sum
@@ -559,59 +618,65 @@ template <typename T> __device__ void ce_final(const R &p) {
     p.aux[0] = (double)tw;
 }
 
-// ce_grad: the row's gradient, log_softmax's backward of the nll and
+// ce_row_grad: row r's gradient, log_softmax's backward of the nll and
 // smoothing gradients: g[c] = gs*w[c] (+ the nll term at the target),
 // S = sum_c g[c], gx[c] = g[c] - exp(lp[c])*S. Reduced: s is the nll
 // scalar (-(g/tw) or -g, times 1-ls with smoothing) and s2 the smoothing
 // one; none: the row's upstream gradient up[r].
-template <typename T> __device__ void ce_grad(const R &p) {
+template <typename T> __device__ void ce_row_grad(const R &p, long long r, const T *x, T m, T ls, T s, T s2) {
     const T *w = (const T *)p.w;
     long long C = p.cols;
     T keep = (T)p.o0, share = (T)p.o1;
-    for (long long r = blockIdx.x; r < p.rows; r += gridDim.x) {
-        const T *x = (const T *)p.x + r * C;
-        T *gx = (T *)p.ga + r * C;
-        T m = ((const T *)p.stat)[2 * r], ls = ((const T *)p.stat)[2 * r + 1];
-        long long t = ((const long long *)p.tgt)[r];
-        bool ign = t == p.ignore;
-        T wt = (w && !ign) ? w[t] : (T)1;
-        T nv, gs = 0;
-        if (p.up) {
-            T g = ((const T *)p.up)[r];
-            T gn = p.smoothing ? (T)(g * keep) : g;
-            nv = -wt * gn;
-            if (p.smoothing && !ign) gs = -(T)(g * share);
-        } else {
-            nv = w ? (T)(wt * (T)p.s) : (T)p.s;
-            if (p.smoothing && !ign) gs = (T)p.s2;
-        }
-        if (ign) nv = 0;
-        // S: the row sum of the upstream gradient of log_softmax.
-        T S;
-        if (!p.smoothing) {
-            S = nv;
-        } else {
-            double a = 0;
-            for (long long j = threadIdx.x; j < C; j += blockDim.x) {
-                T v = w ? (T)(gs * w[j]) : gs;
-                T g = (T)0 + v;
-                if (!ign && j == t) g = nv + v;
-                a += (double)g;
-            }
-            S = (T)block_sum(a);
-        }
+    T *gx = (T *)p.ga + r * C;
+    long long t = ((const long long *)p.tgt)[r];
+    bool ign = t == p.ignore;
+    T wt = (w && !ign) ? w[t] : (T)1;
+    T nv, gs = 0;
+    if (p.up) {
+        T g = ((const T *)p.up)[r];
+        T gn = p.smoothing ? (T)(g * keep) : g;
+        nv = -wt * gn;
+        if (p.smoothing && !ign) gs = -(T)(g * share);
+    } else {
+        nv = w ? (T)(wt * s) : s;
+        if (p.smoothing && !ign) gs = s2;
+    }
+    if (ign) nv = 0;
+    // S: the row sum of the upstream gradient of log_softmax.
+    T S;
+    if (!p.smoothing) {
+        S = nv;
+    } else {
+        double a = 0;
         for (long long j = threadIdx.x; j < C; j += blockDim.x) {
-            T lp = (x[j] - m) - ls;
-            T g;
-            if (p.smoothing) {
-                T v = w ? (T)(gs * w[j]) : gs;
-                g = (T)0 + v;
-                if (!ign && j == t) g = nv + v;
-            } else {
-                g = (!ign && j == t) ? nv : (T)0;
-            }
-            gx[j] = g - (T)(dexp<T>(lp) * S);
+            T v = w ? (T)(gs * w[j]) : gs;
+            T g = (T)0 + v;
+            if (!ign && j == t) g = nv + v;
+            a += (double)g;
         }
+        S = (T)block_sum(a);
+    }
+    for (long long j = threadIdx.x; j < C; j += blockDim.x) {
+        T lp = (x[j] - m) - ls;
+        T g;
+        if (p.smoothing) {
+            T v = w ? (T)(gs * w[j]) : gs;
+            g = (T)0 + v;
+            if (!ign && j == t) g = nv + v;
+        } else {
+            g = (!ign && j == t) ? nv : (T)0;
+        }
+        gx[j] = g - (T)(dexp<T>(lp) * S);
+    }
+}
+
+// ce_grad: the gradient for another upstream gradient (or reduction none),
+// from the forward's stat.
+template <typename T> __device__ void ce_grad(const R &p) {
+    for (long long r = blockIdx.x; r < p.rows; r += gridDim.x) {
+        const T *x = (const T *)p.x + r * p.cols;
+        T m = ((const T *)p.stat)[2 * r], ls = ((const T *)p.stat)[2 * r + 1];
+        ce_row_grad<T>(p, r, x, m, ls, (T)p.s, (T)p.s2);
     }
 }
 
@@ -680,10 +745,11 @@ template <typename T> __device__ void cosine(const R &p) {
 }
 
 #define ROWS(name, body)                                                          \
-    extern "C" __global__ void name##_f32(R p) { body<float>(p); }              \
-    extern "C" __global__ void name##_f64(R p) { body<double>(p); }
+    extern "C" __global__ void __launch_bounds__(512) name##_f32(R p) { body<float>(p); }  \
+    extern "C" __global__ void __launch_bounds__(512) name##_f64(R p) { body<double>(p); }
 
 ROWS(ce_fwd, ce_fwd)
+ROWS(ce_tw, ce_tw)
 ROWS(ce_final, ce_final)
 ROWS(ce_grad, ce_grad)
 ROWS(cosine_embedding_loss, cosine)
