@@ -32,7 +32,7 @@ struct P {
     double s;                       // the upstream gradient when up == 0
     double s2;                      // a second scalar (mse: norm; bce: the divisor n of mean, 0 otherwise)
     double o0, o1;                  // options (margin, eps)
-    long long i0, i1;               // flags (log_input/log_target, full)
+    long long i0, i1;               // flags (log_input/log_target/bce: sigmoid chain, full)
 };
 
 template <typename T> __device__ __forceinline__ T dexp(T x) { return (T)exp((double)x); }
@@ -75,7 +75,7 @@ template <typename T> __device__ __forceinline__ T stirling_grad(T t, T u, T mai
     return g + main;
 }
 
-enum { L1 = 1, MSE, BCE, BCEWL, POISSON, GAUSSIAN, HINGE, KLDIV };
+enum { L1 = 1, MSE, BCE, BCEWL, POISSON, GAUSSIAN, HINGE, KLDIV, SIGMOID, SIGMOID_BWD };
 
 // block_sum returns to every thread the sum of v over the block's threads
 // (blockDim.x a power of two, 32 to 1024) in a fixed order: each warp
@@ -119,6 +119,13 @@ template <typename T, int K> __device__ __forceinline__ T element(const P &p, co
         if (p.gb) o.gb = ((T)(p.s2 * (double)(y - x)) * u);
         return d * d;
     }
+    if (K == SIGMOID) { // torch.sigmoid: y = 1/(1 + exp(-x)) to loss (no partial)
+        return sigm(x);
+    }
+    if (K == SIGMOID_BWD) { // its backward: a = y, up = g; ga = g*(1 - y)*y
+        o.ga = (T)((T)(u * (1 - x)) * x);
+        return 0;
+    }
     if (K == HINGE) {
         T t = in.y;
         T margin = (T)p.o0;
@@ -156,6 +163,9 @@ template <typename T, int K> __device__ __forceinline__ T element(const P &p, co
             T g = num / cmax((T)((1 - x) * x), (T)1e-12f);
             if (p.w) g = (T)(g * w);
             if (p.s2 != 0) g /= (T)p.s2;
+            // i0: the input is sigmoid(z) and ga is z's gradient, the
+            // sigmoid's backward folded in (kernels.BCESigmoidGradMean).
+            if (p.i0) g = (T)((T)(g * (1 - x)) * x);
             o.ga = (g);
         }
         if (p.gb) {
@@ -432,6 +442,8 @@ POINTWISE(poisson_nll_loss, POISSON)
 POINTWISE(gaussian_nll_loss, GAUSSIAN)
 POINTWISE(hinge_embedding_loss, HINGE)
 POINTWISE(kl_div, KLDIV)
+POINTWISE(sigmoid, SIGMOID)
+POINTWISE(sigmoid_backward, SIGMOID_BWD)
 
 extern "C" __global__ void reduce_final_f32(const double *partial, long long nb, float *out, double div) { reduce_final<float>(partial, nb, out, div); }
 extern "C" __global__ void reduce_final_f64(const double *partial, long long nb, double *out, double div) { reduce_final<double>(partial, nb, out, div); }
