@@ -362,53 +362,94 @@ template <typename T, int W> __device__ __forceinline__ void stg(void *p, long l
 
 __device__ __forceinline__ bool al16(const void *p) { return ((unsigned long long)p & 15) == 0; }
 
-template <typename T, int K> __device__ void pointwise(const P &p) {
-    constexpr int W = 16 / sizeof(T);
-    const long long groups = (p.n + W - 1) / W;
-    const long long stride = (long long)gridDim.x * blockDim.x;
-    const bool vec = al16(p.a) && al16(p.b) && al16(p.c) && al16(p.w) && al16(p.up) && al16(p.loss) && al16(p.ga) && al16(p.gb) && al16(p.gc);
-    double acc = 0;
-    bool bad = false;
-    for (long long g = (long long)blockIdx.x * blockDim.x + threadIdx.x; g < groups; g += stride) {
-        const long long i0 = g * W;
-        const int m = (int)min((long long)W, p.n - i0);
-        const bool full = vec && m == W;
-        T x[W], y[W], v[W], w[W], pw[W], u[W], l[W], ga[W], gb[W], gc[W];
-        ldg<T, W>(p.a, i0, m, full, x, (T)0);
-        ldg<T, W>(p.b, i0, m, full, y, (T)0);
-        ldg<T, W>(p.c, i0, m, full, v, (T)0);
-        ldg<T, W>(p.w, i0, m, full, w, (T)1);
-        ldg<T, W>(p.up, i0, m, full, u, (T)p.s);
+// Which arguments and gradients kind K has (the others are neither loaded
+// nor kept in registers).
+template <int K> struct Has {
+    static constexpr bool b = K != SIGMOID && K != SIGMOID_BWD;
+    static constexpr bool c = K == GAUSSIAN;
+    static constexpr bool w = K == BCE || K == BCEWL;
+    static constexpr bool pw = K == BCEWL;
+    static constexpr bool gb = K != HINGE && K != SIGMOID && K != SIGMOID_BWD;
+    static constexpr bool gc = K == GAUSSIAN;
+};
+
+// Grp is one group's elements in registers.
+template <typename T, int W> struct Grp {
+    long long i0;
+    int m;     // elements in the group (W but at the end)
+    bool full; // vector loads and stores
+    T x[W], y[W], v[W], w[W], pw[W], u[W];
+};
+
+template <typename T, int K, int W> __device__ __forceinline__ void grp_load(const P &p, Grp<T, W> &e, long long g, bool vec) {
+    e.i0 = g * W;
+    e.m = (int)min((long long)W, p.n - e.i0);
+    e.full = vec && e.m == W;
+    ldg<T, W>(p.a, e.i0, e.m, e.full, e.x, (T)0);
+    if (Has<K>::b) ldg<T, W>(p.b, e.i0, e.m, e.full, e.y, (T)0);
+    if (Has<K>::c) ldg<T, W>(p.c, e.i0, e.m, e.full, e.v, (T)0);
+    if (Has<K>::w) ldg<T, W>(p.w, e.i0, e.m, e.full, e.w, (T)1);
+    ldg<T, W>(p.up, e.i0, e.m, e.full, e.u, (T)p.s);
+    if (Has<K>::pw) {
         if (p.pw) {
-            long long r = p.period ? i0 % p.period : i0;
+            long long r = p.period ? e.i0 % p.period : e.i0;
 #pragma unroll
             for (int k = 0; k < W; k++) {
-                pw[k] = k < m ? ((const T *)p.pw)[r] : (T)0;
+                e.pw[k] = k < e.m ? ((const T *)p.pw)[r] : (T)0;
                 r++;
                 if (p.period) while (r >= p.period) r -= p.period;
             }
         } else {
 #pragma unroll
-            for (int k = 0; k < W; k++) pw[k] = 0;
+            for (int k = 0; k < W; k++) e.pw[k] = 0;
         }
+    }
+}
+
+// grp_run computes a loaded group, adds its losses to acc in order and
+// stores its outputs.
+template <typename T, int K, int W> __device__ __forceinline__ void grp_run(const P &p, const Grp<T, W> &e, double &acc, bool &bad) {
+    T l[W], ga[W], gb[W], gc[W];
 #pragma unroll
-        for (int k = 0; k < W; k++) {
-            In<T> in = {x[k], y[k], v[k], w[k], pw[k], u[k]};
-            Out<T> o = {0, 0, 0};
-            bool b = false; // the padding of a partial group is not checked
-            l[k] = element<T, K>(p, in, o, b);
-            bad = bad || (b && k < m);
-            ga[k] = o.ga;
-            gb[k] = o.gb;
-            gc[k] = o.gc;
-        }
+    for (int k = 0; k < W; k++) {
+        In<T> in = {e.x[k], Has<K>::b ? e.y[k] : (T)0, Has<K>::c ? e.v[k] : (T)0, Has<K>::w ? e.w[k] : (T)1, Has<K>::pw ? e.pw[k] : (T)0, e.u[k]};
+        Out<T> o = {0, 0, 0};
+        bool b = false; // the padding of a partial group is not checked
+        l[k] = element<T, K>(p, in, o, b);
+        bad = bad || (b && k < e.m);
+        ga[k] = o.ga;
+        gb[k] = o.gb;
+        gc[k] = o.gc;
+    }
 #pragma unroll
-        for (int k = 0; k < W; k++)
-            if (k < m) acc += (double)l[k];
-        stg<T, W>(p.loss, i0, m, full, l);
-        stg<T, W>(p.ga, i0, m, full, ga);
-        stg<T, W>(p.gb, i0, m, full, gb);
-        stg<T, W>(p.gc, i0, m, full, gc);
+    for (int k = 0; k < W; k++)
+        if (k < e.m) acc += (double)l[k];
+    stg<T, W>(p.loss, e.i0, e.m, e.full, l);
+    stg<T, W>(p.ga, e.i0, e.m, e.full, ga);
+    if (Has<K>::gb) stg<T, W>(p.gb, e.i0, e.m, e.full, gb);
+    if (Has<K>::gc) stg<T, W>(p.gc, e.i0, e.m, e.full, gc);
+}
+
+// pointwise: the grid-stride loop over groups; the light kinds take two
+// groups per iteration (both loaded before either is computed, for more
+// bytes in flight; summed in the order g, g + stride as a one-group loop
+// would), the kinds with several transcendentals one (two would spill
+// under the launch bounds).
+template <typename T, int K> __device__ void pointwise(const P &p) {
+    constexpr int W = 16 / sizeof(T);
+    constexpr bool pair = !(K == BCE || K == BCEWL || K == POISSON || K == GAUSSIAN);
+    const long long groups = (p.n + W - 1) / W;
+    const long long stride = (long long)gridDim.x * blockDim.x;
+    const bool vec = al16(p.a) && al16(p.b) && al16(p.c) && al16(p.w) && al16(p.up) && al16(p.loss) && al16(p.ga) && al16(p.gb) && al16(p.gc);
+    double acc = 0;
+    bool bad = false;
+    for (long long g = (long long)blockIdx.x * blockDim.x + threadIdx.x; g < groups; g += (pair ? 2 : 1) * stride) {
+        Grp<T, W> e0, e1;
+        const bool two = pair && g + stride < groups;
+        grp_load<T, K, W>(p, e0, g, vec);
+        if (two) grp_load<T, K, W>(p, e1, g + stride, vec);
+        grp_run<T, K, W>(p, e0, acc, bad);
+        if (two) grp_run<T, K, W>(p, e1, acc, bad);
     }
     if (bad) *p.flag = 1;
     if (!p.partial) return;
