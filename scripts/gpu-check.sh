@@ -11,7 +11,8 @@
 #
 # It writes to $OUT: nvidia-smi.txt, conform-cuda.txt (torchloss conform
 # --device cuda -v), results-cuda.json.gz (what the GPU computed, for a diff
-# with PyTorch's vectors), cuda-test.txt (the GPU tests: the conformance on
+# with PyTorch's vectors), same-bits.txt (a second GPU conformance run
+# wrote the same results bit for bit: rc 0), cuda-test.txt (the GPU tests: the conformance on
 # the GPU, the fused kernels against the CPU on many blocks — the pointwise
 # ones on 2^20 elements, cross_entropy, cosine_embedding_loss and ctc_loss
 # launched directly so that a fallback fails — and determinism),
@@ -38,6 +39,10 @@ step() { # name, command...
 step nvidia-smi nvidia-smi
 step conform-cpu "$BIN/torchloss" conform
 step conform-cuda "$BIN/torchloss" conform --device cuda -v --write-results "$OUT/results-cuda.json.gz"
+# Run to run: a second GPU conformance run must write the same results,
+# bit for bit (deterministic reductions).
+step conform-cuda-2 "$BIN/torchloss" conform --device cuda --write-results "$OUT/results-cuda-2.json.gz"
+step same-bits bash -c "gzip -dc '$OUT/results-cuda.json.gz' | cmp - <(gzip -dc '$OUT/results-cuda-2.json.gz')"
 # The test binary runs in its package directory (kernels/*.ptx; nvcc and
 # ptxas absent: those tests skip).
 (cd cuda && step cuda-test "$BIN/cuda.test" -test.v -test.timeout 300s)
