@@ -628,21 +628,34 @@ template <typename T> __device__ void ce_fwd(const R &p) {
     }
 }
 
-// ce_tw (one block): the total weight of the non-ignored rows, sum w[t] (1
-// without weights) in ce_final's order, to aux[0] as a T value; a target
-// out of range sets the flag (and counts 0).
-template <typename T> __device__ void ce_tw(const R &p) {
-    const T *w = (const T *)p.w;
-    double a = 0;
-    for (long long r = threadIdx.x; r < p.rows; r += blockDim.x) {
-        long long t = ((const long long *)p.tgt)[r];
-        if (t == p.ignore) continue;
-        if (t < 0 || t >= p.cols) {
-            *p.flag = 1;
-            continue;
-        }
-        a += (double)(w ? w[t] : (T)1);
+// ce_tw (one block of ce_final's size): the total weight of the
+// non-ignored rows, sum w[t] (1 without weights) in ce_final's order (the
+// same value), to aux[0] as a T value; a target out of range sets the flag
+// (and counts 0).
+template <typename T> __device__ __forceinline__ T ce_row_weight(const R &p, long long t) {
+    if (t == p.ignore) return 0;
+    if (t < 0 || t >= p.cols) {
+        *p.flag = 1;
+        return 0;
     }
+    return p.w ? ((const T *)p.w)[t] : (T)1;
+}
+
+template <typename T> __device__ void ce_tw(const R &p) {
+    const long long *tg = (const long long *)p.tgt;
+    const long long bd = blockDim.x;
+    double a = 0;
+    long long r = threadIdx.x;
+    // Four rows at a time: their loads in flight together, summed in order.
+    for (; r + 3 * bd < p.rows; r += 4 * bd) {
+        long long t0 = tg[r], t1 = tg[r + bd], t2 = tg[r + 2 * bd], t3 = tg[r + 3 * bd];
+        T w0 = ce_row_weight<T>(p, t0), w1 = ce_row_weight<T>(p, t1), w2 = ce_row_weight<T>(p, t2), w3 = ce_row_weight<T>(p, t3);
+        a += (double)w0;
+        a += (double)w1;
+        a += (double)w2;
+        a += (double)w3;
+    }
+    for (; r < p.rows; r += bd) a += (double)ce_row_weight<T>(p, tg[r]);
     T tw = (T)block_sum(a);
     if (threadIdx.x == 0) p.aux[0] = (double)tw;
 }
@@ -652,6 +665,7 @@ template <typename T> __device__ void ce_tw(const R &p) {
 // the total weight (the mean's divisor of both terms).
 template <typename T> __device__ void ce_final(const R &p) {
     double a0 = 0, a1 = 0, a2 = 0;
+#pragma unroll 4
     for (long long r = threadIdx.x; r < p.rows; r += blockDim.x) {
         a0 += p.partial[3 * r];
         a1 += p.partial[3 * r + 1];
