@@ -104,7 +104,7 @@ var optionNames = map[string]bool{
 }
 
 // noLegacy lists the functions that have no size_average / reduce
-// arguments in PyTorch (spec §4): passing them is a TypeError.
+// arguments in PyTorch (docs/semantics.md §4): passing them is a TypeError.
 var noLegacy = map[string]bool{"huber_loss": true, "gaussian_nll_loss": true, "ctc_loss": true, "triplet_margin_with_distance_loss": true}
 
 // Options maps the case's keyword arguments, and its weight and pos_weight

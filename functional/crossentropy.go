@@ -81,9 +81,6 @@ func CrossEntropy(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor,
 		return nil, torchloss.Errorf(torchloss.ErrShape, op, "input", "Dimension out of range (expected to be in range of [-1, 0], but got 1)")
 	}
 	ls := cfg.labelSmoothing
-	if ls > 0 && !(ls <= 1) {
-		return nil, torchloss.Errorf(torchloss.ErrOption, op, "label_smoothing", "label_smoothing must be between 0.0 and 1.0. Got: %v", ls)
-	}
 	g, err := nllCheck(op, input, target, cfg.weight)
 	if err != nil {
 		return nil, err
@@ -105,6 +102,16 @@ func CrossEntropy(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor,
 	return dispatch(dt,
 		func() (*tensor.Tensor, error) { return ceIndexT[float32](op, input, target, cfg, g) },
 		func() (*tensor.Tensor, error) { return ceIndexT[float64](op, input, target, cfg, g) })
+}
+
+// ceNodeName is the grad_fn name of cross_entropy with class indices:
+// nll_loss's, or with label smoothing that of the final add,
+// (1 − ls)·nll + smooth·(ls/C).
+func ceNodeName(g nllGeom, smoothing bool) string {
+	if smoothing {
+		return "AddBackward0"
+	}
+	return g.nodeName()
 }
 
 // ceIndexT is cross_entropy with class indices: nll_loss of log_softmax,
@@ -141,7 +148,7 @@ func ceSlowT[T kernels.Float](input *tensor.Tensor, cfg config, g nllGeom, core 
 	lsBackward := func(glp []T) []*tensor.Tensor {
 		gx := make([]T, len(lp))
 		kernels.LogSoftmaxBackward(glp, lp, gx, b, c, m)
-		return []*tensor.Tensor{tensor.FromData(gx, shape)}
+		return []*tensor.Tensor{tensor.MustFromData(gx, shape)}
 	}
 	if !smoothing {
 		return tensor.Record(nllOut, g.nodeName(), []*tensor.Tensor{input}, func(gr *tensor.Tensor) ([]*tensor.Tensor, error) {
@@ -183,7 +190,7 @@ func ceSlowT[T kernels.Float](input *tensor.Tensor, cfg config, g nllGeom, core 
 		for k := range o {
 			o[k] = T(nv[k]*keep) + T(smooth[k]*share)
 		}
-		out = tensor.FromData(o, nllOut.Shape())
+		out = tensor.MustFromData(o, nllOut.Shape())
 	case Sum:
 		out = tensor.Scalar(T(nv[0]*keep) + T(kernels.Sum(smooth)*share))
 	default:
@@ -206,7 +213,7 @@ func ceSlowT[T kernels.Float](input *tensor.Tensor, cfg config, g nllGeom, core 
 		}
 		out = tensor.Scalar(T(nv[0]*keep) + T((kernels.Sum(smooth)/denom)*share))
 	}
-	return tensor.Record(out, g.nodeName(), []*tensor.Tensor{input}, func(gr *tensor.Tensor) ([]*tensor.Tensor, error) {
+	return tensor.Record(out, ceNodeName(g, true), []*tensor.Tensor{input}, func(gr *tensor.Tensor) ([]*tensor.Tensor, error) {
 		gv, err := gr.To(tensor.DTypeOf[T]())
 		if err != nil {
 			return nil, err
@@ -216,7 +223,7 @@ func ceSlowT[T kernels.Float](input *tensor.Tensor, cfg config, g nllGeom, core 
 		for k, v := range gd {
 			gn[k] = v * keep
 		}
-		glp, err := core.backward(tensor.FromData(gn, gv.Shape()), len(lp))
+		glp, err := core.backward(tensor.MustFromData(gn, gv.Shape()), len(lp))
 		if err != nil {
 			return nil, err
 		}
@@ -411,9 +418,9 @@ func ceFusedT[T kernels.Float](op string, input, target *tensor.Tensor, cfg conf
 	default:
 		out = tensor.Scalar(T(nv*keep) + T((kernels.Sum(smooth)/denom)*share))
 	}
-	res := tensor.Record(out, g.nodeName(), []*tensor.Tensor{input}, func(gr *tensor.Tensor) ([]*tensor.Tensor, error) {
+	res := tensor.Record(out, ceNodeName(g, smoothing), []*tensor.Tensor{input}, func(gr *tensor.Tensor) ([]*tensor.Tensor, error) {
 		if gs, ok := eager.take(gr); ok {
-			return []*tensor.Tensor{tensor.FromData(gs[0], input.Shape())}, nil
+			return []*tensor.Tensor{tensor.MustFromData(gs[0], input.Shape())}, nil
 		}
 		// Any other output gradient G: the same row pass with G's
 		// scalars (for G = 1 bitwise the eager gradient).
@@ -424,7 +431,7 @@ func ceFusedT[T kernels.Float](op string, input, target *tensor.Tensor, cfg conf
 		sN, gsv := scalars(tensor.Data[T](gv)[0])
 		gx := make([]T, len(x))
 		pass(gx, nil, nil, sN, gsv)
-		return []*tensor.Tensor{tensor.FromData(gx, input.Shape())}, nil
+		return []*tensor.Tensor{tensor.MustFromData(gx, input.Shape())}, nil
 	})
 	ownGrads(res)
 	return res, nil
@@ -453,9 +460,6 @@ func ceProb(op string, input, target *tensor.Tensor, cfg config) (*tensor.Tensor
 	w := cfg.weight
 	if w != nil && (w.Dim() != 1 || w.Numel() != c) {
 		return nil, torchloss.Errorf(torchloss.ErrShape, op, "weight", "cross_entropy: weight tensor should be defined either for all %d classes or no classes but got weight tensor of shape: %v", c, sizes(w.Shape()))
-	}
-	if ls := cfg.labelSmoothing; ls > 0 && !(ls <= 1) {
-		return nil, torchloss.Errorf(torchloss.ErrOption, op, "label_smoothing", "label_smoothing must be between 0.0 and 1.0. Got: %v", ls)
 	}
 	in, tg := input.DType(), target.DType()
 	v := tensor.PromoteFloat(in, tg)
@@ -533,7 +537,7 @@ func ceProbT[T, U kernels.Float](op string, input, target *tensor.Tensor, cfg co
 		for k := range s {
 			s[k] = -s[k]
 		}
-		out = tensor.FromData(s, outShape)
+		out = tensor.MustFromData(s, outShape)
 	case Sum:
 		out = tensor.Scalar(-kernels.Sum(q))
 	default:
@@ -547,7 +551,12 @@ func ceProbT[T, U kernels.Float](op string, input, target *tensor.Tensor, cfg co
 	if wt != nil && !wt.DType().IsFloat() {
 		wt = nil // an integer weight takes no gradient
 	}
-	return tensor.Record(out, "SumBackward0", []*tensor.Tensor{input, target, wt}, func(gr *tensor.Tensor) ([]*tensor.Tensor, error) {
+	// −(…).sum() / samples for Mean (a division by a scalar), else −(…).
+	name := "NegBackward0"
+	if cfg.reduction == Mean {
+		name = "DivBackward1"
+	}
+	return tensor.Record(out, name, []*tensor.Tensor{input, target, wt}, func(gr *tensor.Tensor) ([]*tensor.Tensor, error) {
 		gv, err := gr.To(tensor.DTypeOf[U]())
 		if err != nil {
 			return nil, err
@@ -583,7 +592,7 @@ func ceProbT[T, U kernels.Float](op string, input, target *tensor.Tensor, cfg co
 			}
 			gx := make([]T, len(x))
 			kernels.LogSoftmaxBackward(glpT, lpT, gx, outer, n, inner)
-			grads[0] = tensor.FromData(gx, shape)
+			grads[0] = tensor.MustFromData(gx, shape)
 		}
 		if gtp != nil {
 			for k, v := range gtp {

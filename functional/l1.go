@@ -48,10 +48,10 @@ func L1Loss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error
 	}
 	return dispatch(dt,
 		func() (*tensor.Tensor, error) {
-			return pairLossT(input, target, x, y, shape, cfg.reduction, "L1LossBackward0", kernels.L1Forward[float32], kernels.L1Backward[float32])
+			return pairLossT(input, target, x, y, shape, cfg.reduction, mgReduceName(cfg.reduction, "AbsBackward0"), kernels.L1Forward[float32], kernels.L1Backward[float32])
 		},
 		func() (*tensor.Tensor, error) {
-			return pairLossT(input, target, x, y, shape, cfg.reduction, "L1LossBackward0", kernels.L1Forward[float64], kernels.L1Backward[float64])
+			return pairLossT(input, target, x, y, shape, cfg.reduction, mgReduceName(cfg.reduction, "AbsBackward0"), kernels.L1Forward[float64], kernels.L1Backward[float64])
 		})
 }
 
