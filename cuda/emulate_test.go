@@ -86,35 +86,8 @@ func emuPointwiseSum[T kernels.Float](l []T) T {
 // emuCEStats is ce_stats: the online max and sum of exponentials of each
 // thread over its strided columns, then block_max and block_sum.
 func emuCEStats[T kernels.Float](row []T, th int) (m, ls T) {
-	ninf := T(math.Inf(-1))
-	mt := make([]float64, th)
-	sc := make([]float64, th)
-	for k := range th {
-		m, s := ninf, 0.0
-		for j := k; j < len(row); j += th {
-			v := row[j]
-			if v != v {
-				m = v
-			}
-			if v > m {
-				s *= math.Exp(float64(m) - float64(v))
-				m = v
-			}
-			if v != ninf {
-				s += float64(emuExp(v - m))
-			}
-		}
-		mt[k], sc[k] = float64(m), s
-	}
-	mx := emuBlockMax(slices.Clone(mt))
-	for k := range th {
-		if T(mt[k]) == ninf {
-			sc[k] = 0
-		} else {
-			sc[k] *= math.Exp(mt[k] - mx)
-		}
-	}
-	return T(mx), emuLog(T(emuBlockSum(sc)))
+	m, sum := emuRowStats(row, th)
+	return m, emuLog(sum)
 }
 
 // emuBlockMax is block_max: block_sum's order with a NaN-propagating max.
@@ -542,4 +515,70 @@ func closeTo[T kernels.Float](t *testing.T, what string, got, want []T) {
 
 func hostValues[T kernels.Float](t *tensor.Tensor) []T {
 	return tensor.Data[T](t)
+}
+
+// emuSoftmax emulates the softmax and log_softmax row kernels (forward:
+// ce_stats, then each value; backward: the row sum by block_sum).
+func emuSoftmax[T kernels.Float](x, g []T, rows, cols int, log bool) (y, gx []T) {
+	th := threadsFor(cols)
+	y, gx = make([]T, len(x)), make([]T, len(x))
+	for r := range rows {
+		row, out := x[r*cols:(r+1)*cols], y[r*cols:(r+1)*cols]
+		m, sum := emuRowStats(row, th)
+		ls := emuLog(sum)
+		for j, v := range row {
+			if log {
+				out[j] = (v - m) - ls
+			} else {
+				out[j] = emuExp(v-m) / sum
+			}
+		}
+		gr, gxr := g[r*cols:(r+1)*cols], gx[r*cols:(r+1)*cols]
+		s := T(emuRowSum(cols, th, func(j int) float64 {
+			if log {
+				return float64(gr[j])
+			}
+			return float64(gr[j] * out[j])
+		}))
+		for j := range gxr {
+			if log {
+				gxr[j] = gr[j] - emuExp(out[j])*s
+			} else {
+				gxr[j] = (gr[j] - s) * out[j]
+			}
+		}
+	}
+	return y, gx
+}
+
+// emuRowStats is ce_stats's maximum and sum of exponentials.
+func emuRowStats[T kernels.Float](row []T, th int) (m, sum T) {
+	ninf := T(math.Inf(-1))
+	mt, sc := make([]float64, th), make([]float64, th)
+	for k := range th {
+		m, s := ninf, 0.0
+		for j := k; j < len(row); j += th {
+			v := row[j]
+			if v != v {
+				m = v
+			}
+			if v > m {
+				s *= math.Exp(float64(m) - float64(v))
+				m = v
+			}
+			if v != ninf {
+				s += float64(emuExp(v - m))
+			}
+		}
+		mt[k], sc[k] = float64(m), s
+	}
+	mx := emuBlockMax(slices.Clone(mt))
+	for k := range th {
+		if T(mt[k]) == ninf {
+			sc[k] = 0
+		} else {
+			sc[k] *= math.Exp(mt[k] - mx)
+		}
+	}
+	return T(mx), T(emuBlockSum(sc))
 }

@@ -284,6 +284,33 @@ func cpuRun[T kernels.Float](t *testing.T, inputs []*tensor.Tensor, up []T, f fu
 	return tensor.Data[T](out.Detach()), grads
 }
 
+// cpuRun64 is cpuRun of f on x and up in float64, the results rounded to
+// T.
+func cpuRun64[T kernels.Float](t *testing.T, x *tensor.Tensor, up []T, f func(in []*tensor.Tensor) (*tensor.Tensor, error)) ([]T, [][]T) {
+	t.Helper()
+	x64, err := x.To(tensor.Float64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	up64 := make([]float64, len(up))
+	for i, v := range up {
+		up64[i] = float64(v)
+	}
+	out, grads := cpuRun(t, []*tensor.Tensor{x64}, up64, f)
+	round := func(v []float64) []T {
+		r := make([]T, len(v))
+		for i, e := range v {
+			r[i] = T(e)
+		}
+		return r
+	}
+	res := [][]T{}
+	for _, g := range grads {
+		res = append(res, round(g))
+	}
+	return round(out), res
+}
+
 func testEmuCE[T kernels.Float](t *testing.T) {
 	for _, sh := range [][2]int{{7, 5}, {3, 300}, {40, 1000}} {
 		rows, cols := sh[0], sh[1]
@@ -309,9 +336,16 @@ func testEmuCE[T kernels.Float](t *testing.T) {
 						os := []F.Option{F.Reduction(red), F.LabelSmoothing(ls), F.IgnoreIndex(ignore)}
 						if weighted {
 							w = wv
-							os = append(os, F.Weight(tensor.MustFromData(w, []int{cols})))
+							w64 := make([]float64, cols)
+							for i, v := range w {
+								w64[i] = float64(v)
+							}
+							os = append(os, F.Weight(tensor.MustFromData(w64, []int{cols})))
 						}
-						want, wg := cpuRun[T](t, []*tensor.Tensor{x}, up, func(in []*tensor.Tensor) (*tensor.Tensor, error) {
+						// The reference: the CPU in float64 on the same
+						// values, rounded to T (the float32 CPU path's own
+						// error reaches the tolerance on some inputs).
+						want, wg := cpuRun64[T](t, x, up, func(in []*tensor.Tensor) (*tensor.Tensor, error) {
 							return F.CrossEntropy(in[0], tensor.MustFromData(tgt, []int{rows}), os...)
 						})
 						got, gg := emuCE(tensor.Data[T](x), tgt, w, rows, cols, ignore, ls, red, up)
@@ -436,4 +470,30 @@ func testEmuPointwise[T kernels.Float](t *testing.T) {
 func TestEmulatedPointwise(t *testing.T) {
 	t.Run("float32", testEmuPointwise[float32])
 	t.Run("float64", testEmuPointwise[float64])
+}
+
+func testEmuSoftmax[T kernels.Float](t *testing.T) {
+	for _, sh := range [][2]int{{3, 7}, {5, 1000}, {2, 3000}} {
+		rows, cols := sh[0], sh[1]
+		x, g := randT[T](t, rows, cols), randT[T](t, rows, cols)
+		for _, log := range []bool{false, true} {
+			y, gx := emuSoftmax(tensor.Data[T](x), tensor.Data[T](g), rows, cols, log)
+			wy, wg := make([]T, rows*cols), make([]T, rows*cols)
+			if log {
+				kernels.LogSoftmaxForward(tensor.Data[T](x), wy, rows, cols, 1)
+				kernels.LogSoftmaxBackward(tensor.Data[T](g), wy, wg, rows, cols, 1)
+			} else {
+				kernels.SoftmaxForward(tensor.Data[T](x), wy, rows, cols, 1)
+				kernels.SoftmaxBackward(tensor.Data[T](g), wy, wg, rows, cols, 1)
+			}
+			what := fmt.Sprintf("%v log=%v", sh, log)
+			closeTo(t, what+" out", y, wy)
+			closeTo(t, what+" grad", gx, wg)
+		}
+	}
+}
+
+func TestEmulatedSoftmax(t *testing.T) {
+	t.Run("float32", testEmuSoftmax[float32])
+	t.Run("float64", testEmuSoftmax[float64])
 }

@@ -545,7 +545,7 @@ template <typename T> __device__ __forceinline__ T block_max(T v) {
 // double rounded to T, as the CPU's; rescaled by exp(mt_old - mt_new) when
 // mt grows; -inf columns add 0); then m = block_max(mt) and
 // ls = log((T) block_sum(st * exp(mt - m))).
-template <typename T> __device__ __forceinline__ void ce_stats(const T *x, long long C, T &m, T &ls) {
+template <typename T> __device__ __forceinline__ void ce_stats(const T *x, long long C, T &m, T &ls, T &sum) {
     const T ninf = -inf<T>();
     T mt = ninf;
     double st = 0;
@@ -560,7 +560,8 @@ template <typename T> __device__ __forceinline__ void ce_stats(const T *x, long 
     }
     m = block_max<T>(mt);
     double sc = (mt == ninf) ? 0.0 : st * exp((double)mt - (double)m);
-    ls = dlog<T>((T)block_sum(sc));
+    sum = (T)block_sum(sc);
+    ls = dlog<T>(sum);
 }
 
 // ce_fwd: per row, lp = (x - max) - log(sum exp(x - max)) (not stored: the
@@ -585,8 +586,8 @@ template <typename T> __device__ void ce_fwd(const R &p) {
     }
     for (long long r = blockIdx.x; r < p.rows; r += gridDim.x) {
         const T *x = (const T *)p.x + r * C;
-        T m, ls;
-        ce_stats<T>(x, C, m, ls);
+        T m, ls, sum;
+        ce_stats<T>(x, C, m, ls, sum);
         long long t = ((const long long *)p.tgt)[r];
         bool ign = t == p.ignore;
         if (!ign && (t < 0 || t >= C)) {
@@ -747,6 +748,41 @@ template <typename T> __device__ void ce_grad(const R &p) {
     }
 }
 
+// softmax and log_softmax along a contiguous last dimension (rows of cols
+// values; R's x: input, loss: output), and their backward (x: the output y,
+// up: its gradient g, ga: the input's gradient), one block per row:
+// m and the sum of exp(x - m) by ce_stats (one read of the row), then
+// log_softmax y = (x - m) - log(sum), softmax y = exp(x - m) / sum; the
+// backward of log_softmax g - exp(y) * sum(g), of softmax (g - sum(g*y)) * y,
+// the row sums in double (block_sum), rounded to T.
+template <typename T, bool LOG> __device__ void softmax_fwd(const R &p) {
+    const long long C = p.cols;
+    for (long long r = blockIdx.x; r < p.rows; r += gridDim.x) {
+        const T *x = (const T *)p.x + r * C;
+        T *y = (T *)p.loss + r * C;
+        T m, ls, sum;
+        ce_stats<T>(x, C, m, ls, sum);
+        for (long long j = threadIdx.x; j < C; j += blockDim.x) y[j] = LOG ? (x[j] - m) - ls : dexp<T>(x[j] - m) / sum;
+    }
+}
+
+template <typename T, bool LOG> __device__ void softmax_bwd(const R &p) {
+    const long long C = p.cols;
+    for (long long r = blockIdx.x; r < p.rows; r += gridDim.x) {
+        const T *y = (const T *)p.x + r * C, *g = (const T *)p.up + r * C;
+        T *gx = (T *)p.ga + r * C;
+        double a = 0;
+        for (long long j = threadIdx.x; j < C; j += blockDim.x) a += (double)(LOG ? g[j] : (T)(g[j] * y[j]));
+        T s = (T)block_sum(a);
+        for (long long j = threadIdx.x; j < C; j += blockDim.x) gx[j] = LOG ? g[j] - (T)(dexp<T>(y[j]) * s) : (T)((g[j] - s) * y[j]);
+    }
+}
+
+template <typename T> __device__ void softmax_fwd_s(const R &p) { softmax_fwd<T, false>(p); }
+template <typename T> __device__ void log_softmax_fwd_s(const R &p) { softmax_fwd<T, true>(p); }
+template <typename T> __device__ void softmax_bwd_s(const R &p) { softmax_bwd<T, false>(p); }
+template <typename T> __device__ void log_softmax_bwd_s(const R &p) { softmax_bwd<T, true>(p); }
+
 // cosine: per row prod = sum x1*x2, m1 = sum x1^2 + EPSILON, m2 likewise
 // (EPSILON = float(1e-12), in T), den = sqrt(m1*m2), cos = prod/den; the
 // loss 1 - cos (t = 1), max(0, cos - margin) (t = -1), 0 otherwise; and the
@@ -820,6 +856,10 @@ ROWS(ce_tw, ce_tw)
 ROWS(ce_final, ce_final)
 ROWS(ce_grad, ce_grad)
 ROWS(cosine_embedding_loss, cosine)
+ROWS(softmax, softmax_fwd_s)
+ROWS(log_softmax, log_softmax_fwd_s)
+ROWS(softmax_backward, softmax_bwd_s)
+ROWS(log_softmax_backward, log_softmax_bwd_s)
 
 // ---------------------------------------------------------------------------
 // ctc_loss in two launches, everything on the device, no host loop:
