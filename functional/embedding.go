@@ -48,11 +48,6 @@ const cosineEpsilon = float64(float32(1e-12))
 // float64 inputs, each squared magnitude is computed in its input's own
 // dtype, as PyTorch does.
 func CosineEmbeddingLoss(input1, input2, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
-	if out, ok, err := onDevice("cosine_embedding_loss", devArgs(input1, input2, target), 0, opts, func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
-		return CosineEmbeddingLoss(a[0], a[1], a[2], o...)
-	}); ok {
-		return out, err
-	}
 	const op = "cosine_embedding_loss"
 	cfg, err := parseOptions(op, optMargin, config{}, opts)
 	if err != nil {
@@ -83,6 +78,12 @@ func CosineEmbeddingLoss(input1, input2, target *tensor.Tensor, opts ...Option) 
 	outShape, err := mgBroadcast(op, "target", target.Shape(), cosShape)
 	if err != nil {
 		return nil, err
+	}
+	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(input1, input2, target), diff: 2, cfg: cfg, name: compositeName(cfg.reduction, "AddBackward0"), opts: opts,
+		host: func(_ *kernelCall, a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
+			return CosineEmbeddingLoss(a[0], a[1], a[2], o...)
+		}}); ok {
+		return out, err
 	}
 	return dispatch(dt,
 		func() (*tensor.Tensor, error) {
@@ -290,11 +291,6 @@ func cosineImplT[T kernels.Float](input1, input2, target *tensor.Tensor, cfg con
 // (int64, float, bool where true counts as 1) and broadcasts with the input
 // silently.
 func HingeEmbeddingLoss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
-	if out, ok, err := onDevice("hinge_embedding_loss", devArgs(input, target), 0, opts, func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
-		return HingeEmbeddingLoss(a[0], a[1], o...)
-	}); ok {
-		return out, err
-	}
 	const op = "hinge_embedding_loss"
 	cfg, err := parseOptions(op, optMargin, config{margin: 1}, opts)
 	if err != nil {
@@ -310,6 +306,12 @@ func HingeEmbeddingLoss(input, target *tensor.Tensor, opts ...Option) (*tensor.T
 	shape, err := broadcastShape(op, arg{"input", input}, arg{"target", target})
 	if err != nil {
 		return nil, err
+	}
+	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(input, target), diff: 1, cfg: cfg, name: compositeName(cfg.reduction, "AddBackward0"), opts: opts,
+		host: func(_ *kernelCall, a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
+			return HingeEmbeddingLoss(a[0], a[1], o...)
+		}}); ok {
+		return out, err
 	}
 	return dispatch(dt,
 		func() (*tensor.Tensor, error) { return hingeT[float32](input, target, cfg, shape) },

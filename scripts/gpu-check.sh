@@ -15,7 +15,12 @@
 # wrote the same results bit for bit: rc 0), cuda-test.txt (the GPU tests: the conformance on
 # the GPU, the fused kernels against the CPU on many blocks — the pointwise
 # ones on 2^20 elements, cross_entropy, cosine_embedding_loss and ctc_loss
-# launched directly so that a fallback fails — and determinism),
+# launched directly so that a fallback fails — and determinism; the driver
+# operations of each workload's steady training step, TestSteadyStateOnGPU:
+# no allocation after warm-up, the copies per step; the deferred value
+# check, TestDeferredCheckOnGPU; the sigmoid kernel and the bce(sigmoid)
+# chain, TestSigmoidOnGPU; aligned and unaligned pointwise buffers give the
+# same bits, TestPointwiseUnaligned),
 # compare-cuda.md (torchloss and PyTorch side by side on the GPU at scale 1
 # and 8, with the copy bandwidth and the GB/s of each workload: when python3
 # has torch with CUDA; otherwise bench-cuda.json from torchloss bench alone)
