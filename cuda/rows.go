@@ -182,7 +182,14 @@ func ceRun(c *devhook.Call) (*tensor.Tensor, devhook.Backward, bool, error) {
 		return nil, nil, true, err
 	}
 	p.stat, p.aux = ptrOf(stat), ptrOf(aux)
+	// A target out of range: the flag is a deferred check's word where
+	// there is one (no read back), else aux[1], read after the launches
+	// (the call then declines and the CPU says which).
 	p.flag = p.aux + 8
+	deferred := false
+	if w, ok := checkWord(c); ok {
+		p.flag, deferred = w, true
+	}
 	threads := threadsFor(cols)
 	var out, partial, pre *tensor.Tensor // pre: the gradient for an output gradient of 1
 	if red == "none" {
@@ -229,15 +236,30 @@ func ceRun(c *devhook.Call) (*tensor.Tensor, devhook.Backward, bool, error) {
 		}
 		_ = partial.Free() // done with once ce_final is queued (see reduceFinal)
 	}
-	h, err := aux.ToCPU()
-	if err != nil {
-		return nil, nil, true, err
+	// tw is the total weight (aux[0], for a reduction), read to the host
+	// only by the gradient for an output gradient other than 1.
+	tw, haveTW := 0.0, false
+	totalWeight := func() (float64, error) {
+		if !haveTW {
+			h, err := aux.ToCPU()
+			if err != nil {
+				return 0, err
+			}
+			tw, haveTW = h.Float64s()[0], true
+		}
+		return tw, nil
 	}
-	hv := h.Float64s()
-	if math.Float64bits(hv[1]) != 0 {
-		return nil, nil, false, nil // a target out of range: the CPU says which
+	if !deferred {
+		h, err := aux.ToCPU()
+		if err != nil {
+			return nil, nil, true, err
+		}
+		hv := h.Float64s()
+		if math.Float64bits(hv[1]) != 0 {
+			return nil, nil, false, nil // a target out of range: the CPU says which
+		}
+		tw, haveTW = hv[0], true
 	}
-	tw := hv[0]
 	runtime.KeepAlive(keep)
 
 	gradFn, err := m.Function("ce_grad" + sfx)
@@ -256,6 +278,10 @@ func ceRun(c *devhook.Call) (*tensor.Tensor, devhook.Backward, bool, error) {
 		if up != nil {
 			q.up = ptrOf(up)
 		} else {
+			tw, err := totalWeight()
+			if err != nil {
+				return nil, err
+			}
 			q.s, q.s2 = ceScalars(g, tw, p.o0, p.o1, smoothing, red == "mean", f32)
 		}
 		err = launchGeom(gradFn, gridFor(rows), threads, unsafe.Pointer(&q))
