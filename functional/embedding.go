@@ -449,27 +449,17 @@ func cosineFusedT[T kernels.Float](input1, input2, target *tensor.Tensor, cfg co
 		}
 		eager = &eagerGrads[T]{gs: [][]T{g1, g2}, ready: true}
 	}
+	// Large gradients are written with streaming stores: nothing reads
+	// them before the backward hands them out.
+	nt := len(x1) >= 1<<18
 	parallel.For(rows, max(1, sumGrain/d), func(_, lo, hi int) {
 		ab := getScratch[T]()
 		a := (*ab)[:d]
-		var one [1]T
 		for i := lo; i < hi; i++ {
 			r1, r2 := x1[i*d:i*d+d], x2[i*d:i*d+d]
-			for j := range a {
-				a[j] = r1[j] * r2[j]
-			}
-			kernels.SumDim(a, 1, d, 1, one[:])
-			prod := one[0]
-			for j, v := range r1 {
-				a[j] = v * v
-			}
-			kernels.SumDim(a, 1, d, 1, one[:])
-			m1 := one[0] + eps
-			for j, v := range r2 {
-				a[j] = v * v
-			}
-			kernels.SumDim(a, 1, d, 1, one[:])
-			m2 := one[0] + eps
+			prod, m1, m2 := kernels.CosineRowSums(r1, r2, a)
+			m1 += eps
+			m2 += eps
 			den := kernels.Sqrt(m1 * m2)
 			cos := prod / den
 			kernels.CosineLoss([]T{cos}, cls[i:i+1], margin, loss[i:i+1])
@@ -486,21 +476,14 @@ func cosineFusedT[T kernels.Float](input1, input2, target *tensor.Tensor, cfg co
 			var gprod, gp [1]T
 			kernels.CosineBackward([]T{prod}, []T{cos}, []T{den}, []T{gpos}, []T{gneg}, margin, gprod[:], gp[:])
 			if g1 != nil {
-				gm := gp[0] * m2
-				o := g1[i*d : i*d+d]
-				for j, v := range r1 {
-					rr := gm * v
-					o[j] = (rr + rr) + gprod[0]*r2[j]
-				}
+				kernels.CosineRowGrad(r1, r2, g1[i*d:i*d+d], gp[0]*m2, gprod[0], nt)
 			}
 			if g2 != nil {
-				gm := gp[0] * m1
-				o := g2[i*d : i*d+d]
-				for j, v := range r2 {
-					rr := gm * v
-					o[j] = (rr + rr) + gprod[0]*r1[j]
-				}
+				kernels.CosineRowGrad(r2, r1, g2[i*d:i*d+d], gp[0]*m1, gprod[0], nt)
 			}
+		}
+		if nt {
+			kernels.RowFence()
 		}
 		putScratch(ab)
 	})

@@ -4,6 +4,7 @@
 #
 #   go test -c -o gpu-check/cuda.test ./cuda
 #   go build -o gpu-check/torchloss ./cmd/torchloss
+#   go test -c -o gpu-check/kernels.test ./internal/kernels   (optional)
 #
 # then, on the GPU machine, from the repository root:
 #
@@ -19,12 +20,15 @@
 # operations of each workload's steady training step, TestSteadyStateOnGPU:
 # no allocation after warm-up, the copies per step; the deferred value
 # check, TestDeferredCheckOnGPU; the sigmoid kernel and the bce(sigmoid)
-# chain, TestSigmoidOnGPU; aligned and unaligned pointwise buffers give the
-# same bits, TestPointwiseUnaligned),
-# compare-cuda.md (torchloss and PyTorch side by side on the GPU at scale 1
-# and 8, with the copy bandwidth and the GB/s of each workload: when python3
-# has torch with CUDA; otherwise bench-cuda.json from torchloss bench alone)
-# and summary.txt with each step's exit status. The CPU conformance runs too,
+# chain, TestSigmoidOnGPU; softmax and log_softmax, TestSoftmaxOnGPU;
+# aligned and unaligned pointwise buffers give the same bits,
+# TestPointwiseUnaligned),
+# kernels-cpu.txt (when kernels.test is built: the host CPU's AVX-512 row
+# kernels against AVX2 and Go, and their speed), compare-cuda.md
+# (torchloss and PyTorch side by side on the GPU at scale 1 and 8, with the
+# copy bandwidth and the GB/s of each workload: when python3 has torch with
+# CUDA; otherwise bench-cuda.json from torchloss bench alone) and
+# summary.txt with each step's exit status. The CPU conformance runs too,
 # as a control. Without the bench, the run takes about a minute; the bench
 # is bounded at 4 minutes.
 set -u
@@ -51,6 +55,11 @@ step same-bits bash -c "gzip -dc '$OUT/results-cuda.json.gz' | cmp - <(gzip -dc 
 # The test binary runs in its package directory (kernels/*.ptx; nvcc and
 # ptxas absent: those tests skip).
 (cd cuda && step cuda-test "$BIN/cuda.test" -test.v -test.timeout 300s)
+# The host CPU's row kernels (AVX-512 where it has it) against AVX2 and Go,
+# bit for bit, and their speed with each instruction set (a few seconds).
+if [ -x "$BIN/kernels.test" ]; then
+  (cd internal/kernels && step kernels-cpu "$BIN/kernels.test" -test.run 'CERow|ForwardGradSum|CosineRow' -test.bench 'CERow|KLRows' -test.benchtime 200x -test.count 3)
+fi
 # The benchmark side by side with PyTorch when python3 (on PATH) has torch
 # with CUDA: bench/compare.py --device cuda runs both at scale 1 and 8 and
 # writes the table (times, ratios, bytes moved, GB/s, time over the copy
