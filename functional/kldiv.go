@@ -119,7 +119,7 @@ func klDiv[T kernels.Float](input, target *tensor.Tensor, cfg config, p kernels.
 			// The buffer is allocated while the pass runs (lateAlloc).
 			eager = &eagerGrads[T]{}
 			fe.alloc = func() {
-				gx = make([]T, n)
+				gx = gradBuf(&eager.claims, input, shape, n, x, t)
 				eager.gs = [][]T{gx, nil}
 			}
 			fe.grad = func(int, int) {}
@@ -150,6 +150,7 @@ func klDiv[T kernels.Float](input, target *tensor.Tensor, cfg config, p kernels.
 	if cfg.reduction == BatchMean && div < 0 {
 		name = "SumBackward0"
 	}
+	eager.written()
 	res := tensor.Record(out, name, []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		if gs, ok := eager.take(g); ok {
 			return gradsTo(shape, []gradOf[T]{{gs[0], input}})

@@ -30,7 +30,8 @@
 # CUDA; otherwise bench-cuda.json from torchloss bench alone) and
 # summary.txt with each step's exit status. The CPU conformance runs too,
 # as a control. Without the bench, the run takes about a minute; the bench
-# is bounded at 4 minutes.
+# is bounded at 4 minutes. CPU_SCALE=1 adds scripts/cpu-scale.sh (torchloss
+# against PyTorch on this host's CPU, 1 and 16 threads: cpu-compare.md/.json).
 set -u
 BIN=${1:-gpu-check}
 OUT=${OUT:-gpu-check-out}
@@ -72,6 +73,12 @@ else
   t0=$(date +%s)
   timeout 180 "$BIN/torchloss" bench --device cuda --json > "$OUT/bench-cuda.json" 2> "$OUT/bench-cuda.txt"
   printf '%-16s rc=%d %ds\n' bench-cuda "$?" "$(( $(date +%s) - t0 ))" >> "$OUT/summary.txt"
+fi
+# The CPU side by side with PyTorch 2.11 on this host (1 and 16 threads,
+# about 3 minutes): only with CPU_SCALE=1 (or run scripts/cpu-scale.sh
+# alone).
+if [ "${CPU_SCALE:-0}" = 1 ]; then
+  OUT="$OUT" scripts/cpu-scale.sh "$BIN" > /dev/null 2>&1
 fi
 cat "$OUT/summary.txt"
 tail -3 "$OUT/conform-cuda.txt"
