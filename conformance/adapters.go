@@ -56,15 +56,15 @@ func init() {
 		"multi_margin_loss":                F.MultiMarginLoss,
 		"multilabel_margin_loss":           F.MultilabelMarginLoss,
 	} {
-		register(fn, pair(loss, "input", "target"))
+		register(fn, []string{"input", "target"}, pair(loss, "input", "target"))
 	}
-	register("cosine_embedding_loss", triple(F.CosineEmbeddingLoss, "input1", "input2", "target"))
-	register("margin_ranking_loss", triple(F.MarginRankingLoss, "input1", "input2", "target"))
-	register("triplet_margin_loss", triple(F.TripletMarginLoss, "anchor", "positive", "negative"))
-	register("triplet_margin_with_distance_loss", triple(F.TripletMarginWithDistanceLoss, "anchor", "positive", "negative"))
-	register("ctc_loss", ctcLoss)
-	register("gaussian_nll_loss", gaussianNLLLoss)
-	register("linear_cross_entropy", linearCrossEntropy)
+	register("cosine_embedding_loss", []string{"input1", "input2", "target"}, triple(F.CosineEmbeddingLoss, "input1", "input2", "target"))
+	register("margin_ranking_loss", []string{"input1", "input2", "target"}, triple(F.MarginRankingLoss, "input1", "input2", "target"))
+	register("triplet_margin_loss", []string{"anchor", "positive", "negative"}, triple(F.TripletMarginLoss, "anchor", "positive", "negative"))
+	register("triplet_margin_with_distance_loss", []string{"anchor", "positive", "negative"}, triple(F.TripletMarginWithDistanceLoss, "anchor", "positive", "negative"))
+	register("ctc_loss", []string{"log_probs", "targets", "input_lengths", "target_lengths"}, ctcLoss)
+	register("gaussian_nll_loss", []string{"input", "target", "var"}, gaussianNLLLoss)
+	register("linear_cross_entropy", []string{"input", "linear_weight", "target"}, linearCrossEntropy)
 }
 
 // linearCrossEntropy passes linear_bias as the LinearBias option; its

@@ -57,11 +57,6 @@ import (
 // the product computed in the promoted type and stored as float32; at x = 1,
 // y = 1 the loss is −0.
 func BinaryCrossEntropy(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
-	if out, ok, err := onDevice("binary_cross_entropy", devArgs(input, target), 0, opts, func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
-		return BinaryCrossEntropy(a[0], a[1], o...)
-	}); ok {
-		return out, err
-	}
 	const op = "binary_cross_entropy"
 	cfg, err := parseOptions(op, optWeight, config{}, opts)
 	if err != nil {
@@ -87,6 +82,12 @@ func BinaryCrossEntropy(input, target *tensor.Tensor, opts ...Option) (*tensor.T
 	}
 	if target.DType() != input.DType() {
 		return nil, torchloss.Errorf(torchloss.ErrDType, op, "target", "Found dtype %s but expected %s", scalarTypeName(target.DType()), scalarTypeName(input.DType()))
+	}
+	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(input, target), diff: 2, cfg: cfg, name: "BinaryCrossEntropyBackward0", opts: opts,
+		host: func(_ *kernelCall, a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
+			return BinaryCrossEntropy(a[0], a[1], o...)
+		}}); ok {
+		return out, err
 	}
 	return dispatch(input.DType(),
 		func() (*tensor.Tensor, error) { return bceT[float32](op, input, target, cfg, shape) },
@@ -210,10 +211,14 @@ func bceFusedT[T kernels.Float](input, target *tensor.Tensor, x, y []T, r Reduct
 		// The buffers are allocated while the pass runs (lateAlloc).
 		fe.alloc = func() {
 			if needs(input) {
-				gx = make([]T, n)
+				of := input // whose gradient gx is
+				if sig != nil {
+					of = sig.Inputs[0]
+				}
+				gx = gradBuf(&eager.claims, of, shape, n, x, y)
 			}
 			if needs(target) {
-				gy = make([]T, n)
+				gy = gradBuf(&eager.claims, target, shape, n, x, y)
 			}
 		}
 		fe.grad = func(lo, hi int) {
@@ -237,6 +242,7 @@ func bceFusedT[T kernels.Float](input, target *tensor.Tensor, x, y []T, r Reduct
 		eager.gs = [][]T{gx, gy}
 		eager.ready = ran
 	}
+	eager.written()
 	res = tensor.Record(out, "BinaryCrossEntropyBackward0", []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		if sig == nil {
 			if gs, ok := eager.take(g); ok {
@@ -345,11 +351,6 @@ func bceFusedT[T kernels.Float](input, target *tensor.Tensor, x, y []T, r Reduct
 // pos_weights are accepted (a bool pos_weight is not: PyTorch cannot
 // subtract 1 from it).
 func BinaryCrossEntropyWithLogits(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
-	if out, ok, err := onDevice("binary_cross_entropy_with_logits", devArgs(input, target), 0, opts, func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
-		return BinaryCrossEntropyWithLogits(a[0], a[1], o...)
-	}); ok {
-		return out, err
-	}
 	const op = "binary_cross_entropy_with_logits"
 	cfg, err := parseOptions(op, optWeight|optPosWeight, config{}, opts)
 	if err != nil {
@@ -386,6 +387,12 @@ func BinaryCrossEntropyWithLogits(input, target *tensor.Tensor, opts ...Option) 
 	// loss.mul_(weight): the weight broadcasts into the loss.
 	if err := bceFits(op, "weight", cfg.weight, shape, true); err != nil {
 		return nil, err
+	}
+	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(input, target), diff: 2, cfg: cfg, name: "BinaryCrossEntropyWithLogitsBackward0", opts: opts,
+		host: func(_ *kernelCall, a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
+			return BinaryCrossEntropyWithLogits(a[0], a[1], o...)
+		}}); ok {
+		return out, err
 	}
 	if bceWLFast(input, target, cfg) {
 		return dispatch(input.DType(),
@@ -465,8 +472,9 @@ func bceWLFusedT[T kernels.Float](input, target *tensor.Tensor, cfg config, shap
 	var eager *eagerGrads[T]
 	div := 0
 	if wantEager(r, input) {
-		gx = make([]T, n)
-		eager = &eagerGrads[T]{gs: [][]T{gx}}
+		eager = &eagerGrads[T]{}
+		gx = gradBuf(&eager.claims, input, shape, n, x, y, pw)
+		eager.gs = [][]T{gx}
 		if r == Mean {
 			div = n
 		}
@@ -484,6 +492,7 @@ func bceWLFusedT[T kernels.Float](input, target *tensor.Tensor, cfg config, shap
 	if eager != nil {
 		eager.ready = ran
 	}
+	eager.written()
 	res := tensor.Record(out, "BinaryCrossEntropyWithLogitsBackward0", []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		if gs, ok := eager.take(g); ok {
 			return []*tensor.Tensor{tensor.MustFromData(gs[0], shape), nil}, nil

@@ -59,9 +59,6 @@ import (
 // as masked_fill_ cannot broadcast the mask); a (C) int64 target of a (C)
 // input is taken as probabilities and rejected.
 func CrossEntropy(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
-	if out, ok, err := onDevice("cross_entropy", devArgs(input, target), 0, opts, func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) { return CrossEntropy(a[0], a[1], o...) }); ok {
-		return out, err
-	}
 	const op = "cross_entropy"
 	cfg, err := parseOptions(op, optWeight|optIgnoreIndex|optLabelSmoothing, config{ignoreIndex: -100}, opts)
 	if err != nil {
@@ -75,6 +72,9 @@ func CrossEntropy(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor,
 		return nil, err
 	}
 	if sameShape(input, target) {
+		if out, ok, err := onDevice(op, devArgs(input, target), 0, opts, func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) { return CrossEntropy(a[0], a[1], o...) }); ok {
+			return out, err
+		}
 		return ceProb(op, input, target, cfg)
 	}
 	if input.Dim() == 0 {
@@ -98,6 +98,12 @@ func CrossEntropy(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor,
 		if w.Dim() == 0 || w.Size(0) != g.c || cfg.reduction == Mean {
 			return nil, torchloss.Errorf(torchloss.ErrShape, op, "weight", "with label smoothing the weight must be a (%d) tensor, got shape %v", g.c, sizes(w.Shape()))
 		}
+	}
+	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(input, target), diff: 1, cfg: cfg, name: ceNodeName(g, ls > 0), opts: opts,
+		host: func(_ *kernelCall, a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
+			return CrossEntropy(a[0], a[1], o...)
+		}}); ok {
+		return out, err
 	}
 	return dispatch(dt,
 		func() (*tensor.Tensor, error) { return ceIndexT[float32](op, input, target, cfg, g) },
@@ -324,17 +330,23 @@ func ceFusedT[T kernels.Float](op string, input, target *tensor.Tensor, cfg conf
 	var gx []T
 	var eager *eagerGrads[T]
 	if needs(input) {
-		gx = make([]T, len(x))
-		eager = &eagerGrads[T]{gs: [][]T{gx}, ready: true}
+		eager = &eagerGrads[T]{ready: true}
+		gx = gradBuf(&eager.claims, input, input.Shape(), len(x), x)
+		eager.gs = [][]T{gx}
 	}
-	lpt := make([]T, b)
+	lptBuf := getRows[T](b)
+	defer putRows(lptBuf)
+	lpt := *lptBuf
 	var smooth []T
 	if smoothing {
-		smooth = make([]T, b)
+		sb := getRows[T](b)
+		defer putRows(sb)
+		smooth = *sb
 	}
 	sN1, gsv1 := rr.scalars(1)
 	pass(gx, lpt, smooth, sN1, gsv1)
 	out := rr.reduced(lpt, smooth)
+	eager.written()
 	res := tensor.Record(out, ceNodeName(g, smoothing), []*tensor.Tensor{input}, func(gr *tensor.Tensor) ([]*tensor.Tensor, error) {
 		if gs, ok := eager.take(gr); ok {
 			return []*tensor.Tensor{tensor.MustFromData(gs[0], input.Shape())}, nil
@@ -377,7 +389,9 @@ func newCERows[T kernels.Float](tgt []int64, w []T, ignore int64, red Reduction,
 	_, r.tw = kernels.NLLReduceGathered(func(int, int64) T { return 0 }, tgt, w, ignore)
 	if r.smoothing && red == Mean {
 		if w != nil {
-			var gathered []T
+			gb := getRows[T](len(tgt))
+			defer putRows(gb)
+			gathered := (*gb)[:0]
 			for _, t := range tgt {
 				if t != ignore {
 					gathered = append(gathered, w[t])

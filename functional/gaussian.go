@@ -2,6 +2,7 @@ package functional
 
 import (
 	"slices"
+	"sync/atomic"
 
 	"github.com/torchloss/torchloss"
 	"github.com/torchloss/torchloss/internal/kernels"
@@ -47,11 +48,6 @@ import (
 // var's own dtype; integer input/target take part in promotion; an integer
 // var is rejected (PyTorch cannot clamp it in place).
 func GaussianNLLLoss(input, target, variance *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
-	if out, ok, err := onDevice("gaussian_nll_loss", devArgs(input, target, variance), 0, opts, func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
-		return GaussianNLLLoss(a[0], a[1], a[2], o...)
-	}); ok {
-		return out, err
-	}
 	const op = "gaussian_nll_loss"
 	cfg, err := parseOptions(op, optFull|optEps, config{eps: 1e-6}, opts)
 	if err != nil {
@@ -62,6 +58,16 @@ func GaussianNLLLoss(input, target, variance *tensor.Tensor, opts ...Option) (*t
 	}
 	if !variance.DType().IsFloat() {
 		return nil, torchloss.Errorf(torchloss.ErrDType, op, "var", "result type Float can't be cast to the desired output type %v (var must be a floating-point tensor)", variance.DType())
+	}
+	last := "MulBackward0"
+	if cfg.full {
+		last = "AddBackward0"
+	}
+	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(input, target, variance), diff: 3, cfg: cfg, name: compositeName(cfg.reduction, last), opts: opts,
+		host: func(_ *kernelCall, a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
+			return GaussianNLLLoss(a[0], a[1], a[2], o...)
+		}}); ok {
+		return out, err
 	}
 	if anyNegative(variance) {
 		v := slices.IndexFunc(variance.Values(), func(v float64) bool { return v < 0 })
@@ -263,16 +269,17 @@ func gaussianFusedT[T kernels.Float](input, target, variance *tensor.Tensor, x, 
 	var eager *eagerGrads[T]
 	u := T(1)
 	if wantEager(r, input, variance) {
+		eager = &eagerGrads[T]{}
 		if needs(input) {
-			gx = make([]T, n)
+			gx = gradBuf(&eager.claims, input, shape, n, x, t, v)
 		}
 		if needs(variance) {
-			gv = make([]T, n)
+			gv = gradBuf(&eager.claims, variance, shape, n, x, t, v)
 		}
 		if r == Mean {
 			u /= T(n)
 		}
-		eager = &eagerGrads[T]{gs: [][]T{gx, gv}}
+		eager.gs = [][]T{gx, gv}
 	}
 	fe := fusedElementwise[T]{n: n, shape: shape, r: r, fwd: func(lo, hi int, loss []T) {
 		a, b := getScratch[T](), getScratch[T]()
@@ -291,6 +298,7 @@ func gaussianFusedT[T kernels.Float](input, target, variance *tensor.Tensor, x, 
 	if cfg.full {
 		last = "AddBackward0"
 	}
+	eager.written()
 	res := tensor.Record(out, compositeName(r, last), []*tensor.Tensor{input, target, variance}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		grads := make([]*tensor.Tensor, 3)
 		if gs, ok := eager.take(g); ok {
@@ -356,9 +364,17 @@ func anyNegative(t *tensor.Tensor) bool {
 }
 
 func anyBelowZero[T kernels.Float](s []T) bool {
-	neg := false
-	for _, v := range s {
-		neg = neg || v < 0
-	}
-	return neg
+	var neg atomic.Bool
+	// In parallel chunks: a serial pass over var would cap the step's
+	// scaling (the fused pass after it runs on every worker).
+	parallelFor(len(s), sumGrain, func(lo, hi int) {
+		n := false
+		for _, v := range s[lo:hi] {
+			n = n || v < 0
+		}
+		if n {
+			neg.Store(true)
+		}
+	})
+	return neg.Load()
 }

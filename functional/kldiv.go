@@ -41,9 +41,6 @@ import (
 // t·(1/t) term of xlogy's backward is 0/0); integer and bool tensors are
 // rejected (ErrDType); xlogy(t, t) and exp(t) run in target's own dtype.
 func KLDiv(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
-	if out, ok, err := onDevice("kl_div", devArgs(input, target), 0, opts, func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) { return KLDiv(a[0], a[1], o...) }); ok {
-		return out, err
-	}
 	const op = "kl_div"
 	cfg, err := parseOptions(op, optLogTarget|optBatchMean, config{}, opts)
 	if err != nil {
@@ -66,6 +63,20 @@ func KLDiv(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error)
 	div := -1
 	if cfg.reduction == BatchMean && input.Dim() != 0 {
 		div = input.Size(0)
+	}
+	last := "SubBackward0"
+	if cfg.logTarget {
+		last = "MulBackward0"
+	}
+	name := compositeName(cfg.reduction, last)
+	if cfg.reduction == BatchMean && div < 0 {
+		name = "SumBackward0"
+	}
+	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(input, target), diff: 2, cfg: cfg, name: name, opts: opts,
+		host: func(_ *kernelCall, a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
+			return KLDiv(a[0], a[1], o...)
+		}}); ok {
+		return out, err
 	}
 	p := kernels.KLDiv{
 		LogTarget: cfg.logTarget,
@@ -108,7 +119,7 @@ func klDiv[T kernels.Float](input, target *tensor.Tensor, cfg config, p kernels.
 			// The buffer is allocated while the pass runs (lateAlloc).
 			eager = &eagerGrads[T]{}
 			fe.alloc = func() {
-				gx = make([]T, n)
+				gx = gradBuf(&eager.claims, input, shape, n, x, t)
 				eager.gs = [][]T{gx, nil}
 			}
 			fe.grad = func(int, int) {}
@@ -139,6 +150,7 @@ func klDiv[T kernels.Float](input, target *tensor.Tensor, cfg config, p kernels.
 	if cfg.reduction == BatchMean && div < 0 {
 		name = "SumBackward0"
 	}
+	eager.written()
 	res := tensor.Record(out, name, []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		if gs, ok := eager.take(g); ok {
 			return gradsTo(shape, []gradOf[T]{{gs[0], input}})

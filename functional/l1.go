@@ -31,13 +31,16 @@ import (
 // floating dtype; two integer tensors are rejected (PyTorch computes int64
 // results for 'sum' and 'none' there).
 func L1Loss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
-	if out, ok, err := onDevice("l1_loss", devArgs(input, target), 0, opts, func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) { return L1Loss(a[0], a[1], o...) }); ok {
-		return out, err
-	}
 	const op = "l1_loss"
 	cfg, x, y, dt, shape, err := regressionArgs(op, input, target, optWeight, config{}, opts)
 	if err != nil {
 		return nil, err
+	}
+	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(input, target), diff: 2, cfg: cfg, name: mgReduceName(cfg.reduction, "AbsBackward0"), opts: opts, hostOnly: cfg.weight != nil,
+		host: func(_ *kernelCall, a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
+			return L1Loss(a[0], a[1], o...)
+		}}); ok {
+		return out, err
 	}
 	if cfg.weight != nil {
 		return weightedRegression(op, input, target, x, y, dt, shape, cfg, weightedSpec{
@@ -76,8 +79,9 @@ func pairLossT[T kernels.Float](input, target, xt, yt *tensor.Tensor, shape []in
 	fe := fusedElementwise[T]{n: n, shape: shape, r: r,
 		fwd: func(lo, hi int, loss []T) { fwd(x[lo:hi], y[lo:hi], loss) }}
 	if wantEager(r, input, target) {
-		gx, gy := gradSlices[T](n, input, target)
-		eager = &eagerGrads[T]{gs: [][]T{gx, gy}}
+		eager = &eagerGrads[T]{}
+		gx, gy := eagerSlices(&eager.claims, n, shape, input, target, x, y)
+		eager.gs = [][]T{gx, gy}
 		up := upstream[T]{s: 1}
 		if r == Mean {
 			up.s /= T(n)
@@ -94,6 +98,7 @@ func pairLossT[T kernels.Float](input, target, xt, yt *tensor.Tensor, shape []in
 	if eager != nil {
 		eager.ready = ran
 	}
+	eager.written()
 	res := tensor.Record(out, name, []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		if gs, ok := eager.take(g); ok {
 			return gradsTo(shape, []gradOf[T]{{gs[0], input}, {gs[1], target}})

@@ -209,10 +209,24 @@ func lceFusedT[T kernels.Float](op string, input, lw, target *tensor.Tensor, cfg
 	}
 	var eager *eagerGrads[T]
 	if red != None && tensor.AnyRequiresGrad(input, lw, bias) {
-		gx, gw, gb := p.grads(needs(input), needs(lw), needs(bias))
+		// The gradients go into the leaves' kept (zeroed) gradient
+		// buffers when they can be claimed (a training loop's steady
+		// state), else into new ones.
+		eager = &eagerGrads[T]{ready: true}
+		var gx, gw, gb []T
+		if needs(input) {
+			gx = gradBuf(&eager.claims, input, input.Shape(), n*h, p.x, p.w, p.b)
+		}
+		if needs(lw) {
+			gw = gradBuf(&eager.claims, lw, lw.Shape(), c*h, p.x, p.w, p.b)
+		}
+		if needs(bias) {
+			gb = gradBuf(&eager.claims, bias, bias.Shape(), c, p.x, p.w, p.b)
+		}
+		eager.gs = [][]T{gx, gw, gb}
 		sN, gsv := p.rr.scalars(1)
 		p.run(lpt, smooth, func(int) (T, T) { return sN, gsv }, gx, gw, gb)
-		eager = &eagerGrads[T]{gs: [][]T{gx, gw, gb}, ready: true}
+		eager.written()
 	} else {
 		p.run(lpt, smooth, nil, nil, nil, nil)
 	}

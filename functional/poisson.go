@@ -44,9 +44,6 @@ import (
 // result is float32 when both are integers). Bool tensors fail where
 // PyTorch subtracts them.
 func PoissonNLLLoss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
-	if out, ok, err := onDevice("poisson_nll_loss", devArgs(input, target), 0, opts, func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) { return PoissonNLLLoss(a[0], a[1], o...) }); ok {
-		return out, err
-	}
 	const op = "poisson_nll_loss"
 	cfg, err := parseOptions(op, optLogInput|optFull|optEps, config{logInput: true, eps: 1e-8}, opts)
 	if err != nil {
@@ -67,6 +64,16 @@ func PoissonNLLLoss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tenso
 	shape, err := broadcastShape(op, arg{"input", input}, arg{"target", target})
 	if err != nil {
 		return nil, err
+	}
+	last := "SubBackward0"
+	if cfg.full {
+		last = "AddBackward0"
+	}
+	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(input, target), diff: 2, cfg: cfg, name: compositeName(cfg.reduction, last), opts: opts,
+		host: func(_ *kernelCall, a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
+			return PoissonNLLLoss(a[0], a[1], o...)
+		}}); ok {
+		return out, err
 	}
 	p := kernels.PoissonNLL{
 		LogInput: cfg.logInput, Full: cfg.full, Eps: cfg.eps,
@@ -95,11 +102,12 @@ func poissonNLL[T kernels.Float](input, target *tensor.Tensor, cfg config, p ker
 		var gx []T
 		u := T(1)
 		if wantEager(cfg.reduction, input, target) && !needs(target) {
-			gx = make([]T, n)
+			eager = &eagerGrads[T]{}
+			gx = gradBuf(&eager.claims, input, shape, n, x, t)
 			if cfg.reduction == Mean {
 				u /= T(n)
 			}
-			eager = &eagerGrads[T]{gs: [][]T{gx, nil}}
+			eager.gs = [][]T{gx, nil}
 			fe.grad = func(int, int) {}
 		}
 		fe.fwd = func(lo, hi int, loss []T) {
@@ -118,6 +126,7 @@ func poissonNLL[T kernels.Float](input, target *tensor.Tensor, cfg config, p ker
 	if cfg.full {
 		last = "AddBackward0"
 	}
+	eager.written()
 	res := tensor.Record(out, compositeName(cfg.reduction, last), []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		if gs, ok := eager.take(g); ok {
 			return gradsTo(shape, []gradOf[T]{{gs[0], input}})

@@ -40,13 +40,16 @@ import (
 // ATen's mse_loss_backward does not promote. Two integer arguments are
 // rejected (ErrDType).
 func MSELoss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
-	if out, ok, err := onDevice("mse_loss", devArgs(input, target), 0, opts, func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) { return MSELoss(a[0], a[1], o...) }); ok {
-		return out, err
-	}
 	const op = "mse_loss"
 	cfg, x, y, dt, shape, err := regressionArgs(op, input, target, optWeight, config{}, opts)
 	if err != nil {
 		return nil, err
+	}
+	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(input, target), diff: 2, cfg: cfg, name: "MseLossBackward0", opts: opts, hostOnly: cfg.weight != nil,
+		host: func(_ *kernelCall, a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
+			return MSELoss(a[0], a[1], o...)
+		}}); ok {
+		return out, err
 	}
 	if cfg.weight != nil {
 		return weightedRegression(op, input, target, x, y, dt, shape, cfg, weightedSpec{
@@ -75,8 +78,9 @@ func mseT[T kernels.Float](op string, input, target, xt, yt *tensor.Tensor, shap
 	fe := fusedElementwise[T]{n: n, shape: shape, r: r,
 		fwd: func(lo, hi int, loss []T) { kernels.MSEForward(x[lo:hi], y[lo:hi], loss) }}
 	if wantEager(r, input, target) && mixedBackward(op, input, target) == nil {
-		gx, gy := gradSlices[T](n, input, target)
-		eager = &eagerGrads[T]{gs: [][]T{gx, gy}}
+		eager = &eagerGrads[T]{}
+		gx, gy := eagerSlices(&eager.claims, n, shape, input, target, x, y)
+		eager.gs = [][]T{gx, gy}
 		fe.grad = func(lo, hi int) {
 			kernels.MSEBackwardOne(x[lo:hi], y[lo:hi], norm, sub(gx, lo, hi), sub(gy, lo, hi))
 		}
@@ -90,6 +94,7 @@ func mseT[T kernels.Float](op string, input, target, xt, yt *tensor.Tensor, shap
 	if eager != nil {
 		eager.ready = ran
 	}
+	eager.written()
 	res := tensor.Record(out, "MseLossBackward0", []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := mixedBackward(op, input, target); err != nil {
 			return nil, err
@@ -370,6 +375,19 @@ func gradSlices[T kernels.Float](n int, input, target *tensor.Tensor) (gx, gy []
 	}
 	if needs(target) {
 		gy = make([]T, n)
+	}
+	return gx, gy
+}
+
+// eagerSlices is gradSlices for the gradients a forward pass computes:
+// each from gradBuf (the argument's own buffer when it can be claimed;
+// reads: the slices the pass reads), claims recorded in *claims.
+func eagerSlices[T kernels.Float](claims *[]*tensor.GradClaim, n int, shape []int, input, target *tensor.Tensor, reads ...[]T) (gx, gy []T) {
+	if needs(input) {
+		gx = gradBuf(claims, input, shape, n, reads...)
+	}
+	if needs(target) {
+		gy = gradBuf(claims, target, shape, n, reads...)
 	}
 	return gx, gy
 }

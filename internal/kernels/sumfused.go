@@ -6,6 +6,8 @@ package kernels
 // Sum's order (sumCascade) and its gradient written, in one pass, so the sum
 // is bit for bit Sum of the per-element losses.
 
+import "unsafe"
+
 // rowKind says what a rowSource delivers.
 type rowKind uint8
 
@@ -60,9 +62,14 @@ func (s *rowSource[T]) rows(acc *[4][8]T, r, count, w int) {
 		case rowsKL:
 			y, g := any(s.y).([]float32)[lo:hi], any(s.gx).([]float32)[lo:hi]
 			var sp bool
-			if s.nt {
+			switch {
+			case hasAVX512 && s.nt && uintptr(unsafe.Pointer(unsafe.SliceData(g)))%64 == 0:
+				sp = klRows32NTAVX512(acc32, x, y, g, float32(-s.c), count)
+			case hasAVX512 && !s.nt:
+				sp = klRows32AVX512(acc32, x, y, g, float32(-s.c), count)
+			case s.nt:
 				sp = klRows32NT(acc32, x, y, g, float32(-s.c), count)
-			} else {
+			default:
 				sp = klRows32(acc32, x, y, g, float32(-s.c), count)
 			}
 			s.special = s.special || sp
