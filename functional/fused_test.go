@@ -127,30 +127,10 @@ func fusedCases() []fusedCase {
 	}
 	ltgt := tensor.MustNew(ltg, lb+7)
 	lcw := randLeaf(r, false, unif(0.5, 1.5), lc)
-	mb := randLeaf(r, true, norm, 3, lh, 300)
 	return []fusedCase{
 		{"linear_cross_entropy", step(func() (*tensor.Tensor, error) {
 			return LinearCrossEntropy(lx, lw, ltgt, LinearBias(lbias), Weight(lcw), IgnoreIndex(5), LabelSmoothing(0.1))
 		}, lx, lw, lbias)},
-		{"linear_matmul", step(func() (*tensor.Tensor, error) {
-			y, err := Linear(lx, lw, lbias)
-			if err != nil {
-				return nil, err
-			}
-			z, err := MatMul(lx, mb)
-			if err != nil {
-				return nil, err
-			}
-			sy, err := SumAll(y)
-			if err != nil {
-				return nil, err
-			}
-			sz, err := MeanAll(z)
-			if err != nil {
-				return nil, err
-			}
-			return Add(sy, sz)
-		}, lx, lw, lbias, mb)},
 		{"mse", step(func() (*tensor.Tensor, error) { return MSELoss(x, y) }, x)},
 		{"l1_sum", step(func() (*tensor.Tensor, error) { return L1Loss(x, y, Sum) }, x)},
 		{"hinge", step(func() (*tensor.Tensor, error) { return HingeEmbeddingLoss(x, sgn) }, x)},

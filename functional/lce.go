@@ -202,10 +202,14 @@ func lceFusedT[T kernels.Float](op string, input, lw, target *tensor.Tensor, cfg
 		p.b = tensor.Data[T](bias)
 	}
 	red := cfg.reduction
-	lpt := make([]T, n)
+	lb := getRows[T](n)
+	defer putRows(lb)
+	lpt := *lb
 	var smooth []T
 	if p.rr.smoothing {
-		smooth = make([]T, n)
+		sb := getRows[T](n)
+		defer putRows(sb)
+		smooth = *sb
 	}
 	var eager *eagerGrads[T]
 	if red != None && tensor.AnyRequiresGrad(input, lw, bias) {
@@ -249,7 +253,9 @@ func lceFusedT[T kernels.Float](op string, input, lw, target *tensor.Tensor, cfg
 				coef = func(i int) (T, T) { return p.rr.scalars(gd[i]) }
 			}
 			gx, gw, gb := p.grads(needs(input), needs(lw), needs(bias))
-			p.run(make([]T, n), nil, coef, gx, gw, gb)
+			lb := getRows[T](n)
+			defer putRows(lb)
+			p.run(*lb, nil, coef, gx, gw, gb)
 			gs = [][]T{gx, gw, gb}
 		}
 		grads := make([]*tensor.Tensor, 3)
@@ -296,18 +302,24 @@ func (p *lcePass[T]) run(lpt, smooth []T, coef func(i int) (sN, gsv T), gx, gw, 
 	var z T
 	size := int(sizeOf(z))
 	nb := lceBlockRows(n, c, size)
-	zs := make([]T, nb*c) // the block's logits, then their gradient
+	// The scratch comes from the free lists of the fused losses' rows
+	// (getRows), so a training loop's steady state allocates none of it.
+	zb := getRows[T](nb * c)
+	defer putRows(zb)
+	zs := *zb // the block's logits, then their gradient
 	nch := (c + lceChunk - 1) / lceChunk
 	groups := min(lceGroups, nch)
 	perGroup := (nch + groups - 1) / groups
 	groups = (nch + perGroup - 1) / perGroup
 	var parts []T
 	if gx != nil {
-		parts = make([]T, groups*nb*h)
+		pb := getRows[T](groups * nb * h)
+		defer putRows(pb)
+		parts = *pb
 	}
-	// The workers' packing buffers, reused over the blocks, and the block's
+	// The workers' packing buffers (kept across calls) and the block's
 	// input packed for ∂weight.
-	var bufs kernels.FreeList[*kernels.GemmBuf[T]]
+	bufs := gemmBufs[T]()
 	getBuf := func() *kernels.GemmBuf[T] {
 		if b, ok := bufs.Get(); ok {
 			return b
@@ -315,6 +327,11 @@ func (p *lcePass[T]) run(lpt, smooth []T, coef func(i int) (sN, gsv T), gx, gw, 
 		return new(kernels.GemmBuf[T])
 	}
 	var xp []T
+	if gw != nil {
+		xpb := getRows[T](((h + 15) / 16) * 16 * nb)
+		defer putRows(xpb)
+		xp = (*xpb)[:0]
+	}
 	rr := p.rr
 	w := rr.w
 	for i0 := 0; i0 < n; i0 += nb {
@@ -415,4 +432,19 @@ func sizeOf[T kernels.Float](T) uintptr {
 		return 4
 	}
 	return 8
+}
+
+// gemmBuf32 and gemmBuf64 are free lists of the GEMM packing buffers of
+// linear_cross_entropy's workers (a few KiB each, one per concurrent
+// worker).
+var (
+	gemmBuf32 kernels.FreeList[*kernels.GemmBuf[float32]]
+	gemmBuf64 kernels.FreeList[*kernels.GemmBuf[float64]]
+)
+
+func gemmBufs[T kernels.Float]() *kernels.FreeList[*kernels.GemmBuf[T]] {
+	if kernels.Is32[T]() {
+		return any(&gemmBuf32).(*kernels.FreeList[*kernels.GemmBuf[T]])
+	}
+	return any(&gemmBuf64).(*kernels.FreeList[*kernels.GemmBuf[T]])
 }

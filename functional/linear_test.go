@@ -353,3 +353,47 @@ func TestLCEFusedGradientMatchesBackward(t *testing.T) {
 		}
 	}
 }
+
+// TestLinearMatMulDeterministic checks that Linear and MatMul (outputs and
+// gradients) are bitwise the same for 1, 2 and 5 threads, on sizes that
+// span several tiles of the parallel GEMMs.
+func TestLinearMatMulDeterministic(t *testing.T) {
+	defer SetNumThreads(0)
+	r := rand.New(rand.NewPCG(31, 32))
+	x := randLeaf(r, true, r.NormFloat64, 400, 70)
+	w := randLeaf(r, true, r.NormFloat64, 600, 70)
+	b := randLeaf(r, true, r.NormFloat64, 600)
+	m := randLeaf(r, true, r.NormFloat64, 2, 70, 530)
+	run := func(th int) []uint64 {
+		SetNumThreads(th)
+		for _, l := range []*tensor.Tensor{x, w, b, m} {
+			l.ZeroGrad()
+		}
+		y, err := Linear(x, w, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		z, err := MatMul(x, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gy := randLeaf(rand.New(rand.NewPCG(1, 1)), false, func() float64 { return 0.5 }, y.Shape()...)
+		gz := randLeaf(rand.New(rand.NewPCG(1, 1)), false, func() float64 { return -0.25 }, z.Shape()...)
+		if err := y.BackwardWith(gy); err != nil {
+			t.Fatal(err)
+		}
+		if err := z.BackwardWith(gz); err != nil {
+			t.Fatal(err)
+		}
+		return bitsOf(y, z, x.Grad(), w.Grad(), b.Grad(), m.Grad())
+	}
+	want := run(1)
+	for _, th := range []int{2, 5} {
+		got := run(th)
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("%d threads: value %d differs", th, i)
+			}
+		}
+	}
+}

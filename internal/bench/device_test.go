@@ -47,6 +47,9 @@ func TestSteadyStateDeviceCounts(t *testing.T) {
 	const steps = 2
 	for _, w := range Workloads() {
 		t.Run(w.Name, func(t *testing.T) {
+			if w.Name == "linear_cross_entropy" {
+				t.Skip("no device kernel: linear_cross_entropy runs on host copies of device tensors")
+			}
 			step, _, err := w.Setup(1)
 			if err != nil {
 				t.Fatal(err)
