@@ -20,11 +20,22 @@ type arg struct {
 	t    *tensor.Tensor
 }
 
-// required checks that every argument is non-nil.
+// required checks that every argument is non-nil and not freed.
 func required(op string, args ...arg) error {
 	for _, a := range args {
 		if a.t == nil {
 			return torchloss.Errorf(torchloss.ErrValue, op, a.name, "expected a tensor, got nil")
+		}
+	}
+	return notFreed(op, args...)
+}
+
+// notFreed checks that no non-nil argument is a freed CPU tensor
+// (Tensor.Free): its storage may hold another tensor's values.
+func notFreed(op string, args ...arg) error {
+	for _, a := range args {
+		if a.t != nil && a.t.Device() == tensor.CPU && a.t.Freed() {
+			return torchloss.Errorf(torchloss.ErrValue, op, a.name, "the tensor was freed (Tensor.Free) and cannot be used")
 		}
 	}
 	return nil

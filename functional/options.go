@@ -242,6 +242,9 @@ func parseOptions(op string, accepted optSet, defaults config, opts []Option) (c
 		}
 		return c, torchloss.Errorf(torchloss.ErrOption, op, names[0], "%s() got an unexpected keyword argument %s", op, strings.Join(names, ", "))
 	}
+	if err := notFreed(op, arg{"weight", c.weight}, arg{"pos_weight", c.posWeight}); err != nil {
+		return c, err
+	}
 	// The checks of option values that need no argument, each an option
 	// only one loss takes (accepted above).
 	switch {
