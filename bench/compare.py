@@ -19,9 +19,22 @@ With --rounds R the whole interleaved sequence runs R times and each side's
 figure is the median over the rounds of its per-round medians (the minimum
 over all rounds for min-ratio), which steadies the table on a shared machine.
 
+With --device cuda (a GPU machine: PyTorch with CUDA and a torchloss built
+with the cuda package) it runs, for each scale of --scales (default 1,8),
+all the workloads on the GPU in one PyTorch process and then in one
+torchloss process (torch_bench.py --device cuda, torchloss bench --device
+cuda: the same loop, each timed step ending when the GPU is done; medians),
+measures the device's copy bandwidth (PyTorch's copy of 32M float32, bytes
+read + written) and prints per workload the times and ratios at each
+scale, and at the largest scale the bytes a step must move (torchloss
+bench's must_move_bytes), the GB/s torchloss reaches on them and its time
+over the time those bytes take at the copy bandwidth ("x copy": the
+acceptance asks <= 2 for the elementwise losses, marked *).
+
 usage: python3 bench/compare.py [--threads 1,2] [--reps 7] [--rounds 1]
        [--scale 1] [--workload NAME] [--markdown] [--json-out FILE]
        [--torchloss-bin BIN] [--python PY] [--copy-mb MB]
+       [--device cpu|cuda] [--scales 1,8]
 The PyTorch side runs under --python (default: the interpreter running this
 script; on the development machine /usr/bin/python3 has PyTorch 1.13).
 Build torchloss first: go build -o /tmp/torchloss ./cmd/torchloss (or pass
@@ -43,6 +56,9 @@ NAMES = [
     "hinge_embedding_loss", "kl_div", "l1_loss", "mse_loss",
 ]
 STEADY_MALLOC = {"MALLOC_MMAP_THRESHOLD_": "2000000000", "MALLOC_TRIM_THRESHOLD_": "2000000000"}
+# The elementwise losses of the bandwidth criterion (issue 12).
+ELEMENTWISE = ["binary_cross_entropy_direct", "binary_cross_entropy_with_logits", "poisson_nll_loss",
+               "gaussian_nll_loss", "hinge_embedding_loss", "l1_loss", "mse_loss"]
 
 
 def run(cmd, env=None):
@@ -71,7 +87,11 @@ def main():
     ap.add_argument("--copy-mb", type=int, default=128, help="torchloss bench --copy-mb (0: no copy bandwidth)")
     ap.add_argument("--markdown", action="store_true")
     ap.add_argument("--json-out", default="", help="write every run's results to this file")
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--scales", default="1,8", help="--device cuda: the scales, side by side")
     a = ap.parse_args()
+    if a.device == "cuda":
+        return device_table(a)
     threads = [int(t) for t in a.threads.split(",")]
     wanted = [w for w in a.workload.split(",") if w]
     names = [n for n in NAMES if not wanted or n in wanted]
@@ -135,5 +155,78 @@ def main():
     print("\n".join(lines))
 
 
+def device_table(a):
+    scales = [int(v) for v in a.scales.split(",")]
+    wanted = [w for w in a.workload.split(",") if w]
+    names = [n for n in NAMES if not wanted or n in wanted]
+    torch_env = dict(os.environ)
+    torch_env.update(STEADY_MALLOC)
+    common = ["--reps", str(a.reps), "--json", "--device", a.device]
+    res, copy, meta = {}, None, {}
+    for i, s in enumerate(scales):
+        cmd = [a.python, os.path.join(HERE, "torch_bench.py"), "--scale", str(s)] + common + (["--copy"] if i == 0 else [])
+        if len(names) == 1:
+            cmd += ["--workload", names[0]]
+        ptj = run(cmd, torch_env)
+        copy = ptj.get("copy", copy)
+        meta["torch"] = {k: ptj.get(k) for k in ("torch", "gpu", "loop")}
+        print("torch scale %d done" % s, file=sys.stderr)
+        p = subprocess.run([a.bin, "bench", "--scale", str(s), "--copy-mb", "0"] + common, capture_output=True, text=True)
+        gos = json.loads(p.stdout)["results"] if p.returncode == 0 else None
+        for n in names:
+            go = gos.get(n) if gos is not None else None
+            if gos is None:
+                # One process per workload: a failing workload leaves the others' figures.
+                q = subprocess.run([a.bin, "bench", "--scale", str(s), "--copy-mb", "0", "--workload", n] + common, capture_output=True, text=True)
+                go = json.loads(q.stdout)["results"].get(n) if q.returncode == 0 else None
+                if go is None:
+                    print("torchloss %s scale %d failed (rc %d): %s" % (n, s, q.returncode, q.stderr.strip()), file=sys.stderr)
+            res[(n, s)] = (ptj["results"].get(n), go)
+        print("torchloss scale %d done" % s, file=sys.stderr)
+    if a.json_out:
+        with open(a.json_out, "w") as f:
+            json.dump({"meta": meta, "copy": copy, "runs": [{"workload": n, "scale": s, "torch": p, "torchloss": g}
+                                                           for (n, s), (p, g) in res.items()]}, f, indent=1)
+    bw = copy["bytes_per_s"]
+    top = scales[-1]
+    hdr = ["workload"]
+    for s in scales:
+        hdr += ["torch s%d ms" % s, "torchloss s%d ms" % s, "ratio s%d" % s]
+    hdr += ["MB moved s%d" % top, "torchloss GB/s s%d" % top, "x copy s%d" % top]
+    out = ["%s; device copy of 32M float32: %.1f GB/s (%.3f ms); ratio = torch / torchloss (> 1: torchloss faster); "
+           "x copy = torchloss time / (must-move MB at the copy bandwidth)" % (json.dumps(meta.get("torch")), bw / 1e9, copy["median_s"] * 1e3)]
+    if a.markdown:
+        out += ["", "| " + " | ".join(hdr) + " |", "|" + " --- |" * len(hdr)]
+    else:
+        out.append("%-34s" % hdr[0] + "".join("%18s" % h for h in hdr[1:]))
+    worst = {}
+    for n in names:
+        cells = [n + (" *" if n in ELEMENTWISE else "")]
+        for s in scales:
+            pt, go = res[(n, s)]
+            if pt is None or go is None:
+                cells += ["-", "-", "-"]
+                continue
+            r = pt["median_s"] / go["median_s"]
+            worst[n] = min(worst.get(n, r), r)
+            cells += ["%.3f" % (pt["median_s"] * 1e3), "%.3f" % (go["median_s"] * 1e3), "%.2fx" % r]
+        go = res[(n, top)][1]
+        if go is None or not go.get("must_move_bytes"):
+            cells += ["-", "-", "-"]
+        else:
+            moved = go["must_move_bytes"]
+            cells += ["%.1f" % (moved / 1e6), "%.0f" % (moved / go["median_s"] / 1e9), "%.2f" % (go["median_s"] / (moved / bw))]
+        if a.markdown:
+            out.append("| " + " | ".join(cells) + " |")
+        else:
+            out.append("%-34s" % cells[0] + "".join("%18s" % c for c in cells[1:]))
+    out.append("")
+    out.append("* elementwise: the bandwidth criterion (x copy <= 2 at scale %d)" % top)
+    slow = [n for n in names if n not in worst or worst[n] < 2]
+    out.append("below 2x PyTorch (or missing) at some scale: %s" % (", ".join(slow) if slow else "none"))
+    print("\n".join(out))
+    return 0
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -19,9 +19,17 @@ The steady state, as `torchloss bench` times its own:
   the loss itself; --glibc-default keeps that mode (not PyTorch's steady
   state; for the record only).
 
+With --device cuda the inputs are created on the GPU (PyTorch's default
+device for the run) and each timed step also waits for the GPU: the same
+loop, then loss.item() and torch.cuda.synchronize(), time.perf_counter
+around the whole step. --copy adds "copy": the bandwidth of a device copy
+of 32M float32 (bytes read + written per second), the yardstick of the
+elementwise workloads.
+
 usage: python3 bench/torch_bench.py [--workload NAME] [--threads N]
                                     [--scale S] [--reps R] [--json]
-                                    [--glibc-default]
+                                    [--glibc-default] [--device cpu|cuda]
+                                    [--copy]
 (PyTorch 1.13 on the development machine is /usr/bin/python3.)
 """
 import argparse
@@ -170,7 +178,7 @@ WORKLOADS = [
 ]
 
 
-def run(setup, scale, reps):
+def run(setup, scale, reps, cuda=False):
     leaves, loss, elems = setup(scale)
 
     def step():
@@ -179,7 +187,11 @@ def run(setup, scale, reps):
         for l in leaves:
             if l.grad is not None:
                 l.grad.zero_()
-        loss().backward()
+        out = loss()
+        out.backward()
+        if cuda:
+            out.item()
+            torch.cuda.synchronize()
 
     for _ in range(WARMUP):
         step()
@@ -192,6 +204,23 @@ def run(setup, scale, reps):
     return {"median_s": med, "min_s": min(times), "elems_per_s": elems / med, "reps": reps, "loop": LOOP}
 
 
+def copy_bandwidth(cuda, n=32 << 20, reps=20):
+    """The median time of dst.copy_(src) for n float32 and its bandwidth,
+    counting the bytes read and written (2 * 4n)."""
+    src = torch.randn(n)
+    dst = torch.empty_like(src)
+    times = []
+    for i in range(reps + 3):
+        t0 = time.perf_counter()
+        dst.copy_(src)
+        if cuda:
+            torch.cuda.synchronize()
+        if i >= 3:
+            times.append(time.perf_counter() - t0)
+    med = statistics.median(times)
+    return {"median_s": med, "bytes": 8 * n, "bytes_per_s": 8 * n / med}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--workload", default="")
@@ -201,7 +230,15 @@ def main():
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--glibc-default", action="store_true",
                     help="do not set glibc's thresholds (first-touch every step: not PyTorch's steady state)")
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--copy", action="store_true", help="also measure the device copy bandwidth")
     a = ap.parse_args()
+    cuda = a.device == "cuda"
+    if cuda:
+        if not torch.cuda.is_available():
+            print("torch_bench: no CUDA device for torch %s" % torch.__version__, file=sys.stderr)
+            return 1
+        torch.set_default_device("cuda")
     malloc = "steady (%s)" % " ".join("%s=%s" % kv for kv in STEADY_MALLOC.items()) if steady_malloc() else "glibc default"
     if a.threads > 0:
         torch.set_num_threads(a.threads)
@@ -212,17 +249,27 @@ def main():
         return 2
     res = {}
     if not a.json:
-        print("threads=%d scale=%d reps=%d torch %s" % (torch.get_num_threads(), a.scale, a.reps, torch.__version__))
+        print("device=%s threads=%d scale=%d reps=%d torch %s" % (a.device, torch.get_num_threads(), a.scale, a.reps, torch.__version__))
         print("loop: %s; malloc: %s" % (LOOP, malloc))
     for name, setup in ws:
-        r = run(setup, a.scale, a.reps)
+        r = run(setup, a.scale, a.reps, cuda)
         res[name] = r
         if not a.json:
             print("%-34s %10.5f %10.5f %12.4g" % (name, r["median_s"], r["min_s"], r["elems_per_s"]))
         gc.collect()
+        if cuda:
+            torch.cuda.empty_cache()
+    doc = {"results": res, "device": a.device, "threads": torch.get_num_threads(), "torch": torch.__version__,
+           "loop": LOOP, "malloc": malloc}
+    if a.copy:
+        doc["copy"] = copy_bandwidth(cuda)
+        if not a.json:
+            print("copy of 32M float32: %.4g s, %.1f GB/s" % (doc["copy"]["median_s"], doc["copy"]["bytes_per_s"] / 1e9))
+    if cuda:
+        doc["gpu"] = torch.cuda.get_device_name()
+        doc["loop"] = LOOP + "; each timed step ends with loss.item() and torch.cuda.synchronize()"
     if a.json:
-        print(json.dumps({"results": res, "threads": torch.get_num_threads(), "torch": torch.__version__,
-                          "loop": LOOP, "malloc": malloc}, indent=1))
+        print(json.dumps(doc, indent=1))
     return 0
 
 
