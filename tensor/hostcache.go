@@ -26,8 +26,12 @@ const HostCacheLimit = 1 << 30
 
 // hostBuf is the cache-owned storage of a CPU tensor, shared by its views.
 type hostBuf struct {
+	st *hostState // shared with the cleanup, which must not reference the hostBuf
+}
+
+type hostState struct {
 	class int
-	freed *atomic.Bool // shared with the cleanup, which must not reference the hostBuf
+	freed atomic.Bool
 }
 
 type hostKey struct {
@@ -48,7 +52,10 @@ var hostCache struct {
 // to the cache. It returns an error if the shape is invalid (ErrShape) or
 // too large (ErrLimit).
 func Uninit[T Elem](shape ...int) (*Tensor, error) {
-	n, err := Numel(shape)
+	n, err := shapeNumel(shape)
+	if err == nil && n > MaxElements() {
+		_, err = Numel(shape) // its error
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -69,16 +76,16 @@ func Uninit[T Elem](shape ...int) (*Tensor, error) {
 	if s == nil {
 		s = make([]T, n, class/size)
 	}
-	buf := &hostBuf{class: class, freed: new(atomic.Bool)}
-	runtime.AddCleanup(buf, func(o hostBuf) {
+	buf := &hostBuf{&hostState{class: class}}
+	runtime.AddCleanup(buf, func(st *hostState) {
 		// Collected without Free: the storage goes to the garbage
 		// collector (a slice taken by Data may still hold it).
-		if o.freed.CompareAndSwap(false, true) {
+		if st.freed.CompareAndSwap(false, true) {
 			hostCache.mu.Lock()
-			hostCache.inUse -= o.class
+			hostCache.inUse -= st.class
 			hostCache.mu.Unlock()
 		}
-	}, *buf)
+	}, buf.st)
 	return &Tensor{dtype: dt, shape: append([]int{}, shape...), data: s, host: buf}, nil
 }
 
@@ -95,31 +102,17 @@ func hostClass(n int) int {
 func (buf *hostBuf) release(dt DType, s any) {
 	hostCache.mu.Lock()
 	defer hostCache.mu.Unlock()
-	hostCache.inUse -= buf.class
-	if hostCache.bytes+buf.class > HostCacheLimit {
+	class := buf.st.class
+	hostCache.inUse -= class
+	if hostCache.bytes+class > HostCacheLimit {
 		return
 	}
 	if hostCache.idle == nil {
 		hostCache.idle = map[hostKey][]any{}
 	}
-	k := hostKey{dt, buf.class}
-	hostCache.idle[k] = append(hostCache.idle[k], fullCap(s))
-	hostCache.bytes += buf.class
-}
-
-// fullCap is the slice s extended to its capacity.
-func fullCap(s any) any {
-	switch v := s.(type) {
-	case []float32:
-		return v[:cap(v)]
-	case []float64:
-		return v[:cap(v)]
-	case []int64:
-		return v[:cap(v)]
-	case []bool:
-		return v[:cap(v)]
-	}
-	return s
+	k := hostKey{dt, class}
+	hostCache.idle[k] = append(hostCache.idle[k], s) // resliced to its capacity by Uninit
+	hostCache.bytes += class
 }
 
 // Freed reports whether Free was called on t, or on the tensor whose
@@ -129,7 +122,7 @@ func (t *Tensor) Freed() bool {
 	if t.freed.Load() {
 		return true
 	}
-	if t.host != nil && t.host.freed.Load() {
+	if t.host != nil && t.host.st.freed.Load() {
 		return true
 	}
 	return t.dev != nil && t.dev.freed.Load()
@@ -143,7 +136,7 @@ func errFreed(op, arg string) error {
 // freeHost frees a CPU tensor (see Free).
 func (t *Tensor) freeHost() {
 	t.freed.Store(true)
-	if t.host != nil && t.host.freed.CompareAndSwap(false, true) {
+	if t.host != nil && t.host.st.freed.CompareAndSwap(false, true) {
 		t.host.release(t.dtype, t.data)
 	}
 }

@@ -369,7 +369,7 @@ type Result struct {
 // Loop describes the timed step, for the reports; LoopDevice on a device,
 // where ZeroGrad drops the gradients (the step frees them first).
 const (
-	Loop       = "steady state: ZeroGrad (gradients kept, zeroed in place), loss, Backward; 3 warm-up steps"
+	Loop       = "steady state: ZeroGrad (gradients kept, zeroed in place), loss, Backward, intermediate outputs freed (Tensor.Free: sigmoid's); 3 warm-up steps"
 	LoopDevice = "ZeroGrad (gradients freed and dropped), loss, Backward, loss copied to the host; 3 warm-up steps"
 )
 
