@@ -63,7 +63,7 @@ func BinaryCrossEntropy(input, target *tensor.Tensor, opts ...Option) (*tensor.T
 		return out, err
 	}
 	const op = "binary_cross_entropy"
-	cfg, err := parseOptions(op, optWeight, config{}, opts)
+	cfg, err := lossOptions(op, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +122,7 @@ func bceT[T kernels.Float](op string, input, target *tensor.Tensor, cfg config, 
 		kernels.BCEScale(loss, w, pw)
 	}
 	out := reduce(loss, shape, cfg.reduction)
-	return tensor.Record(out, "BinaryCrossEntropyBackward0", []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+	return tensor.Record(out, nodeName(op, cfg.reduction), []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		up, err := upstreamOf[T](g, n, cfg.reduction, false)
 		if err != nil {
 			return nil, err
@@ -237,7 +237,7 @@ func bceFusedT[T kernels.Float](input, target *tensor.Tensor, x, y []T, r Reduct
 		eager.gs = [][]T{gx, gy}
 		eager.ready = ran
 	}
-	res = tensor.Record(out, "BinaryCrossEntropyBackward0", []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+	res = tensor.Record(out, nodeName("binary_cross_entropy", r), []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		if sig == nil {
 			if gs, ok := eager.take(g); ok {
 				return gradsTo(shape, []gradOf[T]{{gs[0], input}, {gs[1], target}})
@@ -351,7 +351,7 @@ func BinaryCrossEntropyWithLogits(input, target *tensor.Tensor, opts ...Option) 
 		return out, err
 	}
 	const op = "binary_cross_entropy_with_logits"
-	cfg, err := parseOptions(op, optWeight|optPosWeight, config{}, opts)
+	cfg, err := lossOptions(op, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -484,7 +484,7 @@ func bceWLFusedT[T kernels.Float](input, target *tensor.Tensor, cfg config, shap
 	if eager != nil {
 		eager.ready = ran
 	}
-	res := tensor.Record(out, "BinaryCrossEntropyWithLogitsBackward0", []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+	res := tensor.Record(out, nodeName("binary_cross_entropy_with_logits", cfg.reduction), []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		if gs, ok := eager.take(g); ok {
 			return []*tensor.Tensor{tensor.FromData(gs[0], shape), nil}, nil
 		}
@@ -526,7 +526,7 @@ func bceWLOut[T kernels.Float](loss, x, y, pw, w []float64, p kernels.BCEWLPrec,
 		lt[i] = T(v)
 	}
 	out := reduce(lt, shape, cfg.reduction)
-	return tensor.Record(out, "BinaryCrossEntropyWithLogitsBackward0", []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+	return tensor.Record(out, nodeName("binary_cross_entropy_with_logits", cfg.reduction), []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		gv := g.Values() // the output gradient, in the output's dtype
 		up := func(i int) float64 {
 			if cfg.reduction == None {

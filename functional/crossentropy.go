@@ -63,7 +63,7 @@ func CrossEntropy(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor,
 		return out, err
 	}
 	const op = "cross_entropy"
-	cfg, err := parseOptions(op, optWeight|optIgnoreIndex|optLabelSmoothing, config{ignoreIndex: -100}, opts)
+	cfg, err := lossOptions(op, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -547,7 +547,7 @@ func ceProbT[T, U kernels.Float](op string, input, target *tensor.Tensor, cfg co
 	if wt != nil && !wt.DType().IsFloat() {
 		wt = nil // an integer weight takes no gradient
 	}
-	return tensor.Record(out, "SumBackward0", []*tensor.Tensor{input, target, wt}, func(gr *tensor.Tensor) ([]*tensor.Tensor, error) {
+	return tensor.Record(out, nodeName(op, cfg.reduction, condProbabilities), []*tensor.Tensor{input, target, wt}, func(gr *tensor.Tensor) ([]*tensor.Tensor, error) {
 		gv, err := gr.To(tensor.DTypeOf[U]())
 		if err != nil {
 			return nil, err

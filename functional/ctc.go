@@ -88,7 +88,7 @@ func CTCLoss(logProbs, targets, inputLengths, targetLengths *tensor.Tensor, opts
 		return out, err
 	}
 	const op = "ctc_loss"
-	cfg, err := parseOptions(op, optBlank|optZeroInfinity, config{}, opts)
+	cfg, err := lossOptions(op, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +114,7 @@ func CTCLossInts(logProbs, targets *tensor.Tensor, inputLengths, targetLengths [
 		return out, err
 	}
 	const op = "ctc_loss"
-	cfg, err := parseOptions(op, optBlank|optZeroInfinity, config{}, opts)
+	cfg, err := lossOptions(op, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -370,7 +370,7 @@ func ctcLossT[T kernels.Float](p *ctcProblem) (*tensor.Tensor, error) {
 		out = tensor.Scalar(kernels.Mean(q))
 	}
 	shape := p.logProbs.Shape()
-	res2 := tensor.Record(out, "CtcLossBackward0", []*tensor.Tensor{p.logProbs}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+	res2 := tensor.Record(out, nodeName("ctc_loss", p.cfg.reduction), []*tensor.Tensor{p.logProbs}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		if gs, ok := eager.take(g); ok {
 			return gradsTo(shape, []gradOf[T]{{gs[0], p.logProbs}})
 		}

@@ -16,13 +16,9 @@ import (
 //   - tensors on different devices are an error of kind torchloss.ErrDevice
 //     (ctc_loss's length tensors may stay on the CPU, as in PyTorch);
 //   - a fused device implementation registered for the loss (package
-//     github.com/torchloss/torchloss/cuda, which lists them in cuda.Fused:
-//     binary_cross_entropy, binary_cross_entropy_with_logits,
-//     cosine_embedding_loss ((N, D) inputs of one dtype, (N) target),
-//     cross_entropy (class indices with an (N, C) input; probability
-//     targets fall back), ctc_loss (batched (T, N, C) log_probs, int64
-//     targets), gaussian_nll_loss, hinge_embedding_loss, kl_div, l1_loss,
-//     mse_loss and poisson_nll_loss) computes the loss and its gradient on
+//     github.com/torchloss/torchloss/cuda lists them in cuda.Fused; some
+//     cover only some shapes, e.g. cross_entropy class indices with an
+//     (N, C) input) computes the loss and its gradient on
 //     the device, for the options and shapes it covers;
 //   - otherwise (the other losses, and options or shapes a fused kernel
 //     does not cover) the fallback runs the CPU implementation on host
@@ -131,21 +127,13 @@ func applyRaw(opts []Option) config {
 	return c
 }
 
-// lossDefaults are the defaults of the options whose default differs by
-// loss (for the fused implementations).
-var lossDefaults = map[string]config{
-	"poisson_nll_loss":      {logInput: true, eps: 1e-8},
-	"gaussian_nll_loss":     {eps: 1e-6},
-	"hinge_embedding_loss":  {margin: 1},
-	"cross_entropy":         {ignoreIndex: -100},
-	"nll_loss":              {ignoreIndex: -100},
-	"cosine_embedding_loss": {},
-}
-
 // hookOptions converts the options of a call of op for a fused
 // implementation.
 func hookOptions(op string, c config) *devhook.Options {
-	d := lossDefaults[op]
+	var d config
+	if s := lossSpecs[op]; s != nil {
+		d = s.defaults
+	}
 	o := &devhook.Options{
 		Given:          map[string]bool{},
 		Reduction:      string(c.reduction),

@@ -54,7 +54,7 @@ func CosineEmbeddingLoss(input1, input2, target *tensor.Tensor, opts ...Option) 
 		return out, err
 	}
 	const op = "cosine_embedding_loss"
-	cfg, err := parseOptions(op, optMargin, config{}, opts)
+	cfg, err := lossOptions(op, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -179,7 +179,7 @@ func cosineImplT[T kernels.Float](input1, input2, target *tensor.Tensor, cfg con
 	loss := make([]T, n)
 	kernels.CosineLoss(cosO, cls, margin, loss)
 	out := reduce(loss, outShape, cfg.reduction)
-	return tensor.Record(out, mgReduceName(cfg.reduction, "AddBackward0"), []*tensor.Tensor{input1, input2}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+	return tensor.Record(out, nodeName("cosine_embedding_loss", cfg.reduction), []*tensor.Tensor{input1, input2}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		up, err := upstreamOf[T](g, n, cfg.reduction, true)
 		if err != nil {
 			return nil, err
@@ -296,7 +296,7 @@ func HingeEmbeddingLoss(input, target *tensor.Tensor, opts ...Option) (*tensor.T
 		return out, err
 	}
 	const op = "hinge_embedding_loss"
-	cfg, err := parseOptions(op, optMargin, config{margin: 1}, opts)
+	cfg, err := lossOptions(op, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -373,7 +373,7 @@ func hingeT[T kernels.Float](input, target *tensor.Tensor, cfg config, shape []i
 	if eager != nil {
 		eager.ready = ran
 	}
-	res := tensor.Record(out, mgReduceName(cfg.reduction, "AddBackward0"), []*tensor.Tensor{input}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+	res := tensor.Record(out, nodeName("hinge_embedding_loss", cfg.reduction), []*tensor.Tensor{input}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		if gs, ok := eager.take(g); ok {
 			return []*tensor.Tensor{tensor.FromData(gs[0], input.Shape())}, nil
 		}
@@ -503,7 +503,7 @@ func cosineFusedT[T kernels.Float](input1, input2, target *tensor.Tensor, cfg co
 		putScratch(ab)
 	})
 	out := reduce(loss, outShape, r)
-	res := tensor.Record(out, mgReduceName(r, "AddBackward0"), []*tensor.Tensor{input1, input2}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+	res := tensor.Record(out, nodeName("cosine_embedding_loss", r), []*tensor.Tensor{input1, input2}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		if gs, ok := eager.take(g); ok {
 			var grads [2]*tensor.Tensor
 			for k, in := range []*tensor.Tensor{input1, input2} {

@@ -53,7 +53,7 @@ func GaussianNLLLoss(input, target, variance *tensor.Tensor, opts ...Option) (*t
 		return out, err
 	}
 	const op = "gaussian_nll_loss"
-	cfg, err := parseOptions(op, optFull|optEps, config{eps: 1e-6}, opts)
+	cfg, err := lossOptions(op, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +81,7 @@ func GaussianNLLLossScalarVar(input, target *tensor.Tensor, variance float64, op
 		return out, err
 	}
 	const op = "gaussian_nll_loss"
-	cfg, err := parseOptions(op, optFull|optEps, config{eps: 1e-6}, opts)
+	cfg, err := lossOptions(op, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -197,11 +197,7 @@ func gaussianNLLT[T kernels.Float](input, target, variance, v *tensor.Tensor, cf
 	loss := make([]T, n)
 	kernels.GaussianNLLForward(p, x, t, vc, loss)
 	out := reduce(loss, shape, cfg.reduction)
-	last := "MulBackward0"
-	if cfg.full {
-		last = "AddBackward0"
-	}
-	return tensor.Record(out, compositeName(cfg.reduction, last), []*tensor.Tensor{input, target, variance}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+	return tensor.Record(out, nodeName("gaussian_nll_loss", cfg.reduction, when(cfg.full, "full")), []*tensor.Tensor{input, target, variance}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		up, err := upstreamOf[T](g, n, cfg.reduction, true)
 		if err != nil {
 			return nil, err
@@ -284,11 +280,7 @@ func gaussianFusedT[T kernels.Float](input, target, variance *tensor.Tensor, x, 
 	if eager != nil {
 		eager.ready = ran
 	}
-	last := "MulBackward0"
-	if cfg.full {
-		last = "AddBackward0"
-	}
-	res := tensor.Record(out, compositeName(r, last), []*tensor.Tensor{input, target, variance}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+	res := tensor.Record(out, nodeName("gaussian_nll_loss", r, when(cfg.full, "full")), []*tensor.Tensor{input, target, variance}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		grads := make([]*tensor.Tensor, 3)
 		if gs, ok := eager.take(g); ok {
 			if gs[0] != nil {

@@ -45,7 +45,7 @@ func KLDiv(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error)
 		return out, err
 	}
 	const op = "kl_div"
-	cfg, err := parseOptions(op, optLogTarget|optBatchMean, config{}, opts)
+	cfg, err := lossOptions(op, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -131,14 +131,7 @@ func klDiv[T kernels.Float](input, target *tensor.Tensor, cfg config, p kernels.
 	if div >= 0 {
 		out = tensor.Scalar(tensor.Data[T](out)[0] / T(div))
 	}
-	last := "SubBackward0"
-	if cfg.logTarget {
-		last = "MulBackward0"
-	}
-	name := compositeName(cfg.reduction, last)
-	if cfg.reduction == BatchMean && div < 0 {
-		name = "SumBackward0"
-	}
+	name := nodeName("kl_div", cfg.reduction, when(cfg.logTarget, "log_target"), when(div < 0, condScalar))
 	res := tensor.Record(out, name, []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		if gs, ok := eager.take(g); ok {
 			return gradsTo(shape, []gradOf[T]{{gs[0], input}})

@@ -35,7 +35,7 @@ func L1Loss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error
 		return out, err
 	}
 	const op = "l1_loss"
-	cfg, x, y, dt, shape, err := regressionArgs(op, input, target, optWeight, config{}, opts)
+	cfg, x, y, dt, shape, err := regressionArgs(op, input, target, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -48,10 +48,10 @@ func L1Loss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error
 	}
 	return dispatch(dt,
 		func() (*tensor.Tensor, error) {
-			return pairLossT(input, target, x, y, shape, cfg.reduction, "L1LossBackward0", kernels.L1Forward[float32], kernels.L1Backward[float32])
+			return pairLossT(input, target, x, y, shape, cfg.reduction, nodeName(op, cfg.reduction), kernels.L1Forward[float32], kernels.L1Backward[float32])
 		},
 		func() (*tensor.Tensor, error) {
-			return pairLossT(input, target, x, y, shape, cfg.reduction, "L1LossBackward0", kernels.L1Forward[float64], kernels.L1Backward[float64])
+			return pairLossT(input, target, x, y, shape, cfg.reduction, nodeName(op, cfg.reduction), kernels.L1Forward[float64], kernels.L1Backward[float64])
 		})
 }
 

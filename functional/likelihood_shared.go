@@ -36,17 +36,3 @@ func promotedFloat(args ...*tensor.Tensor) tensor.DType {
 func boolSubError(op, argName string) error {
 	return torchloss.Errorf(torchloss.ErrDType, op, argName, "Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.")
 }
-
-// compositeName is the grad_fn name of a composite loss: that of its
-// reduction, or of its last operation (last) for None.
-func compositeName(r Reduction, last string) string {
-	switch r {
-	case None:
-		return last
-	case Sum:
-		return "SumBackward0"
-	case BatchMean:
-		return "DivBackward0"
-	}
-	return "MeanBackward0"
-}

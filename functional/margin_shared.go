@@ -173,17 +173,6 @@ func mgFromF32[T kernels.Float](v []float32) []T {
 	return out
 }
 
-// mgReduceName is the grad_fn name of a composite loss's last operation.
-func mgReduceName(r Reduction, none string) string {
-	switch r {
-	case Mean:
-		return "MeanBackward0"
-	case Sum:
-		return "SumBackward0"
-	}
-	return none
-}
-
 // mgNumel is the element count of a shape known to be valid.
 func mgNumel(shape []int) int {
 	n := 1

@@ -48,7 +48,7 @@ func PoissonNLLLoss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tenso
 		return out, err
 	}
 	const op = "poisson_nll_loss"
-	cfg, err := parseOptions(op, optLogInput|optFull|optEps, config{logInput: true, eps: 1e-8}, opts)
+	cfg, err := lossOptions(op, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -114,11 +114,7 @@ func poissonNLL[T kernels.Float](input, target *tensor.Tensor, cfg config, p ker
 	if eager != nil {
 		eager.ready = ran
 	}
-	last := "SubBackward0"
-	if cfg.full {
-		last = "AddBackward0"
-	}
-	res := tensor.Record(out, compositeName(cfg.reduction, last), []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+	res := tensor.Record(out, nodeName("poisson_nll_loss", cfg.reduction, when(cfg.full, "full")), []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		if gs, ok := eager.take(g); ok {
 			return gradsTo(shape, []gradOf[T]{{gs[0], input}})
 		}
