@@ -9,6 +9,7 @@ import (
 
 	drv "github.com/torchloss/torchloss/internal/cuda"
 	"github.com/torchloss/torchloss/internal/devhook"
+	"github.com/torchloss/torchloss/internal/losses"
 	"github.com/torchloss/torchloss/tensor"
 )
 
@@ -33,8 +34,9 @@ type params struct {
 
 const block = 256
 
-// Fused lists the losses with a fused kernel, by PyTorch name.
-var Fused = []string{"binary_cross_entropy", "binary_cross_entropy_with_logits", "cosine_embedding_loss", "cross_entropy", "ctc_loss", "gaussian_nll_loss", "hinge_embedding_loss", "kl_div", "l1_loss", "mse_loss", "poisson_nll_loss"}
+// Fused lists the losses with a fused kernel, by PyTorch name in the order
+// of the table of losses: those registerFused registered.
+var Fused []string
 
 // spec describes one pointwise loss for the common driver below.
 type spec struct {
@@ -112,6 +114,11 @@ func registerFused() {
 	devhook.Register("cross_entropy", ceRun)
 	devhook.Register("cosine_embedding_loss", cosRun)
 	devhook.Register("ctc_loss", ctcRun)
+	for _, name := range losses.Names() {
+		if devhook.Lookup(name) != nil {
+			Fused = append(Fused, name)
+		}
+	}
 }
 
 // covers reports whether the fused kernel handles this call; when not, the

@@ -16,6 +16,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
+
+	"github.com/torchloss/torchloss/internal/losses"
 )
 
 func main() {
@@ -35,6 +38,7 @@ commands:
   plot FN [--kw KEY=VALUE ...] [-o FILE.png]
       draw the loss and its gradient against the input
 `)
+	fmt.Fprintf(w, "\nFN is a PyTorch loss: %s\n", strings.Join(losses.Names(), ", "))
 }
 
 func run(args []string, stdout, stderr io.Writer) int {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"sort"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/torchloss/torchloss/conformance"
 	F "github.com/torchloss/torchloss/functional"
+	"github.com/torchloss/torchloss/internal/losses"
 	"github.com/torchloss/torchloss/tensor"
 )
 
@@ -184,6 +184,18 @@ var figures = map[string]func() figure{
 		}
 		return figure{"negative (anchor 0, positive 1)", -3, 3, []curve{c(0.5), c(1), c(2)}}
 	},
+	"triplet_margin_with_distance_loss": func() figure {
+		// The default distance (pairwise_distance); swap takes the
+		// positive–negative distance when it is the smaller.
+		c := func(swap bool) curve {
+			return curve{fmt.Sprintf("margin 1, swap %v", swap), func(x float64, opts []F.Option) (*tensor.Tensor, *tensor.Tensor, []int, error) {
+				neg := leaf([]float64{x}, 1, 1)
+				l, err := F.TripletMarginWithDistanceLoss(tensor.MustNew([]float64{0}, 1, 1), tensor.MustNew([]float64{1}, 1, 1), neg, append([]F.Option{F.Swap(swap)}, opts...)...)
+				return l, neg, []int{0}, err
+			}}
+		}
+		return figure{"negative (anchor 0, positive 1)", -3, 3, []curve{c(false), c(true)}}
+	},
 	"ctc_loss": func() figure {
 		// Two frames, two classes (blank 0, label 1), target [1]: the loss
 		// as the label's logit x (the blank's is 0) rises in every frame.
@@ -211,7 +223,7 @@ func plotCmd(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if len(pos) != 1 || figures[pos[0]] == nil {
-		fmt.Fprintf(stderr, "usage: torchloss plot FN [--kw KEY=VALUE ...] [-o FILE.png]\nFN is one of: %s\n", strings.Join(sortedNames(figures), ", "))
+		fmt.Fprintf(stderr, "usage: torchloss plot FN [--kw KEY=VALUE ...] [-o FILE.png]\nFN is one of: %s\n", strings.Join(plotNames(), ", "))
 		return 2
 	}
 	fn := pos[0]
@@ -240,12 +252,14 @@ func plotCmd(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func sortedNames[V any](m map[string]V) []string {
+// plotNames lists the losses that have a figure, in the table's order.
+func plotNames() []string {
 	var names []string
-	for k := range m {
-		names = append(names, k)
+	for _, name := range losses.Names() {
+		if figures[name] != nil {
+			names = append(names, name)
+		}
 	}
-	sort.Strings(names)
 	return names
 }
 

@@ -13,8 +13,11 @@ package losses
 
 // Loss describes one PyTorch loss function.
 type Loss struct {
-	Name   string   // torch.nn.functional's name: "cross_entropy"
-	Func   string   // the function of package functional: "CrossEntropy"
+	Name string // torch.nn.functional's name: "cross_entropy"
+	Func string // the function of package functional: "CrossEntropy"
+	// Also are further functions of package functional for the loss,
+	// taking some arguments as Go values: "CTCLossInts".
+	Also   []string
 	Module string   // the torch.nn module, and the type of package nn: "CrossEntropyLoss"
 	Args   []string // the tensor arguments, in PyTorch's order and by its names
 	// Differentiable are the arguments whose gradient PyTorch computes
@@ -92,7 +95,7 @@ var Table = []Loss{
 		Options: []Option{{"log_input", true}, {"full", false}, {"eps", 1e-8}}, Legacy: true,
 		Backward: composite("SubBackward0"),
 		Variants: []Variant{{When: "full", Nodes: Nodes{None: "AddBackward0"}}}},
-	{Name: "gaussian_nll_loss", Func: "GaussianNLLLoss", Module: "GaussianNLLLoss",
+	{Name: "gaussian_nll_loss", Func: "GaussianNLLLoss", Also: []string{"GaussianNLLLossScalarVar"}, Module: "GaussianNLLLoss",
 		Args: []string{"input", "target", "var"}, Differentiable: []string{"input", "target", "var"},
 		Options:  []Option{{"full", false}, {"eps", 1e-6}},
 		Backward: composite("MulBackward0"),
@@ -114,7 +117,7 @@ var Table = []Loss{
 		Options: []Option{{"weight", nil}, {"ignore_index", ignoreIndex}}, Legacy: true,
 		Backward: explicit("NllLossBackward0"),
 		Variants: []Variant{{When: Spatial, Nodes: explicit("NllLoss2DBackward0")}}},
-	{Name: "ctc_loss", Func: "CTCLoss", Module: "CTCLoss",
+	{Name: "ctc_loss", Func: "CTCLoss", Also: []string{"CTCLossInts"}, Module: "CTCLoss",
 		Args: []string{"log_probs", "targets", "input_lengths", "target_lengths"}, Differentiable: []string{"log_probs"},
 		Options:  []Option{{"blank", blank}, {"zero_infinity", false}},
 		Backward: explicit("CtcLossBackward0")},
