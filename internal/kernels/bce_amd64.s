@@ -42,26 +42,6 @@ bdone:
 	VZEROUPPER
 	RET
 
-// func recipOnePlusAVX2(y []float32)
-// y[i] = 1 / (1 + y[i]) for len(y) a multiple of 8.
-TEXT ·recipOnePlusAVX2(SB), NOSPLIT, $0-24
-	MOVQ y_base+0(FP), DI
-	MOVQ y_len+8(FP), CX
-	VBROADCASTSS bceone<>(SB), Y5
-	SHRQ $3, CX
-	TESTQ CX, CX
-	JZ rdone
-rloop:
-	VADDPS (DI), Y5, Y0
-	VDIVPS Y0, Y5, Y0
-	VMOVUPS Y0, (DI)
-	ADDQ $32, DI
-	DECQ CX
-	JNZ rloop
-rdone:
-	VZEROUPPER
-	RET
-
 // func inUnitAVX2(x, y []float32) bool
 // Reports whether every x[i] and y[i] (i < len(x)&^7; y at least as long)
 // is in [0, 1] (NaN is not).

@@ -2,6 +2,10 @@ package kernels
 
 import "unsafe"
 
+// vecmath_amd64.s is generated; TestVecmathUpToDate checks it.
+//
+//go:generate python3 gen_vecmath.py -o vecmath_amd64.s
+
 // Slice versions of the float32 transcendentals: dst[i] = f(src[i]) for
 // i < len(src) (dst at least as long), bitwise identical to the scalar
 // Exp32, Log32 and Log1p32, with an AVX2 path on amd64 (CPU detected at

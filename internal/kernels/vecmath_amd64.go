@@ -2,6 +2,8 @@
 
 package kernels
 
+import "golang.org/x/sys/cpu"
+
 // The AVX2 versions of the slice transcendentals (vecmath_amd64.s): the
 // same float64 operations, in the same order and without FMA, as Exp32,
 // Log32 and Log1p32, four lanes at a time, so their results are bitwise
@@ -24,13 +26,10 @@ func log1p32AVX2(dst, src []float32) bool
 //go:noescape
 func addRows32(acc *[4][8]float32, x []float32, rows int)
 
-// bceGradAVX2 and recipOnePlusAVX2 are in bce_amd64.s.
+// bceGradAVX2 and inUnitAVX2 are in bce_amd64.s.
 //
 //go:noescape
 func bceGradAVX2(x, y, gx []float32, eps, d float32, div bool)
-
-//go:noescape
-func recipOnePlusAVX2(y []float32)
 
 //go:noescape
 func inUnitAVX2(x, y []float32) bool
@@ -53,24 +52,8 @@ func klDivAVX2(x, t, out, gx []float32, negu float32) bool
 //go:noescape
 func poissonAVX2(x, t, out, gx []float32, u float32, full bool, tab *[32]float32) bool
 
-func cpuid(eax, ecx uint32) (a, b, c, d uint32)
-func xgetbv() (eax, edx uint32)
-
-var hasAVX2 = func() bool {
-	max, _, _, _ := cpuid(0, 0)
-	if max < 7 {
-		return false
-	}
-	_, _, c1, _ := cpuid(1, 0)
-	if c1&(1<<27) == 0 || c1&(1<<28) == 0 { // OSXSAVE, AVX
-		return false
-	}
-	if x, _ := xgetbv(); x&6 != 6 { // XMM and YMM state enabled by the OS
-		return false
-	}
-	_, b7, _, _ := cpuid(7, 0)
-	return b7&(1<<5) != 0
-}()
+// hasAVX2 switches the AVX2 kernels on: the CPU and the OS support AVX2.
+var hasAVX2 = cpu.X86.HasAVX2
 
 // The float32 row kernels of cerow.go (vecmath_amd64.s); each handles the
 // first len&^7 elements.
