@@ -206,7 +206,7 @@ func ceSlowT[T kernels.Float](input *tensor.Tensor, cfg config, g nllGeom, core 
 		}
 		out = tensor.Scalar(T(nv[0]*keep) + T((kernels.Sum(smooth)/denom)*share))
 	}
-	return tensor.Record(out, g.nodeName(), []*tensor.Tensor{input}, func(gr *tensor.Tensor) ([]*tensor.Tensor, error) {
+	return tensor.Record(out, nodeName("cross_entropy", cfg.reduction, "label_smoothing"), []*tensor.Tensor{input}, func(gr *tensor.Tensor) ([]*tensor.Tensor, error) {
 		gv, err := gr.To(tensor.DTypeOf[T]())
 		if err != nil {
 			return nil, err
@@ -411,7 +411,7 @@ func ceFusedT[T kernels.Float](op string, input, target *tensor.Tensor, cfg conf
 	default:
 		out = tensor.Scalar(T(nv*keep) + T((kernels.Sum(smooth)/denom)*share))
 	}
-	res := tensor.Record(out, g.nodeName(), []*tensor.Tensor{input}, func(gr *tensor.Tensor) ([]*tensor.Tensor, error) {
+	res := tensor.Record(out, nodeName(op, cfg.reduction, when(g.spatial, condSpatial), when(smoothing, "label_smoothing")), []*tensor.Tensor{input}, func(gr *tensor.Tensor) ([]*tensor.Tensor, error) {
 		if gs, ok := eager.take(gr); ok {
 			return []*tensor.Tensor{tensor.FromData(gs[0], input.Shape())}, nil
 		}

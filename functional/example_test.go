@@ -100,7 +100,7 @@ func ExampleCrossEntropy() {
 	// tensor([[-0.2764, 0.1227, 0.0405, 0.0387, 0.0745],
 	//         [0.0226, 0.0124, 0.1290, 0.0192, -0.1831],
 	//         [0.0347, 0.0928, -0.2704, 0.0575, 0.0854]])
-	// tensor(1.8422, grad_fn=<SumBackward0>)
+	// tensor(1.8422, grad_fn=<DivBackward1>)
 }
 
 func ExampleCTCLoss() {
@@ -181,7 +181,7 @@ func ExampleL1Loss() {
 	fmt.Println(loss)
 	fmt.Println(input.Grad())
 	// Output:
-	// tensor(1.2131, grad_fn=<L1LossBackward0>)
+	// tensor(1.2131, grad_fn=<MeanBackward0>)
 	// tensor([[-0.1667, -0.1667],
 	//         [0.1667, -0.1667],
 	//         [0.1667, 0.1667]])

@@ -42,6 +42,8 @@ var tableCalls = map[string]tableCall{
 			return CrossEntropy(grads([]int{1, 2, 1}, 0.3, 0.8), tensor.MustNew([]int64{1}, 1, 1), r)
 		case losses.Probabilities:
 			return CrossEntropy(grads([]int{1, 2}, 0.3, 0.8), tensor.MustNew([]float64{0.25, 0.75}, 1, 2), r)
+		case "label_smoothing":
+			return CrossEntropy(grads([]int{2, 2}, 0.3, 0.8, 0.1, 0.5), tensor.MustNew([]int64{1, 0}, 2), r, LabelSmoothing(0.1))
 		}
 		return CrossEntropy(grads([]int{1, 2}, 0.3, 0.8), tensor.MustNew([]int64{1}, 1), r)
 	},

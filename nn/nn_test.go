@@ -152,7 +152,7 @@ func ExampleCrossEntropyLoss() {
 	fmt.Println(loss)
 	fmt.Println(logits.Grad())
 	// Output:
-	// tensor(0.4574, grad_fn=<NllLossBackward0>)
+	// tensor(0.4574, grad_fn=<AddBackward0>)
 	// tensor([[-0.0739, 0.0710, 0.0029],
 	//         [0.0630, -0.1436, 0.0806]])
 }

@@ -51,8 +51,8 @@ type Nodes struct{ Mean, Sum, None, BatchMean string }
 // Variant is a condition that changes the backward nodes; its non-empty
 // names replace Loss.Backward's.
 type Variant struct {
-	// When is a bool option's name (the option is true), or one of
-	// Spatial, Probabilities, Scalar.
+	// When is an option's name (the option is given and not false or
+	// zero), or one of Spatial, Probabilities, Scalar.
 	When  string
 	Nodes Nodes
 }
@@ -78,6 +78,10 @@ func composite(none string) Nodes {
 
 // explicit are the nodes of a loss with its own backward function.
 func explicit(node string) Nodes { return Nodes{Mean: node, Sum: node, None: node} }
+
+// weighted are the nodes of l1_loss and mse_loss with a weight: e = ℓ·w,
+// then sum(e) / sum(w) (mean) or sum(e).
+var weighted = Nodes{Mean: "DivBackward0", Sum: "SumBackward0", None: "MulBackward0"}
 
 // Table lists the losses in the order of PyTorch's documentation of
 // torch.nn.functional.
@@ -110,7 +114,10 @@ var Table = []Loss{
 		Backward: explicit("NllLossBackward0"),
 		Variants: []Variant{
 			{When: Spatial, Nodes: explicit("NllLoss2DBackward0")},
-			{When: Probabilities, Nodes: explicit("SumBackward0")},
+			// (1 − ls)·nll + ls·smooth/C ends in an add.
+			{When: "label_smoothing", Nodes: explicit("AddBackward0")},
+			// −(…).sum() / samples, or −(…).
+			{When: Probabilities, Nodes: Nodes{Mean: "DivBackward1", Sum: "NegBackward0", None: "NegBackward0"}},
 		}},
 	{Name: "nll_loss", Func: "NLLLoss", Module: "NLLLoss",
 		Args: []string{"input", "target"}, Differentiable: []string{"input"},
@@ -136,13 +143,13 @@ var Table = []Loss{
 	{Name: "l1_loss", Func: "L1Loss", Module: "L1Loss",
 		Args: []string{"input", "target"}, Differentiable: []string{"input", "target"},
 		Options: []Option{{"weight", nil}}, Legacy: true,
-		Backward: explicit("L1LossBackward0"),
-		Variants: []Variant{{When: "weight", Nodes: explicit("MulBackward0")}}},
+		Backward: composite("AbsBackward0"),
+		Variants: []Variant{{When: "weight", Nodes: weighted}}},
 	{Name: "mse_loss", Func: "MSELoss", Module: "MSELoss",
 		Args: []string{"input", "target"}, Differentiable: []string{"input", "target"},
 		Options: []Option{{"weight", nil}}, Legacy: true,
 		Backward: explicit("MseLossBackward0"),
-		Variants: []Variant{{When: "weight", Nodes: explicit("MulBackward0")}}},
+		Variants: []Variant{{When: "weight", Nodes: weighted}}},
 	{Name: "smooth_l1_loss", Func: "SmoothL1Loss", Module: "SmoothL1Loss",
 		Args: []string{"input", "target"}, Differentiable: []string{"input", "target"},
 		Options: []Option{{"beta", 1.0}}, Legacy: true,
@@ -151,7 +158,8 @@ var Table = []Loss{
 		Args: []string{"input", "target"}, Differentiable: []string{"input", "target"},
 		Options:  []Option{{"delta", 1.0}, {"weight", nil}},
 		Backward: explicit("HuberLossBackward0"),
-		Variants: []Variant{{When: "weight", Nodes: explicit("MulBackward0")}}},
+		// (ℓ·w).mean(): divided by N, not by Σw.
+		Variants: []Variant{{When: "weight", Nodes: composite("MulBackward0")}}},
 	{Name: "soft_margin_loss", Func: "SoftMarginLoss", Module: "SoftMarginLoss",
 		Args: []string{"input", "target"}, Differentiable: []string{"input"}, Legacy: true,
 		Backward: explicit("SoftMarginLossBackward0")},
