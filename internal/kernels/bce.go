@@ -126,11 +126,11 @@ func BCEDivN[T Float](g []T, n int) {
 // checks, 0 <= x <= 1 then 0 <= y <= 1 (NaN fails both), and whether it is
 // the input (x) that fails; -1 when every element passes.
 func BCECheck[T Float](x, y []T) (int, bool) {
-	if x32, ok := any(x).([]float32); ok && hasAVX2 && len(y) >= len(x) {
+	if x32, ok := avx2F32(x); ok && len(y) >= len(x) {
 		// Every element in range (the common case) in one vector pass;
 		// otherwise the scalar loop finds the first bad one.
 		n := len(x) &^ 7
-		if inUnitAVX2(x32[:n], any(y).([]float32)[:n]) && bceCheckScalar(x[n:], y[n:len(x)]) < 0 {
+		if inUnitAVX2(x32[:n], f32s(y)[:n]) && bceCheckScalar(x[n:], y[n:len(x)]) < 0 {
 			return -1, false
 		}
 	}
@@ -192,8 +192,8 @@ func BCEForwardCheck[T Float](x, y, out, tmp []T) bool {
 	n := len(x)
 	y, out, tmp = y[:n], out[:n], tmp[:n]
 	ok := true
-	if x32, isF32 := any(x).([]float32); isF32 && hasAVX2 {
-		y32, o32 := any(y).([]float32), any(out).([]float32)
+	if x32, isF32 := avx2F32(x); isF32 {
+		y32, o32 := any(y).([]float32), f32s(out)
 		i := 0
 		for ; i+8 <= n; i += vecBlock {
 			j := min(i+vecBlock, n&^7)
@@ -238,9 +238,9 @@ func BCEBackwardInputMean[T Float](x, y []T, n int, gx []T) {
 	d := T(n)
 	y, gx = y[:len(x)], gx[:len(x)]
 	start := 0
-	if x32, ok := any(x).([]float32); ok && hasAVX2 {
+	if x32, ok := avx2F32(x); ok {
 		start = len(x) &^ 7
-		bceGradAVX2(x32[:start], any(y).([]float32)[:start], any(gx).([]float32)[:start], float32(eps), float32(d), n > 0)
+		bceGradAVX2(x32[:start], f32s(y)[:start], f32s(gx)[:start], float32(eps), float32(d), n > 0)
 	}
 	for i := start; i < len(x); i++ {
 		gx[i] = bceGradMean(x[i], y[i], eps, d, n > 0)
@@ -272,10 +272,10 @@ func BCESigmoidGradMean[T Float](p, y []T, n int, gx []T) {
 	d := T(n)
 	y, gx = y[:len(p)], gx[:len(p)]
 	start := 0
-	if p32, ok := any(p).([]float32); ok && hasAVX2 {
+	if p32, ok := avx2F32(p); ok {
 		start = len(p) &^ 7
 		g32 := any(gx).([]float32)[:start]
-		bceSigGradAVX2(p32[:start], any(y).([]float32)[:start], g32, float32(eps), float32(d), n > 0, streamable(g32))
+		bceSigGradAVX2(p32[:start], f32s(y)[:start], g32, float32(eps), float32(d), n > 0, streamable(g32))
 	}
 	for i := start; i < len(p); i++ {
 		gx[i] = bceGradMean(p[i], y[i], eps, d, n > 0) * (1 - p[i]) * p[i]
@@ -464,7 +464,7 @@ func BCEWLBackwardTarget(x, pw, w []float64, p BCEWLPrec, up func(int) float64, 
 func BCEWLVec[T Float](x, y, pw []T, off int, out, e1, e2, gx []T, u T, n int) {
 	k := len(x)
 	c := len(pw)
-	if x32, ok := any(x).([]float32); ok && hasAVX2 && k >= 8 && (c == 0 || c%8 == 0 && off%c%8 == 0) {
+	if x32, ok := avx2F32(x); ok && k >= 8 && (c == 0 || c%8 == 0 && off%c%8 == 0) {
 		// One eight-lane pass (bceWL32AVX2) over k&^7 elements, the same
 		// operations as the loops below; the whole slice again by the loops
 		// when some x is NaN.
@@ -476,7 +476,7 @@ func BCEWLVec[T Float](x, y, pw []T, off int, out, e1, e2, gx []T, u T, n int) {
 		}
 		if gx != nil {
 			flags |= 2
-			g32 = any(gx[:m]).([]float32)
+			g32 = f32s(gx[:m])
 		}
 		d := float32(n)
 		if n > 0 {
@@ -492,7 +492,7 @@ func BCEWLVec[T Float](x, y, pw []T, off int, out, e1, e2, gx []T, u T, n int) {
 				flags |= 4
 			}
 		}
-		if !bceWL32AVX2(x32[:m], any(y[:m]).([]float32), any(pw).([]float32), j, any(out[:m]).([]float32), g32, float32(u), d, flags) {
+		if !bceWL32AVX2(x32[:m], f32s(y[:m]), f32s(pw), j, f32s(out[:m]), g32, float32(u), d, flags) {
 			if m < k {
 				bceWLScalar(x[m:], y[m:k], pw, off+m, out[m:k], e1, e2, sub(gx, m, k), u, n)
 			}

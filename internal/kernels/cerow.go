@@ -78,7 +78,7 @@ func Expfs(dst, src []float32) {
 // either way. For a row without NaN it is the maximum (a zero maximum's
 // sign may differ from a sequential Max's).
 func RowMaxF[T Float](x []T) T {
-	if x32, ok := any(x).([]float32); ok && hasAVX2 && len(x) >= 8 {
+	if x32, ok := avx2F32(x); ok && len(x) >= 8 {
 		m := max32AVX2(x32)
 		for _, v := range x32[len(x32)&^7:] {
 			m = Max(m, v)
@@ -104,16 +104,16 @@ func CERowExp[T Float](x, e, w []T, wantA bool) (m, s, a T) {
 	m = RowMaxF(x)
 	var acc [16]T
 	j := 0
-	if x32, ok := any(x).([]float32); ok && hasAVX2 && n >= 8 {
+	if x32, ok := avx2F32(x); ok && n >= 8 {
 		mode := 0
 		var w32 []float32
 		if wantA {
 			mode = 1
 			if w != nil {
-				mode, w32 = 2, any(w).([]float32)
+				mode, w32 = 2, f32s(w)
 			}
 		}
-		expSum32AVX2(x32, any(e).([]float32), float32(m), w32, mode, any(&acc).(*[16]float32))
+		expSum32AVX2(x32, f32s(e), float32(m), w32, mode, any(&acc).(*[16]float32))
 		j = n &^ 7
 	}
 	is32 := Is32[T]()
@@ -148,10 +148,10 @@ func CERowExp[T Float](x, e, w []T, wantA bool) (m, s, a T) {
 // product rounded before the addition.
 func CERowGrad[T Float](g, w []T, k, a T) {
 	j := 0
-	if g32, ok := any(g).([]float32); ok && hasAVX2 {
+	if g32, ok := avx2F32(g); ok {
 		var w32 []float32
 		if w != nil {
-			w32 = any(w).([]float32)
+			w32 = f32s(w)
 		}
 		ceGrad32AVX2(g32, w32, float32(k), float32(a))
 		j = len(g) &^ 7

@@ -198,7 +198,7 @@ func ctcHalves(lo, hi int) (elo, ehi, olo, ohi int) {
 // eight-lane kernel computes n rounded up to 8 lanes (the slices are long
 // enough); row returns the number of lanes written.
 func (k *CTCWork[T]) row(a1, a2, a3 []T, mask []uint32, lpg, out []T, n int) int {
-	if Is32[T]() && hasAVX2 {
+	if useAVX2[T]() {
 		n8 := (n + 7) &^ 7
 		if !ctcRowVec(a1[:n8], a2[:n8], a3[:n8], mask[:n8], lpg[:n8], out[:n8]) {
 			return n8
@@ -226,7 +226,7 @@ func (k *CTCWork[T]) row(a1, a2, a3 []T, mask []uint32, lpg, out []T, n int) int
 // (NaN, +inf: the two kernels' special cases differ) it is row itself.
 func (k *CTCWork[T]) rowBlank(r *ctcRows[T], a, l, out []T, n int, lpb T, fast bool) int {
 	n8 := (n + 7) &^ 7
-	if fast && Is32[T]() && hasAVX2 {
+	if fast && useAVX2[T]() {
 		if !ctcAcc32AVX2(f32s(a[:n8]), f32s(l[:n8]), f32s(out[:n8])) {
 			var zero T
 			o := out[:n]
@@ -366,13 +366,6 @@ func CTCForward[T Float](x *CTCSample[T], alpha []T, k *CTCWork[T]) T {
 		m = 0
 	}
 	return -(Log(Exp(l1-m)+Exp(l2-m)) + m)
-}
-
-// f32s views s, whose element type T is float32 (the caller checks), as
-// a []float32 for the assembly kernels, without the allocation of an
-// interface conversion.
-func f32s[T Float](s []T) []float32 {
-	return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(s))), len(s))
 }
 
 // ctcRowVec runs ctcRow32AVX2 on float32 rows (T is float32): for each
@@ -612,7 +605,7 @@ func (k *CTCWork[T]) accumulate(x *CTCSample[T], pr []int32, lo, hi, n, top int,
 	for c := range head {
 		head[c] = -1
 	}
-	vec := Is32[T]() && hasAVX2
+	vec := useAVX2[T]()
 	n8 := n
 	if vec {
 		// Whole vectors: the columns past n are -inf (their sums stay

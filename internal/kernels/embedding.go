@@ -202,7 +202,7 @@ func CosineBackward[T Float](prod, cos, den, gpos, gneg []T, margin T, gprod, gp
 // both terms.
 func HingeForward[T Float](x []T, cls []int8, margin T, out []T) {
 	if x32, ok := any(x).([]float32); ok {
-		hingeForward32(x32, cls, float32(margin), any(out).([]float32))
+		hingeForward32(x32, cls, float32(margin), f32s(out))
 		return
 	}
 	for i := range out {
@@ -239,7 +239,7 @@ func HingeBackward[T Float](x []T, margin T, gself, gmargin, gx []T) {
 // gmargin = [t ≠ 1]·up, bit for bit.
 func HingeBackwardConst[T Float](x []T, cls []int8, margin, up T, gx []T) {
 	if x32, ok := any(x).([]float32); ok {
-		hingeBackwardConst32(x32, cls, float32(margin), float32(up), any(gx).([]float32))
+		hingeBackwardConst32(x32, cls, float32(margin), float32(up), f32s(gx))
 		return
 	}
 	cls = cls[:len(x)]

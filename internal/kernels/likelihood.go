@@ -119,13 +119,13 @@ func PoissonNLLForward[T Float](p PoissonNLL, x, t, out []T) {
 // For float32 with AVX2 it is one pass, poissonAVX2, bit for bit
 // poissonLogInputScalar (the same operations in the same order).
 func PoissonNLLLogInputVec[T Float](full bool, x, t, out, e, a, b []T, u T, gx []T) {
-	if x32, ok := any(x).([]float32); ok && hasAVX2 {
+	if x32, ok := avx2F32(x); ok {
 		var g32 []float32
 		if gx != nil {
 			g32 = any(gx[:len(x)]).([]float32)
 		}
-		poissonVec32(full, x32, any(t).([]float32), any(out).([]float32), any(e).([]float32),
-			any(a).([]float32), any(b).([]float32), float32(u), g32)
+		poissonVec32(full, x32, f32s(t), f32s(out), f32s(e),
+			f32s(a), f32s(b), float32(u), g32)
 		return
 	}
 	poissonLogInputScalar(full, x, t, out, e, a, b, u, gx)
@@ -190,7 +190,7 @@ func poissonLogInputScalar[T Float](full bool, x, t, out, e, a, b []T, u T, gx [
 		LogfSlice(a, a)
 		LogfSlice(b, b)
 		if o32, ok := any(out).([]float32); ok {
-			stirlingAdd32(o32, any(t).([]float32), any(a).([]float32), any(b).([]float32))
+			stirlingAdd32(o32, f32s(t), f32s(a), f32s(b))
 		} else {
 			for i, ti := range t {
 				if !(ti <= 1) {
@@ -366,7 +366,7 @@ func GaussianNLLBackward[T Float](p GaussianNLL, x, t, vc []T, up func(int) T, g
 // Log32). eps is the clamp in T; vc and lv are scratch of len(x).
 func GaussianNLLVec[T Float](full bool, eps T, x, t, v, out, vc, lv, gx, gv []T, u T) {
 	n := len(x)
-	if x32, ok := any(x).([]float32); ok && hasAVX2 && n >= 8 {
+	if x32, ok := avx2F32(x); ok && n >= 8 {
 		// One eight-lane pass (gaussFG32AVX2), the same operations as the
 		// loops below; the whole slice again by the loops when some
 		// clamped var is not a positive normal float32 or NaN.
@@ -378,13 +378,13 @@ func GaussianNLLVec[T Float](full bool, eps T, x, t, v, out, vc, lv, gx, gv []T,
 		}
 		if gx != nil {
 			flags |= 2
-			gx32 = any(gx[:m]).([]float32)
+			gx32 = f32s(gx[:m])
 		}
 		if gv != nil {
 			flags |= 4
-			gv32 = any(gv[:m]).([]float32)
+			gv32 = f32s(gv[:m])
 		}
-		t32, v32, o32 := any(t[:m]).([]float32), any(v[:m]).([]float32), any(out[:m]).([]float32)
+		t32, v32, o32 := any(t[:m]).([]float32), f32s(v[:m]), f32s(out[:m])
 		if !gaussFG32AVX2(x32[:m], t32, v32, o32, gx32, gv32, float32(eps), float32(T(u*0.5)), flags) {
 			if m < n {
 				gaussianVecScalar(full, eps, x[m:], t[m:n], v[m:n], out[m:n], vc, lv, sub(gx, m, n), sub(gv, m, n), u)
@@ -494,12 +494,12 @@ func KLDivForward[T Float](p KLDiv, x, t, out []T) {
 func KLDivVec[T Float](x, t, out, lt, gx []T, u T) {
 	n := len(x)
 	t, out, lt = t[:n], out[:n], lt[:n]
-	if x32, ok := any(x).([]float32); ok && hasAVX2 {
+	if x32, ok := avx2F32(x); ok {
 		var g32 []float32
 		if gx != nil {
-			g32 = any(gx[:n]).([]float32)
+			g32 = f32s(gx[:n])
 		}
-		klDivVec32(x32, any(t).([]float32), any(out).([]float32), any(lt).([]float32), g32, float32(-u))
+		klDivVec32(x32, f32s(t), f32s(out), f32s(lt), g32, float32(-u))
 		return
 	}
 	klDivVecScalar(x, t, out, lt, gx, u)

@@ -122,7 +122,7 @@ func Logfs(dst, src []float32) {
 // float64.
 func ExpfSlice[T Float](dst, src []T) {
 	if d, ok := any(dst).([]float32); ok {
-		Expfs(d, any(src).([]float32))
+		Expfs(d, f32s(src))
 		return
 	}
 	for i, v := range src {
@@ -134,7 +134,7 @@ func ExpfSlice[T Float](dst, src []T) {
 // float64.
 func LogfSlice[T Float](dst, src []T) {
 	if d, ok := any(dst).([]float32); ok {
-		Logfs(d, any(src).([]float32))
+		Logfs(d, f32s(src))
 		return
 	}
 	for i, v := range src {

@@ -9,7 +9,7 @@ package kernels
 // eight lanes at a time (Sigmoidf).
 func SigmoidForward[T Float](x, y []T) {
 	if x32, ok := any(x).([]float32); ok {
-		Sigmoidfs(any(y).([]float32), x32)
+		Sigmoidfs(f32s(y), x32)
 		return
 	}
 	y = y[:len(x)]
@@ -44,12 +44,12 @@ func Sigmoidfs(y, x []float32) {
 // bitwise the same).
 func SigmoidBackward[T Float](g, y, gx []T) {
 	i := 0
-	if gx32, ok := any(gx).([]float32); ok && hasAVX2 {
+	if gx32, ok := avx2F32(gx); ok {
 		i = len(gx) &^ 7
 		if streamable(gx32[:i]) {
-			sigmoidBwd32NTAVX2(any(g).([]float32)[:i], any(y).([]float32)[:i], gx32[:i])
+			sigmoidBwd32NTAVX2(f32s(g)[:i], f32s(y)[:i], gx32[:i])
 		} else {
-			sigmoidBwd32AVX2(any(g).([]float32)[:i], any(y).([]float32)[:i], gx32[:i])
+			sigmoidBwd32AVX2(f32s(g)[:i], f32s(y)[:i], gx32[:i])
 		}
 	}
 	for ; i < len(gx); i++ {

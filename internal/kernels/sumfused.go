@@ -1,5 +1,7 @@
 package kernels
 
+import "unsafe"
+
 // This file is the fused loss-and-sum of the elementwise losses whose
 // per-element loss would otherwise be written out only to be summed: the
 // loss of each element is computed, added to Sum's column accumulators in
@@ -35,14 +37,15 @@ func (s *rowSource[T]) rows(acc *[4][8]T, r, count, w int) {
 		return
 	}
 	lo, hi := r*4*w, (r+count)*4*w
-	if acc32, ok := any(acc).(*[4][8]float32); ok && hasAVX2 {
-		x := any(s.x).([]float32)[lo:hi]
+	if useAVX2[T]() {
+		acc32 := (*[4][8]float32)(unsafe.Pointer(acc))
+		x := f32s(s.x)[lo:hi]
 		switch s.kind {
 		case rowsPlain:
 			addRows32(acc32, x, count)
 			return
 		case rowsMSE:
-			y, g := any(s.y).([]float32)[lo:hi], any(s.gx).([]float32)[lo:hi]
+			y, g := f32s(s.y)[lo:hi], f32s(s.gx)[lo:hi]
 			if s.nt {
 				mseRows32NT(acc32, x, y, g, float32(s.c), count)
 			} else {
@@ -50,7 +53,7 @@ func (s *rowSource[T]) rows(acc *[4][8]T, r, count, w int) {
 			}
 			return
 		case rowsL1:
-			y, g := any(s.y).([]float32)[lo:hi], any(s.gx).([]float32)[lo:hi]
+			y, g := f32s(s.y)[lo:hi], f32s(s.gx)[lo:hi]
 			if s.nt {
 				l1Rows32NT(acc32, x, y, g, float32(s.c), count)
 			} else {
@@ -58,7 +61,7 @@ func (s *rowSource[T]) rows(acc *[4][8]T, r, count, w int) {
 			}
 			return
 		case rowsKL:
-			y, g := any(s.y).([]float32)[lo:hi], any(s.gx).([]float32)[lo:hi]
+			y, g := f32s(s.y)[lo:hi], f32s(s.gx)[lo:hi]
 			var sp bool
 			if s.nt {
 				sp = klRows32NT(acc32, x, y, g, float32(-s.c), count)
@@ -118,8 +121,8 @@ func (s *rowSource[T]) eval(lo, hi int, out []T) {
 func fusedSum[T Float](kind rowKind, x, y, gx []T, c T) T {
 	n := len(x)
 	src := rowSource[T]{kind: kind, x: x, y: y[:n], gx: gx[:n], c: c}
-	if g32, ok := any(gx).([]float32); ok {
-		src.nt = hasAVX2 && streamable(g32[:n&^31])
+	if g32, ok := avx2F32(gx); ok {
+		src.nt = streamable(g32[:n&^31])
 	}
 	s := sumCascade(n, &src)
 	if src.nt {

@@ -69,7 +69,7 @@ func Log1p32s(dst, src []float32) { vecApply(dst, src, vecLog1p, Log1p32) }
 // ExpSlice writes dst[i] = Exp(src[i]) in T (Exp32s for float32).
 func ExpSlice[T Float](dst, src []T) {
 	if d, ok := any(dst).([]float32); ok {
-		Exp32s(d, any(src).([]float32))
+		Exp32s(d, f32s(src))
 		return
 	}
 	for i, v := range src {
@@ -80,7 +80,7 @@ func ExpSlice[T Float](dst, src []T) {
 // LogSlice writes dst[i] = Log(src[i]) in T.
 func LogSlice[T Float](dst, src []T) {
 	if d, ok := any(dst).([]float32); ok {
-		Log32s(d, any(src).([]float32))
+		Log32s(d, f32s(src))
 		return
 	}
 	for i, v := range src {
@@ -91,7 +91,7 @@ func LogSlice[T Float](dst, src []T) {
 // Log1pSlice writes dst[i] = Log1p(src[i]) in T.
 func Log1pSlice[T Float](dst, src []T) {
 	if d, ok := any(dst).([]float32); ok {
-		Log1p32s(d, any(src).([]float32))
+		Log1p32s(d, f32s(src))
 		return
 	}
 	for i, v := range src {
