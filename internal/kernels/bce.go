@@ -130,19 +130,21 @@ func BCECheck[T Float](x, y []T) (int, bool) {
 		// Every element in range (the common case) in one vector pass;
 		// otherwise the scalar loop finds the first bad one.
 		n := len(x) &^ 7
-		if inUnitAVX2(x32[:n], f32s(y)[:n]) && bceCheckScalar(x[n:], y[n:len(x)]) < 0 {
+		if inUnitAVX2(x32[:n], f32s(y)[:n]) && !bceFails(x[n:], y[n:len(x)]) {
 			return -1, false
 		}
 	}
-	return bceCheckFirst(x, y)
+	return bceCheckGeneric(x, y)
 }
 
-func bceCheckScalar[T Float](x, y []T) int {
-	i, _ := bceCheckFirst(x, y)
-	return i
+// bceFails reports whether some element fails BCECheck.
+func bceFails[T Float](x, y []T) bool {
+	i, _ := bceCheckGeneric(x, y)
+	return i >= 0
 }
 
-func bceCheckFirst[T Float](x, y []T) (int, bool) {
+// bceCheckGeneric is BCECheck's pure-Go reference.
+func bceCheckGeneric[T Float](x, y []T) (int, bool) {
 	for i := range x {
 		if !(x[i] >= 0 && x[i] <= 1) {
 			return i, true
@@ -192,28 +194,31 @@ func BCEForwardCheck[T Float](x, y, out, tmp []T) bool {
 	n := len(x)
 	y, out, tmp = y[:n], out[:n], tmp[:n]
 	ok := true
-	if x32, isF32 := avx2F32(x); isF32 {
-		y32, o32 := any(y).([]float32), f32s(out)
+	if x32, ok32 := avx2F32(x); ok32 {
+		y32, o32 := f32s(y), f32s(out)
 		i := 0
 		for ; i+8 <= n; i += vecBlock {
 			j := min(i+vecBlock, n&^7)
 			if bceFwd32AVX2(x32[i:j], y32[i:j], o32[i:j]) {
 				BCEForward(x32[i:j], y32[i:j], o32[i:j])
-				if bceCheckScalar(x32[i:j], y32[i:j]) >= 0 {
+				if bceFails(x32[i:j], y32[i:j]) {
 					ok = false
 				}
 			}
 		}
 		i = n &^ 7
 		BCEForward(x[i:], y[i:], out[i:])
-		if bceCheckScalar(x[i:], y[i:]) >= 0 {
+		if bceFails(x[i:], y[i:]) {
 			ok = false
 		}
 		return ok
 	}
-	if bceCheckScalar(x, y) >= 0 {
-		ok = false
-	}
+	return bceForwardCheckGeneric(x, y, out, tmp)
+}
+
+// bceForwardCheckGeneric is BCEForwardCheck's pure-Go reference.
+func bceForwardCheckGeneric[T Float](x, y, out, tmp []T) bool {
+	ok := !bceFails(x, y)
 	if Is32[T]() {
 		BCEForward(x, y, out)
 		return ok
@@ -242,8 +247,13 @@ func BCEBackwardInputMean[T Float](x, y []T, n int, gx []T) {
 		start = len(x) &^ 7
 		bceGradAVX2(x32[:start], f32s(y)[:start], f32s(gx)[:start], float32(eps), float32(d), n > 0)
 	}
-	for i := start; i < len(x); i++ {
-		gx[i] = bceGradMean(x[i], y[i], eps, d, n > 0)
+	bceBackwardInputMeanGeneric(x[start:], y[start:], eps, d, n > 0, gx[start:])
+}
+
+// bceBackwardInputMeanGeneric is BCEBackwardInputMean's pure-Go reference.
+func bceBackwardInputMeanGeneric[T Float](x, y []T, eps, d T, div bool, gx []T) {
+	for i := range x {
+		gx[i] = bceGradMean(x[i], y[i], eps, d, div)
 	}
 }
 
@@ -274,11 +284,16 @@ func BCESigmoidGradMean[T Float](p, y []T, n int, gx []T) {
 	start := 0
 	if p32, ok := avx2F32(p); ok {
 		start = len(p) &^ 7
-		g32 := any(gx).([]float32)[:start]
+		g32 := f32s(gx)[:start]
 		bceSigGradAVX2(p32[:start], f32s(y)[:start], g32, float32(eps), float32(d), n > 0, streamable(g32))
 	}
-	for i := start; i < len(p); i++ {
-		gx[i] = bceGradMean(p[i], y[i], eps, d, n > 0) * (1 - p[i]) * p[i]
+	bceSigmoidGradMeanGeneric(p[start:], y[start:], eps, d, n > 0, gx[start:])
+}
+
+// bceSigmoidGradMeanGeneric is BCESigmoidGradMean's pure-Go reference.
+func bceSigmoidGradMeanGeneric[T Float](p, y []T, eps, d T, div bool, gx []T) {
+	for i := range p {
+		gx[i] = bceGradMean(p[i], y[i], eps, d, div) * (1 - p[i]) * p[i]
 	}
 }
 
@@ -494,12 +509,12 @@ func BCEWLVec[T Float](x, y, pw []T, off int, out, e1, e2, gx []T, u T, n int) {
 		}
 		if !bceWL32AVX2(x32[:m], f32s(y[:m]), f32s(pw), j, f32s(out[:m]), g32, float32(u), d, flags) {
 			if m < k {
-				bceWLScalar(x[m:], y[m:k], pw, off+m, out[m:k], e1, e2, sub(gx, m, k), u, n)
+				bceWLVecGeneric(x[m:], y[m:k], pw, off+m, out[m:k], e1, e2, sub(gx, m, k), u, n)
 			}
 			return
 		}
 	}
-	bceWLScalar(x, y, pw, off, out, e1, e2, gx, u, n)
+	bceWLVecGeneric(x, y, pw, off, out, e1, e2, gx, u, n)
 }
 
 func sub[T any](s []T, i, j int) []T {
@@ -509,7 +524,8 @@ func sub[T any](s []T, i, j int) []T {
 	return s[i:j]
 }
 
-func bceWLScalar[T Float](x, y, pw []T, off int, out, e1, e2, gx []T, u T, n int) {
+// bceWLVecGeneric is BCEWLVec's pure-Go reference.
+func bceWLVecGeneric[T Float](x, y, pw []T, off int, out, e1, e2, gx []T, u T, n int) {
 	k := len(x)
 	y, out, e1, e2 = y[:k], out[:k], e1[:k], e2[:k]
 	for i, v := range x {

@@ -67,8 +67,13 @@ func Expfs(dst, src []float32) {
 		i = len(src) &^ 7
 		expf32AVX2(dst[:i], src[:i])
 	}
-	for ; i < len(src); i++ {
-		dst[i] = Expf(src[i])
+	expfsGeneric(dst[i:], src[i:])
+}
+
+// expfsGeneric is Expfs' pure-Go reference.
+func expfsGeneric(dst, src []float32) {
+	for i, v := range src {
+		dst[i] = Expf(v)
 	}
 }
 
@@ -156,13 +161,18 @@ func CERowGrad[T Float](g, w []T, k, a T) {
 		ceGrad32AVX2(g32, w32, float32(k), float32(a))
 		j = len(g) &^ 7
 	}
+	ceRowGradGeneric(g[j:], sub(w, j, len(g)), k, a)
+}
+
+// ceRowGradGeneric is CERowGrad's pure-Go reference.
+func ceRowGradGeneric[T Float](g, w []T, k, a T) {
 	if w != nil {
-		for ; j < len(g); j++ {
+		for j := range g {
 			g[j] = T(g[j]*k) + T(w[j]*a)
 		}
 		return
 	}
-	for ; j < len(g); j++ {
+	for j := range g {
 		g[j] = T(g[j]*k) + a
 	}
 }

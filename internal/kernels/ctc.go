@@ -206,7 +206,7 @@ func (k *CTCWork[T]) row(a1, a2, a3 []T, mask []uint32, lpg, out []T, n int) int
 		n = n8 // a lane needs the scalar operations: redo them all
 	}
 	e, ms := k.rowScratch(n)
-	ctcRowScalar(a1[:n], a2[:n], a3[:n], mask[:n], lpg[:n], out[:n], e, ms)
+	ctcRowGeneric(a1[:n], a2[:n], a3[:n], mask[:n], lpg[:n], out[:n], e, ms)
 	return n
 }
 
@@ -243,9 +243,9 @@ func (k *CTCWork[T]) rowBlank(r *ctcRows[T], a, l, out []T, n int, lpb T, fast b
 	return k.row(a, l, a, r.zmask, lpg, out, n)
 }
 
-// ctcRowScalar is row's operations, the exponentials and logarithms of the
+// ctcRowGeneric is row's pure-Go reference: its operations, the exponentials and logarithms of the
 // lanes at once (e: 3·len(out), ms: len(out)).
-func ctcRowScalar[T Float](a1, a2, a3 []T, mask []uint32, lpg, out, e, ms []T) {
+func ctcRowGeneric[T Float](a1, a2, a3 []T, mask []uint32, lpg, out, e, ms []T) {
 	neginf := Inf[T](-1)
 	n := len(out)
 	e1, e2, e3 := e[:n], e[n:2*n], e[2*n:3*n]

@@ -117,22 +117,22 @@ func PoissonNLLForward[T Float](p PoissonNLL, x, t, out []T) {
 // constant upstream gradient u. e, a and b are scratch of len(x).
 //
 // For float32 with AVX2 it is one pass, poissonAVX2, bit for bit
-// poissonLogInputScalar (the same operations in the same order).
+// poissonNLLLogInputVecGeneric (the same operations in the same order).
 func PoissonNLLLogInputVec[T Float](full bool, x, t, out, e, a, b []T, u T, gx []T) {
 	if x32, ok := avx2F32(x); ok {
 		var g32 []float32
 		if gx != nil {
-			g32 = any(gx[:len(x)]).([]float32)
+			g32 = f32s(gx[:len(x)])
 		}
 		poissonVec32(full, x32, f32s(t), f32s(out), f32s(e),
 			f32s(a), f32s(b), float32(u), g32)
 		return
 	}
-	poissonLogInputScalar(full, x, t, out, e, a, b, u, gx)
+	poissonNLLLogInputVecGeneric(full, x, t, out, e, a, b, u, gx)
 }
 
 // poissonVec32 runs poissonAVX2 by blocks of vecBlock elements (n&^7 of
-// them), poissonLogInputScalar for a block with a lane it cannot do (a
+// them), poissonNLLLogInputVecGeneric for a block with a lane it cannot do (a
 // NaN, +inf or huge target) and for the tail.
 func poissonVec32(full bool, x, t, out, e, a, b []float32, u float32, gx []float32) {
 	n := len(x)
@@ -141,16 +141,16 @@ func poissonVec32(full bool, x, t, out, e, a, b []float32, u float32, gx []float
 	for ; i+8 <= n; i += vecBlock {
 		j := min(i+vecBlock, n&^7)
 		if poissonAVX2(x[i:j], t[i:j], out[i:j], sub32(gx, i, j), u, full, &poissonTab) {
-			poissonLogInputScalar(full, x[i:j], t[i:j], out[i:j], e[i:j], a[i:j], b[i:j], u, sub32(gx, i, j))
+			poissonNLLLogInputVecGeneric(full, x[i:j], t[i:j], out[i:j], e[i:j], a[i:j], b[i:j], u, sub32(gx, i, j))
 		}
 	}
 	i = n &^ 7
 	if i < n {
-		poissonLogInputScalar(full, x[i:], t[i:], out[i:], e[i:n], a[i:n], b[i:n], u, sub32(gx, i, n))
+		poissonNLLLogInputVecGeneric(full, x[i:], t[i:], out[i:], e[i:n], a[i:n], b[i:n], u, sub32(gx, i, n))
 	}
 }
 
-// poissonTab[k] is the Stirling term of poissonLogInputScalar for the
+// poissonTab[k] is the Stirling term of poissonNLLLogInputVecGeneric for the
 // target k before its mask, (k·log a − k) + 0.5·log(2π·a) with a = max(k,
 // 1), by the same float32 operations (stirlingAdd32's): poissonAVX2 takes
 // it from here for the integer targets below 32, the usual counts, bit for
@@ -169,10 +169,10 @@ var poissonTab = func() (tab [32]float32) {
 	return
 }()
 
-// poissonLogInputScalar is PoissonNLLLogInputVec by slice passes: Expf (or
-// Exp) of every element, the loss, the Stirling term's logarithms, the
-// gradient.
-func poissonLogInputScalar[T Float](full bool, x, t, out, e, a, b []T, u T, gx []T) {
+// poissonNLLLogInputVecGeneric is PoissonNLLLogInputVec's pure-Go
+// reference, by slice passes: Expf (or Exp) of every element, the loss,
+// the Stirling term's logarithms, the gradient.
+func poissonNLLLogInputVecGeneric[T Float](full bool, x, t, out, e, a, b []T, u T, gx []T) {
 	n := len(x)
 	t, out, e, a, b = t[:n], out[:n], e[:n], a[:n], b[:n]
 	ExpfSlice(e, x)
@@ -384,18 +384,19 @@ func GaussianNLLVec[T Float](full bool, eps T, x, t, v, out, vc, lv, gx, gv []T,
 			flags |= 4
 			gv32 = f32s(gv[:m])
 		}
-		t32, v32, o32 := any(t[:m]).([]float32), f32s(v[:m]), f32s(out[:m])
+		t32, v32, o32 := f32s(t[:m]), f32s(v[:m]), f32s(out[:m])
 		if !gaussFG32AVX2(x32[:m], t32, v32, o32, gx32, gv32, float32(eps), float32(T(u*0.5)), flags) {
 			if m < n {
-				gaussianVecScalar(full, eps, x[m:], t[m:n], v[m:n], out[m:n], vc, lv, sub(gx, m, n), sub(gv, m, n), u)
+				gaussianNLLVecGeneric(full, eps, x[m:], t[m:n], v[m:n], out[m:n], vc, lv, sub(gx, m, n), sub(gv, m, n), u)
 			}
 			return
 		}
 	}
-	gaussianVecScalar(full, eps, x, t, v, out, vc, lv, gx, gv, u)
+	gaussianNLLVecGeneric(full, eps, x, t, v, out, vc, lv, gx, gv, u)
 }
 
-func gaussianVecScalar[T Float](full bool, eps T, x, t, v, out, vc, lv, gx, gv []T, u T) {
+// gaussianNLLVecGeneric is GaussianNLLVec's pure-Go reference.
+func gaussianNLLVecGeneric[T Float](full bool, eps T, x, t, v, out, vc, lv, gx, gv []T, u T) {
 	n := len(x)
 	t, v, out, vc, lv = t[:n], v[:n], out[:n], vc[:n], lv[:n]
 	for i, e := range v {
@@ -502,7 +503,7 @@ func KLDivVec[T Float](x, t, out, lt, gx []T, u T) {
 		klDivVec32(x32, f32s(t), f32s(out), f32s(lt), g32, float32(-u))
 		return
 	}
-	klDivVecScalar(x, t, out, lt, gx, u)
+	klDivVecGeneric(x, t, out, lt, gx, u)
 }
 
 // klDivVec32 runs klDivAVX2 by blocks of vecBlock elements (n&^7 of them),
@@ -513,12 +514,12 @@ func klDivVec32(x, t, out, lt, gx []float32, negu float32) {
 	for ; i+8 <= n; i += vecBlock {
 		j := min(i+vecBlock, n&^7)
 		if klDivAVX2(x[i:j], t[i:j], out[i:j], sub32(gx, i, j), negu) {
-			klDivVecScalar(x[i:j], t[i:j], out[i:j], lt[i:j], sub32(gx, i, j), -negu)
+			klDivVecGeneric(x[i:j], t[i:j], out[i:j], lt[i:j], sub32(gx, i, j), -negu)
 		}
 	}
 	i = n &^ 7
 	if i < n {
-		klDivVecScalar(x[i:], t[i:], out[i:], lt[i:], sub32(gx, i, n), -negu)
+		klDivVecGeneric(x[i:], t[i:], out[i:], lt[i:], sub32(gx, i, n), -negu)
 	}
 }
 
@@ -529,7 +530,8 @@ func sub32(s []float32, i, j int) []float32 {
 	return s[i:j]
 }
 
-func klDivVecScalar[T Float](x, t, out, lt, gx []T, u T) {
+// klDivVecGeneric is KLDivVec's pure-Go reference.
+func klDivVecGeneric[T Float](x, t, out, lt, gx []T, u T) {
 	n := len(x)
 	LogfSlice(lt, t)
 	for i, ti := range t {

@@ -113,8 +113,13 @@ func Logfs(dst, src []float32) {
 		}
 		i = len(src) &^ 7
 	}
-	for ; i < len(src); i++ {
-		dst[i] = Logf(src[i])
+	logfsGeneric(dst[i:], src[i:])
+}
+
+// logfsGeneric is Logfs' pure-Go reference.
+func logfsGeneric(dst, src []float32) {
+	for i, v := range src {
+		dst[i] = Logf(v)
 	}
 }
 

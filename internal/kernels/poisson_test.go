@@ -41,7 +41,7 @@ func poissonOverflows(t float32) bool {
 }
 
 // TestPoissonVecMatchesScalar checks PoissonNLLLogInputVec's float32 AVX2
-// path (poissonAVX2 by blocks) against poissonLogInputScalar, the slice
+// path (poissonAVX2 by blocks) against poissonNLLLogInputVecGeneric, the slice
 // passes, with the AVX2 slice functions and with the pure-Go ones, bit for
 // bit (any NaN matching any NaN: which payload a NaN operation returns
 // depends on the compiler's operand order, which differs, e.g. under
@@ -101,7 +101,7 @@ func TestPoissonVecMatchesScalar(t *testing.T) {
 						case 0:
 							PoissonNLLLogInputVec(full, x, tg, outs[k], e, a, b, u, gxs[k])
 						case 1:
-							poissonLogInputScalar(full, x, tg, outs[k], e, a, b, u, gxs[k])
+							poissonNLLLogInputVecGeneric(full, x, tg, outs[k], e, a, b, u, gxs[k])
 						case 2:
 							old := setAVX2(false)
 							PoissonNLLLogInputVec(full, x, tg, outs[k], e, a, b, u, gxs[k])
@@ -182,7 +182,7 @@ func TestPoissonVecEveryTarget(t *testing.T) {
 		g1, g2 := make([]float32, n), make([]float32, n)
 		e, a, b := make([]float32, n), make([]float32, n), make([]float32, n)
 		PoissonNLLLogInputVec(full, x, tg, o1, e, a, b, 0.25, g1)
-		poissonLogInputScalar(full, x, tg, o2, e, a, b, 0.25, g2)
+		poissonNLLLogInputVecGeneric(full, x, tg, o2, e, a, b, 0.25, g2)
 		for i := range x {
 			if !sameBits32(o1[i], o2[i]) || !sameBits32(g1[i], g2[i]) {
 				t.Fatalf("full %v: x %v (%#x), t %v (%#x): out %v gx %v, want %v and %v", full, x[i], math.Float32bits(x[i]),
@@ -205,7 +205,7 @@ func TestPoissonVecEveryTarget(t *testing.T) {
 					if poissonAVX2(bx, bt, o, g, 0.25, full, &poissonTab) {
 						t.Fatalf("full %v: t %v flagged", full, tv)
 					}
-					poissonLogInputScalar(full, bx, bt, w, make([]float32, 8), make([]float32, 8), make([]float32, 8), 0.25, wg)
+					poissonNLLLogInputVecGeneric(full, bx, bt, w, make([]float32, 8), make([]float32, 8), make([]float32, 8), 0.25, wg)
 					for i := range o {
 						if !sameBits32(o[i], w[i]) || !sameBits32(g[i], wg[i]) {
 							t.Fatalf("full %v lane %d: x %v (%#x), t %v: out %v (%#x) gx %v, want %v (%#x) and %v", full, i, bx[i],

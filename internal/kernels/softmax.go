@@ -34,8 +34,13 @@ func Sigmoidfs(y, x []float32) {
 		i = len(x) &^ 7
 		sigmoid32AVX2(y[:i], x[:i])
 	}
-	for ; i < len(x); i++ {
-		y[i] = Sigmoidf(x[i])
+	sigmoidfsGeneric(y[i:], x[i:])
+}
+
+// sigmoidfsGeneric is Sigmoidfs' pure-Go reference.
+func sigmoidfsGeneric(y, x []float32) {
+	for i, v := range x {
+		y[i] = Sigmoidf(v)
 	}
 }
 
@@ -52,7 +57,12 @@ func SigmoidBackward[T Float](g, y, gx []T) {
 			sigmoidBwd32AVX2(f32s(g)[:i], f32s(y)[:i], gx32[:i])
 		}
 	}
-	for ; i < len(gx); i++ {
+	sigmoidBackwardGeneric(g[i:], y[i:], gx[i:])
+}
+
+// sigmoidBackwardGeneric is SigmoidBackward's pure-Go reference.
+func sigmoidBackwardGeneric[T Float](g, y, gx []T) {
+	for i := range gx {
 		gx[i] = g[i] * (1 - y[i]) * y[i]
 	}
 }
