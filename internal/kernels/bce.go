@@ -223,11 +223,11 @@ func bceForwardCheckGeneric[T Float](x, y, out, tmp []T) bool {
 		BCEForward(x, y, out)
 		return ok
 	}
-	LogSlice(out, x)
+	Logs(out, x)
 	for i, v := range x {
 		tmp[i] = -v
 	}
-	Log1pSlice(tmp, tmp)
+	Log1ps(tmp, tmp)
 	for i := range out {
 		a := T((y[i] - 1) * Max(tmp[i], -100))
 		b := T(y[i] * Max(out[i], -100))
@@ -531,7 +531,7 @@ func bceWLVecGeneric[T Float](x, y, pw []T, off int, out, e1, e2, gx []T, u T, n
 	for i, v := range x {
 		e1[i] = -Abs(v)
 	}
-	ExpfSlice(e1, e1)
+	Expfs(e1, e1)
 	for i, v := range e1 {
 		e1[i] = log1pT(v) // log1p(exp(−|x|))
 	}
@@ -563,7 +563,7 @@ func bceWLVecGeneric[T Float](x, y, pw []T, off int, out, e1, e2, gx []T, u T, n
 	for i, v := range x {
 		e2[i] = -v
 	}
-	ExpfSlice(e2, e2)
+	Expfs(e2, e2)
 	d := T(n)
 	if c > 0 {
 		j = off % c

@@ -58,9 +58,19 @@ func Expf(x float32) float32 {
 	return float32(y*math.Float32frombits(uint32(k1+127)<<23)) * math.Float32frombits(uint32(k2+127)<<23)
 }
 
-// Expfs writes dst[i] = Expf(src[i]) (dst at least as long as src; dst
-// may be src).
-func Expfs(dst, src []float32) {
+// Expfs writes dst[i] = e**src[i] in T: Expf for float32, Exp for
+// float64.
+func Expfs[T Float](dst, src []T) {
+	if !Is32[T]() {
+		for i, v := range src {
+			dst[i] = Exp(v)
+		}
+		return
+	}
+	expfs32(f32s(dst), f32s(src))
+}
+
+func expfs32(dst, src []float32) {
 	dst = dst[:len(src)]
 	i := 0
 	if hasAVX2 {

@@ -269,11 +269,11 @@ func ctcRowGeneric[T Float](a1, a2, a3 []T, mask []uint32, lpg, out, e, ms []T) 
 		ms[i] = m
 		e1[i], e2[i], e3[i] = b1-m, b2-m, b3-m
 	}
-	ExpfSlice(e, e)
+	Expfs(e, e)
 	for i := range out {
 		out[i] = (e1[i] + e2[i]) + e3[i]
 	}
-	LogfSlice(out, out)
+	Logfs(out, out)
 	for i := range out {
 		out[i] = (out[i] + ms[i]) + lpg[i]
 	}
@@ -532,7 +532,7 @@ func (k *CTCWork[T]) finish(x *CTCSample[T], top, n int, nll, gr T, grad []T) {
 			eb[c] = d
 		}
 	}
-	ExpfSlice(e, e)
+	Expfs(e, e)
 	for j := 0; j < n; j++ {
 		row := grad[x.Off+(top-j)*x.Stride:][:C]
 		dj, ea, eb := ds[j*C:][:C], e[2*j*C:][:C], e[2*j*C+C:][:C]
@@ -568,11 +568,11 @@ func ctcAccStep[T Float](g, l, e, ms []T) {
 		}
 		e[j] = d
 	}
-	ExpfSlice(e, e)
+	Expfs(e, e)
 	for j := range e {
 		e[j] = 1 + e[j]
 	}
-	LogfSlice(e, e)
+	Logfs(e, e)
 	for j, a := range g {
 		if a == neginf {
 			g[j] = l[j]

@@ -175,7 +175,7 @@ var poissonTab = func() (tab [32]float32) {
 func poissonNLLLogInputVecGeneric[T Float](full bool, x, t, out, e, a, b []T, u T, gx []T) {
 	n := len(x)
 	t, out, e, a, b = t[:n], out[:n], e[:n], a[:n], b[:n]
-	ExpfSlice(e, x)
+	Expfs(e, x)
 	for i := range out {
 		out[i] = e[i] - T(t[i]*x[i])
 	}
@@ -187,8 +187,8 @@ func poissonNLLLogInputVecGeneric[T Float](full bool, x, t, out, e, a, b []T, u 
 			ai := max(ti, 1)
 			a[i], b[i] = ai, two*ai
 		}
-		LogfSlice(a, a)
-		LogfSlice(b, b)
+		Logfs(a, a)
+		Logfs(b, b)
 		if o32, ok := any(out).([]float32); ok {
 			stirlingAdd32(o32, f32s(t), f32s(a), f32s(b))
 		} else {
@@ -402,7 +402,7 @@ func gaussianNLLVecGeneric[T Float](full bool, eps T, x, t, v, out, vc, lv, gx, 
 	for i, e := range v {
 		vc[i] = ClampMin(e, eps)
 	}
-	LogfSlice(lv, vc)
+	Logfs(lv, vc)
 	for i := range out {
 		d := x[i] - t[i]
 		sq := T(d * d)
@@ -533,7 +533,7 @@ func sub32(s []float32, i, j int) []float32 {
 // klDivVecGeneric is KLDivVec's pure-Go reference.
 func klDivVecGeneric[T Float](x, t, out, lt, gx []T, u T) {
 	n := len(x)
-	LogfSlice(lt, t)
+	Logfs(lt, t)
 	for i, ti := range t {
 		var xl T // xlogy(t, t)
 		if ti != ti {

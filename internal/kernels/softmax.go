@@ -167,7 +167,7 @@ func LogSoftmaxForward[T Float](x, out []T, outer, n, inner int) {
 				if len(e) < n {
 					e = make([]T, n)
 				}
-				ExpSlice(e[:n], row)
+				Exps(e[:n], row)
 				e := e[:n]
 				ls := Log(SumLanes(e))
 				for j := range row {
