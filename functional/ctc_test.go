@@ -400,9 +400,9 @@ func ctcRandCase(seed uint64, T, N, C, maxS int, dt tensor.DType, red Reduction)
 			return nil, err
 		}
 		if red == None {
-			g, err := tensor.MustNew(og, N).To(dt)
-			if err != nil {
-				return nil, err
+			g, gerr := tensor.MustNew(og, N).To(dt)
+			if gerr != nil {
+				return nil, gerr
 			}
 			err = out.BackwardWith(g)
 		} else {

@@ -60,21 +60,10 @@ func Inf[T Float](sign int) T { return T(math.Inf(sign)) }
 // NaN returns a NaN of type T.
 func NaN[T Float]() T { return T(math.NaN()) }
 
-// IsNaN reports whether x is NaN.
-func IsNaN[T Float](x T) bool { return x != x }
-
 // Max returns the larger of a and b the way C++'s std::max does
 // ((a < b) ? b : a): a NaN in a propagates, a NaN in b does not.
 func Max[T Float](a, b T) T {
 	if a < b {
-		return b
-	}
-	return a
-}
-
-// Min returns (b < a) ? b : a, like std::min.
-func Min[T Float](a, b T) T {
-	if b < a {
 		return b
 	}
 	return a

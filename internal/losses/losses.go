@@ -237,20 +237,3 @@ func (l *Loss) Node(reduction string, when ...string) string {
 	}
 	return name
 }
-
-// Accepts reports whether the loss has the keyword option name (reduction
-// included, and size_average / reduce where Legacy).
-func (l *Loss) Accepts(name string) bool {
-	switch name {
-	case "reduction":
-		return true
-	case "size_average", "reduce":
-		return l.Legacy
-	}
-	for _, o := range l.Options {
-		if o.Name == name {
-			return true
-		}
-	}
-	return false
-}
