@@ -147,7 +147,7 @@ func gaussianNLL(op string, input, target, variance *tensor.Tensor, cfg config) 
 	if shape, err = tensor.BroadcastShapes(shape, vshape); err != nil {
 		return nil, broadcastErr(op, "var", err)
 	}
-	dit := promotedFloat(input, target)
+	dit := promote(tensor.Float32, input, target)
 	p := kernels.GaussianNLL{
 		Full: cfg.full, Eps: cfg.eps,
 		// input − target runs in float32 when they promote to it; two
@@ -155,7 +155,7 @@ func gaussianNLL(op string, input, target, variance *tensor.Tensor, cfg config) 
 		DF32: dit == tensor.Float32 && (input.DType().IsFloat() || target.DType().IsFloat()),
 		VF32: variance.DType() == tensor.Float32,
 	}
-	return dispatch(promotedFloat(input, target, variance),
+	return dispatch(promote(tensor.Float32, input, target, variance),
 		func() (*tensor.Tensor, error) {
 			return gaussianNLLT[float32](input, target, variance, v, cfg, p, shape)
 		},

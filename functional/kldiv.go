@@ -71,7 +71,7 @@ func KLDiv(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error)
 		LogTarget: cfg.logTarget,
 		XF32:      input.DType() != tensor.Float64, TF32: target.DType() != tensor.Float64,
 	}
-	return dispatch(promotedFloat(input, target),
+	return dispatch(promote(tensor.Float32, input, target),
 		func() (*tensor.Tensor, error) { return klDiv[float32](input, target, cfg, p, shape, div) },
 		func() (*tensor.Tensor, error) { return klDiv[float64](input, target, cfg, p, shape, div) })
 }

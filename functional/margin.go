@@ -64,7 +64,7 @@ func MarginRankingLoss(input1, input2, target *tensor.Tensor, opts ...Option) (*
 	if err := mgAnyDType(op, "target", target, true, false, "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to invert a mask, use the `~` or `logical_not()` operator instead."); err != nil {
 		return nil, err
 	}
-	dt := mgPromote(dd, target)
+	dt := promote(dd, target)
 	dShape, err := broadcastShape(op, arg{"input1", input1}, arg{"input2", input2})
 	if err != nil {
 		return nil, err
@@ -234,7 +234,7 @@ func SoftMarginLoss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tenso
 // (the product of two float32 values is exact in float64).
 func softMarginT[X kernels.Float](input, target *tensor.Tensor, cfg config) (*tensor.Tensor, error) {
 	shape := input.Shape()
-	pt := mgPromote(input.DType(), target)
+	pt := promote(input.DType(), target)
 	x := tensor.Data[X](input)
 	t, err := mgFloatValues[float64](target, pt, shape)
 	if err != nil {
@@ -359,8 +359,8 @@ func MultilabelSoftMarginLoss(input, target *tensor.Tensor, opts ...Option) (*te
 			return nil, err
 		}
 	}
-	ta := mgPromote(xt, target)
-	dt := mgPromote(ta, w)
+	ta := promote(xt, target)
+	dt := promote(ta, w)
 	return dispatch(dt,
 		func() (*tensor.Tensor, error) { return mlsmT[float32](input, target, cfg, ta, s1, s2) },
 		func() (*tensor.Tensor, error) { return mlsmT[float64](input, target, cfg, ta, s1, s2) })
@@ -458,7 +458,7 @@ func mlsmT[T kernels.Float](input, target *tensor.Tensor, cfg config, ta tensor.
 	e := loss
 	var wb, lossB []T
 	if w != nil {
-		if wb, err = mgFloatValues[T](w, mgPromote(ta, w), s2); err != nil {
+		if wb, err = mgFloatValues[T](w, promote(ta, w), s2); err != nil {
 			return nil, err
 		}
 		if lossB, err = mgExpand(loss, s1, s2); err != nil {

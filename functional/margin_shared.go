@@ -132,17 +132,6 @@ func mgAnyDType(op, name string, t *tensor.Tensor, allowInt, allowBool bool, rej
 	}
 }
 
-// mgPromote returns the promotion of dt with the dtypes of the float
-// tensors among ts (integer and bool tensors do not promote a float dtype).
-func mgPromote(dt tensor.DType, ts ...*tensor.Tensor) tensor.DType {
-	for _, t := range ts {
-		if t != nil && t.DType().IsFloat() {
-			dt = tensor.PromoteFloat(dt, t.DType())
-		}
-	}
-	return dt
-}
-
 // mgFloatValues returns t's values as T, broadcast to shape, after
 // converting t to dtype dt (the dtype PyTorch converts an integer or bool
 // operand to before the operation).

@@ -72,7 +72,7 @@ func PoissonNLLLoss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tenso
 		LogInput: cfg.logInput, Full: cfg.full, Eps: cfg.eps,
 		XF32: input.DType() != tensor.Float64, TF32: target.DType() != tensor.Float64,
 	}
-	return dispatch(promotedFloat(input, target),
+	return dispatch(promote(tensor.Float32, input, target),
 		func() (*tensor.Tensor, error) { return poissonNLL[float32](input, target, cfg, p, shape) },
 		func() (*tensor.Tensor, error) { return poissonNLL[float64](input, target, cfg, p, shape) })
 }
