@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Times the workloads of /work/shared/bench/WORKLOADS.md in PyTorch: one
+"""Times the workloads of bench/WORKLOADS.md in PyTorch: one
 training step (forward + backward) each, float32, inputs created before
 timing, one warm-up step, then --reps timed steps. The same workloads,
 names, shapes and options as torchloss's internal/bench package, and the

@@ -161,7 +161,7 @@ func (c *Call) Options() ([]functional.Option, error) {
 			}
 			opts = append(opts, functional.Reduction(s))
 		case "size_average", "reduce":
-			// The losses without these arguments in PyTorch (spec §4)
+			// The losses without these arguments in PyTorch (docs/semantics.md §4)
 			// raise a TypeError.
 			if l := losses.Lookup(c.Fn); l != nil && !l.Legacy {
 				return nil, fmt.Errorf("%s() got an unexpected keyword argument '%s'", c.Fn, k)

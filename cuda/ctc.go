@@ -101,6 +101,7 @@ func ctcValidate(lp, targets *tensor.Tensor, il, tl []int64, blank int64) (plan 
 	plan = &ctcPlan{steps: steps, n: n, c: c, targetLengths: tl}
 	meta := make([]int64, 5*n)
 	var labels []int64
+	limit := tensor.MaxElements()
 	for b := range n {
 		L := il[b]
 		if L < 0 || L > int64(steps) {
@@ -114,7 +115,7 @@ func ctcValidate(lp, targets *tensor.Tensor, il, tl []int64, blank int64) (plan 
 			}
 		}
 		w := 2*S + 1
-		if int64(w) > int64(tensor.MaxElements) || L > 0 && int64(w)*L > int64(tensor.MaxElements) {
+		if int64(w) > int64(limit) || L > 0 && int64(w)*L > int64(limit) {
 			return nil, false
 		}
 		meta[5*b] = int64(len(labels))
@@ -126,7 +127,7 @@ func ctcValidate(lp, targets *tensor.Tensor, il, tl []int64, blank int64) (plan 
 		plan.alphaLen += int(L) * w
 		plan.states += w
 		plan.maxStates = max(plan.maxStates, w)
-		if plan.alphaLen > tensor.MaxElements || 2*plan.states > tensor.MaxElements {
+		if plan.alphaLen > limit || 2*plan.states > limit {
 			return nil, false
 		}
 	}
@@ -202,7 +203,7 @@ func ctcRun(args []*tensor.Tensor, o *devhook.Options) (*tensor.Tensor, bool, er
 	if err != nil {
 		return nil, true, err
 	}
-	meta, err := tensor.FromData(plan.meta, []int{len(plan.meta)}).ToCUDA()
+	meta, err := tensor.MustFromData(plan.meta, []int{len(plan.meta)}).ToCUDA()
 	if err != nil {
 		return nil, true, err
 	}

@@ -82,7 +82,7 @@ func names(mean, sum, none string) map[string]string {
 
 var specs = []spec{
 	{op: "l1_loss", kernel: "l1_loss", options: []string{"reduction"}, nargs: 2, diff: 2, upstream: divided,
-		names: names("L1LossBackward0", "L1LossBackward0", "L1LossBackward0")},
+		names: names("MeanBackward0", "SumBackward0", "AbsBackward0")},
 	{op: "mse_loss", kernel: "mse_loss", options: []string{"reduction"}, nargs: 2, diff: 2,
 		upstream: func(g float64, n int, red string, f32 bool) (float64, float64) {
 			if red == "mean" {

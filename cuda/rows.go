@@ -256,7 +256,11 @@ func ceRun(args []*tensor.Tensor, o *devhook.Options) (*tensor.Tensor, bool, err
 			return nil, true, err
 		}
 	}
-	return tensor.Record(out, "NllLossBackward0", []*tensor.Tensor{x}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+	name := "NllLossBackward0"
+	if smoothing { // (1 − ls)·nll + smooth·(ls/C): the last operation is the add
+		name = "AddBackward0"
+	}
+	return tensor.Record(out, name, []*tensor.Tensor{x}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		if red == "none" {
 			up, err := upstreamOn(g, dt)
 			if err != nil {

@@ -58,21 +58,21 @@ func TestFusedRowsOnGPU(t *testing.T) {
 	for _, red := range []string{"mean", "sum", "none"} {
 		o := *ceO
 		o.Reduction = red
-		cases = append(cases, loss{"cross_entropy " + red, ceRun, func() []*tensor.Tensor { return []*tensor.Tensor{x, tensor.FromData(tg, []int{rows})} }, &o,
+		cases = append(cases, loss{"cross_entropy " + red, ceRun, func() []*tensor.Tensor { return []*tensor.Tensor{x, tensor.MustFromData(tg, []int{rows})} }, &o,
 			func(a []*tensor.Tensor) (*tensor.Tensor, error) {
 				return F.CrossEntropy(a[0], a[1], F.Reduction(red), F.LabelSmoothing(0.1))
 			}})
 		co := opts("reduction")
 		co.Reduction = red
 		cases = append(cases, loss{"cosine " + red, cosRun, func() []*tensor.Tensor {
-			return []*tensor.Tensor{x, y, tensor.FromData(cls, []int{rows})}
+			return []*tensor.Tensor{x, y, tensor.MustFromData(cls, []int{rows})}
 		}, co, func(a []*tensor.Tensor) (*tensor.Tensor, error) {
 			return F.CosineEmbeddingLoss(a[0], a[1], a[2], F.Reduction(red))
 		}})
 		cto := opts("reduction")
 		cto.Reduction = red
 		cases = append(cases, loss{"ctc " + red, ctcRun, func() []*tensor.Tensor {
-			return []*tensor.Tensor{lp, tensor.FromData(ctg, []int{64, 20}), tensor.FromData(il, []int{64}), tensor.FromData(tl, []int{64})}
+			return []*tensor.Tensor{lp, tensor.MustFromData(ctg, []int{64, 20}), tensor.MustFromData(il, []int{64}), tensor.MustFromData(tl, []int{64})}
 		}, cto, func(a []*tensor.Tensor) (*tensor.Tensor, error) {
 			return F.CTCLoss(a[0], a[1], a[2], a[3], F.Reduction(red))
 		}})

@@ -96,7 +96,7 @@ func TestCovers(t *testing.T) {
 	x32, _ := tensor.Randn(4, 5)
 	x64, _ := x32.To(tensor.Float64)
 	x3, _ := tensor.Randn(4, 5, 2)
-	tgt := tensor.FromData([]int64{0, 1, 4, 2}, []int{4})
+	tgt := tensor.MustFromData([]int64{0, 1, 4, 2}, []int{4})
 	w5 := tensor.MustNew([]float32{1, 2, 3, 4, 5})
 	w5d, _ := w5.To(tensor.Float64)
 	wg := dev(t, w5).Detach()
@@ -126,10 +126,10 @@ func TestCovers(t *testing.T) {
 		{[]*tensor.Tensor{d(x32), d(tgt)}, smooth(1), true},
 		{[]*tensor.Tensor{d(x32), d(tgt)}, smooth(-0.5), true},
 		{[]*tensor.Tensor{d(x32), d(tgt)}, smooth(1.5), false},
-		{[]*tensor.Tensor{d(x32), d(x32)}, opts(), false},                                           // probability targets
-		{[]*tensor.Tensor{d(x3), d(tensor.FromData(make([]int64, 8), []int{4, 2}))}, opts(), false}, // spatial
-		{[]*tensor.Tensor{d(x32), d(tensor.FromData([]int64{0, 1}, []int{2}))}, opts(), false},
-		{[]*tensor.Tensor{d(tensor.MustNew([]float32{1, 2})), d(tensor.FromData([]int64{0}, []int{}))}, opts(), false}, // 1-D input
+		{[]*tensor.Tensor{d(x32), d(x32)}, opts(), false},                                               // probability targets
+		{[]*tensor.Tensor{d(x3), d(tensor.MustFromData(make([]int64, 8), []int{4, 2}))}, opts(), false}, // spatial
+		{[]*tensor.Tensor{d(x32), d(tensor.MustFromData([]int64{0, 1}, []int{2}))}, opts(), false},
+		{[]*tensor.Tensor{d(tensor.MustNew([]float32{1, 2})), d(tensor.MustFromData([]int64{0}, []int{}))}, opts(), false}, // 1-D input
 		{[]*tensor.Tensor{d(x32), tgt}, opts(), false},
 		{[]*tensor.Tensor{d(x32), d(tgt)}, opts("pos_weight"), false},
 	} {
@@ -140,7 +140,7 @@ func TestCovers(t *testing.T) {
 
 	y32, _ := tensor.Randn(4, 5)
 	tf := tensor.MustNew([]float32{1, -1, 1, 0})
-	ti := tensor.FromData([]int64{1, -1, 1, 0}, []int{4})
+	ti := tensor.MustFromData([]int64{1, -1, 1, 0}, []int{4})
 	for i, c := range []struct {
 		args []*tensor.Tensor
 		o    *devhook.Options
@@ -148,7 +148,7 @@ func TestCovers(t *testing.T) {
 	}{
 		{[]*tensor.Tensor{d(x32), d(y32), d(tf)}, opts(), true},
 		{[]*tensor.Tensor{d(x32), d(y32), d(ti)}, opts("margin"), true},
-		{[]*tensor.Tensor{d(x32), d(y32), d(tensor.FromData([]bool{true, false, true, true}, []int{4}))}, red("none"), true},
+		{[]*tensor.Tensor{d(x32), d(y32), d(tensor.MustFromData([]bool{true, false, true, true}, []int{4}))}, red("none"), true},
 		{[]*tensor.Tensor{d(x32), d(x64), d(tf)}, opts(), false}, // mixed dtypes
 		{[]*tensor.Tensor{d(x32), d(randT[float32](t, 1, 5)), d(tf)}, opts(), false},
 		{[]*tensor.Tensor{d(x32), d(y32), d(tensor.MustNew([]float32{1}))}, opts(), false}, // broadcast target
@@ -160,9 +160,9 @@ func TestCovers(t *testing.T) {
 	}
 
 	lp, _ := tensor.Randn(6, 2, 4)
-	tg := tensor.FromData([]int64{1, 2, 3, 1}, []int{2, 2})
-	il := tensor.FromData([]int64{6, 5}, []int{2})
-	tl := tensor.FromData([]int64{2, 1}, []int{2})
+	tg := tensor.MustFromData([]int64{1, 2, 3, 1}, []int{2, 2})
+	il := tensor.MustFromData([]int64{6, 5}, []int{2})
+	tl := tensor.MustFromData([]int64{2, 1}, []int{2})
 	for i, c := range []struct {
 		args []*tensor.Tensor
 		o    *devhook.Options
@@ -183,7 +183,7 @@ func TestCovers(t *testing.T) {
 func TestCTCValidate(t *testing.T) {
 	lp, _ := tensor.Randn(6, 3, 5) // T = 6, N = 3, C = 5
 	i64 := func(v ...int64) []int64 { return v }
-	padded := tensor.FromData([]int64{1, 1, 2, 3, 4, 0, 0, 0, 0}, []int{3, 3})
+	padded := tensor.MustFromData([]int64{1, 1, 2, 3, 4, 0, 0, 0, 0}, []int{3, 3})
 	for i, c := range []struct {
 		targets *tensor.Tensor
 		il, tl  []int64
@@ -191,18 +191,18 @@ func TestCTCValidate(t *testing.T) {
 		ok      bool
 	}{
 		{padded, i64(6, 5, 0), i64(3, 2, 0), 0, true},
-		{tensor.FromData([]int64{1, 1, 2, 3, 4}, []int{5}), i64(6, 5, 0), i64(3, 2, 0), 0, true},
-		{tensor.FromData([]int64{1, 1, 2, 3, 4}, []int{5}), i64(6, 5, 0), i64(3, 1, 0), 0, false}, // sum of lengths
-		{padded, i64(6, 5, 7), i64(3, 2, 0), 0, false},                                            // input length > T
+		{tensor.MustFromData([]int64{1, 1, 2, 3, 4}, []int{5}), i64(6, 5, 0), i64(3, 2, 0), 0, true},
+		{tensor.MustFromData([]int64{1, 1, 2, 3, 4}, []int{5}), i64(6, 5, 0), i64(3, 1, 0), 0, false}, // sum of lengths
+		{padded, i64(6, 5, 7), i64(3, 2, 0), 0, false},                                                // input length > T
 		{padded, i64(6, -1, 0), i64(3, 2, 0), 0, false},
 		{padded, i64(6, 5, 0), i64(3, -1, 0), 0, false},
-		{padded, i64(6, 5, 0), i64(4, 2, 0), 0, false},                                                           // longer than the padded width
-		{padded, i64(6, 5), i64(3, 2), 0, false},                                                                 // batch size
-		{padded, i64(6, 5, 0), i64(3, 2, 0), 1, false},                                                           // label 1 is the blank
-		{padded, i64(6, 5, 0), i64(3, 2, 0), 5, false},                                                           // blank out of range
-		{tensor.FromData([]int64{1, 1, 5, 3, 4, 0, 0, 0, 0}, []int{3, 3}), i64(6, 5, 0), i64(3, 2, 0), 0, false}, // label out of range
-		{padded, i64(6, 5, 0), i64(3, 2, 1), 0, false},                                                           // a blank label read
-		{tensor.FromData([]int64{1, 1, -2, 3, 4, 0, 0, 0, 0}, []int{3, 3}), i64(6, 5, 0), i64(2, 2, 0), 0, true}, // a negative label not read
+		{padded, i64(6, 5, 0), i64(4, 2, 0), 0, false},                                                               // longer than the padded width
+		{padded, i64(6, 5), i64(3, 2), 0, false},                                                                     // batch size
+		{padded, i64(6, 5, 0), i64(3, 2, 0), 1, false},                                                               // label 1 is the blank
+		{padded, i64(6, 5, 0), i64(3, 2, 0), 5, false},                                                               // blank out of range
+		{tensor.MustFromData([]int64{1, 1, 5, 3, 4, 0, 0, 0, 0}, []int{3, 3}), i64(6, 5, 0), i64(3, 2, 0), 0, false}, // label out of range
+		{padded, i64(6, 5, 0), i64(3, 2, 1), 0, false},                                                               // a blank label read
+		{tensor.MustFromData([]int64{1, 1, -2, 3, 4, 0, 0, 0, 0}, []int{3, 3}), i64(6, 5, 0), i64(2, 2, 0), 0, true}, // a negative label not read
 	} {
 		plan, ok := ctcValidate(lp, c.targets, c.il, c.tl, c.blank)
 		if ok != c.ok {
@@ -256,7 +256,7 @@ func cpuRun[T kernels.Float](t *testing.T, inputs []*tensor.Tensor, up []T, f fu
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := tensor.FromData(up, out.Shape())
+	g := tensor.MustFromData(up, out.Shape())
 	if out.Dim() == 0 {
 		g = tensor.Scalar(up[0])
 	}
@@ -295,10 +295,10 @@ func testEmuCE[T kernels.Float](t *testing.T) {
 						os := []F.Option{F.Reduction(red), F.LabelSmoothing(ls), F.IgnoreIndex(ignore)}
 						if weighted {
 							w = wv
-							os = append(os, F.Weight(tensor.FromData(w, []int{cols})))
+							os = append(os, F.Weight(tensor.MustFromData(w, []int{cols})))
 						}
 						want, wg := cpuRun[T](t, []*tensor.Tensor{x}, up, func(in []*tensor.Tensor) (*tensor.Tensor, error) {
-							return F.CrossEntropy(in[0], tensor.FromData(tgt, []int{rows}), os...)
+							return F.CrossEntropy(in[0], tensor.MustFromData(tgt, []int{rows}), os...)
 						})
 						got, gg := emuCE(tensor.Data[T](x), tgt, w, rows, cols, ignore, ls, red, up)
 						what := fmt.Sprintf("%v %s ls=%v w=%v ignore=%d", sh, red, ls, weighted, ignore)
@@ -331,7 +331,7 @@ func testEmuCosine[T kernels.Float](t *testing.T) {
 					up = tensor.Data[T](randT[T](t, rows))
 				}
 				want, wg := cpuRun[T](t, []*tensor.Tensor{a, b}, up, func(in []*tensor.Tensor) (*tensor.Tensor, error) {
-					return F.CosineEmbeddingLoss(in[0], in[1], tensor.FromData(cls, []int{rows}), F.Reduction(red), F.Margin(margin))
+					return F.CosineEmbeddingLoss(in[0], in[1], tensor.MustFromData(cls, []int{rows}), F.Reduction(red), F.Margin(margin))
 				})
 				got, g1, g2 := emuCosine(tensor.Data[T](a), tensor.Data[T](b), cls, rows, d, T(margin), red, up)
 				what := fmt.Sprintf("%v %s margin=%v", sh, red, margin)
@@ -358,7 +358,7 @@ func testEmuCTC[T kernels.Float](t *testing.T) {
 	lp := lpT.Detach()
 	// Sample 1 repeats labels, 2 is impossible (S > L), 3 has L = 0 and 4
 	// an empty target.
-	targets := tensor.FromData([]int64{1, 2, 3, 0, 0, 0, 2, 2, 4, 2, 2, 0, 1, 2, 3, 4, 5, 1, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, []int{n, 6})
+	targets := tensor.MustFromData([]int64{1, 2, 3, 0, 0, 0, 2, 2, 4, 2, 2, 0, 1, 2, 3, 4, 5, 1, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, []int{n, 6})
 	il := []int64{12, 10, 4, 0, 7}
 	tl := []int64{3, 5, 6, 2, 0}
 	for _, red := range []string{"mean", "sum", "none"} {

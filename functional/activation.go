@@ -33,7 +33,7 @@ func sigmoid[T kernels.Float](x *tensor.Tensor) (*tensor.Tensor, error) {
 	y := make([]T, len(xv))
 	parallelFor(len(xv), sumGrain, func(lo, hi int) { kernels.SigmoidForward(xv[lo:hi], y[lo:hi]) })
 	shape := x.Shape()
-	out := tensor.FromData(y, shape)
+	out := tensor.MustFromData(y, shape)
 	res := tensor.Record(out, "SigmoidBackward0", []*tensor.Tensor{x}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		gv, err := values[T](g, shape)
 		if err != nil {
@@ -41,7 +41,7 @@ func sigmoid[T kernels.Float](x *tensor.Tensor) (*tensor.Tensor, error) {
 		}
 		gx := make([]T, len(y))
 		parallelFor(len(y), sumGrain, func(lo, hi int) { kernels.SigmoidBackward(gv[lo:hi], y[lo:hi], gx[lo:hi]) })
-		return []*tensor.Tensor{tensor.FromData(gx, shape)}, nil
+		return []*tensor.Tensor{tensor.MustFromData(gx, shape)}, nil
 	})
 	ownGrads(res)
 	if n := res.GradFn(); n != nil {
@@ -120,7 +120,7 @@ func softmaxT[T kernels.Float](name string, x *tensor.Tensor, outer, n, inner in
 		kernels.SoftmaxForward(xv, y, outer, n, inner)
 	}
 	shape := x.Shape()
-	out := tensor.FromData(y, shape)
+	out := tensor.MustFromData(y, shape)
 	return tensor.Record(out, name, []*tensor.Tensor{x}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		gv, err := values[T](g, shape)
 		if err != nil {
@@ -132,6 +132,6 @@ func softmaxT[T kernels.Float](name string, x *tensor.Tensor, outer, n, inner in
 		} else {
 			kernels.SoftmaxBackward(gv, y, gx, outer, n, inner)
 		}
-		return []*tensor.Tensor{tensor.FromData(gx, shape)}, nil
+		return []*tensor.Tensor{tensor.MustFromData(gx, shape)}, nil
 	}), nil
 }

@@ -486,7 +486,7 @@ func bceWLFusedT[T kernels.Float](input, target *tensor.Tensor, cfg config, shap
 	}
 	res := tensor.Record(out, nodeName("binary_cross_entropy_with_logits", cfg.reduction), []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		if gs, ok := eager.take(g); ok {
-			return []*tensor.Tensor{tensor.FromData(gs[0], shape), nil}, nil
+			return []*tensor.Tensor{tensor.MustFromData(gs[0], shape), nil}, nil
 		}
 		up, err := upstreamOf[T](g, n, r, false)
 		if err != nil {
@@ -511,7 +511,7 @@ func bceWLFusedT[T kernels.Float](input, target *tensor.Tensor, cfg config, shap
 			putScratch(e2)
 			putScratch(l)
 		})
-		return []*tensor.Tensor{tensor.FromData(gx, shape), nil}, nil
+		return []*tensor.Tensor{tensor.MustFromData(gx, shape), nil}, nil
 	})
 	ownGrads(res)
 	return res, nil

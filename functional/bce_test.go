@@ -23,7 +23,7 @@ func bceGrad(t *testing.T, x *tensor.Tensor) *tensor.Tensor {
 	return x
 }
 
-// The float32 vectors of PYTORCH_LOSSES.md §6 (PyTorch 2.11, CPU).
+// The float32 vectors of docs/semantics.md §6 (PyTorch 2.11, CPU).
 func TestBinaryCrossEntropySpecVector(t *testing.T) {
 	x := bceGrad(t, tensor.MustNew([]float32{0, 1, 0.5, 1e-7, 0.999999, 0.3, 0, 1, 1e-30}))
 	y := tensor.MustNew([]float32{1, 0, 0.5, 0, 1, 0.2, 0, 1, 1})

@@ -236,7 +236,7 @@ func TestBCESigmoidThrough(t *testing.T) {
 
 						// Fused: the sigmoid's backward does not run.
 						g := newSigBCE(t, xs, ys, f64, ty, red)
-						if err := g.loss.Backward(); err != nil {
+						if err := g.loss.Backward(tensor.RetainGraph(true)); err != nil {
 							t.Fatal(err)
 						}
 						if g.sigCalls != 0 {

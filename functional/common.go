@@ -117,7 +117,7 @@ func values[T kernels.Float](t *tensor.Tensor, shape []int) ([]T, error) {
 func reduce[T kernels.Float](loss []T, shape []int, r Reduction) *tensor.Tensor {
 	switch r {
 	case None:
-		return tensor.FromData(loss, shape)
+		return tensor.MustFromData(loss, shape)
 	case Sum:
 		return tensor.Scalar(kernels.Sum(loss))
 	default:
@@ -165,7 +165,7 @@ func upstreamOf[T kernels.Float](g *tensor.Tensor, n int, r Reduction, divide bo
 // gradient of argument a: summed over broadcast dimensions and converted to
 // a's dtype.
 func gradTo[T kernels.Float](g []T, shape []int, a *tensor.Tensor) (*tensor.Tensor, error) {
-	gt := tensor.FromData(g, shape)
+	gt := tensor.MustFromData(g, shape)
 	if !slices.Equal(shape, a.Shape()) {
 		var err error
 		if gt, err = tensor.SumTo(gt, a.Shape()); err != nil {

@@ -320,7 +320,7 @@ func TestConcurrentLosses(t *testing.T) {
 				if err != nil {
 					errs <- fmt.Errorf("goroutine %d: %s backward on shared leaves: %v", g, c.name, err)
 				}
-				if err := sharedOuts[ci].Backward(); err != nil {
+				if err := sharedOuts[ci].Backward(tensor.RetainGraph(true)); err != nil {
 					errs <- fmt.Errorf("goroutine %d: %s backward of a shared graph: %v", g, c.name, err)
 				}
 			}

@@ -81,9 +81,6 @@ func CrossEntropy(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor,
 		return nil, torchloss.Errorf(torchloss.ErrShape, op, "input", "Dimension out of range (expected to be in range of [-1, 0], but got 1)")
 	}
 	ls := cfg.labelSmoothing
-	if ls > 0 && !(ls <= 1) {
-		return nil, torchloss.Errorf(torchloss.ErrOption, op, "label_smoothing", "label_smoothing must be between 0.0 and 1.0. Got: %v", ls)
-	}
 	g, err := nllCheck(op, input, target, cfg.weight)
 	if err != nil {
 		return nil, err
@@ -141,7 +138,7 @@ func ceSlowT[T kernels.Float](input *tensor.Tensor, cfg config, g nllGeom, core 
 	lsBackward := func(glp []T) []*tensor.Tensor {
 		gx := make([]T, len(lp))
 		kernels.LogSoftmaxBackward(glp, lp, gx, b, c, m)
-		return []*tensor.Tensor{tensor.FromData(gx, shape)}
+		return []*tensor.Tensor{tensor.MustFromData(gx, shape)}
 	}
 	if !smoothing {
 		return tensor.Record(nllOut, g.nodeName(), []*tensor.Tensor{input}, func(gr *tensor.Tensor) ([]*tensor.Tensor, error) {
@@ -183,7 +180,7 @@ func ceSlowT[T kernels.Float](input *tensor.Tensor, cfg config, g nllGeom, core 
 		for k := range o {
 			o[k] = T(nv[k]*keep) + T(smooth[k]*share)
 		}
-		out = tensor.FromData(o, nllOut.Shape())
+		out = tensor.MustFromData(o, nllOut.Shape())
 	case Sum:
 		out = tensor.Scalar(T(nv[0]*keep) + T(kernels.Sum(smooth)*share))
 	default:
@@ -216,7 +213,7 @@ func ceSlowT[T kernels.Float](input *tensor.Tensor, cfg config, g nllGeom, core 
 		for k, v := range gd {
 			gn[k] = v * keep
 		}
-		glp, err := core.backward(tensor.FromData(gn, gv.Shape()), len(lp))
+		glp, err := core.backward(tensor.MustFromData(gn, gv.Shape()), len(lp))
 		if err != nil {
 			return nil, err
 		}
@@ -413,7 +410,7 @@ func ceFusedT[T kernels.Float](op string, input, target *tensor.Tensor, cfg conf
 	}
 	res := tensor.Record(out, nodeName(op, cfg.reduction, when(g.spatial, condSpatial), when(smoothing, "label_smoothing")), []*tensor.Tensor{input}, func(gr *tensor.Tensor) ([]*tensor.Tensor, error) {
 		if gs, ok := eager.take(gr); ok {
-			return []*tensor.Tensor{tensor.FromData(gs[0], input.Shape())}, nil
+			return []*tensor.Tensor{tensor.MustFromData(gs[0], input.Shape())}, nil
 		}
 		// Any other output gradient G: the same row pass with G's
 		// scalars (for G = 1 bitwise the eager gradient).
@@ -424,7 +421,7 @@ func ceFusedT[T kernels.Float](op string, input, target *tensor.Tensor, cfg conf
 		sN, gsv := scalars(tensor.Data[T](gv)[0])
 		gx := make([]T, len(x))
 		pass(gx, nil, nil, sN, gsv)
-		return []*tensor.Tensor{tensor.FromData(gx, input.Shape())}, nil
+		return []*tensor.Tensor{tensor.MustFromData(gx, input.Shape())}, nil
 	})
 	ownGrads(res)
 	return res, nil
@@ -453,9 +450,6 @@ func ceProb(op string, input, target *tensor.Tensor, cfg config) (*tensor.Tensor
 	w := cfg.weight
 	if w != nil && (w.Dim() != 1 || w.Numel() != c) {
 		return nil, torchloss.Errorf(torchloss.ErrShape, op, "weight", "cross_entropy: weight tensor should be defined either for all %d classes or no classes but got weight tensor of shape: %v", c, sizes(w.Shape()))
-	}
-	if ls := cfg.labelSmoothing; ls > 0 && !(ls <= 1) {
-		return nil, torchloss.Errorf(torchloss.ErrOption, op, "label_smoothing", "label_smoothing must be between 0.0 and 1.0. Got: %v", ls)
 	}
 	in, tg := input.DType(), target.DType()
 	v := tensor.PromoteFloat(in, tg)
@@ -533,7 +527,7 @@ func ceProbT[T, U kernels.Float](op string, input, target *tensor.Tensor, cfg co
 		for k := range s {
 			s[k] = -s[k]
 		}
-		out = tensor.FromData(s, outShape)
+		out = tensor.MustFromData(s, outShape)
 	case Sum:
 		out = tensor.Scalar(-kernels.Sum(q))
 	default:
@@ -583,7 +577,7 @@ func ceProbT[T, U kernels.Float](op string, input, target *tensor.Tensor, cfg co
 			}
 			gx := make([]T, len(x))
 			kernels.LogSoftmaxBackward(glpT, lpT, gx, outer, n, inner)
-			grads[0] = tensor.FromData(gx, shape)
+			grads[0] = tensor.MustFromData(gx, shape)
 		}
 		if gtp != nil {
 			for k, v := range gtp {

@@ -9,7 +9,7 @@ import (
 	"github.com/torchloss/torchloss/tensor"
 )
 
-// The §6 cross-entropy vectors of PYTORCH_LOSSES.md (float32, PyTorch 2.11).
+// The cross-entropy vectors of docs/semantics.md §6 (float32, PyTorch 2.11).
 var ceLogits = []float32{1, 2, 0.5, -1, 0.1, 0.2, 0.3, 0.4, 5, -5, 0, 1}
 
 func ceX() *tensor.Tensor { return tensor.MustNew(append([]float32{}, ceLogits...), 3, 4) }

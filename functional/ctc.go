@@ -356,7 +356,7 @@ func ctcLossT[T kernels.Float](p *ctcProblem) (*tensor.Tensor, error) {
 	switch p.cfg.reduction {
 	case None:
 		if p.batched {
-			out = tensor.FromData(res, []int{p.n})
+			out = tensor.MustFromData(res, []int{p.n})
 		} else {
 			out = tensor.Scalar(res[0])
 		}

@@ -13,7 +13,7 @@ import (
 	"github.com/torchloss/torchloss/tensor"
 )
 
-// The CTC vector of PYTORCH_LOSSES.md §6 (float32, T=4, N=1, C=3).
+// The CTC vector of docs/semantics.md §6 (float32, T=4, N=1, C=3).
 var ctcSpecLP = []float32{
 	-0.6041306257247925, -1.1041306257247925, -2.104130506515503,
 	-2.2395448684692383, -0.23954476416110992, -2.2395448684692383,

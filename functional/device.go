@@ -54,6 +54,9 @@ func onDevice(op string, ts []*tensor.Tensor, anyDevice int, opts []Option, host
 	if !onDev {
 		return nil, false, nil
 	}
+	if err := checkOnce(op, opts); err != nil {
+		return nil, true, err
+	}
 	cfg = applyRaw(opts)
 	strict := append(append([]*tensor.Tensor{}, ts[:len(ts)-anyDevice]...), cfg.weight, cfg.posWeight)
 	dev, err := tensor.SameDevice(op, strict...)
@@ -100,14 +103,14 @@ func hostFallback(dev tensor.Device, ts []*tensor.Tensor, cfg config, opts []Opt
 		if err != nil {
 			return nil, err
 		}
-		hopts = append(append([]Option{}, hopts...), Weight(h))
+		hopts = replaceOption(hopts, Weight(h))
 	}
 	if cfg.posWeight != nil && cfg.posWeight.Device() != tensor.CPU {
 		h, err := cfg.posWeight.ToCPU()
 		if err != nil {
 			return nil, err
 		}
-		hopts = append(append([]Option{}, hopts...), PosWeight(h))
+		hopts = replaceOption(hopts, PosWeight(h))
 	}
 	out, err := host(hts, hopts)
 	if err != nil {
@@ -178,7 +181,7 @@ func ctcIntsOnDevice(logProbs, targets *tensor.Tensor, il, tl []int64, opts []Op
 	if il == nil || tl == nil {
 		return nil, true, torchloss.Errorf(torchloss.ErrValue, "ctc_loss", "input_lengths", "expected lengths, got nil")
 	}
-	out, err := CTCLoss(logProbs, targets, tensor.FromData(il, []int{len(il)}), tensor.FromData(tl, []int{len(tl)}), opts...)
+	out, err := CTCLoss(logProbs, targets, tensor.MustFromData(il, []int{len(il)}), tensor.MustFromData(tl, []int{len(tl)}), opts...)
 	return out, true, err
 }
 

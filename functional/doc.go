@@ -41,7 +41,12 @@
 // Options are named as PyTorch's keyword arguments; an option left out takes
 // PyTorch's default for that loss, and an option the loss does not have is
 // an error (torchloss.ErrOption), as an unexpected keyword is in PyTorch.
-// The reduction is an option too: Mean (the default), Sum, None, and
+// So is an option given twice, even with the same value (Sum and Mean
+// together, Margin(1) and Margin(2)), as a repeated keyword is in Python:
+// no option silently overrides another. A loss checks its options (names,
+// repeats, and the values it can judge without its arguments) before its
+// arguments; the nn constructors rely on that to reject bad options when a
+// module is built. The reduction is an option too: Mean (the default), Sum, None, and
 // BatchMean for KLDiv; LegacyReduction maps the deprecated size_average /
 // reduce pair.
 //
@@ -53,7 +58,9 @@
 // Sigmoid, Softmax, LogSoftmax, PairwiseDistance and the small arithmetic
 // ops (Add, Sub, Mul, Div, Abs, Sqrt, Pow, SumDim, Norm, Minimum, ...) are
 // differentiable, for chaining (the tutorial's BinaryCrossEntropy of a
-// Sigmoid) and for custom distance functions.
+// Sigmoid) and for custom distance functions, and so are the tensor
+// package's shape operations (Reshape, View, Flatten, Unsqueeze, Squeeze,
+// Transpose, Permute).
 //
 // Every error wraps a torchloss kind (ErrShape, ErrDType, ErrValue,
 // ErrOption, ErrGrad, ErrLimit, ErrDevice) and names the argument; no input

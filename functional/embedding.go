@@ -375,7 +375,7 @@ func hingeT[T kernels.Float](input, target *tensor.Tensor, cfg config, shape []i
 	}
 	res := tensor.Record(out, nodeName("hinge_embedding_loss", cfg.reduction), []*tensor.Tensor{input}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		if gs, ok := eager.take(g); ok {
-			return []*tensor.Tensor{tensor.FromData(gs[0], input.Shape())}, nil
+			return []*tensor.Tensor{tensor.MustFromData(gs[0], input.Shape())}, nil
 		}
 		up, err := upstreamOf[T](g, n, cfg.reduction, true)
 		if err != nil {
@@ -412,7 +412,7 @@ func hingeT[T kernels.Float](input, target *tensor.Tensor, cfg config, shape []i
 		}
 		gx := make([]T, len(xs))
 		kernels.HingeBackward(xs, margin, gs, gm, gx)
-		return []*tensor.Tensor{tensor.FromData(gx, is)}, nil
+		return []*tensor.Tensor{tensor.MustFromData(gx, is)}, nil
 	})
 	ownGrads(res)
 	return res, nil
@@ -508,7 +508,7 @@ func cosineFusedT[T kernels.Float](input1, input2, target *tensor.Tensor, cfg co
 			var grads [2]*tensor.Tensor
 			for k, in := range []*tensor.Tensor{input1, input2} {
 				if gs[k] != nil {
-					grads[k] = tensor.FromData(gs[k], in.Shape())
+					grads[k] = tensor.MustFromData(gs[k], in.Shape())
 				}
 			}
 			return grads[:], nil

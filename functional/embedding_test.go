@@ -75,7 +75,7 @@ func mgGradCheck(t *testing.T, name string, loss func() (*tensor.Tensor, error),
 }
 
 func TestCosineEmbeddingLossValues(t *testing.T) {
-	// Spec §6 (float32): targets 0 and 2 contribute 0; a zero vector has
+	// docs/semantics.md §6 (float32): targets 0 and 2 contribute 0; a zero vector has
 	// cosine 0.
 	x1 := tensor.MustNew([]float32{1, 0, 0, 0, 0, 0, 1, 2, 3, 1, 1, 0, 2, 0, 0}, 5, 3)
 	x2 := tensor.MustNew([]float32{0, 1, 0, 1, 1, 1, 1, 2, 3, 1, 0, 0, -1, 0, 0}, 5, 3)
@@ -112,7 +112,7 @@ func TestCosineEmbeddingLossValues(t *testing.T) {
 }
 
 func TestCosineEmbeddingLossZeroVectorGradient(t *testing.T) {
-	// Spec §2.4: x1 = 0, x2 = (1,1,1), t = −1, margin 0: cos = 0 = margin,
+	// docs/semantics.md §2.4: x1 = 0, x2 = (1,1,1), t = −1, margin 0: cos = 0 = margin,
 	// the clamp passes the gradient, 1/sqrt(ε·3) = 577350.25 (float32).
 	x1 := tensor.MustNew([]float32{0, 0, 0}, 1, 3)
 	x2 := tensor.MustNew([]float32{1, 1, 1}, 1, 3)
@@ -198,7 +198,7 @@ func TestCosineEmbeddingLossErrors(t *testing.T) {
 }
 
 func TestHingeEmbeddingLoss(t *testing.T) {
-	// Spec §6 (float32, margin 1): any target but ±1 takes both branches;
+	// docs/semantics.md §6 (float32, margin 1): any target but ±1 takes both branches;
 	// at x = margin with t = −1 the gradient is −1.
 	x := tensor.MustNew([]float32{0.5, 1, 2, -1, 0.3, 0.3})
 	tg := tensor.MustNew([]float32{1, -1, -1, -1, 0, 2})

@@ -21,8 +21,8 @@ func ExampleNLLLoss() {
 	fmt.Println(logProbs.Grad())
 	// Output:
 	// tensor(1.2333, grad_fn=<NllLossBackward0>)
-	// tensor([[-0.3333, 0.0000, 0.0000],
-	//         [0.0000, 0.0000, -0.6667]])
+	// tensor([[-0.3333,  0.0000,  0.0000],
+	//         [ 0.0000,  0.0000, -0.6667]])
 }
 
 func ExampleMSELoss() {
@@ -35,7 +35,7 @@ func ExampleMSELoss() {
 	fmt.Println(input.Grad())
 	// Output:
 	// tensor(0.8125, grad_fn=<MseLossBackward0>)
-	// tensor([0.2500, -0.5000, 0.5000, -0.5000])
+	// tensor([ 0.2500, -0.5000,  0.5000, -0.5000])
 }
 
 func ExampleSmoothL1Loss() {
@@ -67,7 +67,7 @@ func ExampleSoftMarginLoss() {
 	fmt.Println(input.Grad())
 	// Output:
 	// tensor(0.6518, grad_fn=<SoftMarginLossBackward0>)
-	// tensor([-0.0397, -0.2075, 0.1915])
+	// tensor([-0.0397, -0.2075,  0.1915])
 }
 
 func ExampleMultilabelSoftMarginLoss() {
@@ -80,8 +80,8 @@ func ExampleMultilabelSoftMarginLoss() {
 	fmt.Println(input.Grad())
 	// Output:
 	// tensor(0.4695, grad_fn=<MeanBackward0>)
-	// tensor([[-0.0304, 0.0629, -0.0750],
-	//         [0.0199, 0.1114, -0.0448]])
+	// tensor([[-0.0304,  0.0629, -0.0750],
+	//         [ 0.0199,  0.1114, -0.0448]])
 }
 
 func ExampleMarginRankingLoss() {
@@ -95,7 +95,7 @@ func ExampleMarginRankingLoss() {
 	fmt.Println(input1.Grad())
 	// Output:
 	// tensor(0.3000, grad_fn=<MeanBackward0>)
-	// tensor([-0.0000, -0.3333, 0.3333])
+	// tensor([-0.0000, -0.3333,  0.3333])
 }
 
 func ExampleMultiMarginLoss() {
@@ -108,8 +108,8 @@ func ExampleMultiMarginLoss() {
 	fmt.Println(input.Grad())
 	// Output:
 	// tensor(0.2750, grad_fn=<MultiMarginLossBackward0>)
-	// tensor([[0.1250, 0.1250, 0.1250, -0.3750],
-	//         [-0.3750, 0.1250, 0.1250, 0.1250]])
+	// tensor([[ 0.1250,  0.1250,  0.1250, -0.3750],
+	//         [-0.3750,  0.1250,  0.1250,  0.1250]])
 }
 
 func ExampleMultilabelMarginLoss() {
@@ -122,7 +122,7 @@ func ExampleMultilabelMarginLoss() {
 	fmt.Println(input.Grad())
 	// Output:
 	// tensor(0.8500, grad_fn=<MultilabelMarginLossBackward0>)
-	// tensor([[-0.5000, 0.5000, 0.5000, -0.5000]])
+	// tensor([[-0.5000,  0.5000,  0.5000, -0.5000]])
 }
 
 func ExampleTripletMarginLoss() {
@@ -136,8 +136,8 @@ func ExampleTripletMarginLoss() {
 	fmt.Println(anchor.Grad())
 	// Output:
 	// tensor(0.1964, grad_fn=<MeanBackward0>)
-	// tensor([[-0.1464, 0.3536],
-	//         [0.0000, 0.0000]])
+	// tensor([[-0.1464,  0.3536],
+	//         [ 0.0000,  0.0000]])
 }
 
 func ExampleTripletMarginWithDistanceLoss() {
@@ -159,5 +159,5 @@ func ExampleTripletMarginWithDistanceLoss() {
 	loss, _ := F.TripletMarginWithDistanceLoss(anchor, positive, negative, F.DistanceFunction(l1), F.Margin(0.5))
 	fmt.Println(loss)
 	// Output:
-	// tensor(0.0000)
+	// tensor(0.)
 }

@@ -29,7 +29,7 @@ func ExampleBinaryCrossEntropy() {
 	// tensor(1.0000, grad_fn=<BinaryCrossEntropyBackward0>)
 	// tensor([[-0.1438, -0.0643],
 	//         [-0.0158, -0.0010],
-	//         [0.0729, -0.0450]])
+	//         [ 0.0729, -0.0450]])
 }
 
 func ExampleBinaryCrossEntropyWithLogits() {
@@ -57,7 +57,7 @@ func ExamplePoissonNLLLoss() {
 	fmt.Println(input.Grad())
 	// Output:
 	// tensor(1.0043, grad_fn=<MeanBackward0>)
-	// tensor([0.0852, 0.2909, -0.2345])
+	// tensor([ 0.0852,  0.2909, -0.2345])
 }
 
 func ExampleCosineEmbeddingLoss() {
@@ -97,9 +97,9 @@ func ExampleCrossEntropy() {
 	fmt.Println(loss)
 	// Output:
 	// tensor(1.4103, grad_fn=<NllLossBackward0>)
-	// tensor([[-0.2764, 0.1227, 0.0405, 0.0387, 0.0745],
-	//         [0.0226, 0.0124, 0.1290, 0.0192, -0.1831],
-	//         [0.0347, 0.0928, -0.2704, 0.0575, 0.0854]])
+	// tensor([[-0.2764,  0.1227,  0.0405,  0.0387,  0.0745],
+	//         [ 0.0226,  0.0124,  0.1290,  0.0192, -0.1831],
+	//         [ 0.0347,  0.0928, -0.2704,  0.0575,  0.0854]])
 	// tensor(1.8422, grad_fn=<DivBackward1>)
 }
 
@@ -136,7 +136,7 @@ func ExampleGaussianNLLLoss() {
 	// Output:
 	// tensor(0.5735, grad_fn=<MeanBackward0>)
 	// tensor([0.4827, 0.0629, 0.9949])
-	// tensor([-0.0162, 0.3274, -1.1514])
+	// tensor([-0.0162,  0.3274, -1.1514])
 }
 
 func ExampleHingeEmbeddingLoss() {
@@ -150,7 +150,8 @@ func ExampleHingeEmbeddingLoss() {
 	fmt.Println(input.Grad())
 	// Output:
 	// tensor(0.4763, grad_fn=<MeanBackward0>)
-	// tensor([0.1000, -0.1000, 0.1000, 0.1000, -0.1000, -0.1000, 0.1000, 0.1000, -0.1000, -0.1000])
+	// tensor([ 0.1000, -0.1000,  0.1000,  0.1000, -0.1000, -0.1000,  0.1000,  0.1000,
+	//         -0.1000, -0.1000])
 }
 
 func ExampleKLDiv() {
@@ -166,9 +167,9 @@ func ExampleKLDiv() {
 	fmt.Println(x.Grad())
 	// Output:
 	// tensor(0.6806, grad_fn=<DivBackward0>)
-	// tensor([[-0.0407, -0.0707, 0.1115, -0.0077, 0.0076],
-	//         [-0.0051, -0.0013, 0.2090, -0.2033, 0.0007],
-	//         [-0.0679, -0.0365, 0.0887, -0.0103, 0.0260]])
+	// tensor([[-0.0407, -0.0707,  0.1115, -0.0077,  0.0076],
+	//         [-0.0051, -0.0013,  0.2090, -0.2033,  0.0007],
+	//         [-0.0679, -0.0365,  0.0887, -0.0103,  0.0260]])
 }
 
 func ExampleL1Loss() {
@@ -183,6 +184,6 @@ func ExampleL1Loss() {
 	// Output:
 	// tensor(1.2131, grad_fn=<MeanBackward0>)
 	// tensor([[-0.1667, -0.1667],
-	//         [0.1667, -0.1667],
-	//         [0.1667, 0.1667]])
+	//         [ 0.1667, -0.1667],
+	//         [ 0.1667,  0.1667]])
 }

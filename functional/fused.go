@@ -157,7 +157,7 @@ func runFused[T kernels.Float](e fusedElementwise[T]) (*tensor.Tensor, bool) {
 	if e.r == None {
 		loss := make([]T, e.n)
 		parallel.For(e.n, sumGrain, func(_, lo, hi int) { e.fwd(lo, hi, loss[lo:hi]) })
-		return tensor.FromData(loss, e.shape), false
+		return tensor.MustFromData(loss, e.shape), false
 	}
 	if e.n == 0 {
 		return reduce([]T{}, e.shape, e.r), false

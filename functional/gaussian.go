@@ -136,9 +136,12 @@ func gaussianNLL(op string, input, target, variance *tensor.Tensor, cfg config) 
 	if err != nil {
 		return nil, err
 	}
-	v, err := variance.Reshape(vshape...)
-	if err != nil {
-		return nil, err
+	// v: var's values in vshape (the node below records variance itself).
+	v := variance
+	if !slices.Equal(vshape, variance.Shape()) {
+		if v, err = variance.Detach().Reshape(vshape...); err != nil {
+			return nil, err
+		}
 	}
 	shape, err := broadcastShape(op, arg{"input", input}, arg{"target", target})
 	if err != nil {
@@ -189,7 +192,7 @@ func gaussianNLLT[T kernels.Float](input, target, variance, v *tensor.Tensor, cf
 	for i, e := range vv {
 		vcOwn[i] = kernels.GaussianClamp(p, e)
 	}
-	vc, err := values[T](tensor.FromData(vcOwn, vshape), shape)
+	vc, err := values[T](tensor.MustFromData(vcOwn, vshape), shape)
 	if err != nil {
 		return nil, err
 	}
@@ -226,17 +229,17 @@ func gaussianNLLT[T kernels.Float](input, target, variance, v *tensor.Tensor, cf
 			}
 		}
 		if needs(variance) {
-			sq, err := tensor.SumTo(tensor.FromData(gq, shape), vshape)
+			sq, err := tensor.SumTo(tensor.MustFromData(gq, shape), vshape)
 			if err != nil {
 				return nil, err
 			}
-			sl, err := tensor.SumTo(tensor.FromData(gl, shape), vshape)
+			sl, err := tensor.SumTo(tensor.MustFromData(gl, shape), vshape)
 			if err != nil {
 				return nil, err
 			}
 			gv := make([]T, len(vcOwn))
 			kernels.GaussianVarGrad(p, vcOwn, tensor.Data[T](sq), tensor.Data[T](sl), gv)
-			gt := tensor.FromData(gv, variance.Shape()) // squeeze back
+			gt := tensor.MustFromData(gv, variance.Shape()) // squeeze back
 			if grads[2], err = gt.To(variance.DType()); err != nil {
 				return nil, err
 			}
@@ -284,10 +287,10 @@ func gaussianFusedT[T kernels.Float](input, target, variance *tensor.Tensor, x, 
 		grads := make([]*tensor.Tensor, 3)
 		if gs, ok := eager.take(g); ok {
 			if gs[0] != nil {
-				grads[0] = tensor.FromData(gs[0], shape)
+				grads[0] = tensor.MustFromData(gs[0], shape)
 			}
 			if gs[1] != nil {
-				grads[2] = tensor.FromData(gs[1], shape)
+				grads[2] = tensor.MustFromData(gs[1], shape)
 			}
 			return grads, nil
 		}
@@ -316,10 +319,10 @@ func gaussianFusedT[T kernels.Float](input, target, variance *tensor.Tensor, x, 
 			putScratch(l)
 		})
 		if gx != nil {
-			grads[0] = tensor.FromData(gx, shape)
+			grads[0] = tensor.MustFromData(gx, shape)
 		}
 		if gv != nil {
-			grads[2] = tensor.FromData(gv, shape)
+			grads[2] = tensor.MustFromData(gv, shape)
 		}
 		return grads, nil
 	})

@@ -10,7 +10,7 @@ import (
 )
 
 // Tests of the likelihood family: poisson_nll_loss, gaussian_nll_loss,
-// kl_div. Expected values are the spec's §6 vectors (PyTorch 2.11, float32)
+// kl_div. Expected values are the reference values of docs/semantics.md §6 (PyTorch 2.11, float32)
 // or follow from the formulas by hand; gradients of the composite graphs are
 // checked against central finite differences in float64.
 
@@ -355,7 +355,7 @@ func TestLikelihoodGradientQuirks(t *testing.T) {
 	lkCheck(t, "kl_div d/dx", x.Grad(), []float64{0, -0.5})
 
 	// gaussian: the clamp is hidden from autograd: var = 0, eps = 1e-6,
-	// x − t = 1 gives ∂var = 0.5·(1/eps − 1/eps²) (spec §2.8, float32).
+	// x − t = 1 gives ∂var = 0.5·(1/eps − 1/eps²) (docs/semantics.md §2.8, float32).
 	xi := tensor.MustNew([]float32{1})
 	ti := tensor.MustNew([]float32{0})
 	v := tensor.MustNew([]float32{0})

@@ -21,8 +21,8 @@ func mustShaped(t *testing.T, shape ...int) *tensor.Tensor {
 }
 
 func TestMaxElementsTensor(t *testing.T) {
-	if tensor.MaxElements != 1<<31 {
-		t.Fatalf("MaxElements = %d, want 2^31", tensor.MaxElements)
+	if tensor.MaxElements() != 1<<31 {
+		t.Fatalf("MaxElements = %d, want 2^31", tensor.MaxElements())
 	}
 	for _, shape := range [][]int{{1 << 20, 1 << 20}, {1<<31 + 1}, {1 << 40, 1 << 40, 1 << 40}} {
 		if _, err := tensor.Numel(shape); !errors.Is(err, torchloss.ErrLimit) {

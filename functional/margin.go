@@ -152,7 +152,7 @@ func marginRankingT[T kernels.Float](input1, input2, target *tensor.Tensor, cfg 
 				if err != nil {
 					return nil, err
 				}
-				if grads[k], err = tensor.FromData(gs, in.Shape()).To(in.DType()); err != nil {
+				if grads[k], err = tensor.MustFromData(gs, in.Shape()).To(in.DType()); err != nil {
 					return nil, err
 				}
 			}
@@ -279,7 +279,7 @@ func softMarginGrad[P kernels.Float](input, target, g *tensor.Tensor, shape []in
 	}
 	gx := make([]P, len(x))
 	kernels.SoftMarginBackward(x, t, P(negNorm), mgIs32[P](input.DType()), up.at, gx)
-	gt, err := tensor.FromData(gx, shape).To(input.DType())
+	gt, err := tensor.MustFromData(gx, shape).To(input.DType())
 	if err != nil {
 		return nil, err
 	}

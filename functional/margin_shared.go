@@ -38,7 +38,7 @@ func mgExpand[T kernels.Float](v []T, from, to []int) ([]T, error) {
 	if slices.Equal(from, to) {
 		return v, nil
 	}
-	b, err := tensor.BroadcastTo(tensor.FromData(v, from), to)
+	b, err := tensor.BroadcastTo(tensor.MustFromData(v, from), to)
 	if err != nil {
 		return nil, err
 	}
@@ -51,7 +51,7 @@ func mgExpand[T kernels.Float](v []T, from, to []int) ([]T, error) {
 // it in (g's values must be representable in dt). A cast to the input's
 // dtype, when it differs, comes after the sum (mgNarrowAll).
 func mgSumTo[T kernels.Float](g []T, from, to []int, dt tensor.DType) ([]T, error) {
-	t := tensor.FromData(g, from)
+	t := tensor.MustFromData(g, from)
 	if dt != t.DType() {
 		var err error
 		if t, err = t.To(dt); err != nil {

@@ -124,7 +124,7 @@ func multiMarginT[T kernels.Float](input *tensor.Tensor, ys []int64, weight *ten
 	kernels.MultiMarginForward(x, ys, w, p, m, nframe, dim, s)
 	var out *tensor.Tensor
 	if r == None {
-		out = tensor.FromData(s, outShape)
+		out = tensor.MustFromData(s, outShape)
 	} else {
 		out = tensor.Scalar(kernels.MultiMarginReduce(s, r == Mean))
 	}
@@ -143,7 +143,7 @@ func multiMarginT[T kernels.Float](input *tensor.Tensor, ys []int64, weight *ten
 		}
 		gx := make([]T, len(x))
 		kernels.MultiMarginBackward(x, ys, w, p, m, T(gs), nframe, dim, up, gx)
-		return []*tensor.Tensor{tensor.FromData(gx, input.Shape())}, nil
+		return []*tensor.Tensor{tensor.MustFromData(gx, input.Shape())}, nil
 	}), nil
 }
 
@@ -247,7 +247,7 @@ func multilabelMarginT[T kernels.Float](input *tensor.Tensor, ys []int64, r Redu
 		for i, v := range s {
 			l[i] = v / T(dim)
 		}
-		out = tensor.FromData(l, outShape)
+		out = tensor.MustFromData(l, outShape)
 	default:
 		out = tensor.Scalar(kernels.MultilabelMarginReduce(s, dim, r == Mean))
 	}
@@ -266,7 +266,7 @@ func multilabelMarginT[T kernels.Float](input *tensor.Tensor, ys []int64, r Redu
 		}
 		gx := make([]T, len(x))
 		kernels.MultilabelMarginBackward(x, ys, T(gs), nframe, dim, up, gx)
-		return []*tensor.Tensor{tensor.FromData(gx, input.Shape())}, nil
+		return []*tensor.Tensor{tensor.MustFromData(gx, input.Shape())}, nil
 	}), nil
 }
 

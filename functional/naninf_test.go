@@ -2,7 +2,7 @@ package functional_test
 
 // Tests for every place the README's "NaN and infinity" section lists where a loss or its gradient
 // is NaN or ±inf (or, where PyTorch guards against it, stays finite), with
-// values from the spec (PYTORCH_LOSSES.md §2–§6) or PyTorch.
+// values from docs/semantics.md (§2–§6) or PyTorch.
 
 import (
 	"math"
@@ -94,7 +94,7 @@ func TestNaNInfBinaryCrossEntropy(t *testing.T) {
 }
 
 func TestNaNInfBCEWithLogits(t *testing.T) {
-	// Large logits are stable (spec §6): x = 1e4, t = 0 is exactly 1e4.
+	// Large logits are stable (docs/semantics.md §6): x = 1e4, t = 0 is exactly 1e4.
 	x := leaf(t, []float32{-100, -20, 30, 1e4})
 	out := ok(t)(functional.BinaryCrossEntropyWithLogits(x, f32s(0, 1, 0.5, 0), functional.None))
 	expectValues(t, "loss", out, 0, 20, 15, 10000)
@@ -143,7 +143,7 @@ func TestNaNInfPoisson(t *testing.T) {
 }
 
 func TestNaNInfGaussian(t *testing.T) {
-	// var is clamped at eps (spec §6): var = 1e-9 and 0 give large finite
+	// var is clamped at eps (docs/semantics.md §6): var = 1e-9 and 0 give large finite
 	// losses; the var gradient is taken at the clamped value and passed
 	// through: −4.99999506e11 at var = 0, (x−t) = 1.
 	v := leaf(t, []float32{1, 0.5, 2, 1e-9, 0, 4}, 2, 3)
@@ -168,7 +168,7 @@ func TestNaNInfGaussian(t *testing.T) {
 
 func TestNaNInfCosineEmbedding(t *testing.T) {
 	// ε = 1e-12 keeps a zero vector's cosine at 0, but its gradient through
-	// sqrt(m1·m2) is huge and finite: 577350.25 per component (spec §2.4).
+	// sqrt(m1·m2) is huge and finite: 577350.25 per component (docs/semantics.md §2.4).
 	x1 := leaf(t, []float32{0, 0, 0}, 1, 3)
 	x2 := tensor.MustNew([]float32{1, 1, 1}, 1, 3)
 	out := ok(t)(functional.CosineEmbeddingLoss(x1, x2, f32s(-1), functional.Sum))
@@ -218,7 +218,7 @@ func TestNaNInfCTC(t *testing.T) {
 	}
 	rep := tensor.MustNew([]int64{1, 1}, 1, 2)
 	// targets [1, 1] need a blank between the repeats: T = 2 is infeasible,
-	// +inf, and every frame t < L of its gradient is NaN (spec §2.7, §6).
+	// +inf, and every frame t < L of its gradient is NaN (docs/semantics.md §2.7, §6).
 	x := lp()
 	out := ok(t)(functional.CTCLossInts(x, rep, []int64{2}, []int64{2}, functional.Sum))
 	expectValues(t, "infeasible", out, pinf)
@@ -244,12 +244,12 @@ func TestNaNInfCTC(t *testing.T) {
 	if v := out.Values()[0]; v != 0 || !math.Signbit(v) {
 		t.Errorf("L=0, S=0: %v, want -0.0", v)
 	}
-	// The feasible T = 4 case is finite (spec §6).
+	// The feasible T = 4 case is finite (docs/semantics.md §6).
 	expectValues(t, "feasible", ok(t)(functional.CTCLossInts(lp().Detach(), tensor.MustNew([]int64{1, 2}, 1, 2), []int64{4}, []int64{2}, functional.Sum)), 0.6775621771812439)
 }
 
 func TestNaNInfKLDiv(t *testing.T) {
-	// Spec §6: t < 0 is NaN (t·log t); t = 0 is 0 unless x = ±inf (0·inf).
+	// docs/semantics.md §6: t < 0 is NaN (t·log t); t = 0 is 0 unless x = ±inf (0·inf).
 	x := leaf(t, []float32{-1, -2, float32(ninf), -0.5, 0, -3, -1, 2}, 2, 4)
 	y := leaf(t, []float32{0.5, 0, 0, 0.5, 0.2, 0.3, -0.1, 0.6}, 2, 4)
 	out := ok(t)(functional.KLDiv(x, y, functional.None))
@@ -271,7 +271,7 @@ func TestNaNInfKLDiv(t *testing.T) {
 
 func TestNaNInfSoftMargin(t *testing.T) {
 	// log1p(exp(−t·x)) overflows: x = −100, t = 1 is inf in float32, and the
-	// gradient (t·z)/(z+1) with z = inf is NaN (spec §3.4).
+	// gradient (t·z)/(z+1) with z = inf is NaN (docs/semantics.md §3.4).
 	x := leaf(t, []float32{-100, 0, 100})
 	out := ok(t)(functional.SoftMarginLoss(x, f32s(1, 1, 1), functional.None))
 	if v := out.Values(); !math.IsInf(v[0], 1) || math.IsInf(v[1], 0) || v[2] <= 0 || v[2] > 1e-40 {

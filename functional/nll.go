@@ -92,7 +92,7 @@ func nllLossT[T kernels.Float](op string, input, target *tensor.Tensor, cfg conf
 		if err != nil {
 			return nil, err
 		}
-		return []*tensor.Tensor{tensor.FromData(gx, shape)}, nil
+		return []*tensor.Tensor{tensor.MustFromData(gx, shape)}, nil
 	}), nil
 }
 
@@ -231,7 +231,7 @@ func (n *nll[T]) forward(x []T) *tensor.Tensor {
 	if !n.reducedKernel() {
 		out := make([]T, len(n.tgt))
 		kernels.NLLForwardNone(x, n.tgt, n.w, n.g.c, n.g.m, n.ignore, out)
-		return tensor.FromData(out, n.g.noneShape)
+		return tensor.MustFromData(out, n.g.noneShape)
 	}
 	if len(n.tgt) == 0 {
 		n.tw = 0

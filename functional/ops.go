@@ -111,7 +111,7 @@ func opBinaryT[T kernels.Float](kind opBinaryKind, a, b *tensor.Tensor, shape []
 			}
 		}
 	}
-	return tensor.Record(tensor.FromData(out, shape), opBinaryNames[kind].node, []*tensor.Tensor{a, b}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+	return tensor.Record(tensor.MustFromData(out, shape), opBinaryNames[kind].node, []*tensor.Tensor{a, b}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		gv, err := values[T](g, shape)
 		if err != nil {
 			return nil, err
@@ -254,7 +254,7 @@ func opUnaryT[T kernels.Float](kind opUnaryKind, x *tensor.Tensor, s float64) (*
 			out[i] = kernels.ClampMin(v, st)
 		}
 	}
-	return tensor.Record(tensor.FromData(out, shape), opUnaryNames[kind].node, []*tensor.Tensor{x}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+	return tensor.Record(tensor.MustFromData(out, shape), opUnaryNames[kind].node, []*tensor.Tensor{x}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		gv, err := values[T](g, shape)
 		if err != nil {
 			return nil, err
@@ -283,7 +283,7 @@ func opUnaryT[T kernels.Float](kind opUnaryKind, x *tensor.Tensor, s float64) (*
 				}
 			}
 		}
-		return []*tensor.Tensor{tensor.FromData(gx, shape)}, nil
+		return []*tensor.Tensor{tensor.MustFromData(gx, shape)}, nil
 	}), nil
 }
 
@@ -334,7 +334,7 @@ func opTotalT[T kernels.Float](node string, x *tensor.Tensor, mean bool) (*tenso
 		for i := range gx {
 			gx[i] = up.s
 		}
-		return []*tensor.Tensor{tensor.FromData(gx, shape)}, nil
+		return []*tensor.Tensor{tensor.MustFromData(gx, shape)}, nil
 	}), nil
 }
 
@@ -419,7 +419,7 @@ func opAlongT[T kernels.Float](node string, x *tensor.Tensor, p float64, norm bo
 			}
 		}
 	}
-	return tensor.Record(tensor.FromData(out, outShape), node, []*tensor.Tensor{x}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+	return tensor.Record(tensor.MustFromData(out, outShape), node, []*tensor.Tensor{x}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		gv, err := values[T](g, outShape)
 		if err != nil {
 			return nil, err
@@ -436,7 +436,7 @@ func opAlongT[T kernels.Float](node string, x *tensor.Tensor, p float64, norm bo
 				}
 			}
 		}
-		return []*tensor.Tensor{tensor.FromData(gx, shape)}, nil
+		return []*tensor.Tensor{tensor.MustFromData(gx, shape)}, nil
 	}), nil
 }
 
@@ -513,7 +513,7 @@ func opIntOperands(op string, a, b arg) (*tensor.Tensor, *tensor.Tensor, error) 
 		if err != nil {
 			return nil, nil, err
 		}
-		return tensor.FromData(diff, shape), zero, nil
+		return tensor.MustFromData(diff, shape), zero, nil
 	case ai:
 		x, err := a.t.To(b.t.DType())
 		return x, b.t, err

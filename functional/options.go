@@ -1,6 +1,7 @@
 package functional
 
 import (
+	"math/bits"
 	"strings"
 
 	"github.com/torchloss/torchloss"
@@ -14,7 +15,9 @@ import (
 //
 // An option left out takes PyTorch's default for that loss. Passing an
 // option the loss does not have is an error (ErrOption), as an unexpected
-// keyword argument is a TypeError in PyTorch.
+// keyword argument is a TypeError in PyTorch, and so is passing one option
+// twice, even with the same value: two reductions (Sum and Mean), or
+// Margin(1) and Margin(2). A nil Option is ignored.
 type Option interface{ apply(*config) }
 
 // Reduction says how a loss reduces its per-element values: PyTorch's
@@ -212,7 +215,10 @@ func DistanceFunction(f Distance) Option {
 }
 
 // parseOptions applies opts over defaults and checks that each given option
-// is one that op accepts. It validates the reduction against the standard
+// is one that op accepts and is given once: a second option of the same
+// name (two reductions such as Sum and Mean, or Margin twice), even with
+// the same value, is an ErrOption error, as a repeated keyword argument is
+// in Python, rather than the last one silently winning. It validates the reduction against the standard
 // three (and BatchMean where allowBatchMean), mapping PyTorch's deprecated
 // "elementwise_mean" to Mean and the empty Reduction to Mean.
 func parseOptions(op string, accepted optSet, defaults config, opts []Option) (config, error) {
@@ -224,6 +230,9 @@ func parseOptions(op string, accepted optSet, defaults config, opts []Option) (c
 		}
 		o.apply(&c)
 	}
+	if err := checkOnce(op, opts); err != nil {
+		return c, err
+	}
 	if extra := c.set &^ accepted; extra != 0 {
 		var names []string
 		for i, n := range optNames {
@@ -232,6 +241,16 @@ func parseOptions(op string, accepted optSet, defaults config, opts []Option) (c
 			}
 		}
 		return c, torchloss.Errorf(torchloss.ErrOption, op, names[0], "%s() got an unexpected keyword argument %s", op, strings.Join(names, ", "))
+	}
+	// The checks of option values that need no argument, each an option
+	// only one loss takes (accepted above).
+	switch {
+	case c.set&optLabelSmoothing != 0 && c.labelSmoothing > 0 && !(c.labelSmoothing <= 1):
+		return c, torchloss.Errorf(torchloss.ErrOption, op, "label_smoothing", "label_smoothing must be between 0.0 and 1.0. Got: %v", c.labelSmoothing)
+	case c.set&optBeta != 0 && !(c.beta >= 0):
+		return c, torchloss.Errorf(torchloss.ErrOption, op, "beta", "%s does not support negative values for beta. (got %v)", op, c.beta)
+	case c.set&optDelta != 0 && !(c.delta > 0):
+		return c, torchloss.Errorf(torchloss.ErrOption, op, "delta", "%s does not support non-positive values for delta. (got %v)", op, c.delta)
 	}
 	switch c.reduction {
 	case "", "elementwise_mean":
@@ -249,3 +268,42 @@ func parseOptions(op string, accepted optSet, defaults config, opts []Option) (c
 
 // optBatchMean in an accepted set allows the BatchMean reduction (kl_div).
 const optBatchMean optSet = 1 << 31
+
+// optionSet is the option (bit) that o sets.
+func optionSet(o Option) optSet {
+	var c config
+	o.apply(&c)
+	return c.set
+}
+
+// checkOnce returns an ErrOption error naming op if an option is given twice
+// in opts.
+func checkOnce(op string, opts []Option) error {
+	var seen optSet
+	for _, o := range opts {
+		if o == nil {
+			continue
+		}
+		s := optionSet(o)
+		if dup := seen & s; dup != 0 {
+			name := optNames[bits.TrailingZeros32(uint32(dup))]
+			return torchloss.Errorf(torchloss.ErrOption, op, name, "%s() got multiple values for keyword argument '%s'", op, name)
+		}
+		seen |= s
+	}
+	return nil
+}
+
+// replaceOption returns a copy of opts with o in place of the option of the
+// same name (if any): how a loss re-calls itself or another loss with one
+// option changed.
+func replaceOption(opts []Option, o Option) []Option {
+	s := optionSet(o)
+	out := make([]Option, 0, len(opts)+1)
+	for _, p := range opts {
+		if p != nil && optionSet(p)&s == 0 {
+			out = append(out, p)
+		}
+	}
+	return append(out, o)
+}

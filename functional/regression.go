@@ -154,9 +154,6 @@ func SmoothL1Loss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor,
 		// torch.nn.functional.smooth_l1_loss calls l1_loss for beta == 0.
 		return L1Loss(input, target, cfg.reduction)
 	}
-	if !(cfg.beta >= 0) {
-		return nil, torchloss.Errorf(torchloss.ErrOption, op, "beta", "smooth_l1_loss does not support negative values for beta. (got %v)", cfg.beta)
-	}
 	return dispatch(dt,
 		func() (*tensor.Tensor, error) {
 			return smoothL1T[float32](input, target, x, y, shape, cfg.reduction, cfg.beta)
@@ -235,9 +232,6 @@ func HuberLoss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, er
 	cfg, x, y, dt, shape, err := regressionArgs(op, input, target, opts)
 	if err != nil {
 		return nil, err
-	}
-	if !(cfg.delta > 0) {
-		return nil, torchloss.Errorf(torchloss.ErrOption, op, "delta", "huber_loss does not support non-positive values for delta. (got %v)", cfg.delta)
 	}
 	if !input.DType().IsFloat() {
 		return nil, torchloss.Errorf(torchloss.ErrDType, op, "input", "result type %v can't be cast to the desired output type %v (huber_loss writes the loss in input's dtype)", dt, input.DType())
@@ -474,7 +468,7 @@ func weightedT[P, W, T kernels.Float](op string, input, target, xt, yt, w, wv *t
 	var out *tensor.Tensor
 	switch {
 	case r == None:
-		out = tensor.FromData(e, shape)
+		out = tensor.MustFromData(e, shape)
 	case r == Sum:
 		out = tensor.Scalar(kernels.Sum(e))
 	case spec.byWeight:
@@ -551,13 +545,13 @@ func addScalar(t *tensor.Tensor, c float64) *tensor.Tensor {
 		for i, v := range s {
 			out[i] = v + float32(c)
 		}
-		return tensor.FromData(out, t.Shape())
+		return tensor.MustFromData(out, t.Shape())
 	default:
 		s := tensor.Data[float64](t)
 		out := make([]float64, len(s))
 		for i, v := range s {
 			out[i] = v + c
 		}
-		return tensor.FromData(out, t.Shape())
+		return tensor.MustFromData(out, t.Shape())
 	}
 }

@@ -25,7 +25,7 @@ func leaf64(t *testing.T, data []float64, shape ...int) *tensor.Tensor {
 }
 
 // TestRegressionValues checks outputs and input gradients (g = 1) against
-// values worked out by hand from the formulas of PYTORCH_LOSSES.md §3.1-3.3.
+// values worked out by hand from the formulas of docs/semantics.md §3.1-3.3.
 // x − y = [0, 1, −2, 0.5, 2] throughout (all exact in binary).
 func TestRegressionValues(t *testing.T) {
 	x := []float64{0, 1, -2, 0.5, 3}
@@ -100,7 +100,7 @@ func TestRegressionValues(t *testing.T) {
 }
 
 // TestRegressionWeighted checks the weighted means: Σ(ℓ·w)/Σw for
-// mse_loss, Σ(ℓ·w)/n for huber_loss (PYTORCH_LOSSES.md §3.1, §3.3).
+// mse_loss, Σ(ℓ·w)/n for huber_loss (docs/semantics.md §3.1, §3.3).
 func TestRegressionWeighted(t *testing.T) {
 	x := tensor.MustNew([]float64{0, 1, -2, 0.5})
 	y := tensor.MustNew([]float64{0, 0, 0, 0})
@@ -227,7 +227,7 @@ func TestRegressionNumericalGrad(t *testing.T) {
 }
 
 // TestRegressionEmpty: an empty input gives NaN for mean and 0 for sum
-// (PYTORCH_LOSSES.md §1.2).
+// (docs/semantics.md §1.2).
 func TestRegressionEmpty(t *testing.T) {
 	e := func() *tensor.Tensor { z, _ := tensor.Zeros(tensor.Float32, 0, 3); return z }
 	for name, fn := range map[string]lossFn{"mse": MSELoss, "smooth_l1": SmoothL1Loss, "huber": HuberLoss} {
@@ -358,7 +358,7 @@ func TestRegressionErrors(t *testing.T) {
 	}
 }
 
-// TestLegacyReduction covers the 9 combinations of PYTORCH_LOSSES.md §4
+// TestLegacyReduction covers the 9 combinations of docs/semantics.md §4
 // (nil is Python's None).
 func TestLegacyReduction(t *testing.T) {
 	tr, fa := true, false

@@ -74,6 +74,9 @@ func scaledT[T kernels.Float](num *tensor.Tensor, total float64) (*tensor.Tensor
 // shardOptions rejects a reduction other than Mean (a shard computes its
 // part of the mean) and returns opts with the reduction set to r.
 func shardOptions(op string, opts []Option, r Reduction) ([]Option, config, error) {
+	if err := checkOnce(op, opts); err != nil {
+		return nil, config{}, err
+	}
 	var c config
 	for _, o := range opts {
 		if o != nil {
@@ -83,7 +86,7 @@ func shardOptions(op string, opts []Option, r Reduction) ([]Option, config, erro
 	if c.set&optReduction != 0 && c.reduction != "" && c.reduction != Mean && c.reduction != BatchMean {
 		return nil, c, torchloss.Errorf(torchloss.ErrOption, op, "reduction", "a mean shard computes the mean reduction, not %q", c.reduction)
 	}
-	return append(append([]Option{}, opts...), r), c, nil
+	return replaceOption(opts, r), c, nil
 }
 
 // classDenominator is the divisor of nll_loss's and cross_entropy's mean with

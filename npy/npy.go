@@ -67,13 +67,13 @@ func Read(r io.Reader) (*tensor.Tensor, error) {
 		for i := range v {
 			v[i] = math.Float32frombits(order.Uint32(payload[4*i:]))
 		}
-		t = tensor.FromData(v, shape)
+		t = tensor.MustFromData(v, shape)
 	case kind == 'f' && size == "8":
 		v := make([]float64, n)
 		for i := range v {
 			v[i] = math.Float64frombits(order.Uint64(payload[8*i:]))
 		}
-		t = tensor.FromData(v, shape)
+		t = tensor.MustFromData(v, shape)
 	case kind == 'i' || kind == 'u':
 		v := make([]int64, n)
 		w := len(payload) / max(n, 1)
@@ -92,13 +92,13 @@ func Read(r io.Reader) (*tensor.Tensor, error) {
 				v[i] = int64(b[0])
 			}
 		}
-		t = tensor.FromData(v, shape)
+		t = tensor.MustFromData(v, shape)
 	case kind == 'b':
 		v := make([]bool, n)
 		for i := range v {
 			v[i] = payload[i] != 0
 		}
-		t = tensor.FromData(v, shape)
+		t = tensor.MustFromData(v, shape)
 	}
 	if h.Fortran && len(shape) > 1 {
 		t = fromFortran(t, shape)
@@ -162,13 +162,13 @@ func fromFortran(t *tensor.Tensor, shape []int) *tensor.Tensor {
 	}
 	switch t.DType() {
 	case tensor.Float32:
-		return tensor.FromData(permute(t.Float32s(), idx), shape)
+		return tensor.MustFromData(permute(t.Float32s(), idx), shape)
 	case tensor.Float64:
-		return tensor.FromData(permute(t.Float64s(), idx), shape)
+		return tensor.MustFromData(permute(t.Float64s(), idx), shape)
 	case tensor.Int64:
-		return tensor.FromData(permute(t.Int64s(), idx), shape)
+		return tensor.MustFromData(permute(t.Int64s(), idx), shape)
 	default:
-		return tensor.FromData(permute(t.Bools(), idx), shape)
+		return tensor.MustFromData(permute(t.Bools(), idx), shape)
 	}
 }
 

@@ -2,6 +2,7 @@ package tensor
 
 import (
 	"slices"
+	"sync/atomic"
 
 	"github.com/torchloss/torchloss"
 )
@@ -46,6 +47,12 @@ type Node struct {
 	// terms of its output, for a consumer's Through (UnaryNone: not
 	// described).
 	Unary UnaryGrad
+	// Retainable says that the backward keeps no tensor of the forward
+	// (PyTorch saves none for this node, e.g. ViewBackward0), so that it
+	// may run again after a backward pass freed its graph.
+	Retainable bool
+
+	freed atomic.Bool // a backward pass without RetainGraph ran through it
 }
 
 // UnaryGrad describes the backward of a unary elementwise node in terms of
@@ -130,10 +137,29 @@ func Record(out *Tensor, name string, inputs []*Tensor, backward func(grad *Tens
 	return out
 }
 
+// A BackwardOption is an option of Backward and BackwardWith: RetainGraph.
+type BackwardOption interface{ backwardOption() }
+
+// RetainGraph(true) keeps the graph for another backward pass, like
+// PyTorch's retain_graph=True: loss.Backward(tensor.RetainGraph(true)).
+// Without it a backward pass frees the graph it ran through, as PyTorch
+// frees the tensors its nodes saved, and a later pass through any of those
+// nodes fails with ErrGrad ("Trying to backward through the graph a second
+// time") before computing anything, instead of adding the gradients again.
+// Nodes that keep no tensor of the forward (the view operations) may be
+// run again, as in PyTorch. Giving the option twice is an ErrOption error.
+type RetainGraph bool
+
+func (RetainGraph) backwardOption() {}
+
 // Backward computes the gradient of a scalar (one-element) tensor with
 // respect to every leaf it depends on that requires a gradient, and adds it to
-// their Grad, like PyTorch's loss.backward().
-func (t *Tensor) Backward() error {
+// their Grad, like PyTorch's loss.backward(). It frees the graph unless
+// given RetainGraph(true).
+func (t *Tensor) Backward(opts ...BackwardOption) error {
+	if t == nil {
+		return torchloss.Errorf(torchloss.ErrValue, "backward", "", "expected a tensor, got nil")
+	}
 	if t.Numel() != 1 {
 		return torchloss.Errorf(torchloss.ErrGrad, "backward", "", "grad can be implicitly created only for scalar outputs (the tensor has shape %v)", t.shape)
 	}
@@ -141,7 +167,7 @@ func (t *Tensor) Backward() error {
 	if err != nil {
 		return err
 	}
-	return t.BackwardWith(ones)
+	return t.BackwardWith(ones, opts...)
 }
 
 // BackwardWith is Backward with an upstream gradient grad of t's shape:
@@ -149,7 +175,14 @@ func (t *Tensor) Backward() error {
 // ordering the graph it counts each tensor's consumers, and lets a node
 // that offers Through skip the node of an input it alone consumes (see
 // Node.Through); the results are those of running every node.
-func (t *Tensor) BackwardWith(grad *Tensor) error {
+func (t *Tensor) BackwardWith(grad *Tensor, opts ...BackwardOption) error {
+	if t == nil || grad == nil {
+		arg := ""
+		if t != nil {
+			arg = "grad"
+		}
+		return torchloss.Errorf(torchloss.ErrValue, "backward", arg, "expected a tensor, got nil")
+	}
 	if !t.requiresGrad {
 		return torchloss.Errorf(torchloss.ErrGrad, "backward", "", "element 0 of tensors does not require grad and does not have a grad_fn")
 	}
@@ -159,7 +192,11 @@ func (t *Tensor) BackwardWith(grad *Tensor) error {
 	if !grad.dtype.IsFloat() {
 		return torchloss.Errorf(torchloss.ErrDType, "backward", "grad", "expected a floating-point gradient, got %v", grad.dtype)
 	}
-	grad, err := grad.To(t.dtype)
+	retain, err := retainGraph(opts)
+	if err != nil {
+		return err
+	}
+	grad, err = grad.To(t.dtype)
 	if err != nil {
 		return err
 	}
@@ -175,6 +212,7 @@ func (t *Tensor) BackwardWith(grad *Tensor) error {
 	var order []*Tensor
 	seen := map[*Tensor]bool{}
 	consumers := map[*Tensor]int{}
+	freed := false
 	var visit func(x *Tensor)
 	visit = func(x *Tensor) {
 		if seen[x] {
@@ -182,6 +220,7 @@ func (t *Tensor) BackwardWith(grad *Tensor) error {
 		}
 		seen[x] = true
 		if x.node != nil {
+			freed = freed || x.node.freed.Load() && !x.node.Retainable
 			for _, in := range x.node.Inputs {
 				if in != nil {
 					consumers[in]++
@@ -192,6 +231,18 @@ func (t *Tensor) BackwardWith(grad *Tensor) error {
 		order = append(order, x)
 	}
 	visit(t)
+	if freed {
+		return torchloss.Errorf(torchloss.ErrGrad, "backward", "", "Trying to backward through the graph a second time (or directly access saved tensors after they have already been freed). Saved intermediate values of the graph are freed when you call Backward. Pass tensor.RetainGraph(true) to the first Backward if you need to backward through the graph a second time")
+	}
+	if !retain {
+		// Freed up front, as PyTorch frees each node as it runs: a pass
+		// that fails part way has consumed the graph as well.
+		for _, x := range order {
+			if x.node != nil {
+				x.node.freed.Store(true)
+			}
+		}
+	}
 	grads := map[*Tensor]*Tensor{t: grad}
 	owned := map[*Tensor]bool{} // grads[x] is a fresh tensor nothing else holds
 	// through[x]: the result of x's node's backward, computed by its
@@ -297,4 +348,20 @@ func (t *Tensor) BackwardWith(grad *Tensor) error {
 		delete(grads, x)
 	}
 	return nil
+}
+
+// retainGraph reads the options of a backward pass.
+func retainGraph(opts []BackwardOption) (bool, error) {
+	retain, given := false, false
+	for _, o := range opts {
+		switch o := o.(type) {
+		case nil:
+		case RetainGraph:
+			if given {
+				return false, torchloss.Errorf(torchloss.ErrOption, "backward", "retain_graph", "backward() got multiple values for keyword argument 'retain_graph'")
+			}
+			retain, given = bool(o), true
+		}
+	}
+	return retain, nil
 }

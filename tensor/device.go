@@ -263,13 +263,7 @@ func (t *Tensor) ToDevice(d Device) (*Tensor, error) {
 		return nil, err
 	}
 	from := t.device
-	return Record(out, "ToCopyBackward0", []*Tensor{t}, func(g *Tensor) ([]*Tensor, error) {
-		gi, err := g.ToDevice(from)
-		if err != nil {
-			return nil, err
-		}
-		return []*Tensor{gi}, nil
-	}), nil
+	return recordView(out, "ToCopyBackward0", t, func(g *Tensor) (*Tensor, error) { return g.ToDevice(from) }), nil
 }
 
 // ToCUDA returns t on the GPU (t itself if it is there already), like

@@ -58,7 +58,14 @@ func TestFakeDeviceRoundTrip(t *testing.T) {
 		if h.Device() != tensor.CPU || !slices.Equal(h.Values(), x.Values()) {
 			t.Fatalf("round trip: %v, want %v", h.Values(), x.Values())
 		}
-		if d.String() != strings.TrimSuffix(x.String(), ")")+", device='cuda:0')" {
+		// PyTorch's suffix order: the device first, after the data.
+		hs := x.String()
+		end := strings.LastIndex(hs, "]") + 1
+		if x.Dim() == 0 {
+			end = strings.Index(hs, ")")
+		}
+		want := hs[:end] + ", device='cuda:0'" + hs[end:]
+		if d.String() != want {
 			t.Fatalf("String: %s (host %s)", d, x)
 		}
 		if y, _ := d.To(tensor.Float64); y.Device() != tensor.CUDA {

@@ -43,7 +43,7 @@ func (g *Generator) fillFloat32(shape []int, f func(r *rand.Rand) float64) (*Ten
 		data[i] = float32(f(g.r))
 	}
 	g.mu.Unlock()
-	return FromData(data, shape), nil
+	return FromData(data, shape)
 }
 
 // Randn returns a float32 tensor of standard normal samples, like
@@ -87,7 +87,7 @@ func (g *Generator) RandInt(low, high int64, shape ...int) (*Tensor, error) {
 		data[i] = low + g.r.Int64N(high-low)
 	}
 	g.mu.Unlock()
-	return FromData(data, shape), nil
+	return FromData(data, shape)
 }
 
 // Randn draws from the default generator (see ManualSeed).

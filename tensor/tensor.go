@@ -16,7 +16,6 @@ package tensor
 import (
 	"fmt"
 	"math"
-	"strings"
 	"sync"
 
 	"github.com/torchloss/torchloss"
@@ -46,6 +45,18 @@ type Tensor struct {
 // dimension is negative (ErrShape) or the product overflows int or exceeds
 // MaxElements (ErrLimit).
 func Numel(shape []int) (int, error) {
+	n, err := shapeNumel(shape)
+	if err != nil {
+		return 0, err
+	}
+	if err := CheckElements("tensor", "shape", n, fmt.Sprintf("shape %v", shape)); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// shapeNumel is Numel without the MaxElements check.
+func shapeNumel(shape []int) (int, error) {
 	n := 1
 	for _, d := range shape {
 		if d < 0 {
@@ -55,9 +66,6 @@ func Numel(shape []int) (int, error) {
 			return 0, torchloss.Errorf(torchloss.ErrLimit, "tensor", "shape", "the element count of %v overflows int", shape)
 		}
 		n *= d
-	}
-	if err := CheckElements("tensor", "shape", n, fmt.Sprintf("shape %v", shape)); err != nil {
-		return 0, err
 	}
 	return n, nil
 }
@@ -151,10 +159,32 @@ func fromStorage(dtype DType, shape []int, data any) (*Tensor, error) {
 	return &Tensor{dtype: dtype, shape: append([]int{}, shape...), data: data}, nil
 }
 
-// FromData wraps a slice as a tensor of the given shape, like New, for
-// callers that hold the element type only as a type parameter.
-func FromData[T Elem](data []T, shape []int) *Tensor {
-	return &Tensor{dtype: DTypeOf[T](), shape: append([]int{}, shape...), data: data}
+// FromData wraps a slice as a tensor of the given shape, taken as given
+// (nil or empty: a 0-d tensor), for callers that hold the shape as a slice.
+// Like New it returns an error if a dimension is negative (ErrShape), if the
+// product of the shape overflows int (ErrLimit), or if data does not hold
+// exactly that many values (ErrShape). It does not apply MaxElements: it
+// allocates nothing. The slice is used as the tensor's storage, not copied.
+func FromData[T Elem](data []T, shape []int) (*Tensor, error) {
+	n, err := shapeNumel(shape)
+	if err != nil {
+		return nil, err
+	}
+	if n != len(data) {
+		return nil, torchloss.Errorf(torchloss.ErrShape, "tensor", "data", "%d values do not fill shape %v (%d elements)", len(data), shape, n)
+	}
+	return &Tensor{dtype: DTypeOf[T](), shape: append([]int{}, shape...), data: data}, nil
+}
+
+// MustFromData is FromData for an operation's result, whose data the
+// operation sized from the shape itself: it panics on error, which can only
+// be a bug in the caller.
+func MustFromData[T Elem](data []T, shape []int) *Tensor {
+	t, err := FromData(data, shape)
+	if err != nil {
+		panic(err)
+	}
+	return t
 }
 
 // DType returns the element type.
@@ -251,20 +281,6 @@ func (t *Tensor) Item() (float64, error) {
 	return t.Values()[0], nil
 }
 
-// Reshape returns a tensor sharing t's data with a new shape of the same
-// element count. It records no autograd node: use it on data, not inside a
-// differentiable computation.
-func (t *Tensor) Reshape(shape ...int) (*Tensor, error) {
-	n, err := Numel(shape)
-	if err != nil {
-		return nil, err
-	}
-	if n != t.Numel() {
-		return nil, torchloss.Errorf(torchloss.ErrShape, "reshape", "shape", "shape %v is invalid for input of size %d", shape, t.Numel())
-	}
-	return &Tensor{dtype: t.dtype, shape: append([]int{}, shape...), data: t.data, device: t.device, dev: t.dev}, nil
-}
-
 // Clone returns a deep copy of t's data, with no autograd history, on t's
 // device. It panics if a device copy fails (device memory exhausted or
 // freed); use CloneErr to get the error.
@@ -336,68 +352,4 @@ func (t *Tensor) To(dtype DType) (*Tensor, error) {
 		}
 	}
 	return out, nil
-}
-
-// String formats the tensor like PyTorch's repr, e.g. tensor([1., 2.]);
-// a device tensor is copied to the host to be printed and ends with
-// device='cuda:0'.
-func (t *Tensor) String() string {
-	var b strings.Builder
-	b.WriteString("tensor(")
-	vals := t.Values()
-	if t.device != CPU {
-		h, err := download(t)
-		if err != nil {
-			return "tensor(<" + err.Error() + ">)"
-		}
-		vals = h.Values()
-	}
-	format := func(i int) string {
-		switch t.dtype {
-		case Int64:
-			return fmt.Sprint(int64(vals[i]))
-		case Bool:
-			return fmt.Sprint(vals[i] != 0)
-		default:
-			return fmt.Sprintf("%.4f", vals[i])
-		}
-	}
-	var rec func(dim, off int)
-	rec = func(dim, off int) {
-		if dim == len(t.shape) {
-			b.WriteString(format(off))
-			return
-		}
-		b.WriteString("[")
-		stride := 1
-		for _, d := range t.shape[dim+1:] {
-			stride *= d
-		}
-		for i := 0; i < t.shape[dim]; i++ {
-			if i > 0 {
-				b.WriteString(",")
-				if dim < len(t.shape)-1 {
-					b.WriteString("\n" + strings.Repeat(" ", 8+dim))
-				} else {
-					b.WriteString(" ")
-				}
-			}
-			rec(dim+1, off+i*stride)
-		}
-		b.WriteString("]")
-	}
-	rec(0, 0)
-	if t.dtype != Float32 && t.dtype != Int64 {
-		b.WriteString(", dtype=" + t.dtype.String())
-	}
-	if t.device == CUDA {
-		b.WriteString(", device='cuda:0'")
-	}
-	if t.node != nil {
-		b.WriteString(", grad_fn=<" + t.node.Name + ">")
-	} else if t.requiresGrad {
-		b.WriteString(", requires_grad=True")
-	}
-	b.WriteString(")")
-	return b.String()
 }

@@ -73,6 +73,35 @@ func TestNewChecksShape(t *testing.T) {
 	}
 }
 
+// TestFromDataChecksShape: FromData validates like New (issue 13 item 8:
+// three values for a shape of five made a tensor whose losses were silently
+// wrong, and [1<<32, 1<<32] had one element).
+func TestFromDataChecksShape(t *testing.T) {
+	for _, tc := range []struct {
+		data  []float32
+		shape []int
+		kind  error
+	}{
+		{[]float32{1, 2, 3}, []int{5}, torchloss.ErrShape},
+		{[]float32{1, 2, 3}, []int{4, 3}, torchloss.ErrShape},
+		{[]float32{1}, []int{1 << 32, 1 << 32}, torchloss.ErrLimit},
+		{[]float32{}, []int{-1}, torchloss.ErrShape},
+		{[]float32{1, 2}, nil, torchloss.ErrShape}, // nil shape: 0-d, one value
+	} {
+		if x, err := FromData(tc.data, tc.shape); !errors.Is(err, tc.kind) {
+			t.Errorf("FromData(%d values, %v) = %v, %v; want %v", len(tc.data), tc.shape, x, err, tc.kind)
+		}
+	}
+	x, err := FromData([]int64{7}, nil)
+	if err != nil || x.Dim() != 0 || x.Numel() != 1 {
+		t.Errorf("FromData(1 value, nil) = %v, %v; want a 0-d tensor", x, err)
+	}
+	x, err = FromData([]float64{1, 2, 3, 4, 5, 6}, []int{2, 3})
+	if err != nil || !reflect.DeepEqual(x.Shape(), []int{2, 3}) {
+		t.Errorf("FromData(6 values, (2,3)) = %v, %v", x, err)
+	}
+}
+
 // TestBackwardAccumulates builds y = f(x) with a node whose gradient is 2·g
 // and checks that two backward passes accumulate into the leaf, and that a
 // tensor used twice receives the sum of both gradients.
@@ -94,7 +123,7 @@ func TestBackwardAccumulates(t *testing.T) {
 		v := g.Float64s()[0]
 		return []*Tensor{MustNew([]float64{v, v}, 2), MustNew([]float64{v, v}, 2)}, nil
 	})
-	if err := z.Backward(); err != nil {
+	if err := z.Backward(RetainGraph(true)); err != nil {
 		t.Fatal(err)
 	}
 	if got := x.Grad().Float64s(); !reflect.DeepEqual(got, []float64{4, 4}) {

@@ -1,5 +1,5 @@
 // Package bench defines torchloss's benchmark workloads (the training steps
-// of /work/shared/bench/WORKLOADS.md, mirrored by bench/torch_bench.py) and
+// of bench/WORKLOADS.md, mirrored by bench/torch_bench.py) and
 // times them: `torchloss bench` and the testing.B benchmarks of this package
 // both run them.
 //
@@ -23,7 +23,7 @@ import (
 // M is the element count of the elementwise workloads, 2^22.
 const M = 1 << 22
 
-// Workload is one benchmark: a name from WORKLOADS.md and a constructor of
+// Workload is one benchmark: a name from bench/WORKLOADS.md and a constructor of
 // its step at a batch scale.
 type Workload struct {
 	Name string
@@ -33,7 +33,7 @@ type Workload struct {
 	Setup func(scale int) (step func() error, elems int, err error)
 }
 
-// Workloads returns the 14 workloads in WORKLOADS.md's order.
+// Workloads returns the 14 CPU workloads in bench/WORKLOADS.md's order.
 func Workloads() []Workload { return workloads }
 
 // Find returns the workload called name.

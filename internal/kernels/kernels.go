@@ -95,8 +95,8 @@ func ceilLog2(x int) int {
 // Sum returns the sum of x in the order PyTorch's CPU sum kernel uses for a
 // contiguous tensor (aten/src/ATen/native/cpu/SumKernel.cpp, the AVX2 kernel:
 // 8 float32 or 4 float64 lanes, four columns, a multi-level cascade), so that
-// float32 means and sums agree with PyTorch's bit for bit where the spec
-// verified the algorithm (PYTORCH_LOSSES.md §1.3). On amd64 with AVX2 the
+// float32 means and sums agree with PyTorch's bit for bit where that
+// algorithm was verified (docs/semantics.md §1.3). On amd64 with AVX2 the
 // float32 row additions run in assembly (addRows32), in the same order.
 func Sum[T Float](x []T) T {
 	src := rowSource[T]{x: x}

@@ -17,8 +17,8 @@ func sumInput[T Float](n int) []T {
 }
 
 // TestSumMatchesTorch checks Sum bit for bit against torch.sum of the same
-// data (PyTorch 1.13, CPU, one thread; the spec verified the algorithm on
-// 2.11 for the same sizes).
+// data (PyTorch 1.13, CPU, one thread; the algorithm was verified on 2.11
+// for the same sizes, docs/semantics.md §1.3).
 func TestSumMatchesTorch(t *testing.T) {
 	cases := []struct {
 		n        int
