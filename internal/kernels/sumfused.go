@@ -1,12 +1,12 @@
 package kernels
 
-import "unsafe"
-
 // This file is the fused loss-and-sum of the elementwise losses whose
 // per-element loss would otherwise be written out only to be summed: the
 // loss of each element is computed, added to Sum's column accumulators in
 // Sum's order (sumCascade) and its gradient written, in one pass, so the sum
 // is bit for bit Sum of the per-element losses.
+
+import "unsafe"
 
 // rowKind says what a rowSource delivers.
 type rowKind uint8
