@@ -3,6 +3,7 @@ package conformance
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/torchloss/torchloss/internal/losses"
@@ -14,7 +15,7 @@ import (
 // is differentiable only as class probabilities (a float tensor).
 func Differentiable(fn string) []string {
 	if l := losses.Lookup(fn); l != nil {
-		return l.Differentiable
+		return slices.Clone(l.Differentiable)
 	}
 	return nil
 }
