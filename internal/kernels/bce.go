@@ -517,6 +517,7 @@ func BCEWLVec[T Float](x, y, pw []T, off int, out, e1, e2, gx []T, u T, n int) {
 	bceWLVecGeneric(x, y, pw, off, out, e1, e2, gx, u, n)
 }
 
+// sub is s[i:j], nil for a nil s (an optional output).
 func sub[T any](s []T, i, j int) []T {
 	if s == nil {
 		return nil

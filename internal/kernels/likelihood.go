@@ -140,13 +140,13 @@ func poissonVec32(full bool, x, t, out, e, a, b []float32, u float32, gx []float
 	i := 0
 	for ; i+8 <= n; i += vecBlock {
 		j := min(i+vecBlock, n&^7)
-		if poissonAVX2(x[i:j], t[i:j], out[i:j], sub32(gx, i, j), u, full, &poissonTab) {
-			poissonNLLLogInputVecGeneric(full, x[i:j], t[i:j], out[i:j], e[i:j], a[i:j], b[i:j], u, sub32(gx, i, j))
+		if poissonAVX2(x[i:j], t[i:j], out[i:j], sub(gx, i, j), u, full, &poissonTab) {
+			poissonNLLLogInputVecGeneric(full, x[i:j], t[i:j], out[i:j], e[i:j], a[i:j], b[i:j], u, sub(gx, i, j))
 		}
 	}
 	i = n &^ 7
 	if i < n {
-		poissonNLLLogInputVecGeneric(full, x[i:], t[i:], out[i:], e[i:n], a[i:n], b[i:n], u, sub32(gx, i, n))
+		poissonNLLLogInputVecGeneric(full, x[i:], t[i:], out[i:], e[i:n], a[i:n], b[i:n], u, sub(gx, i, n))
 	}
 }
 
@@ -513,21 +513,14 @@ func klDivVec32(x, t, out, lt, gx []float32, negu float32) {
 	i := 0
 	for ; i+8 <= n; i += vecBlock {
 		j := min(i+vecBlock, n&^7)
-		if klDivAVX2(x[i:j], t[i:j], out[i:j], sub32(gx, i, j), negu) {
-			klDivVecGeneric(x[i:j], t[i:j], out[i:j], lt[i:j], sub32(gx, i, j), -negu)
+		if klDivAVX2(x[i:j], t[i:j], out[i:j], sub(gx, i, j), negu) {
+			klDivVecGeneric(x[i:j], t[i:j], out[i:j], lt[i:j], sub(gx, i, j), -negu)
 		}
 	}
 	i = n &^ 7
 	if i < n {
-		klDivVecGeneric(x[i:], t[i:], out[i:], lt[i:], sub32(gx, i, n), -negu)
+		klDivVecGeneric(x[i:], t[i:], out[i:], lt[i:], sub(gx, i, n), -negu)
 	}
-}
-
-func sub32(s []float32, i, j int) []float32 {
-	if s == nil {
-		return nil
-	}
-	return s[i:j]
 }
 
 // klDivVecGeneric is KLDivVec's pure-Go reference.
