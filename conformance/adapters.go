@@ -38,8 +38,9 @@ func triple(fn lossOf3, a, b, d string) Adapter {
 	}
 }
 
-// special are the adapters of the losses with arguments that may be Go
-// values (the table's Also functions).
+// special are the adapters of the losses whose arguments do not map one to
+// one to tensors and options: lengths or a variance that may be Go values
+// (the table's Also functions).
 var special = map[string]Adapter{
 	"ctc_loss":          ctcLoss,
 	"gaussian_nll_loss": gaussianNLLLoss,
@@ -47,13 +48,12 @@ var special = map[string]Adapter{
 
 func init() {
 	for _, l := range losses.Table {
-		if len(l.Also) > 0 {
-			a := special[l.Name]
-			if a == nil {
-				panic("conformance: no adapter for " + l.Name)
-			}
+		if a := special[l.Name]; a != nil {
 			register(l.Name, a)
 			continue
+		}
+		if len(l.Also) > 0 {
+			panic("conformance: no adapter in special for " + l.Name)
 		}
 		switch fn := lossFuncs[l.Name].(type) {
 		case lossOf2:

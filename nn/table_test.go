@@ -4,6 +4,8 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/torchloss/torchloss/internal/losses"
@@ -12,12 +14,23 @@ import (
 // TestModulesCoverTable checks that every loss of the table has its module
 // here: a type of the table's Module name and its constructor New<Module>.
 func TestModulesCoverTable(t *testing.T) {
-	f, err := parser.ParseFile(token.NewFileSet(), "nn.go", nil, 0)
+	names, err := filepath.Glob("*.go")
 	if err != nil {
 		t.Fatal(err)
 	}
+	var decls []ast.Decl
+	for _, name := range names {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		decls = append(decls, f.Decls...)
+	}
 	decl := map[string]bool{}
-	for _, d := range f.Decls {
+	for _, d := range decls {
 		switch d := d.(type) {
 		case *ast.FuncDecl:
 			if d.Recv == nil {
@@ -33,7 +46,7 @@ func TestModulesCoverTable(t *testing.T) {
 	}
 	for _, l := range losses.Table {
 		if !decl[l.Module] || !decl["New"+l.Module] {
-			t.Errorf("%s: no type %s or func New%s in nn.go", l.Name, l.Module, l.Module)
+			t.Errorf("%s: no type %s or func New%s in package nn", l.Name, l.Module, l.Module)
 		}
 	}
 }

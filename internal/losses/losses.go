@@ -186,7 +186,15 @@ var Table = []Loss{
 		Args: []string{"anchor", "positive", "negative"}, Differentiable: []string{"anchor", "positive", "negative"},
 		Options:  []Option{{"distance_function", nil}, {"margin", 1.0}, {"swap", false}},
 		Backward: composite("ClampMinBackward0")},
-	// linear_cross_entropy (issue 14) takes its row here when it lands.
+	// linear_cross_entropy (issue 14) takes its row here when it lands
+	// (with its adapter in conformance/adapters.go's special, a figure in
+	// cmd/torchloss/plot.go and a call in functional/table_test.go):
+	//
+	//	{Name: "linear_cross_entropy", Func: "LinearCrossEntropy", Module: "LinearCrossEntropyLoss",
+	//		Args: []string{"input", "linear_weight", "target"},
+	//		Differentiable: []string{"input", "linear_weight", "target", "linear_bias"},
+	//		Options: []Option{{"linear_bias", nil}, {"weight", nil}, {"ignore_index", ignoreIndex}, {"label_smoothing", 0.0}},
+	//		Backward: explicit("LinearCrossEntropyBackward0")},
 }
 
 var byName = func() map[string]*Loss {
