@@ -34,13 +34,13 @@ type ctcPlan struct {
 	targetLengths []int64
 }
 
-// ctcCovers reports whether the fused ctc_loss may handle a call (before
-// the values are read): a batched (T, N, C) float log_probs, int64 targets
-// (padded (N, S) or concatenated), int64 lengths on either device, blank,
-// zero_infinity and reductions mean, sum and none. Unbatched inputs and
-// non-int64 targets fall back.
-func ctcCovers(args []*tensor.Tensor, o *devhook.Options) bool {
-	if len(args) != 4 || !o.Only("reduction", "blank", "zero_infinity") || !reductionOK(o) {
+// ctcCovers reports whether the kernel's layout may fit a checked
+// ctc_loss call (before the values are read): a batched (T, N, C) float
+// log_probs, int64 targets (padded (N, S) or concatenated), reductions
+// mean, sum and none. Unbatched inputs are declined.
+func ctcCovers(c *devhook.Call) bool {
+	args := c.Args
+	if len(args) != 4 || !reductionOK(&c.Options) {
 		return false
 	}
 	for _, a := range args {
@@ -52,49 +52,26 @@ func ctcCovers(args []*tensor.Tensor, o *devhook.Options) bool {
 	if lp.Device() != tensor.CUDA || tg.Device() != tensor.CUDA || !lp.DType().IsFloat() || lp.Dim() != 3 || lp.Numel() == 0 {
 		return false
 	}
-	if tg.DType() != tensor.Int64 || tg.Dim() < 1 || tg.Dim() > 2 {
-		return false
-	}
-	return args[2].DType() == tensor.Int64 && args[3].DType() == tensor.Int64
+	return tg.DType() == tensor.Int64 && tg.Dim() >= 1 && tg.Dim() <= 2
 }
 
-// ctcValidate reads the targets and lengths (to the host when they are on
-// the device: they are small) and applies the CPU's checks; ok is false for
-// any call the CPU would reject (it then runs and says why) or whose tables
-// exceed tensor.MaxElements. The labels must lie in [0, C) and differ from
-// the blank, as on the CPU.
-func ctcValidate(lp, targets *tensor.Tensor, il, tl []int64, blank int64) (plan *ctcPlan, ok bool) {
+// ctcLayout lays out a checked call (functional's ctcCheck: shapes,
+// lengths, blank) for the kernel from the targets and lengths on the host.
+// ok is false for labels the kernel cannot index (outside [0, C) or the
+// blank: the host path then reports them) and for tables beyond
+// tensor.MaxElements.
+func ctcLayout(lp, targets *tensor.Tensor, il, tl []int64, blank int64) (plan *ctcPlan, ok bool) {
 	shape := lp.Shape()
 	steps, n, c := shape[0], shape[1], shape[2]
-	if blank < 0 || blank >= int64(c) || len(il) != n || len(tl) != n {
-		return nil, false
-	}
 	ts := targets.Shape()
 	data := targets.Int64s()
 	offsets := make([]int, n)
-	if len(ts) == 1 {
-		pos := 0
-		for b, v := range tl {
-			if v < 0 || v > int64(len(data)) {
-				return nil, false
-			}
+	pos := 0
+	for b, v := range tl {
+		if len(ts) == 1 {
 			offsets[b] = pos
 			pos += int(v)
-			if pos > len(data) {
-				return nil, false
-			}
-		}
-		if pos != ts[0] {
-			return nil, false
-		}
-	} else {
-		if ts[0] != n {
-			return nil, false
-		}
-		for b, v := range tl {
-			if v < 0 || v > int64(ts[1]) {
-				return nil, false
-			}
+		} else {
 			offsets[b] = b * ts[1]
 		}
 	}
@@ -104,9 +81,6 @@ func ctcValidate(lp, targets *tensor.Tensor, il, tl []int64, blank int64) (plan 
 	limit := tensor.MaxElements()
 	for b := range n {
 		L := il[b]
-		if L < 0 || L > int64(steps) {
-			return nil, false
-		}
 		S := int(tl[b])
 		lab := data[offsets[b] : offsets[b]+S]
 		for _, v := range lab {
@@ -172,42 +146,43 @@ func ctcLengths(t *tensor.Tensor) ([]int64, error) {
 	return h.Int64s(), nil
 }
 
-func ctcRun(args []*tensor.Tensor, o *devhook.Options) (*tensor.Tensor, bool, error) {
-	if !ctcCovers(args, o) {
-		return nil, false, nil
+func ctcRun(c *devhook.Call) (*tensor.Tensor, devhook.Backward, bool, error) {
+	if !ctcCovers(c) {
+		return nil, nil, false, nil
 	}
+	args, o := c.Args, &c.Options
 	lp := args[0]
 	ht, err := args[1].Detach().ToCPU()
 	if err != nil {
-		return nil, true, err
+		return nil, nil, true, err
 	}
 	il, err := ctcLengths(args[2])
 	if err != nil {
-		return nil, true, err
+		return nil, nil, true, err
 	}
 	tl, err := ctcLengths(args[3])
 	if err != nil {
-		return nil, true, err
+		return nil, nil, true, err
 	}
-	plan, ok := ctcValidate(lp, ht, il, tl, o.Blank)
+	plan, ok := ctcLayout(lp, ht, il, tl, o.Blank)
 	if !ok {
-		return nil, false, nil
+		return nil, nil, false, nil
 	}
 	m, err := module()
 	if err != nil {
-		return nil, false, nil
+		return nil, nil, false, nil
 	}
 	dt := lp.DType()
 	f32 := dt == tensor.Float32
 	fn, err := m.Function("ctc_loss" + suffixOf(f32))
 	if err != nil {
-		return nil, true, err
+		return nil, nil, true, err
 	}
 	meta, err := tensor.MustFromData(plan.meta, []int{len(plan.meta)}).ToCUDA()
 	if err != nil {
-		return nil, true, err
+		return nil, nil, true, err
 	}
-	red := reductionOf(o)
+	red := o.Reduction
 	n := plan.n
 	p := ctcParams{steps: int64(plan.steps), n: int64(n), c: int64(plan.c), blank: o.Blank,
 		labBase: int64(plan.labBase), prevBase: int64(plan.prevBase), ownBase: int64(plan.ownBase),
@@ -215,7 +190,7 @@ func ctcRun(args []*tensor.Tensor, o *devhook.Options) (*tensor.Tensor, bool, er
 	p.lp, p.meta = ptrOf(lp), ptrOf(meta)
 	alpha, err := tensor.Empty(tensor.CUDA, dt, max(plan.alphaLen, 1))
 	if err != nil {
-		return nil, true, err
+		return nil, nil, true, err
 	}
 	p.alpha = ptrOf(alpha)
 	// scratch allocates the beta rows and the gradient of one launch.
@@ -232,43 +207,46 @@ func ctcRun(args []*tensor.Tensor, o *devhook.Options) (*tensor.Tensor, bool, er
 	var out, partial, pre, beta *tensor.Tensor
 	if red == "none" {
 		if out, err = tensor.Empty(tensor.CUDA, dt, n); err != nil {
-			return nil, true, err
+			return nil, nil, true, err
 		}
 		p.loss = ptrOf(out)
 	} else {
 		if partial, err = tensor.Empty(tensor.CUDA, tensor.Float64, n); err != nil {
-			return nil, true, err
+			return nil, nil, true, err
 		}
 		p.partial = ptrOf(partial)
-		if lp.RequiresGrad() {
+		if c.Needs[0] {
 			// The gradient for an output gradient of 1, in the same launch.
 			p.s, _ = divided(1, n, red, f32)
 			if beta, pre, err = scratch(&p); err != nil {
-				return nil, true, err
+				return nil, nil, true, err
 			}
 		}
 	}
 	threads := threadsFor(plan.maxStates)
 	if err := launchGeom(fn, gridFor(n), threads, unsafe.Pointer(&p)); err != nil {
-		return nil, true, err
+		return nil, nil, true, err
 	}
 	runtime.KeepAlive(beta)
 	if red != "none" {
 		if out, err = tensor.Empty(tensor.CUDA, dt); err != nil {
-			return nil, true, err
+			return nil, nil, true, err
 		}
 		div := 0.0
 		if red == "mean" {
 			div = float64(n)
 		}
 		if err := reduceFinal(m, f32, partial, n, out, div); err != nil {
-			return nil, true, err
+			return nil, nil, true, err
 		}
 	}
 	runtime.KeepAlive(lp)
+	if !c.Needs[0] {
+		return out, nil, true, nil
+	}
 	base := p
 	base.loss, base.partial, base.beta, base.grad = 0, 0, 0, 0
-	return tensor.Record(out, "CtcLossBackward0", []*tensor.Tensor{lp}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+	return out, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		q := base
 		var up *tensor.Tensor
 		if red == "none" {
@@ -283,7 +261,9 @@ func ctcRun(args []*tensor.Tensor, o *devhook.Options) (*tensor.Tensor, bool, er
 				return nil, err
 			}
 			if gv == 1 && pre != nil {
-				return []*tensor.Tensor{pre}, nil
+				gx := pre
+				pre = nil // a backward kernel returns new tensors
+				return []*tensor.Tensor{gx}, nil
 			}
 			q.s, _ = divided(inT(gv, f32), n, red, f32)
 		}
@@ -300,5 +280,5 @@ func ctcRun(args []*tensor.Tensor, o *devhook.Options) (*tensor.Tensor, bool, er
 		runtime.KeepAlive(beta)
 		runtime.KeepAlive(up)
 		return []*tensor.Tensor{grad}, err
-	}), true, nil
+	}, true, nil
 }

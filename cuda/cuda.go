@@ -11,13 +11,22 @@
 // cgo and no CUDA toolkit at build time. The fused kernels are PTX embedded
 // in the binary (kernels/*.ptx, generated from kernels/losses.cu).
 //
-// Losses with a fused kernel (loss and gradient in one pass, deterministic
-// reductions): see Fused. The others, and the options or shapes a fused
-// kernel does not cover, run on host copies (the fallback of package
-// functional) with their results moved to the GPU.
+// The package registers, per operation, a forward kernel and its backward
+// kernel for tensor.CUDA (internal/devhook); package functional checks the
+// arguments and records the autograd node. The operations without a kernel
+// here, and the layouts a kernel declines, run on host copies (the
+// fallback of package functional) with their results moved to the GPU.
+//
+// Memory and streams: all work is queued on one stream; device memory goes
+// through the tensor package's caching allocator over stream-ordered
+// allocations, so a training step neither allocates nor synchronizes; the
+// value checks of the kernels are reported at the next read from the device
+// (checks.go).
 package cuda
 
 import (
+	"fmt"
+	"math"
 	"sync"
 	"unsafe"
 
@@ -55,9 +64,37 @@ func (backend) CopyToDevice(dst uintptr, src unsafe.Pointer, n int) error {
 	return drv.CopyHtoD(dst, src, n)
 }
 func (backend) CopyToHost(dst unsafe.Pointer, src uintptr, n int) error {
-	return drv.CopyDtoH(dst, src, n)
+	seq := beforeSync()
+	if err := drv.CopyDtoH(dst, src, n); err != nil {
+		return err
+	}
+	afterSync(seq)
+	return nil
 }
+
+// Err reports a failed value check of a kernel (tensor.Checker).
+func (backend) Err() error                               { return deferredErr() }
 func (backend) CopyDevice(dst, src uintptr, n int) error { return drv.CopyDtoD(dst, src, n) }
+
+// Fill writes v to n elements by memsets on the stream (tensor.Filler): no
+// copy from the host for Backward's seed.
+func (backend) Fill(dst uintptr, dt tensor.DType, v float64, n int) error {
+	switch dt {
+	case tensor.Float32:
+		return drv.Memset32(dst, math.Float32bits(float32(v)), n)
+	case tensor.Float64:
+		return drv.Memset64(dst, math.Float64bits(v), n)
+	case tensor.Int64:
+		return drv.Memset64(dst, uint64(int64(v)), n)
+	case tensor.Bool:
+		b := uint8(0)
+		if v != 0 {
+			b = 1
+		}
+		return drv.Memset(dst, b, n)
+	}
+	return fmt.Errorf("cuda: fill of %v", dt)
+}
 
 var mod struct {
 	once sync.Once

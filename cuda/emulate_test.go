@@ -3,7 +3,7 @@ package cuda
 // Host emulations of the row and CTC kernels of kernels/losses.cu: the same
 // operations in the same order (double accumulation per thread over strided
 // columns, then the block's tree), the block size from threadsFor and, for
-// ctc_loss, the kernel's layout (ctcValidate's meta). They check the kernels'
+// ctc_loss, the kernel's layout (ctcLayout's meta). They check the kernels'
 // algorithms and orders against the CPU implementations, with the
 // conformance tolerances, on a machine without a GPU. They do not check the
 // CUDA code itself (a transcription): the GPU tests do.

@@ -9,7 +9,6 @@ import (
 
 	drv "github.com/torchloss/torchloss/internal/cuda"
 	"github.com/torchloss/torchloss/internal/devhook"
-	"github.com/torchloss/torchloss/internal/losses"
 	"github.com/torchloss/torchloss/tensor"
 )
 
@@ -34,22 +33,16 @@ type params struct {
 
 const block = 256
 
-// Fused lists the losses with a fused kernel, by PyTorch name in the order
-// of the table of losses: those registerFused registered.
-var Fused []string
-
 // spec describes one pointwise loss for the common driver below.
 type spec struct {
-	op      string
-	kernel  string   // kernel name without the dtype suffix
-	options []string // the options the kernel covers
-	nargs   int      // tensor arguments (2 or 3), all same dtype and shape
-	diff    int      // how many leading arguments are differentiable
-	checks  bool     // the kernel sets the flag on inputs the CPU rejects
+	op     string
+	kernel string // kernel name without the dtype suffix
+	nargs  int    // tensor arguments (2 or 3), all same dtype and shape
+	weight bool   // the kernel takes a weight (and pos_weight)
+	checks bool   // the kernel sets the flag on inputs the CPU rejects
 	// upstream maps the output gradient g (a T value as float64), the
 	// element count and the reduction to the kernel's s and s2.
 	upstream func(g float64, n int, red string, f32 bool) (s, s2 float64)
-	names    map[string]string // grad_fn name per reduction
 }
 
 func inT(v float64, f32 bool) float64 {
@@ -76,86 +69,62 @@ func raw(g float64, n int, red string, f32 bool) (float64, float64) {
 	return g, 0
 }
 
-func names(mean, sum, none string) map[string]string {
-	return map[string]string{"mean": mean, "sum": sum, "none": none, "batchmean": "DivBackward0"}
-}
-
 var specs = []spec{
-	{op: "l1_loss", kernel: "l1_loss", options: []string{"reduction"}, nargs: 2, diff: 2, upstream: divided,
-		names: names("MeanBackward0", "SumBackward0", "AbsBackward0")},
-	{op: "mse_loss", kernel: "mse_loss", options: []string{"reduction"}, nargs: 2, diff: 2,
+	{op: "l1_loss", kernel: "l1_loss", nargs: 2, upstream: divided},
+	{op: "mse_loss", kernel: "mse_loss", nargs: 2,
 		upstream: func(g float64, n int, red string, f32 bool) (float64, float64) {
 			if red == "mean" {
 				return g, inT(2/float64(n), f32)
 			}
 			return g, 2
-		}, names: names("MseLossBackward0", "MseLossBackward0", "MseLossBackward0")},
-	{op: "binary_cross_entropy", kernel: "binary_cross_entropy", options: []string{"reduction", "weight"}, nargs: 2, diff: 2, checks: true, upstream: raw,
-		names: names("BinaryCrossEntropyBackward0", "BinaryCrossEntropyBackward0", "BinaryCrossEntropyBackward0")},
-	{op: "binary_cross_entropy_with_logits", kernel: "binary_cross_entropy_with_logits", options: []string{"reduction", "weight", "pos_weight"}, nargs: 2, diff: 2, upstream: raw,
-		names: names("BinaryCrossEntropyWithLogitsBackward0", "BinaryCrossEntropyWithLogitsBackward0", "BinaryCrossEntropyWithLogitsBackward0")},
-	{op: "poisson_nll_loss", kernel: "poisson_nll_loss", options: []string{"reduction", "log_input", "full", "eps"}, nargs: 2, diff: 2, upstream: divided,
-		names: names("MeanBackward0", "SumBackward0", "SubBackward0")},
-	{op: "gaussian_nll_loss", kernel: "gaussian_nll_loss", options: []string{"reduction", "full", "eps"}, nargs: 3, diff: 3, checks: true, upstream: divided,
-		names: names("MeanBackward0", "SumBackward0", "MulBackward0")},
-	{op: "hinge_embedding_loss", kernel: "hinge_embedding_loss", options: []string{"reduction", "margin"}, nargs: 2, diff: 1, upstream: divided,
-		names: names("MeanBackward0", "SumBackward0", "AddBackward0")},
-	{op: "kl_div", kernel: "kl_div", options: []string{"reduction", "log_target"}, nargs: 2, diff: 2, upstream: divided,
-		names: names("MeanBackward0", "SumBackward0", "SubBackward0")},
+		}},
+	{op: "binary_cross_entropy", kernel: "binary_cross_entropy", weight: true, nargs: 2, checks: true, upstream: raw},
+	{op: "binary_cross_entropy_with_logits", kernel: "binary_cross_entropy_with_logits", weight: true, nargs: 2, upstream: raw},
+	{op: "poisson_nll_loss", kernel: "poisson_nll_loss", nargs: 2, upstream: divided},
+	{op: "gaussian_nll_loss", kernel: "gaussian_nll_loss", nargs: 3, checks: true, upstream: divided},
+	{op: "hinge_embedding_loss", kernel: "hinge_embedding_loss", nargs: 2, upstream: divided},
+	{op: "kl_div", kernel: "kl_div", nargs: 2, upstream: divided},
 }
 
 func registerFused() {
 	for i := range specs {
-		sp := &specs[i]
-		devhook.Register(sp.op, func(args []*tensor.Tensor, o *devhook.Options) (*tensor.Tensor, bool, error) {
-			return sp.run(args, o)
-		})
+		devhook.Register(specs[i].op, tensor.CUDA, specs[i].run)
 	}
-	devhook.Register("cross_entropy", ceRun)
-	devhook.Register("cosine_embedding_loss", cosRun)
-	devhook.Register("ctc_loss", ctcRun)
-	for _, name := range losses.Names() {
-		if devhook.Lookup(name) != nil {
-			Fused = append(Fused, name)
-		}
-	}
+	devhook.Register("cross_entropy", tensor.CUDA, ceRun)
+	devhook.Register("cosine_embedding_loss", tensor.CUDA, cosRun)
+	devhook.Register("ctc_loss", tensor.CUDA, ctcRun)
 }
 
-// covers reports whether the fused kernel handles this call; when not, the
-// CPU implementation (the fallback) runs and validates.
-func (sp *spec) covers(args []*tensor.Tensor, o *devhook.Options) bool {
-	if len(args) != sp.nargs || !o.Only(sp.options...) {
+// covers reports whether the kernel's layout fits a checked call: every
+// argument of one float dtype and one shape (no broadcasting, no
+// promotion), a weight of that shape and dtype, a pos_weight of that shape
+// or of the last dimension. Other layouts are declined (the host path
+// runs).
+func (sp *spec) covers(c *devhook.Call) bool {
+	args, o := c.Args, &c.Options
+	if len(args) != sp.nargs || args[0] == nil || args[0].Numel() == 0 {
 		return false
 	}
-	switch o.Reduction {
-	case "", "mean", "sum", "none":
-	case "batchmean":
-		if sp.op != "kl_div" || args[0].Dim() == 0 {
-			return false
-		}
-	default:
+	if o.Reduction == "batchmean" && args[0].Dim() == 0 {
 		return false
 	}
 	dt := args[0].DType()
-	if !dt.IsFloat() || args[0].Numel() == 0 {
+	if !dt.IsFloat() {
 		return false
 	}
 	shape := args[0].Shape()
-	for i, a := range args {
+	for _, a := range args {
 		if a == nil || a.Device() != tensor.CUDA || a.DType() != dt || !slices.Equal(a.Shape(), shape) {
-			return false
-		}
-		if i >= sp.diff && a.RequiresGrad() {
 			return false
 		}
 	}
 	if w := o.Weight; w != nil {
-		if sp.op == "l1_loss" || sp.op == "mse_loss" || w.DType() != dt || !slices.Equal(w.Shape(), shape) || w.RequiresGrad() {
+		if !sp.weight || w.DType() != dt || !slices.Equal(w.Shape(), shape) {
 			return false
 		}
 	}
 	if pw := o.PosWeight; pw != nil {
-		if pw.DType() != dt || pw.RequiresGrad() {
+		if pw.DType() != dt {
 			return false
 		}
 		ps := pw.Shape()
@@ -171,14 +140,15 @@ func (sp *spec) covers(args []*tensor.Tensor, o *devhook.Options) bool {
 // are computed in the same pass; Backward returns them as they are when the
 // upstream gradient is 1, and relaunches the kernel (gradients only) for
 // another upstream gradient or for reduction none.
-func (sp *spec) run(args []*tensor.Tensor, o *devhook.Options) (*tensor.Tensor, bool, error) {
-	if !sp.covers(args, o) {
-		return nil, false, nil
+func (sp *spec) run(c *devhook.Call) (*tensor.Tensor, devhook.Backward, bool, error) {
+	if !sp.covers(c) {
+		return nil, nil, false, nil
 	}
 	m, err := module()
 	if err != nil {
-		return nil, false, nil // no usable module: the fallback runs
+		return nil, nil, false, nil // no usable module: the fallback runs
 	}
+	args, o := c.Args, &c.Options
 	dt := args[0].DType()
 	f32 := dt == tensor.Float32
 	suffix := "_f64"
@@ -187,12 +157,9 @@ func (sp *spec) run(args []*tensor.Tensor, o *devhook.Options) (*tensor.Tensor, 
 	}
 	fn, err := m.Function(sp.kernel + suffix)
 	if err != nil {
-		return nil, true, err
+		return nil, nil, true, err
 	}
 	red := o.Reduction
-	if red == "" {
-		red = "mean"
-	}
 	shape := args[0].Shape()
 	n := args[0].Numel()
 	grid := min((n+block-1)/block, 4096)
@@ -202,20 +169,20 @@ func (sp *spec) run(args []*tensor.Tensor, o *devhook.Options) (*tensor.Tensor, 
 	ptrs := make([]uintptr, 3)
 	for i, a := range args {
 		if ptrs[i], err = a.DevicePtr(); err != nil {
-			return nil, true, err
+			return nil, nil, true, err
 		}
 	}
 	p.a, p.b, p.c = ptrs[0], ptrs[1], ptrs[2]
 	keep := append([]*tensor.Tensor{}, args...)
 	if o.Weight != nil {
 		if p.w, err = o.Weight.DevicePtr(); err != nil {
-			return nil, true, err
+			return nil, nil, true, err
 		}
 		keep = append(keep, o.Weight)
 	}
 	if o.PosWeight != nil {
 		if p.pw, err = o.PosWeight.DevicePtr(); err != nil {
-			return nil, true, err
+			return nil, nil, true, err
 		}
 		if o.PosWeight.Dim() == 1 && len(shape) > 1 || !slices.Equal(o.PosWeight.Shape(), shape) {
 			p.period = int64(o.PosWeight.Size(0))
@@ -236,31 +203,37 @@ func (sp *spec) run(args []*tensor.Tensor, o *devhook.Options) (*tensor.Tensor, 
 		p.o1 = inT(o.Eps, f32)
 	}
 
-	// The error flag of the kernels that check their inputs.
+	// The error flag of the kernels that check their inputs: a word of
+	// mapped host memory, looked at by the next synchronizing point
+	// (checks.go); where there is none, a device word read back after the
+	// launch (a declined call then runs on the host, which says why).
 	var flag *tensor.Tensor
 	if sp.checks {
-		if flag, err = zeros(tensor.Int64, 1); err != nil {
-			return nil, true, err
+		var ok bool
+		if p.flag, ok = checkWord(c); !ok {
+			if flag, err = zeros(tensor.Int64, 1); err != nil {
+				return nil, nil, true, err
+			}
+			p.flag, _ = flag.DevicePtr()
 		}
-		p.flag, _ = flag.DevicePtr()
 	}
 
 	needs := make([]bool, 3)
 	anyGrad := false
-	for i := 0; i < sp.diff; i++ {
-		needs[i] = args[i].RequiresGrad()
-		anyGrad = anyGrad || needs[i]
+	for i, nd := range c.Needs {
+		needs[i] = nd
+		anyGrad = anyGrad || nd
 	}
 	var out, partial *tensor.Tensor
 	var pre []*tensor.Tensor // gradients for an upstream gradient of 1
 	if red == "none" {
 		if out, err = tensor.Empty(tensor.CUDA, dt, shape...); err != nil {
-			return nil, true, err
+			return nil, nil, true, err
 		}
 		p.loss, _ = out.DevicePtr()
 	} else {
 		if partial, err = tensor.Empty(tensor.CUDA, tensor.Float64, grid); err != nil {
-			return nil, true, err
+			return nil, nil, true, err
 		}
 		p.partial, _ = partial.DevicePtr()
 		if anyGrad {
@@ -273,7 +246,7 @@ func (sp *spec) run(args []*tensor.Tensor, o *devhook.Options) (*tensor.Tensor, 
 			for i := range needs {
 				if needs[i] {
 					if pre[i], err = tensor.Empty(tensor.CUDA, dt, shape...); err != nil {
-						return nil, true, err
+						return nil, nil, true, err
 					}
 					*gp[i], _ = pre[i].DevicePtr()
 				}
@@ -281,20 +254,21 @@ func (sp *spec) run(args []*tensor.Tensor, o *devhook.Options) (*tensor.Tensor, 
 		}
 	}
 	if err := launch(fn, grid, &p); err != nil {
-		return nil, true, err
+		return nil, nil, true, err
 	}
 	if flag != nil {
 		h, err := flag.ToCPU()
 		if err != nil {
-			return nil, true, err
+			return nil, nil, true, err
 		}
+		_ = flag.Free()
 		if h.Int64s()[0] != 0 {
-			return nil, false, nil // an input the CPU rejects: let it say why
+			return nil, nil, false, nil // an input the CPU rejects: let it say why
 		}
 	}
 	if red != "none" {
 		if out, err = tensor.Empty(tensor.CUDA, dt); err != nil {
-			return nil, true, err
+			return nil, nil, true, err
 		}
 		div := 0.0
 		switch red {
@@ -304,16 +278,18 @@ func (sp *spec) run(args []*tensor.Tensor, o *devhook.Options) (*tensor.Tensor, 
 			div = float64(shape[0])
 		}
 		if err := reduceFinal(m, f32, partial, grid, out, div); err != nil {
-			return nil, true, err
+			return nil, nil, true, err
 		}
 	}
 	runtime.KeepAlive(keep)
 
-	inputs := make([]*tensor.Tensor, sp.diff)
-	copy(inputs, args[:sp.diff])
+	if !anyGrad {
+		return out, nil, true, nil
+	}
+	diff := len(c.Needs)
 	base := p // the forward's parameters, for the backward
 	base.loss, base.partial, base.flag = 0, 0, 0
-	return tensor.Record(out, sp.names[red], inputs, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+	return out, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		q := base
 		if red == "none" {
 			gp, err := g.DevicePtr()
@@ -324,13 +300,14 @@ func (sp *spec) run(args []*tensor.Tensor, o *devhook.Options) (*tensor.Tensor, 
 			q.s, q.s2 = sp.upstream(0, n, red, f32)
 			defer runtime.KeepAlive(g)
 		} else {
-			h, err := g.ToCPU()
+			gv, err := scalarOf(g)
 			if err != nil {
 				return nil, err
 			}
-			gv := h.Values()[0]
 			if gv == 1 && pre != nil {
-				return pre[:sp.diff], nil
+				out := pre[:diff]
+				pre = nil // a backward kernel returns new tensors
+				return out, nil
 			}
 			q.s, q.s2 = sp.upstream(gv, n, red, f32)
 			if sp.op == "kl_div" && red == "batchmean" {
@@ -353,8 +330,8 @@ func (sp *spec) run(args []*tensor.Tensor, o *devhook.Options) (*tensor.Tensor, 
 			return nil, err
 		}
 		runtime.KeepAlive(keep)
-		return grads[:sp.diff], nil
-	}), true, nil
+		return grads[:diff], nil
+	}, true, nil
 }
 
 func b2i(b bool) int64 {
@@ -364,12 +341,9 @@ func b2i(b bool) int64 {
 	return 0
 }
 
+// zeros returns a zero-filled device tensor (a memset: no host copy).
 func zeros(dt tensor.DType, shape ...int) (*tensor.Tensor, error) {
-	z, err := tensor.Zeros(dt, shape...)
-	if err != nil {
-		return nil, err
-	}
-	return z.ToCUDA()
+	return tensor.FullOn(tensor.CUDA, 0, dt, shape...)
 }
 
 func launch(fn uintptr, grid int, p *params) error {
@@ -392,7 +366,10 @@ func reduceFinal(m *drv.Module, f32 bool, partial *tensor.Tensor, nb int, out *t
 		div = 0
 	}
 	err = drv.Launch(fn, [3]uint32{1, 1, 1}, [3]uint32{block, 1, 1}, 0, unsafe.Pointer(&pp), unsafe.Pointer(&n), unsafe.Pointer(&op), unsafe.Pointer(&div))
-	runtime.KeepAlive(partial)
 	runtime.KeepAlive(out)
+	// The partial sums are done with once the launch is queued: their block
+	// goes back to the caching allocator now (work queued later on the one
+	// stream runs after this launch), not at a garbage collection.
+	_ = partial.Free()
 	return err
 }

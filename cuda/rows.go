@@ -47,16 +47,9 @@ func suffixOf(f32 bool) string {
 	return "_f64"
 }
 
-func reductionOf(o *devhook.Options) string {
-	if o.Reduction == "" {
-		return "mean"
-	}
-	return o.Reduction
-}
-
 func reductionOK(o *devhook.Options) bool {
 	switch o.Reduction {
-	case "", "mean", "sum", "none":
+	case "mean", "sum", "none":
 		return true
 	}
 	return false
@@ -79,8 +72,13 @@ func upstreamOn(g *tensor.Tensor, dt tensor.DType) (*tensor.Tensor, error) {
 	return g, nil
 }
 
-// scalarOf returns the value of a 0-d upstream gradient.
+// scalarOf returns the value of a 0-d upstream gradient: without a copy
+// when the tensor package knows it (Backward's seed), else read from the
+// device (a synchronization: the value scales the kernel's gradient).
 func scalarOf(g *tensor.Tensor) (float64, error) {
+	if v, ok := tensor.KnownValue(g); ok {
+		return v, nil
+	}
 	h, err := g.Detach().ToCPU()
 	if err != nil {
 		return 0, err
@@ -99,15 +97,14 @@ func ptrOf(t *tensor.Tensor) uintptr {
 // ---------------------------------------------------------------------------
 // cross_entropy
 
-// ceCovers reports whether the fused cross_entropy handles a call: an
-// (N, C) float input (N, C > 0) with an int64 (N) target of class indices,
-// a (C) weight of the input's dtype that requires no gradient (or none),
-// ignore_index, label_smoothing in [0, 1] (a negative value counts as 0, as
-// on the CPU), reductions mean, sum and none. Probability targets, other
-// ranks and everything the CPU rejects fall back. Target values out of
-// range are found by the kernel, which then declines too.
-func ceCovers(args []*tensor.Tensor, o *devhook.Options) bool {
-	if len(args) != 2 || args[0] == nil || args[1] == nil || !o.Only("reduction", "weight", "ignore_index", "label_smoothing") || !reductionOK(o) {
+// ceCovers reports whether the kernel's layout fits a checked
+// cross_entropy call: an (N, C) float input (N, C > 0) with an int64 (N)
+// target of class indices, a (C) weight of the input's dtype, reductions
+// mean, sum and none. Target values out of range are found by the kernel,
+// which then declines.
+func ceCovers(c *devhook.Call) bool {
+	args, o := c.Args, &c.Options
+	if len(args) != 2 || args[0] == nil || args[1] == nil || !reductionOK(o) {
 		return false
 	}
 	x, t := args[0], args[1]
@@ -117,11 +114,8 @@ func ceCovers(args []*tensor.Tensor, o *devhook.Options) bool {
 	if t.DType() != tensor.Int64 || !slices.Equal(t.Shape(), []int{x.Size(0)}) {
 		return false
 	}
-	if ls := o.LabelSmoothing; math.IsNaN(ls) || ls > 1 {
-		return false
-	}
 	if w := o.Weight; w != nil {
-		if w.Device() != tensor.CUDA || w.DType() != x.DType() || !slices.Equal(w.Shape(), []int{x.Size(1)}) || w.RequiresGrad() {
+		if w.Device() != tensor.CUDA || w.DType() != x.DType() || !slices.Equal(w.Shape(), []int{x.Size(1)}) {
 			return false
 		}
 	}
@@ -151,24 +145,25 @@ func ceScalars(g, tw, keep, share float64, smoothing, mean, f32 bool) (sN, gs fl
 	return sN, gs
 }
 
-func ceRun(args []*tensor.Tensor, o *devhook.Options) (*tensor.Tensor, bool, error) {
-	if !ceCovers(args, o) {
-		return nil, false, nil
+func ceRun(c *devhook.Call) (*tensor.Tensor, devhook.Backward, bool, error) {
+	if !ceCovers(c) {
+		return nil, nil, false, nil
 	}
 	m, err := module()
 	if err != nil {
-		return nil, false, nil
+		return nil, nil, false, nil
 	}
+	args, o := c.Args, &c.Options
 	x, tg := args[0], args[1]
 	dt := x.DType()
 	f32 := dt == tensor.Float32
 	sfx := suffixOf(f32)
 	fwd, err := m.Function("ce_fwd" + sfx)
 	if err != nil {
-		return nil, true, err
+		return nil, nil, true, err
 	}
 	rows, cols := x.Size(0), x.Size(1)
-	red := reductionOf(o)
+	red := o.Reduction
 	ls := o.LabelSmoothing
 	smoothing := ls > 0
 	p := rowParams{rows: int64(rows), cols: int64(cols), ignore: o.IgnoreIndex, smoothing: b2i(smoothing), mean: b2i(red == "mean")}
@@ -177,58 +172,59 @@ func ceRun(args []*tensor.Tensor, o *devhook.Options) (*tensor.Tensor, bool, err
 	keep := []*tensor.Tensor{x, tg, o.Weight}
 	stat, err := tensor.Empty(tensor.CUDA, dt, rows, 2)
 	if err != nil {
-		return nil, true, err
+		return nil, nil, true, err
 	}
 	aux, err := zeros(tensor.Float64, 2) // the total weight; the flag
 	if err != nil {
-		return nil, true, err
+		return nil, nil, true, err
 	}
 	p.stat, p.aux = ptrOf(stat), ptrOf(aux)
 	p.flag = p.aux + 8
 	var out, partial *tensor.Tensor
 	if red == "none" {
 		if out, err = tensor.Empty(tensor.CUDA, dt, rows); err != nil {
-			return nil, true, err
+			return nil, nil, true, err
 		}
 		p.loss = ptrOf(out)
 	} else {
 		if partial, err = tensor.Empty(tensor.CUDA, tensor.Float64, rows, 3); err != nil {
-			return nil, true, err
+			return nil, nil, true, err
 		}
 		p.partial = ptrOf(partial)
 	}
 	threads := threadsFor(cols)
 	if err := launchGeom(fwd, gridFor(rows), threads, unsafe.Pointer(&p)); err != nil {
-		return nil, true, err
+		return nil, nil, true, err
 	}
 	if red != "none" {
 		fin, err := m.Function("ce_final" + sfx)
 		if err != nil {
-			return nil, true, err
+			return nil, nil, true, err
 		}
 		if out, err = tensor.Empty(tensor.CUDA, dt); err != nil {
-			return nil, true, err
+			return nil, nil, true, err
 		}
 		q := p
 		q.loss = ptrOf(out)
 		if err := launchGeom(fin, 1, block, unsafe.Pointer(&q)); err != nil {
-			return nil, true, err
+			return nil, nil, true, err
 		}
+		_ = partial.Free() // done with once ce_final is queued (see reduceFinal)
 	}
 	h, err := aux.ToCPU()
 	if err != nil {
-		return nil, true, err
+		return nil, nil, true, err
 	}
 	hv := h.Float64s()
 	if math.Float64bits(hv[1]) != 0 {
-		return nil, false, nil // a target out of range: the CPU says which
+		return nil, nil, false, nil // a target out of range: the CPU says which
 	}
 	tw := hv[0]
 	runtime.KeepAlive(keep)
 
 	gradFn, err := m.Function("ce_grad" + sfx)
 	if err != nil {
-		return nil, true, err
+		return nil, nil, true, err
 	}
 	base := p
 	base.loss, base.partial, base.aux, base.flag = 0, 0, 0, 0
@@ -250,17 +246,16 @@ func ceRun(args []*tensor.Tensor, o *devhook.Options) (*tensor.Tensor, bool, err
 		runtime.KeepAlive(up)
 		return gx, err
 	}
+	if !c.Needs[0] {
+		return out, nil, true, nil
+	}
 	var pre *tensor.Tensor // the gradient for an output gradient of 1
-	if red != "none" && x.RequiresGrad() {
+	if red != "none" {
 		if pre, err = grad(nil, 1); err != nil {
-			return nil, true, err
+			return nil, nil, true, err
 		}
 	}
-	name := "NllLossBackward0"
-	if smoothing { // (1 − ls)·nll + smooth·(ls/C): the last operation is the add
-		name = "AddBackward0"
-	}
-	return tensor.Record(out, name, []*tensor.Tensor{x}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+	return out, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		if red == "none" {
 			up, err := upstreamOn(g, dt)
 			if err != nil {
@@ -274,11 +269,13 @@ func ceRun(args []*tensor.Tensor, o *devhook.Options) (*tensor.Tensor, bool, err
 			return nil, err
 		}
 		if gv == 1 && pre != nil {
-			return []*tensor.Tensor{pre}, nil
+			gx := pre
+			pre = nil // a backward kernel returns new tensors
+			return []*tensor.Tensor{gx}, nil
 		}
 		gx, err := grad(nil, inT(gv, f32))
 		return []*tensor.Tensor{gx}, err
-	}), true, nil
+	}, true, nil
 }
 
 // ---------------------------------------------------------------------------
@@ -299,12 +296,14 @@ func cosTargetDType(dt tensor.DType) (int64, bool) {
 	return 0, false
 }
 
-// cosCovers reports whether the fused cosine_embedding_loss handles a call:
-// input1 and input2 both (N, D) (N, D > 0) of one float dtype, a target of
-// shape (N) (float, int64 or bool), margin, reductions mean, sum and none.
-// Broadcasts, 1-D inputs and mixed dtypes fall back.
-func cosCovers(args []*tensor.Tensor, o *devhook.Options) bool {
-	if len(args) != 3 || args[0] == nil || args[1] == nil || args[2] == nil || !o.Only("reduction", "margin") || !reductionOK(o) {
+// cosCovers reports whether the kernel's layout fits a checked
+// cosine_embedding_loss call: input1 and input2 both (N, D) (N, D > 0) of
+// one float dtype, a target of shape (N) (float, int64 or bool),
+// reductions mean, sum and none. Broadcasts, 1-D inputs and mixed dtypes
+// are declined.
+func cosCovers(c *devhook.Call) bool {
+	args := c.Args
+	if len(args) != 3 || args[0] == nil || args[1] == nil || args[2] == nil || !reductionOK(&c.Options) {
 		return false
 	}
 	a, b, t := args[0], args[1], args[2]
@@ -322,75 +321,78 @@ func cosCovers(args []*tensor.Tensor, o *devhook.Options) bool {
 	return true
 }
 
-func cosRun(args []*tensor.Tensor, o *devhook.Options) (*tensor.Tensor, bool, error) {
-	if !cosCovers(args, o) {
-		return nil, false, nil
+func cosRun(c *devhook.Call) (*tensor.Tensor, devhook.Backward, bool, error) {
+	if !cosCovers(c) {
+		return nil, nil, false, nil
 	}
 	m, err := module()
 	if err != nil {
-		return nil, false, nil
+		return nil, nil, false, nil
 	}
+	args, o := c.Args, &c.Options
 	a, b, t := args[0], args[1], args[2]
 	dt := a.DType()
 	f32 := dt == tensor.Float32
 	fn, err := m.Function("cosine_embedding_loss" + suffixOf(f32))
 	if err != nil {
-		return nil, true, err
+		return nil, nil, true, err
 	}
 	rows, cols := a.Size(0), a.Size(1)
-	red := reductionOf(o)
+	red := o.Reduction
 	tdt, _ := cosTargetDType(t.DType())
 	p := rowParams{rows: int64(rows), cols: int64(cols), tdt: tdt, o0: inT(o.Margin, f32)}
 	p.x, p.x2, p.tgt = ptrOf(a), ptrOf(b), ptrOf(t)
 	keep := []*tensor.Tensor{a, b, t}
 	var out, partial, g1, g2 *tensor.Tensor
-	needA, needB := a.RequiresGrad(), b.RequiresGrad()
+	needA, needB := c.Needs[0], c.Needs[1]
 	if red == "none" {
 		if out, err = tensor.Empty(tensor.CUDA, dt, rows); err != nil {
-			return nil, true, err
+			return nil, nil, true, err
 		}
 		p.loss = ptrOf(out)
 	} else {
 		if partial, err = tensor.Empty(tensor.CUDA, tensor.Float64, rows); err != nil {
-			return nil, true, err
+			return nil, nil, true, err
 		}
 		p.partial = ptrOf(partial)
 		// The gradients for an output gradient of 1, in the same pass.
 		p.s, _ = divided(1, rows, red, f32)
 		if needA {
 			if g1, err = tensor.Empty(tensor.CUDA, dt, rows, cols); err != nil {
-				return nil, true, err
+				return nil, nil, true, err
 			}
 			p.ga = ptrOf(g1)
 		}
 		if needB {
 			if g2, err = tensor.Empty(tensor.CUDA, dt, rows, cols); err != nil {
-				return nil, true, err
+				return nil, nil, true, err
 			}
 			p.gb = ptrOf(g2)
 		}
 	}
 	threads := threadsFor(cols)
 	if err := launchGeom(fn, gridFor(rows), threads, unsafe.Pointer(&p)); err != nil {
-		return nil, true, err
+		return nil, nil, true, err
 	}
 	if red != "none" {
 		if out, err = tensor.Empty(tensor.CUDA, dt); err != nil {
-			return nil, true, err
+			return nil, nil, true, err
 		}
 		div := 0.0
 		if red == "mean" {
 			div = float64(rows)
 		}
 		if err := reduceFinal(m, f32, partial, rows, out, div); err != nil {
-			return nil, true, err
+			return nil, nil, true, err
 		}
 	}
 	runtime.KeepAlive(keep)
+	if !needA && !needB {
+		return out, nil, true, nil
+	}
 	base := p
 	base.loss, base.partial, base.ga, base.gb = 0, 0, 0, 0
-	name := map[string]string{"mean": "MeanBackward0", "sum": "SumBackward0", "none": "AddBackward0"}[red]
-	return tensor.Record(out, name, []*tensor.Tensor{a, b}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+	return out, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		q := base
 		var up *tensor.Tensor
 		if red == "none" {
@@ -405,7 +407,9 @@ func cosRun(args []*tensor.Tensor, o *devhook.Options) (*tensor.Tensor, bool, er
 				return nil, err
 			}
 			if gv == 1 && (g1 != nil || g2 != nil) {
-				return []*tensor.Tensor{g1, g2}, nil
+				gs := []*tensor.Tensor{g1, g2}
+				g1, g2 = nil, nil // a backward kernel returns new tensors
+				return gs, nil
 			}
 			q.s, _ = divided(inT(gv, f32), rows, red, f32)
 		}
@@ -424,5 +428,5 @@ func cosRun(args []*tensor.Tensor, o *devhook.Options) (*tensor.Tensor, bool, er
 		runtime.KeepAlive(keep)
 		runtime.KeepAlive(up)
 		return grads, err
-	}), true, nil
+	}, true, nil
 }

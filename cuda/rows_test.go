@@ -68,9 +68,11 @@ func TestPTXAssembles(t *testing.T) {
 	}
 }
 
-// withFake makes the fake device the CUDA backend for one test.
+// withFake makes a fake device's memory the CUDA backend for one test (the
+// layout checks only look at shapes, dtypes and devices).
 func withFake(t *testing.T) {
-	fakedevice.Register(fakedevice.New())
+	b := fakedevice.New()
+	tensor.RegisterBackend(tensor.CUDA, func() (tensor.Backend, error) { return b, nil })
 	t.Cleanup(func() { tensor.RegisterBackend(tensor.CUDA, openBackend) })
 }
 
@@ -83,12 +85,15 @@ func dev(t *testing.T, x *tensor.Tensor) *tensor.Tensor {
 	return d
 }
 
-func opts(given ...string) *devhook.Options {
-	o := &devhook.Options{Given: map[string]bool{}, IgnoreIndex: -100}
-	for _, g := range given {
-		o.Given[g] = true
-	}
-	return o
+// opts are the default options of a checked call (functional applies the
+// defaults before a kernel sees the call).
+func opts() *devhook.Options {
+	return &devhook.Options{Reduction: "mean", IgnoreIndex: -100}
+}
+
+// call is a checked call of args with options o.
+func call(args []*tensor.Tensor, o *devhook.Options) *devhook.Call {
+	return &devhook.Call{Device: tensor.CUDA, Args: args, Options: *o, Needs: make([]bool, 1)}
 }
 
 func TestCovers(t *testing.T) {
@@ -99,16 +104,14 @@ func TestCovers(t *testing.T) {
 	tgt := tensor.MustFromData([]int64{0, 1, 4, 2}, []int{4})
 	w5 := tensor.MustNew([]float32{1, 2, 3, 4, 5})
 	w5d, _ := w5.To(tensor.Float64)
-	wg := dev(t, w5).Detach()
-	_ = wg.SetRequiresGrad(true)
 	d := func(x *tensor.Tensor) *tensor.Tensor { return dev(t, x) }
-	withW := func(w *tensor.Tensor, given ...string) *devhook.Options {
-		o := opts(append(given, "weight")...)
+	withW := func(w *tensor.Tensor) *devhook.Options {
+		o := opts()
 		o.Weight = w
 		return o
 	}
-	red := func(r string) *devhook.Options { o := opts("reduction"); o.Reduction = r; return o }
-	smooth := func(v float64) *devhook.Options { o := opts("label_smoothing"); o.LabelSmoothing = v; return o }
+	red := func(r string) *devhook.Options { o := opts(); o.Reduction = r; return o }
+	smooth := func(v float64) *devhook.Options { o := opts(); o.LabelSmoothing = v; return o }
 	for i, c := range []struct {
 		args []*tensor.Tensor
 		o    *devhook.Options
@@ -120,20 +123,17 @@ func TestCovers(t *testing.T) {
 		{[]*tensor.Tensor{d(x32), d(tgt)}, red("batchmean"), false},
 		{[]*tensor.Tensor{d(x32), d(tgt)}, withW(d(w5)), true},
 		{[]*tensor.Tensor{d(x32), d(tgt)}, withW(d(w5d)), false}, // dtype mismatch: the CPU's error
-		{[]*tensor.Tensor{d(x32), d(tgt)}, withW(wg), false},     // weight requiring a gradient: ErrGrad
 		{[]*tensor.Tensor{d(x32), d(tgt)}, withW(w5), false},     // weight on the host
 		{[]*tensor.Tensor{d(x32), d(tgt)}, smooth(0.1), true},
 		{[]*tensor.Tensor{d(x32), d(tgt)}, smooth(1), true},
 		{[]*tensor.Tensor{d(x32), d(tgt)}, smooth(-0.5), true},
-		{[]*tensor.Tensor{d(x32), d(tgt)}, smooth(1.5), false},
 		{[]*tensor.Tensor{d(x32), d(x32)}, opts(), false},                                               // probability targets
 		{[]*tensor.Tensor{d(x3), d(tensor.MustFromData(make([]int64, 8), []int{4, 2}))}, opts(), false}, // spatial
 		{[]*tensor.Tensor{d(x32), d(tensor.MustFromData([]int64{0, 1}, []int{2}))}, opts(), false},
 		{[]*tensor.Tensor{d(tensor.MustNew([]float32{1, 2})), d(tensor.MustFromData([]int64{0}, []int{}))}, opts(), false}, // 1-D input
 		{[]*tensor.Tensor{d(x32), tgt}, opts(), false},
-		{[]*tensor.Tensor{d(x32), d(tgt)}, opts("pos_weight"), false},
 	} {
-		if got := ceCovers(c.args, c.o); got != c.want {
+		if got := ceCovers(call(c.args, c.o)); got != c.want {
 			t.Errorf("cross_entropy case %d: covers = %v, want %v", i, got, c.want)
 		}
 	}
@@ -147,14 +147,13 @@ func TestCovers(t *testing.T) {
 		want bool
 	}{
 		{[]*tensor.Tensor{d(x32), d(y32), d(tf)}, opts(), true},
-		{[]*tensor.Tensor{d(x32), d(y32), d(ti)}, opts("margin"), true},
+		{[]*tensor.Tensor{d(x32), d(y32), d(ti)}, opts(), true},
 		{[]*tensor.Tensor{d(x32), d(y32), d(tensor.MustFromData([]bool{true, false, true, true}, []int{4}))}, red("none"), true},
 		{[]*tensor.Tensor{d(x32), d(x64), d(tf)}, opts(), false}, // mixed dtypes
 		{[]*tensor.Tensor{d(x32), d(randT[float32](t, 1, 5)), d(tf)}, opts(), false},
 		{[]*tensor.Tensor{d(x32), d(y32), d(tensor.MustNew([]float32{1}))}, opts(), false}, // broadcast target
-		{[]*tensor.Tensor{d(x32), d(y32), d(tf)}, opts("weight"), false},
 	} {
-		if got := cosCovers(c.args, c.o); got != c.want {
+		if got := cosCovers(call(c.args, c.o)); got != c.want {
 			t.Errorf("cosine case %d: covers = %v, want %v", i, got, c.want)
 		}
 	}
@@ -169,18 +168,20 @@ func TestCovers(t *testing.T) {
 		want bool
 	}{
 		{[]*tensor.Tensor{d(lp), d(tg), il, tl}, opts(), true},
-		{[]*tensor.Tensor{d(lp), d(tg), d(il), d(tl)}, opts("blank", "zero_infinity"), true},
+		{[]*tensor.Tensor{d(lp), d(tg), d(il), d(tl)}, opts(), true},
 		{[]*tensor.Tensor{d(randT[float32](t, 6, 4)), d(tg), il, tl}, opts(), false}, // unbatched
 		{[]*tensor.Tensor{d(lp), d(tensor.MustNew([]float32{1, 2, 3, 1})), il, tl}, opts(), false},
-		{[]*tensor.Tensor{d(lp), d(tg), il, tl}, opts("weight"), false},
 	} {
-		if got := ctcCovers(c.args, c.o); got != c.want {
+		if got := ctcCovers(call(c.args, c.o)); got != c.want {
 			t.Errorf("ctc case %d: covers = %v, want %v", i, got, c.want)
 		}
 	}
 }
 
-func TestCTCValidate(t *testing.T) {
+// TestCTCLayout: the layout of checked calls (functional's ctcCheck
+// rejects inconsistent lengths, shapes and blanks before a kernel runs),
+// declined for labels the kernel cannot index.
+func TestCTCLayout(t *testing.T) {
 	lp, _ := tensor.Randn(6, 3, 5) // T = 6, N = 3, C = 5
 	i64 := func(v ...int64) []int64 { return v }
 	padded := tensor.MustFromData([]int64{1, 1, 2, 3, 4, 0, 0, 0, 0}, []int{3, 3})
@@ -192,19 +193,12 @@ func TestCTCValidate(t *testing.T) {
 	}{
 		{padded, i64(6, 5, 0), i64(3, 2, 0), 0, true},
 		{tensor.MustFromData([]int64{1, 1, 2, 3, 4}, []int{5}), i64(6, 5, 0), i64(3, 2, 0), 0, true},
-		{tensor.MustFromData([]int64{1, 1, 2, 3, 4}, []int{5}), i64(6, 5, 0), i64(3, 1, 0), 0, false}, // sum of lengths
-		{padded, i64(6, 5, 7), i64(3, 2, 0), 0, false},                                                // input length > T
-		{padded, i64(6, -1, 0), i64(3, 2, 0), 0, false},
-		{padded, i64(6, 5, 0), i64(3, -1, 0), 0, false},
-		{padded, i64(6, 5, 0), i64(4, 2, 0), 0, false},                                                               // longer than the padded width
-		{padded, i64(6, 5), i64(3, 2), 0, false},                                                                     // batch size
 		{padded, i64(6, 5, 0), i64(3, 2, 0), 1, false},                                                               // label 1 is the blank
-		{padded, i64(6, 5, 0), i64(3, 2, 0), 5, false},                                                               // blank out of range
 		{tensor.MustFromData([]int64{1, 1, 5, 3, 4, 0, 0, 0, 0}, []int{3, 3}), i64(6, 5, 0), i64(3, 2, 0), 0, false}, // label out of range
 		{padded, i64(6, 5, 0), i64(3, 2, 1), 0, false},                                                               // a blank label read
 		{tensor.MustFromData([]int64{1, 1, -2, 3, 4, 0, 0, 0, 0}, []int{3, 3}), i64(6, 5, 0), i64(2, 2, 0), 0, true}, // a negative label not read
 	} {
-		plan, ok := ctcValidate(lp, c.targets, c.il, c.tl, c.blank)
+		plan, ok := ctcLayout(lp, c.targets, c.il, c.tl, c.blank)
 		if ok != c.ok {
 			t.Errorf("case %d: ok = %v, want %v", i, ok, c.ok)
 		}
@@ -370,9 +364,9 @@ func testEmuCTC[T kernels.Float](t *testing.T) {
 			want, wg := cpuRun[T](t, []*tensor.Tensor{lp}, up, func(in []*tensor.Tensor) (*tensor.Tensor, error) {
 				return F.CTCLossInts(in[0], targets, il, tl, F.Reduction(red), F.ZeroInfinity(zi))
 			})
-			plan, ok := ctcValidate(lp, targets, il, tl, 0)
+			plan, ok := ctcLayout(lp, targets, il, tl, 0)
 			if !ok {
-				t.Fatal("ctcValidate rejected a valid call")
+				t.Fatal("ctcLayout rejected a valid call")
 			}
 			got, gg := emuCTC(tensor.Data[T](lp), plan, 0, zi, red, up)
 			what := fmt.Sprintf("%s zero_infinity=%v", red, zi)

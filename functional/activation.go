@@ -14,9 +14,6 @@ import (
 // (tensor.Node.Through), bit for bit what the two backward steps give,
 // without materializing ∂σ.
 func Sigmoid(x *tensor.Tensor) (*tensor.Tensor, error) {
-	if out, ok, err := onDevice("sigmoid", devArgs(x), 0, nil, func(a []*tensor.Tensor, _ []Option) (*tensor.Tensor, error) { return Sigmoid(a[0]) }); ok {
-		return out, err
-	}
 	const op = "sigmoid"
 	if err := required(op, arg{"input", x}); err != nil {
 		return nil, err
@@ -24,6 +21,10 @@ func Sigmoid(x *tensor.Tensor) (*tensor.Tensor, error) {
 	dt, err := floatDType(op, arg{"input", x})
 	if err != nil {
 		return nil, err
+	}
+	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(x), diff: 1, name: "SigmoidBackward0",
+		host: func(_ *kernelCall, a []*tensor.Tensor, _ []Option) (*tensor.Tensor, error) { return Sigmoid(a[0]) }}); ok {
+		return out, err
 	}
 	return dispatch(dt, func() (*tensor.Tensor, error) { return sigmoid[float32](x) }, func() (*tensor.Tensor, error) { return sigmoid[float64](x) })
 }
@@ -90,11 +91,6 @@ func splitDim(op string, shape []int, dim int) (outer, n, inner, d int, err erro
 }
 
 func softmaxOp(op, name string, x *tensor.Tensor, dim int, log bool) (*tensor.Tensor, error) {
-	if out, ok, err := onDevice(op, devArgs(x), 0, nil, func(a []*tensor.Tensor, _ []Option) (*tensor.Tensor, error) {
-		return softmaxOp(op, name, a[0], dim, log)
-	}); ok {
-		return out, err
-	}
 	if err := required(op, arg{"input", x}); err != nil {
 		return nil, err
 	}
@@ -102,9 +98,15 @@ func softmaxOp(op, name string, x *tensor.Tensor, dim int, log bool) (*tensor.Te
 	if err != nil {
 		return nil, err
 	}
-	outer, n, inner, _, err := splitDim(op, x.Shape(), dim)
+	outer, n, inner, d, err := splitDim(op, x.Shape(), dim)
 	if err != nil {
 		return nil, err
+	}
+	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(x), diff: 1, dim: d, name: name, kind: b2i(log),
+		host: func(k *kernelCall, a []*tensor.Tensor, _ []Option) (*tensor.Tensor, error) {
+			return softmaxOp(k.op, k.name, a[0], k.dim, k.kind == 1)
+		}}); ok {
+		return out, err
 	}
 	return dispatch(dt,
 		func() (*tensor.Tensor, error) { return softmaxT[float32](name, x, outer, n, inner, log) },

@@ -57,11 +57,6 @@ import (
 // the product computed in the promoted type and stored as float32; at x = 1,
 // y = 1 the loss is −0.
 func BinaryCrossEntropy(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
-	if out, ok, err := onDevice("binary_cross_entropy", devArgs(input, target), 0, opts, func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
-		return BinaryCrossEntropy(a[0], a[1], o...)
-	}); ok {
-		return out, err
-	}
 	const op = "binary_cross_entropy"
 	cfg, err := lossOptions(op, opts)
 	if err != nil {
@@ -87,6 +82,12 @@ func BinaryCrossEntropy(input, target *tensor.Tensor, opts ...Option) (*tensor.T
 	}
 	if target.DType() != input.DType() {
 		return nil, torchloss.Errorf(torchloss.ErrDType, op, "target", "Found dtype %s but expected %s", scalarTypeName(target.DType()), scalarTypeName(input.DType()))
+	}
+	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(input, target), diff: 2, cfg: cfg, name: nodeName(op, cfg.reduction), opts: opts,
+		host: func(_ *kernelCall, a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
+			return BinaryCrossEntropy(a[0], a[1], o...)
+		}}); ok {
+		return out, err
 	}
 	return dispatch(input.DType(),
 		func() (*tensor.Tensor, error) { return bceT[float32](op, input, target, cfg, shape) },
@@ -345,11 +346,6 @@ func bceFusedT[T kernels.Float](input, target *tensor.Tensor, x, y []T, r Reduct
 // pos_weights are accepted (a bool pos_weight is not: PyTorch cannot
 // subtract 1 from it).
 func BinaryCrossEntropyWithLogits(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
-	if out, ok, err := onDevice("binary_cross_entropy_with_logits", devArgs(input, target), 0, opts, func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
-		return BinaryCrossEntropyWithLogits(a[0], a[1], o...)
-	}); ok {
-		return out, err
-	}
 	const op = "binary_cross_entropy_with_logits"
 	cfg, err := lossOptions(op, opts)
 	if err != nil {
@@ -386,6 +382,12 @@ func BinaryCrossEntropyWithLogits(input, target *tensor.Tensor, opts ...Option) 
 	// loss.mul_(weight): the weight broadcasts into the loss.
 	if err := bceFits(op, "weight", cfg.weight, shape, true); err != nil {
 		return nil, err
+	}
+	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(input, target), diff: 2, cfg: cfg, name: nodeName(op, cfg.reduction), opts: opts,
+		host: func(_ *kernelCall, a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
+			return BinaryCrossEntropyWithLogits(a[0], a[1], o...)
+		}}); ok {
+		return out, err
 	}
 	if bceWLFast(input, target, cfg) {
 		return dispatch(input.DType(),

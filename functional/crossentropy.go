@@ -59,9 +59,6 @@ import (
 // as masked_fill_ cannot broadcast the mask); a (C) int64 target of a (C)
 // input is taken as probabilities and rejected.
 func CrossEntropy(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
-	if out, ok, err := onDevice("cross_entropy", devArgs(input, target), 0, opts, func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) { return CrossEntropy(a[0], a[1], o...) }); ok {
-		return out, err
-	}
 	const op = "cross_entropy"
 	cfg, err := lossOptions(op, opts)
 	if err != nil {
@@ -75,6 +72,9 @@ func CrossEntropy(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor,
 		return nil, err
 	}
 	if sameShape(input, target) {
+		if out, ok, err := onDevice(op, devArgs(input, target), 0, opts, func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) { return CrossEntropy(a[0], a[1], o...) }); ok {
+			return out, err
+		}
 		return ceProb(op, input, target, cfg)
 	}
 	if input.Dim() == 0 {
@@ -98,6 +98,12 @@ func CrossEntropy(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor,
 		if w.Dim() == 0 || w.Size(0) != g.c || cfg.reduction == Mean {
 			return nil, torchloss.Errorf(torchloss.ErrShape, op, "weight", "with label smoothing the weight must be a (%d) tensor, got shape %v", g.c, sizes(w.Shape()))
 		}
+	}
+	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(input, target), diff: 1, cfg: cfg, name: nodeName(op, cfg.reduction, when(g.spatial, condSpatial), when(ls > 0, "label_smoothing")), opts: opts,
+		host: func(_ *kernelCall, a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
+			return CrossEntropy(a[0], a[1], o...)
+		}}); ok {
+		return out, err
 	}
 	return dispatch(dt,
 		func() (*tensor.Tensor, error) { return ceIndexT[float32](op, input, target, cfg, g) },

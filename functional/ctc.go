@@ -82,11 +82,6 @@ import (
 // for the first target_lengths[b] labels of each sequence (the labels
 // PyTorch reads).
 func CTCLoss(logProbs, targets, inputLengths, targetLengths *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
-	if out, ok, err := onDevice("ctc_loss", devArgs(logProbs, targets, inputLengths, targetLengths), 2, opts, func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
-		return CTCLoss(a[0], a[1], a[2], a[3], o...)
-	}); ok {
-		return out, err
-	}
 	const op = "ctc_loss"
 	cfg, err := lossOptions(op, opts)
 	if err != nil {
@@ -103,7 +98,20 @@ func CTCLoss(logProbs, targets, inputLengths, targetLengths *tensor.Tensor, opts
 	if err != nil {
 		return nil, err
 	}
-	return ctcLoss(op, logProbs, targets, il, tl, cfg)
+	sh, err := ctcCheck(op, logProbs, targets, il, tl, cfg)
+	if err != nil {
+		return nil, err
+	}
+	// The lengths as host tensors (PyTorch's CUDA ctc_loss reads them on
+	// the host too); the labels' values are the kernel's to check.
+	hil, htl := tensor.MustFromData(il, []int{len(il)}), tensor.MustFromData(tl, []int{len(tl)})
+	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(logProbs, sh.tg, hil, htl), diff: 1, cfg: cfg, name: nodeName(op, cfg.reduction), opts: opts, anyDevice: 2,
+		host: func(_ *kernelCall, a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
+			return CTCLoss(a[0], a[1], a[2], a[3], o...)
+		}}); ok {
+		return out, err
+	}
+	return ctcLabels(op, logProbs, il, tl, cfg, sh)
 }
 
 // CTCLossInts is CTCLoss with the lengths given as Go slices, PyTorch's
@@ -130,37 +138,63 @@ func ctcLengths(op, name string, t *tensor.Tensor) ([]int64, error) {
 	if t.DType() != tensor.Int64 {
 		return nil, torchloss.Errorf(torchloss.ErrDType, op, name, "%s must be integral (got %v)", name, t.DType())
 	}
+	if t.Device() != tensor.CPU { // lengths on a device are read on the host, as PyTorch does
+		h, err := t.Detach().ToCPU()
+		if err != nil {
+			return nil, err
+		}
+		t = h
+	}
 	return t.Int64s(), nil
 }
 
 // ctcLoss checks the arguments in PyTorch's order and dispatches on the
 // dtype of log_probs.
 func ctcLoss(op string, logProbs, targets *tensor.Tensor, il, tl []int64, cfg config) (*tensor.Tensor, error) {
+	sh, err := ctcCheck(op, logProbs, targets, il, tl, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return ctcLabels(op, logProbs, il, tl, cfg, sh)
+}
+
+// ctcShape is what ctcCheck found: the int64 targets, where each sample's
+// target starts in them, and the dimensions.
+type ctcShape struct {
+	tg          *tensor.Tensor
+	offsets     []int
+	batched     bool
+	steps, n, c int
+}
+
+// ctcCheck makes the checks that need no label value: dtypes, shapes, the
+// blank, the lengths and the size of the tables (for any device).
+func ctcCheck(op string, logProbs, targets *tensor.Tensor, il, tl []int64, cfg config) (sh ctcShape, err error) {
 	// ctc_loss_impl: a non-3-d log_probs is unsqueezed at dimension 1.
 	dim := logProbs.Dim()
 	batched := dim == 3
 	if dim == 0 {
-		return nil, torchloss.Errorf(torchloss.ErrShape, op, "log_probs", "Dimension out of range (expected to be in range of [-1, 0], but got 1)")
+		return sh, torchloss.Errorf(torchloss.ErrShape, op, "log_probs", "Dimension out of range (expected to be in range of [-1, 0], but got 1)")
 	}
 	if !batched {
 		dim++
 	}
 	tg, err := targets.To(tensor.Int64)
 	if err != nil {
-		return nil, torchloss.Errorf(torchloss.ErrValue, op, "targets", "targets cannot be converted to int64: %v", err.(*torchloss.Error).Msg)
+		return sh, torchloss.Errorf(torchloss.ErrValue, op, "targets", "targets cannot be converted to int64: %v", err.(*torchloss.Error).Msg)
 	}
 	if !logProbs.DType().IsFloat() {
-		return nil, torchloss.Errorf(torchloss.ErrDType, op, "log_probs", "\"ctc_loss_cpu\" not implemented for '%v'", logProbs.DType())
+		return sh, torchloss.Errorf(torchloss.ErrDType, op, "log_probs", "\"ctc_loss_cpu\" not implemented for '%v'", logProbs.DType())
 	}
 	if logProbs.Numel() == 0 {
-		return nil, torchloss.Errorf(torchloss.ErrShape, op, "log_probs", "log_probs tensor must not be empty (got shape %v)", sizes(logProbs.Shape()))
+		return sh, torchloss.Errorf(torchloss.ErrShape, op, "log_probs", "log_probs tensor must not be empty (got shape %v)", sizes(logProbs.Shape()))
 	}
 	const from = " (while checking arguments for ctc_loss_allocate_outputs)"
 	if dim != 3 {
-		return nil, torchloss.Errorf(torchloss.ErrShape, op, "log_probs", "Expected 3-dimensional tensor, but got %d-dimensional tensor for argument #1 'log_probs'"+from, dim)
+		return sh, torchloss.Errorf(torchloss.ErrShape, op, "log_probs", "Expected 3-dimensional tensor, but got %d-dimensional tensor for argument #1 'log_probs'"+from, dim)
 	}
 	if d := tg.Dim(); d < 1 || d > 2 {
-		return nil, torchloss.Errorf(torchloss.ErrShape, op, "targets", "Expected 1 to 2 dimensions, but got %d-dimensional tensor for argument #2 'targets'"+from, d)
+		return sh, torchloss.Errorf(torchloss.ErrShape, op, "targets", "Expected 1 to 2 dimensions, but got %d-dimensional tensor for argument #2 'targets'"+from, d)
 	}
 	shape := logProbs.Shape()
 	steps, n, c := shape[0], 1, shape[1]
@@ -168,13 +202,13 @@ func ctcLoss(op string, logProbs, targets *tensor.Tensor, il, tl []int64, cfg co
 		n, c = shape[1], shape[2]
 	}
 	if cfg.blank < 0 || cfg.blank >= int64(c) {
-		return nil, torchloss.Errorf(torchloss.ErrOption, op, "blank", "blank must be in label range (blank %d, %d classes)", cfg.blank, c)
+		return sh, torchloss.Errorf(torchloss.ErrOption, op, "blank", "blank must be in label range (blank %d, %d classes)", cfg.blank, c)
 	}
 	if len(il) != n {
-		return nil, torchloss.Errorf(torchloss.ErrShape, op, "input_lengths", "input_lengths must be of size batch_size (got %d lengths, batch size %d)", len(il), n)
+		return sh, torchloss.Errorf(torchloss.ErrShape, op, "input_lengths", "input_lengths must be of size batch_size (got %d lengths, batch size %d)", len(il), n)
 	}
 	if len(tl) != n {
-		return nil, torchloss.Errorf(torchloss.ErrShape, op, "target_lengths", "target_lengths must be of size batch_size (got %d lengths, batch size %d)", len(tl), n)
+		return sh, torchloss.Errorf(torchloss.ErrShape, op, "target_lengths", "target_lengths must be of size batch_size (got %d lengths, batch size %d)", len(tl), n)
 	}
 	// Where each target starts in the flat targets.
 	offsets := make([]int, n)
@@ -186,75 +220,81 @@ func ctcLoss(op string, logProbs, targets *tensor.Tensor, il, tl []int64, cfg co
 		pos := int64(0)
 		for b, v := range tl {
 			if v < 0 {
-				return nil, negTL(v)
+				return sh, negTL(v)
 			}
 			offsets[b] = int(pos)
 			if v > math.MaxInt64-pos || pos+v > math.MaxInt {
-				return nil, torchloss.Errorf(torchloss.ErrLimit, op, "target_lengths", "the sum of target_lengths overflows")
+				return sh, torchloss.Errorf(torchloss.ErrLimit, op, "target_lengths", "the sum of target_lengths overflows")
 			}
 			pos += v
 		}
 		if pos != int64(tshape[0]) {
-			return nil, torchloss.Errorf(torchloss.ErrShape, op, "targets", "Expected tensor to have size %d at dimension 0, but got size %d for argument #2 'targets'"+from, pos, tshape[0])
+			return sh, torchloss.Errorf(torchloss.ErrShape, op, "targets", "Expected tensor to have size %d at dimension 0, but got size %d for argument #2 'targets'"+from, pos, tshape[0])
 		}
 	} else { // padded (N, S)
 		maxTL := int64(0)
 		for b, v := range tl {
 			if v < 0 {
-				return nil, negTL(v)
+				return sh, negTL(v)
 			}
 			maxTL = max(maxTL, v)
 			offsets[b] = b * tshape[1]
 		}
 		if tshape[0] != n {
-			return nil, torchloss.Errorf(torchloss.ErrShape, op, "targets", "Expected tensor to have size %d at dimension 0, but got size %d for argument #2 'targets'"+from, n, tshape[0])
+			return sh, torchloss.Errorf(torchloss.ErrShape, op, "targets", "Expected tensor to have size %d at dimension 0, but got size %d for argument #2 'targets'"+from, n, tshape[0])
 		}
 		if int64(tshape[1]) < maxTL {
-			return nil, torchloss.Errorf(torchloss.ErrShape, op, "targets", "Expected tensor to have size at least %d at dimension 1, but got size %d for argument #2 'targets'"+from, maxTL, tshape[1])
+			return sh, torchloss.Errorf(torchloss.ErrShape, op, "targets", "Expected tensor to have size at least %d at dimension 1, but got size %d for argument #2 'targets'"+from, maxTL, tshape[1])
 		}
 	}
 	for _, v := range il {
 		if v < 0 {
-			return nil, torchloss.Errorf(torchloss.ErrValue, op, "input_lengths", "Expected input_lengths to have value at least 0, but got value %d"+from, v)
+			return sh, torchloss.Errorf(torchloss.ErrValue, op, "input_lengths", "Expected input_lengths to have value at least 0, but got value %d"+from, v)
 		}
 		if v > int64(steps) {
-			return nil, torchloss.Errorf(torchloss.ErrValue, op, "input_lengths", "Expected input_lengths to have value at most %d, but got value %d"+from, steps, v)
+			return sh, torchloss.Errorf(torchloss.ErrValue, op, "input_lengths", "Expected input_lengths to have value at most %d, but got value %d"+from, steps, v)
 		}
 	}
-	// The labels PyTorch reads: the first target_lengths[b] of each target.
-	// It does not check them; we reject what it would read out of bounds and
-	// the blank (a meaningless loss).
-	labels := make([][]int64, n)
-	data := tg.Int64s()
+	// The tables: per sample L·(2S+1) entries.
 	total, maxOne := 0, 0
 	for b := range n {
-		lab := data[offsets[b] : offsets[b]+int(tl[b])]
+		S, L := int(tl[b]), int(il[b])
+		if S > (math.MaxInt-1)/2 || (L > 0 && 2*S+1 > math.MaxInt/L) {
+			return sh, torchloss.Errorf(torchloss.ErrLimit, op, "targets", "the CTC table of sample %d (%d x %d) overflows int", b, L, 2*S+1)
+		}
+		a := kernels.CTCAlphaLen(L, S)
+		if a > math.MaxInt-total {
+			return sh, torchloss.Errorf(torchloss.ErrLimit, op, "targets", "the CTC tables of the batch overflow int")
+		}
+		total += a
+		maxOne = max(maxOne, a)
+	}
+	if err := ctcTableLimit(op, total, maxOne, needs(logProbs)); err != nil {
+		return sh, err
+	}
+	return ctcShape{tg: tg, offsets: offsets, batched: batched, steps: steps, n: n, c: c}, nil
+}
+
+// ctcLabels reads the labels PyTorch reads, the first target_lengths[b] of
+// each target, and computes the loss. PyTorch does not check them; we
+// reject what it would read out of bounds and the blank (a meaningless
+// loss).
+func ctcLabels(op string, logProbs *tensor.Tensor, il, tl []int64, cfg config, sh ctcShape) (*tensor.Tensor, error) {
+	labels := make([][]int64, sh.n)
+	data := sh.tg.Int64s()
+	for b := range sh.n {
+		lab := data[sh.offsets[b] : sh.offsets[b]+int(tl[b])]
 		for i, v := range lab {
-			if v < 0 || v >= int64(c) {
-				return nil, torchloss.Errorf(torchloss.ErrValue, op, "targets", "target label %d (sample %d, position %d) is out of range for %d classes", v, b, i, c)
+			if v < 0 || v >= int64(sh.c) {
+				return nil, torchloss.Errorf(torchloss.ErrValue, op, "targets", "target label %d (sample %d, position %d) is out of range for %d classes", v, b, i, sh.c)
 			}
 			if v == cfg.blank {
 				return nil, torchloss.Errorf(torchloss.ErrValue, op, "targets", "target label %d (sample %d, position %d) is the blank label; PyTorch accepts it but the loss is meaningless", v, b, i)
 			}
 		}
 		labels[b] = lab
-		// The alpha table of the sample, L·(2S+1) entries.
-		s := len(lab)
-		L := int(il[b])
-		if s > (math.MaxInt-1)/2 || (L > 0 && 2*s+1 > math.MaxInt/L) {
-			return nil, torchloss.Errorf(torchloss.ErrLimit, op, "targets", "the CTC table of sample %d (%d x %d) overflows int", b, L, 2*s+1)
-		}
-		a := kernels.CTCAlphaLen(L, s)
-		if a > math.MaxInt-total {
-			return nil, torchloss.Errorf(torchloss.ErrLimit, op, "targets", "the CTC tables of the batch overflow int")
-		}
-		total += a
-		maxOne = max(maxOne, a)
 	}
-	if err := ctcTableLimit(op, total, maxOne, needs(logProbs)); err != nil {
-		return nil, err
-	}
-	p := ctcProblem{op: op, logProbs: logProbs, batched: batched, steps: steps, n: n, c: c, il: il, tl: tl, labels: labels, cfg: cfg}
+	p := ctcProblem{op: op, logProbs: logProbs, batched: sh.batched, steps: sh.steps, n: sh.n, c: sh.c, il: il, tl: tl, labels: labels, cfg: cfg}
 	return dispatch(logProbs.DType(),
 		func() (*tensor.Tensor, error) { return ctcLossT[float32](&p) },
 		func() (*tensor.Tensor, error) { return ctcLossT[float64](&p) })

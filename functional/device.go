@@ -1,32 +1,35 @@
 package functional
 
 import (
+	"slices"
+
 	"github.com/torchloss/torchloss"
 	"github.com/torchloss/torchloss/internal/devhook"
 	"github.com/torchloss/torchloss/tensor"
 )
 
-// Device tensors (tensor.CUDA).
+// Device tensors.
 //
-// Every public loss (and every differentiable op of this package) begins
-// with one call of onDevice: when all its tensors are on the CPU, the call
-// returns at once and the CPU implementation runs as before. When they are
-// on a device:
+// A loss (or differentiable op) whose arguments live on a device other
+// than the CPU runs in one of two ways:
 //
-//   - tensors on different devices are an error of kind torchloss.ErrDevice
-//     (ctc_loss's length tensors may stay on the CPU, as in PyTorch);
-//   - a fused device implementation registered for the loss (package
-//     github.com/torchloss/torchloss/cuda lists them in cuda.Fused; some
-//     cover only some shapes, e.g. cross_entropy class indices with an
-//     (N, C) input) computes the loss and its gradient on
-//     the device, for the options and shapes it covers;
-//   - otherwise (the other losses, and options or shapes a fused kernel
-//     does not cover) the fallback runs the CPU implementation on host
-//     copies of the tensors and moves the output to the device. The copies
-//     are differentiable (tensor.ToDevice), so gradients reach the device
-//     tensors on their device. The fallback produces PyTorch's CPU errors.
+//   - the kernel path (onKernel): the function parses and checks its
+//     arguments, shapes, dtypes and options as for the CPU, then looks up
+//     the kernel registered for (operation, device) in internal/devhook
+//     (package github.com/torchloss/torchloss/cuda registers the CUDA
+//     kernels, internal/fakedevice a host-backed test device). The kernel
+//     computes the output on the device and returns its backward kernel;
+//     this package records the autograd node (its PyTorch name, the
+//     differentiable arguments), so semantics live here once for every
+//     device. A kernel may decline a layout it does not cover;
+//   - the fallback (no kernel, or declined): the CPU implementation runs on
+//     host copies of the tensors and its output is moved to the device.
+//     The copies are differentiable (tensor.ToDevice), so gradients reach
+//     the device tensors on their device, and errors are the CPU's.
 //
-// The result is on the arguments' device; Backward accepts an upstream
+// Tensors on different devices are an error of kind torchloss.ErrDevice
+// (ctc_loss's length tensors may stay on the CPU, as in PyTorch). The
+// result is on the arguments' device; Backward accepts an upstream
 // gradient on either device. A custom DistanceFunction of
 // TripletMarginWithDistanceLoss runs on host tensors under the fallback.
 
@@ -34,52 +37,130 @@ import (
 // arguments in the order given to onDevice) and options.
 type hostFn func(ts []*tensor.Tensor, opts []Option) (*tensor.Tensor, error)
 
-// onDevice is the device hook of the public function op. ts are its tensor
-// arguments (nil entries allowed); the last anyDevice of them may be on any
-// device (ctc_loss's lengths). It returns handled = false when every tensor
-// (option tensors included) is on the CPU.
-func onDevice(op string, ts []*tensor.Tensor, anyDevice int, opts []Option, host hostFn) (out *tensor.Tensor, handled bool, err error) {
-	onDev := false
-	for _, t := range ts {
-		if t != nil && t.Device() != tensor.CPU {
-			onDev = true
-			break
-		}
-	}
-	var cfg config
-	if !onDev && len(opts) > 0 {
-		cfg = applyRaw(opts)
-		onDev = (cfg.weight != nil && cfg.weight.Device() != tensor.CPU) || (cfg.posWeight != nil && cfg.posWeight.Device() != tensor.CPU)
-	}
+// deviceOf returns the device of a call's tensors ts (nil entries
+// allowed; the last anyDevice of them may be on any device: ctc_loss's
+// lengths) and option tensors, CPU when all are on the host, or an
+// ErrDevice error for tensors on different devices.
+func deviceOf(op string, ts []*tensor.Tensor, anyDevice int, cfg *config) (tensor.Device, error) {
+	onDev := anyOnDevice(ts) || (cfg.weight != nil && cfg.weight.Device() != tensor.CPU) || (cfg.posWeight != nil && cfg.posWeight.Device() != tensor.CPU)
 	if !onDev {
-		return nil, false, nil
+		return tensor.CPU, nil
 	}
-	if err := checkOnce(op, opts); err != nil {
-		return nil, true, err
-	}
-	cfg = applyRaw(opts)
 	strict := append(append([]*tensor.Tensor{}, ts[:len(ts)-anyDevice]...), cfg.weight, cfg.posWeight)
 	dev, err := tensor.SameDevice(op, strict...)
 	if err != nil {
-		return nil, true, err
+		return 0, err
 	}
 	if dev == tensor.CPU { // only lengths on the device
-		dev = tensor.CUDA
 		for _, t := range ts {
 			if t != nil && t.Device() != tensor.CPU {
 				dev = t.Device()
 			}
 		}
 	}
-	if dev == tensor.CUDA {
-		if f := devhook.Lookup(op); f != nil {
-			o := hookOptions(op, cfg)
-			if out, ok, err := f(ts, o); ok || err != nil {
-				return out, true, err
-			}
+	return dev, nil
+}
+
+// anyOnDevice reports whether a tensor of ts (nil entries allowed) is off
+// the CPU.
+func anyOnDevice(ts []*tensor.Tensor) bool {
+	for _, t := range ts {
+		if t != nil && t.Device() != tensor.CPU {
+			return true
 		}
 	}
+	return false
+}
+
+// onDevice is the device hook of an operation without the kernel path:
+// ts are its tensor arguments (nil entries allowed; see deviceOf for
+// anyDevice). It returns handled = false when every tensor (option
+// tensors included) is on the CPU; otherwise it runs the fallback.
+func onDevice(op string, ts []*tensor.Tensor, anyDevice int, opts []Option, host hostFn) (out *tensor.Tensor, handled bool, err error) {
+	if len(opts) == 0 && !anyOnDevice(ts) {
+		return nil, false, nil // the CPU path, without building a config
+	}
+	cfg := applyRaw(opts)
+	dev, err := deviceOf(op, ts, anyDevice, &cfg)
+	if err == nil && dev == tensor.CPU {
+		return nil, false, nil
+	}
+	if err := checkOnce(op, opts); err != nil {
+		return nil, true, err
+	}
+	if err != nil {
+		return nil, true, err
+	}
 	out, err = hostFallback(dev, ts, cfg, opts, host)
+	return out, true, err
+}
+
+// kernelCall is a checked call for the kernel path.
+type kernelCall struct {
+	op        string
+	args      []*tensor.Tensor // tensor arguments in PyTorch's order
+	anyDevice int              // trailing args that may be on any device
+	diff      int              // leading args that are differentiable
+	cfg       config           // parsed, with the loss's defaults
+	dim       int              // the dimension of softmax, norm, ... (non-negative)
+	scalar    float64          // the scalar operand of an elementwise op, norm's p
+	name      string           // the autograd node's name
+	hostOnly  bool             // no kernel: a composite graph (a weighted regression)
+	kind      int              // what else the host closure needs (an op's kind)
+	opts      []Option         // as given (for the fallback)
+	// host runs the host implementation on host tensors. It takes what it
+	// needs from k rather than capturing it, so that building a kernelCall
+	// allocates nothing on the CPU path.
+	host func(k *kernelCall, a []*tensor.Tensor, o []Option) (*tensor.Tensor, error)
+}
+
+// onKernel runs a checked call on its device: handled is false when every
+// tensor is on the CPU (the caller computes on the host). Otherwise the
+// device's kernel runs and this function records the node, or, without a
+// kernel or when it declines, the fallback runs.
+func onKernel(k kernelCall) (out *tensor.Tensor, handled bool, err error) {
+	dev, err := deviceOf(k.op, k.args, k.anyDevice, &k.cfg)
+	if err != nil || dev == tensor.CPU {
+		return nil, err != nil, err
+	}
+	return kernelOn(dev, k)
+}
+
+// kernelOn is onKernel's device part, apart so that nothing of k reaches
+// the heap on the CPU path.
+func kernelOn(dev tensor.Device, k kernelCall) (*tensor.Tensor, bool, error) {
+	args, opts := slices.Clone(k.args), slices.Clone(k.opts)
+	host := func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) { return k.host(&k, a, o) }
+	if fwd := devhook.Lookup(k.op, dev); fwd != nil && !k.hostOnly {
+		c := &devhook.Call{Op: k.op, Device: dev, Args: args, Options: hookOptions(k.cfg), Needs: make([]bool, k.diff)}
+		c.Options.Dim, c.Options.Scalar = k.dim, k.scalar
+		for i := range c.Needs {
+			c.Needs[i] = args[i] != nil && args[i].RequiresGrad()
+		}
+		c.Reference = func(hargs []*tensor.Tensor, w, pw *tensor.Tensor) (*tensor.Tensor, error) {
+			o := opts
+			if w != nil {
+				o = replaceOption(o, Weight(w))
+			}
+			if pw != nil {
+				o = replaceOption(o, PosWeight(pw))
+			}
+			return host(hargs, o)
+		}
+		out, bwd, ok, err := fwd(c)
+		if err != nil {
+			return nil, true, err
+		}
+		if ok {
+			if bwd == nil {
+				return out, true, nil
+			}
+			res := tensor.Record(out, k.name, args[:k.diff], bwd)
+			ownGrads(res)
+			return res, true, nil
+		}
+	}
+	out, err := hostFallback(dev, args, k.cfg, opts, host)
 	return out, true, err
 }
 
@@ -130,46 +211,26 @@ func applyRaw(opts []Option) config {
 	return c
 }
 
-// hookOptions converts the options of a call of op for a fused
-// implementation.
-func hookOptions(op string, c config) *devhook.Options {
-	var d config
-	if s := lossSpecs[op]; s != nil {
-		d = s.defaults
+// hookOptions converts parsed options (defaults applied) for a kernel.
+func hookOptions(c config) devhook.Options {
+	r := string(c.reduction)
+	if r == "" {
+		r = string(Mean)
 	}
-	o := &devhook.Options{
-		Given:          map[string]bool{},
-		Reduction:      string(c.reduction),
+	return devhook.Options{
+		Reduction:      r,
 		Weight:         c.weight,
 		PosWeight:      c.posWeight,
-		IgnoreIndex:    d.ignoreIndex,
+		IgnoreIndex:    c.ignoreIndex,
 		LabelSmoothing: c.labelSmoothing,
-		LogInput:       d.logInput,
+		LogInput:       c.logInput,
 		Full:           c.full,
-		Eps:            d.eps,
-		Margin:         d.margin,
+		Eps:            c.eps,
+		Margin:         c.margin,
 		Blank:          c.blank,
 		ZeroInfinity:   c.zeroInfinity,
 		LogTarget:      c.logTarget,
 	}
-	for i, n := range optNames {
-		if c.set&(1<<i) != 0 {
-			o.Given[n] = true
-		}
-	}
-	if c.set&optIgnoreIndex != 0 {
-		o.IgnoreIndex = c.ignoreIndex
-	}
-	if c.set&optLogInput != 0 {
-		o.LogInput = c.logInput
-	}
-	if c.set&optEps != 0 {
-		o.Eps = c.eps
-	}
-	if c.set&optMargin != 0 {
-		o.Margin = c.margin
-	}
-	return o
 }
 
 // ctcIntsOnDevice is the device hook of CTCLossInts: the lengths become
@@ -187,3 +248,11 @@ func ctcIntsOnDevice(logProbs, targets *tensor.Tensor, il, tl []int64, opts []Op
 
 // devArgs is shorthand for the tensor arguments of a hook.
 func devArgs(t ...*tensor.Tensor) []*tensor.Tensor { return t }
+
+// b2i is 1 for true (kernelCall.kind of a flag).
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -2,6 +2,7 @@ package functional_test
 
 import (
 	"errors"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -13,11 +14,11 @@ import (
 
 func onFake(t *testing.T) {
 	fakedevice.Register(fakedevice.New())
-	t.Cleanup(func() { tensor.RegisterBackend(tensor.CUDA, nil) })
+	t.Cleanup(func() { tensor.RegisterBackend(fakedevice.Device, nil) })
 }
 
 func cuda(t *testing.T, x *tensor.Tensor) *tensor.Tensor {
-	d, err := x.ToCUDA()
+	d, err := x.ToDevice(fakedevice.Device)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +64,7 @@ func TestDeviceFallback(t *testing.T) {
 	}
 	wantOut, wantG := run(x.Clone(), y, w)
 	out, g := run(cuda(t, x), cuda(t, y), cuda(t, w))
-	if out.Device() != tensor.CUDA || g.Device() != tensor.CUDA {
+	if out.Device() != fakedevice.Device || g.Device() != fakedevice.Device {
 		t.Fatalf("output on %v, grad on %v", out.Device(), g.Device())
 	}
 	ho, _ := out.ToCPU()
@@ -87,7 +88,7 @@ func TestDeviceFallback(t *testing.T) {
 	}
 	for _, g := range []*tensor.Tensor{got, got2} {
 		h, _ := g.ToCPU()
-		if g.Device() != tensor.CUDA || !slices.Equal(h.Values(), want.Values()) {
+		if g.Device() != fakedevice.Device || !slices.Equal(h.Values(), want.Values()) {
 			t.Fatalf("ctc on the device: %v on %v, want %v", h.Values(), g.Device(), want.Values())
 		}
 	}
@@ -130,7 +131,195 @@ func TestShardOnDevice(t *testing.T) {
 	if vd != v || dd != d || !slices.Equal(gd, g) {
 		t.Errorf("on the device: %v %v %v, on the CPU: %v %v %v", vd, dd, gd, v, d, g)
 	}
-	if dx.Grad().Device() != tensor.CUDA {
+	if dx.Grad().Device() != fakedevice.Device {
 		t.Errorf("the gradient is on %v, want cuda", dx.Grad().Device())
 	}
+}
+
+// TestDeferredValueError: on a device that checks values in its kernels
+// (the fake device with DeferErrors, as a GPU), binary_cross_entropy of an
+// input outside [0, 1] returns an output; the CPU's ErrValue comes at the
+// next synchronizing point (the copy of the loss to the host, or the end
+// of Backward), and the device stays usable.
+func TestDeferredValueError(t *testing.T) {
+	b := fakedevice.New()
+	b.DeferErrors = true
+	dev := fakedevice.Register(b)
+	t.Cleanup(func() { tensor.RegisterBackend(dev, nil) })
+	x := tensor.MustNew([]float32{0.2, 1.5, 0.7})
+	y := tensor.MustNew([]float32{0, 1, 1})
+	_, want := F.BinaryCrossEntropy(x, y)
+	if !errors.Is(want, torchloss.ErrValue) {
+		t.Fatalf("CPU: %v, want ErrValue", want)
+	}
+	dx, _ := x.ToDevice(dev)
+	dy, _ := y.ToDevice(dev)
+	out, err := F.BinaryCrossEntropy(dx, dy)
+	if err != nil {
+		t.Fatalf("the call itself: %v (the check is deferred)", err)
+	}
+	if _, err := out.ToCPU(); err == nil || err.Error() != want.Error() {
+		t.Fatalf("ToCPU: %v, want %v", err, want)
+	}
+	// Reported once; the device works afterwards.
+	good, _ := tensor.MustNew([]float32{0.2, 0.5, 0.7}).ToDevice(dev)
+	_ = good.SetRequiresGrad(true)
+	out, err = F.BinaryCrossEntropy(good, dy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Backward(); err != nil {
+		t.Fatal(err)
+	}
+	if h, err := out.ToCPU(); err != nil || h.Numel() != 1 {
+		t.Fatalf("after the error: %v", err)
+	}
+	// The end of Backward reports a failure of the graph's kernels.
+	bad, _ := x.ToDevice(dev)
+	_ = bad.SetRequiresGrad(true)
+	out, err = F.BinaryCrossEntropy(bad, dy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Backward(); err == nil || err.Error() != want.Error() {
+		t.Fatalf("Backward: %v, want %v", err, want)
+	}
+}
+
+// TestKernelPathNodeNames: on the kernel path (the fake device's kernels),
+// functional records the node PyTorch's graph has, the one the CPU path
+// records, for every loss and op with a kernel and each reduction.
+func TestKernelPathNodeNames(t *testing.T) {
+	dev := fakedevice.Register(fakedevice.New())
+	t.Cleanup(func() { tensor.RegisterBackend(dev, nil) })
+	x := func() *tensor.Tensor { return tensor.MustNew([]float32{0.2, 0.4, 0.6, 0.9, 0.1, 0.3}, 2, 3) }
+	pos := func() *tensor.Tensor { return tensor.MustNew([]float32{0.5, 1, 2, 1.5, 0.7, 0.3}, 2, 3) }
+	sign := func() *tensor.Tensor { return tensor.MustNew([]float32{1, -1}, 2) }
+	cls := func() *tensor.Tensor { return tensor.MustFromData([]int64{2, 0}, []int{2}) }
+	w3 := func() *tensor.Tensor { return tensor.MustNew([]float32{1, 2, 3}, 3) }
+	type call func(a []*tensor.Tensor, r F.Reduction) (*tensor.Tensor, error)
+	cases := []struct {
+		name string
+		args func() []*tensor.Tensor // the first requires a gradient
+		f    call
+	}{
+		{"l1_loss", func() []*tensor.Tensor { return []*tensor.Tensor{x(), pos()} }, func(a []*tensor.Tensor, r F.Reduction) (*tensor.Tensor, error) { return F.L1Loss(a[0], a[1], r) }},
+		{"mse_loss", func() []*tensor.Tensor { return []*tensor.Tensor{x(), pos()} }, func(a []*tensor.Tensor, r F.Reduction) (*tensor.Tensor, error) { return F.MSELoss(a[0], a[1], r) }},
+		{"binary_cross_entropy", func() []*tensor.Tensor { return []*tensor.Tensor{x(), x()} }, func(a []*tensor.Tensor, r F.Reduction) (*tensor.Tensor, error) {
+			return F.BinaryCrossEntropy(a[0], a[1], r)
+		}},
+		{"binary_cross_entropy_with_logits", func() []*tensor.Tensor { return []*tensor.Tensor{x(), x(), w3()} }, func(a []*tensor.Tensor, r F.Reduction) (*tensor.Tensor, error) {
+			return F.BinaryCrossEntropyWithLogits(a[0], a[1], r, F.PosWeight(a[2]))
+		}},
+		{"poisson_nll_loss", func() []*tensor.Tensor { return []*tensor.Tensor{x(), pos()} }, func(a []*tensor.Tensor, r F.Reduction) (*tensor.Tensor, error) {
+			return F.PoissonNLLLoss(a[0], a[1], r)
+		}},
+		{"poisson_nll_loss full", func() []*tensor.Tensor { return []*tensor.Tensor{x(), pos()} }, func(a []*tensor.Tensor, r F.Reduction) (*tensor.Tensor, error) {
+			return F.PoissonNLLLoss(a[0], a[1], r, F.Full(true))
+		}},
+		{"gaussian_nll_loss", func() []*tensor.Tensor { return []*tensor.Tensor{x(), pos(), pos()} }, func(a []*tensor.Tensor, r F.Reduction) (*tensor.Tensor, error) {
+			return F.GaussianNLLLoss(a[0], a[1], a[2], r)
+		}},
+		{"gaussian_nll_loss full", func() []*tensor.Tensor { return []*tensor.Tensor{x(), pos(), pos()} }, func(a []*tensor.Tensor, r F.Reduction) (*tensor.Tensor, error) {
+			return F.GaussianNLLLoss(a[0], a[1], a[2], r, F.Full(true))
+		}},
+		{"hinge_embedding_loss", func() []*tensor.Tensor { return []*tensor.Tensor{x(), pos()} }, func(a []*tensor.Tensor, r F.Reduction) (*tensor.Tensor, error) {
+			return F.HingeEmbeddingLoss(a[0], a[1], r)
+		}},
+		{"kl_div", func() []*tensor.Tensor { return []*tensor.Tensor{x(), pos()} }, func(a []*tensor.Tensor, r F.Reduction) (*tensor.Tensor, error) { return F.KLDiv(a[0], a[1], r) }},
+		{"kl_div log_target batchmean", func() []*tensor.Tensor { return []*tensor.Tensor{x(), pos()} }, func(a []*tensor.Tensor, r F.Reduction) (*tensor.Tensor, error) {
+			if r == F.Mean {
+				r = F.BatchMean
+			}
+			return F.KLDiv(a[0], a[1], r, F.LogTarget(true))
+		}},
+		{"cross_entropy", func() []*tensor.Tensor { return []*tensor.Tensor{x(), cls(), w3()} }, func(a []*tensor.Tensor, r F.Reduction) (*tensor.Tensor, error) {
+			return F.CrossEntropy(a[0], a[1], r, F.Weight(a[2]), F.LabelSmoothing(0.1))
+		}},
+		{"cosine_embedding_loss", func() []*tensor.Tensor { return []*tensor.Tensor{x(), pos(), sign()} }, func(a []*tensor.Tensor, r F.Reduction) (*tensor.Tensor, error) {
+			return F.CosineEmbeddingLoss(a[0], a[1], a[2], r)
+		}},
+		{"ctc_loss", func() []*tensor.Tensor {
+			lp, _ := F.LogSoftmax(tensor.MustNew([]float32{0.1, 0.5, 0.2, 0.9, 0.3, 0.4, 0.8, 0.2, 0.6, 0.1, 0.7, 0.5}, 4, 1, 3), 2)
+			return []*tensor.Tensor{lp.Detach(), tensor.MustFromData([]int64{1, 2}, []int{1, 2}), tensor.MustFromData([]int64{4}, []int{1}), tensor.MustFromData([]int64{2}, []int{1})}
+		}, func(a []*tensor.Tensor, r F.Reduction) (*tensor.Tensor, error) {
+			return F.CTCLoss(a[0], a[1], a[2], a[3], r)
+		}},
+		{"sigmoid", func() []*tensor.Tensor { return []*tensor.Tensor{x()} }, func(a []*tensor.Tensor, _ F.Reduction) (*tensor.Tensor, error) { return F.Sigmoid(a[0]) }},
+		{"softmax", func() []*tensor.Tensor { return []*tensor.Tensor{x()} }, func(a []*tensor.Tensor, _ F.Reduction) (*tensor.Tensor, error) { return F.Softmax(a[0], -1) }},
+		{"log_softmax", func() []*tensor.Tensor { return []*tensor.Tensor{x()} }, func(a []*tensor.Tensor, _ F.Reduction) (*tensor.Tensor, error) { return F.LogSoftmax(a[0], 0) }},
+		{"add", func() []*tensor.Tensor { return []*tensor.Tensor{x(), pos()} }, func(a []*tensor.Tensor, _ F.Reduction) (*tensor.Tensor, error) { return F.Add(a[0], a[1]) }},
+		{"mul", func() []*tensor.Tensor { return []*tensor.Tensor{x(), pos()} }, func(a []*tensor.Tensor, _ F.Reduction) (*tensor.Tensor, error) { return F.Mul(a[0], a[1]) }},
+		{"minimum", func() []*tensor.Tensor { return []*tensor.Tensor{x(), pos()} }, func(a []*tensor.Tensor, _ F.Reduction) (*tensor.Tensor, error) { return F.Minimum(a[0], a[1]) }},
+		{"pow", func() []*tensor.Tensor { return []*tensor.Tensor{x()} }, func(a []*tensor.Tensor, _ F.Reduction) (*tensor.Tensor, error) { return F.Pow(a[0], 3) }},
+		{"add.Scalar", func() []*tensor.Tensor { return []*tensor.Tensor{x()} }, func(a []*tensor.Tensor, _ F.Reduction) (*tensor.Tensor, error) { return F.AddScalar(a[0], 2) }},
+		{"mul.Scalar", func() []*tensor.Tensor { return []*tensor.Tensor{x()} }, func(a []*tensor.Tensor, _ F.Reduction) (*tensor.Tensor, error) { return F.MulScalar(a[0], 2) }},
+		{"clamp_min", func() []*tensor.Tensor { return []*tensor.Tensor{x()} }, func(a []*tensor.Tensor, _ F.Reduction) (*tensor.Tensor, error) { return F.ClampMin(a[0], 0.3) }},
+		{"sum", func() []*tensor.Tensor { return []*tensor.Tensor{x()} }, func(a []*tensor.Tensor, _ F.Reduction) (*tensor.Tensor, error) { return F.SumAll(a[0]) }},
+		{"mean", func() []*tensor.Tensor { return []*tensor.Tensor{x()} }, func(a []*tensor.Tensor, _ F.Reduction) (*tensor.Tensor, error) { return F.MeanAll(a[0]) }},
+		{"sum_dim", func() []*tensor.Tensor { return []*tensor.Tensor{x()} }, func(a []*tensor.Tensor, _ F.Reduction) (*tensor.Tensor, error) { return F.SumDim(a[0], 1) }},
+		{"norm", func() []*tensor.Tensor { return []*tensor.Tensor{x()} }, func(a []*tensor.Tensor, _ F.Reduction) (*tensor.Tensor, error) { return F.Norm(a[0], 2, -1) }},
+	}
+	for _, c := range cases {
+		for _, r := range []F.Reduction{F.Mean, F.Sum, F.None} {
+			run := func(d tensor.Device) string {
+				a := c.args()
+				for i := range a {
+					if a[i], _ = a[i].ToDevice(d); i == 0 {
+						_ = a[0].SetRequiresGrad(true)
+					}
+				}
+				out, err := c.f(a, r)
+				if err != nil {
+					t.Fatalf("%s %s on %v: %v", c.name, r, d, err)
+				}
+				if out.Device() != d || out.GradFn() == nil {
+					t.Fatalf("%s %s on %v: output on %v, node %v", c.name, r, d, out.Device(), out.GradFn())
+				}
+				return out.GradFn().Name
+			}
+			if cpu, fake := run(tensor.CPU), run(dev); cpu != fake {
+				t.Errorf("%s %s: node %s on the device, %s on the CPU", c.name, r, fake, cpu)
+			}
+		}
+	}
+}
+
+// TestBackwardReleasesIntermediates: Backward gives the device memory of
+// the gradients it has consumed (and of its seed) back to the caching
+// allocator at once, as PyTorch frees them, not at a garbage collection:
+// after binary_cross_entropy(sigmoid(x), y).Backward() the device holds x,
+// y, sigmoid(x), the loss and x's gradient, and not ∂sigmoid(x).
+func TestBackwardReleasesIntermediates(t *testing.T) {
+	dev := fakedevice.Register(fakedevice.New())
+	t.Cleanup(func() { tensor.RegisterBackend(dev, nil) })
+	const n = 4096 // 16 KiB of float32: a size class of its own
+	hx, _ := tensor.Rand(n)
+	hy, _ := tensor.Rand(n)
+	x, _ := hx.ToDevice(dev)
+	y, _ := hy.ToDevice(dev)
+	_ = x.SetRequiresGrad(true)
+	before, _ := tensor.MemoryStats(dev)
+	p, err := F.Sigmoid(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loss, err := F.BinaryCrossEntropy(p, y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := loss.Backward(); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := tensor.MemoryStats(dev)
+	const block, scalar = 4 * n, 512
+	if got, want := after-before, block+scalar+block; got != want {
+		t.Errorf("device memory held after Backward grew by %d bytes, want %d (sigmoid(x), the loss, x's gradient)", got, want)
+	}
+	if x.Grad() == nil || x.Grad().Device() != dev {
+		t.Fatal("no gradient on the device")
+	}
+	runtime.KeepAlive(p)
+	runtime.KeepAlive(loss)
+	runtime.KeepAlive(y)
 }

@@ -48,11 +48,6 @@ const cosineEpsilon = float64(float32(1e-12))
 // float64 inputs, each squared magnitude is computed in its input's own
 // dtype, as PyTorch does.
 func CosineEmbeddingLoss(input1, input2, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
-	if out, ok, err := onDevice("cosine_embedding_loss", devArgs(input1, input2, target), 0, opts, func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
-		return CosineEmbeddingLoss(a[0], a[1], a[2], o...)
-	}); ok {
-		return out, err
-	}
 	const op = "cosine_embedding_loss"
 	cfg, err := lossOptions(op, opts)
 	if err != nil {
@@ -83,6 +78,12 @@ func CosineEmbeddingLoss(input1, input2, target *tensor.Tensor, opts ...Option) 
 	outShape, err := mgBroadcast(op, "target", target.Shape(), cosShape)
 	if err != nil {
 		return nil, err
+	}
+	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(input1, input2, target), diff: 2, cfg: cfg, name: nodeName(op, cfg.reduction), opts: opts,
+		host: func(_ *kernelCall, a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
+			return CosineEmbeddingLoss(a[0], a[1], a[2], o...)
+		}}); ok {
+		return out, err
 	}
 	return dispatch(dt,
 		func() (*tensor.Tensor, error) {
@@ -290,11 +291,6 @@ func cosineImplT[T kernels.Float](input1, input2, target *tensor.Tensor, cfg con
 // (int64, float, bool where true counts as 1) and broadcasts with the input
 // silently.
 func HingeEmbeddingLoss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
-	if out, ok, err := onDevice("hinge_embedding_loss", devArgs(input, target), 0, opts, func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
-		return HingeEmbeddingLoss(a[0], a[1], o...)
-	}); ok {
-		return out, err
-	}
 	const op = "hinge_embedding_loss"
 	cfg, err := lossOptions(op, opts)
 	if err != nil {
@@ -310,6 +306,12 @@ func HingeEmbeddingLoss(input, target *tensor.Tensor, opts ...Option) (*tensor.T
 	shape, err := broadcastShape(op, arg{"input", input}, arg{"target", target})
 	if err != nil {
 		return nil, err
+	}
+	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(input, target), diff: 1, cfg: cfg, name: nodeName(op, cfg.reduction), opts: opts,
+		host: func(_ *kernelCall, a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
+			return HingeEmbeddingLoss(a[0], a[1], o...)
+		}}); ok {
+		return out, err
 	}
 	return dispatch(dt,
 		func() (*tensor.Tensor, error) { return hingeT[float32](input, target, cfg, shape) },
@@ -447,27 +449,17 @@ func cosineFusedT[T kernels.Float](input1, input2, target *tensor.Tensor, cfg co
 		}
 		eager = &eagerGrads[T]{gs: [][]T{g1, g2}, ready: true}
 	}
+	// Large gradients are written with streaming stores: nothing reads
+	// them before the backward hands them out.
+	nt := len(x1) >= 1<<18
 	parallel.For(rows, max(1, sumGrain/d), func(_, lo, hi int) {
 		ab := getScratch[T]()
 		a := (*ab)[:d]
-		var one [1]T
 		for i := lo; i < hi; i++ {
 			r1, r2 := x1[i*d:i*d+d], x2[i*d:i*d+d]
-			for j := range a {
-				a[j] = r1[j] * r2[j]
-			}
-			kernels.SumDim(a, 1, d, 1, one[:])
-			prod := one[0]
-			for j, v := range r1 {
-				a[j] = v * v
-			}
-			kernels.SumDim(a, 1, d, 1, one[:])
-			m1 := one[0] + eps
-			for j, v := range r2 {
-				a[j] = v * v
-			}
-			kernels.SumDim(a, 1, d, 1, one[:])
-			m2 := one[0] + eps
+			prod, m1, m2 := kernels.CosineRowSums(r1, r2, a)
+			m1 += eps
+			m2 += eps
 			den := kernels.Sqrt(m1 * m2)
 			cos := prod / den
 			kernels.CosineLoss([]T{cos}, cls[i:i+1], margin, loss[i:i+1])
@@ -484,21 +476,14 @@ func cosineFusedT[T kernels.Float](input1, input2, target *tensor.Tensor, cfg co
 			var gprod, gp [1]T
 			kernels.CosineBackward([]T{prod}, []T{cos}, []T{den}, []T{gpos}, []T{gneg}, margin, gprod[:], gp[:])
 			if g1 != nil {
-				gm := gp[0] * m2
-				o := g1[i*d : i*d+d]
-				for j, v := range r1 {
-					rr := gm * v
-					o[j] = (rr + rr) + gprod[0]*r2[j]
-				}
+				kernels.CosineRowGrad(r1, r2, g1[i*d:i*d+d], gp[0]*m2, gprod[0], nt)
 			}
 			if g2 != nil {
-				gm := gp[0] * m1
-				o := g2[i*d : i*d+d]
-				for j, v := range r2 {
-					rr := gm * v
-					o[j] = (rr + rr) + gprod[0]*r1[j]
-				}
+				kernels.CosineRowGrad(r2, r1, g2[i*d:i*d+d], gp[0]*m1, gprod[0], nt)
 			}
+		}
+		if nt {
+			kernels.RowFence()
 		}
 		putScratch(ab)
 	})

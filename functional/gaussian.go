@@ -47,11 +47,6 @@ import (
 // var's own dtype; integer input/target take part in promotion; an integer
 // var is rejected (PyTorch cannot clamp it in place).
 func GaussianNLLLoss(input, target, variance *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
-	if out, ok, err := onDevice("gaussian_nll_loss", devArgs(input, target, variance), 0, opts, func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
-		return GaussianNLLLoss(a[0], a[1], a[2], o...)
-	}); ok {
-		return out, err
-	}
 	const op = "gaussian_nll_loss"
 	cfg, err := lossOptions(op, opts)
 	if err != nil {
@@ -62,6 +57,12 @@ func GaussianNLLLoss(input, target, variance *tensor.Tensor, opts ...Option) (*t
 	}
 	if !variance.DType().IsFloat() {
 		return nil, torchloss.Errorf(torchloss.ErrDType, op, "var", "result type Float can't be cast to the desired output type %v (var must be a floating-point tensor)", variance.DType())
+	}
+	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(input, target, variance), diff: 3, cfg: cfg, name: nodeName(op, cfg.reduction, when(cfg.full, "full")), opts: opts,
+		host: func(_ *kernelCall, a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
+			return GaussianNLLLoss(a[0], a[1], a[2], o...)
+		}}); ok {
+		return out, err
 	}
 	if anyNegative(variance) {
 		v := slices.IndexFunc(variance.Values(), func(v float64) bool { return v < 0 })

@@ -41,9 +41,6 @@ import (
 // t·(1/t) term of xlogy's backward is 0/0); integer and bool tensors are
 // rejected (ErrDType); xlogy(t, t) and exp(t) run in target's own dtype.
 func KLDiv(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
-	if out, ok, err := onDevice("kl_div", devArgs(input, target), 0, opts, func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) { return KLDiv(a[0], a[1], o...) }); ok {
-		return out, err
-	}
 	const op = "kl_div"
 	cfg, err := lossOptions(op, opts)
 	if err != nil {
@@ -66,6 +63,13 @@ func KLDiv(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error)
 	div := -1
 	if cfg.reduction == BatchMean && input.Dim() != 0 {
 		div = input.Size(0)
+	}
+	name := nodeName(op, cfg.reduction, when(cfg.logTarget, "log_target"), when(div < 0, condScalar))
+	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(input, target), diff: 2, cfg: cfg, name: name, opts: opts,
+		host: func(_ *kernelCall, a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
+			return KLDiv(a[0], a[1], o...)
+		}}); ok {
+		return out, err
 	}
 	p := kernels.KLDiv{
 		LogTarget: cfg.logTarget,

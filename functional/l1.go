@@ -31,13 +31,16 @@ import (
 // floating dtype; two integer tensors are rejected (PyTorch computes int64
 // results for 'sum' and 'none' there).
 func L1Loss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
-	if out, ok, err := onDevice("l1_loss", devArgs(input, target), 0, opts, func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) { return L1Loss(a[0], a[1], o...) }); ok {
-		return out, err
-	}
 	const op = "l1_loss"
 	cfg, x, y, dt, shape, err := regressionArgs(op, input, target, opts)
 	if err != nil {
 		return nil, err
+	}
+	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(input, target), diff: 2, cfg: cfg, name: nodeName(op, cfg.reduction), opts: opts, hostOnly: cfg.weight != nil,
+		host: func(_ *kernelCall, a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
+			return L1Loss(a[0], a[1], o...)
+		}}); ok {
+		return out, err
 	}
 	if cfg.weight != nil {
 		return weightedRegression(op, input, target, x, y, dt, shape, cfg, weightedSpec{

@@ -60,9 +60,6 @@ func Div(a, b *tensor.Tensor) (*tensor.Tensor, error) { return opBinary(opDiv, a
 func Minimum(a, b *tensor.Tensor) (*tensor.Tensor, error) { return opBinary(opMinimum, a, b) }
 
 func opBinary(kind opBinaryKind, a, b *tensor.Tensor) (*tensor.Tensor, error) {
-	if out, ok, err := onDevice(opBinaryNames[kind].op, devArgs(a, b), 0, nil, func(a []*tensor.Tensor, _ []Option) (*tensor.Tensor, error) { return opBinary(kind, a[0], a[1]) }); ok {
-		return out, err
-	}
 	op := opBinaryNames[kind].op
 	if err := required(op, arg{"input", a}, arg{"other", b}); err != nil {
 		return nil, err
@@ -74,6 +71,12 @@ func opBinary(kind opBinaryKind, a, b *tensor.Tensor) (*tensor.Tensor, error) {
 	shape, err := broadcastShape(op, arg{"input", a}, arg{"other", b})
 	if err != nil {
 		return nil, err
+	}
+	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(a, b), diff: 2, name: opBinaryNames[kind].node, kind: int(kind),
+		host: func(k *kernelCall, a []*tensor.Tensor, _ []Option) (*tensor.Tensor, error) {
+			return opBinary(opBinaryKind(k.kind), a[0], a[1])
+		}}); ok {
+		return out, err
 	}
 	return dispatch(dt,
 		func() (*tensor.Tensor, error) { return opBinaryT[float32](kind, a, b, shape) },
@@ -215,9 +218,6 @@ func ClampMin(x *tensor.Tensor, m float64) (*tensor.Tensor, error) {
 }
 
 func opUnary(kind opUnaryKind, x *tensor.Tensor, s float64) (*tensor.Tensor, error) {
-	if out, ok, err := onDevice(opUnaryNames[kind].op, devArgs(x), 0, nil, func(a []*tensor.Tensor, _ []Option) (*tensor.Tensor, error) { return opUnary(kind, a[0], s) }); ok {
-		return out, err
-	}
 	op := opUnaryNames[kind].op
 	if err := required(op, arg{"input", x}); err != nil {
 		return nil, err
@@ -225,6 +225,16 @@ func opUnary(kind opUnaryKind, x *tensor.Tensor, s float64) (*tensor.Tensor, err
 	dt, err := floatDType(op, arg{"input", x})
 	if err != nil {
 		return nil, err
+	}
+	key := op // the kernel's name: ATen's overload for a scalar operand
+	if kind == opAddScalar || kind == opMulScalar {
+		key += ".Scalar"
+	}
+	if out, ok, err := onKernel(kernelCall{op: key, args: devArgs(x), diff: 1, scalar: s, name: opUnaryNames[kind].node, kind: int(kind),
+		host: func(k *kernelCall, a []*tensor.Tensor, _ []Option) (*tensor.Tensor, error) {
+			return opUnary(opUnaryKind(k.kind), a[0], k.scalar)
+		}}); ok {
+		return out, err
 	}
 	return dispatch(dt,
 		func() (*tensor.Tensor, error) { return opUnaryT[float32](kind, x, s) },
@@ -302,15 +312,18 @@ func MeanAll(x *tensor.Tensor) (*tensor.Tensor, error) {
 }
 
 func opTotal(op, node string, x *tensor.Tensor, mean bool) (*tensor.Tensor, error) {
-	if out, ok, err := onDevice(op, devArgs(x), 0, nil, func(a []*tensor.Tensor, _ []Option) (*tensor.Tensor, error) { return opTotal(op, node, a[0], mean) }); ok {
-		return out, err
-	}
 	if err := required(op, arg{"input", x}); err != nil {
 		return nil, err
 	}
 	dt, err := floatDType(op, arg{"input", x})
 	if err != nil {
 		return nil, err
+	}
+	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(x), diff: 1, name: node, kind: b2i(mean),
+		host: func(k *kernelCall, a []*tensor.Tensor, _ []Option) (*tensor.Tensor, error) {
+			return opTotal(k.op, k.name, a[0], k.kind == 1)
+		}}); ok {
+		return out, err
 	}
 	return dispatch(dt,
 		func() (*tensor.Tensor, error) { return opTotalT[float32](node, x, mean) },
@@ -362,11 +375,6 @@ func Norm(x *tensor.Tensor, p float64, dim int) (*tensor.Tensor, error) {
 }
 
 func opAlong(op, node string, x *tensor.Tensor, dim int, p float64, norm bool) (*tensor.Tensor, error) {
-	if out, ok, err := onDevice(op, devArgs(x), 0, nil, func(a []*tensor.Tensor, _ []Option) (*tensor.Tensor, error) {
-		return opAlong(op, node, a[0], dim, p, norm)
-	}); ok {
-		return out, err
-	}
 	if err := required(op, arg{"input", x}); err != nil {
 		return nil, err
 	}
@@ -381,6 +389,12 @@ func opAlong(op, node string, x *tensor.Tensor, dim int, p float64, norm bool) (
 	}
 	if norm && n == 0 && (p < 0 || math.IsInf(p, 1)) {
 		return nil, torchloss.Errorf(torchloss.ErrValue, op, "p", "linalg.vector_norm cannot compute the %v norm on the dimension %d because this dimension is empty and the operation does not have an identity", p, d)
+	}
+	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(x), diff: 1, dim: d, scalar: p, name: node, kind: b2i(norm),
+		host: func(k *kernelCall, a []*tensor.Tensor, _ []Option) (*tensor.Tensor, error) {
+			return opAlong(k.op, k.name, a[0], k.dim, k.scalar, k.kind == 1)
+		}}); ok {
+		return out, err
 	}
 	var outShape []int
 	if len(shape) > 0 {

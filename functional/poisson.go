@@ -44,9 +44,6 @@ import (
 // result is float32 when both are integers). Bool tensors fail where
 // PyTorch subtracts them.
 func PoissonNLLLoss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
-	if out, ok, err := onDevice("poisson_nll_loss", devArgs(input, target), 0, opts, func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) { return PoissonNLLLoss(a[0], a[1], o...) }); ok {
-		return out, err
-	}
 	const op = "poisson_nll_loss"
 	cfg, err := lossOptions(op, opts)
 	if err != nil {
@@ -67,6 +64,12 @@ func PoissonNLLLoss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tenso
 	shape, err := broadcastShape(op, arg{"input", input}, arg{"target", target})
 	if err != nil {
 		return nil, err
+	}
+	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(input, target), diff: 2, cfg: cfg, name: nodeName(op, cfg.reduction, when(cfg.full, "full")), opts: opts,
+		host: func(_ *kernelCall, a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
+			return PoissonNLLLoss(a[0], a[1], o...)
+		}}); ok {
+		return out, err
 	}
 	p := kernels.PoissonNLL{
 		LogInput: cfg.logInput, Full: cfg.full, Eps: cfg.eps,

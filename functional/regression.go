@@ -40,13 +40,16 @@ import (
 // ATen's mse_loss_backward does not promote. Two integer arguments are
 // rejected (ErrDType).
 func MSELoss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
-	if out, ok, err := onDevice("mse_loss", devArgs(input, target), 0, opts, func(a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) { return MSELoss(a[0], a[1], o...) }); ok {
-		return out, err
-	}
 	const op = "mse_loss"
 	cfg, x, y, dt, shape, err := regressionArgs(op, input, target, opts)
 	if err != nil {
 		return nil, err
+	}
+	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(input, target), diff: 2, cfg: cfg, name: nodeName(op, cfg.reduction), opts: opts, hostOnly: cfg.weight != nil,
+		host: func(_ *kernelCall, a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
+			return MSELoss(a[0], a[1], o...)
+		}}); ok {
+		return out, err
 	}
 	if cfg.weight != nil {
 		return weightedRegression(op, input, target, x, y, dt, shape, cfg, weightedSpec{

@@ -4,6 +4,7 @@
 #
 #   go test -c -o gpu-check/cuda.test ./cuda
 #   go build -o gpu-check/torchloss ./cmd/torchloss
+#   go test -c -o gpu-check/kernels.test ./internal/kernels   (optional)
 #
 # then, on the GPU machine, from the repository root:
 #
@@ -14,9 +15,14 @@
 # with PyTorch's vectors), cuda-test.txt (the GPU tests: the conformance on
 # the GPU, the fused kernels against the CPU on many blocks — the pointwise
 # ones on 2^20 elements, cross_entropy, cosine_embedding_loss and ctc_loss
-# launched directly so that a fallback fails — and determinism),
+# launched directly so that a fallback fails — and determinism; the driver
+# operations of each workload's steady training step, TestSteadyStateOnGPU:
+# no allocation after warm-up, the copies per step; the deferred value
+# check, TestDeferredCheckOnGPU),
 # bench-cuda.json (torchloss bench --device cuda --json, when the bench
-# command takes --device) and summary.txt with each step's exit status. The
+# command takes --device), kernels-cpu.txt (when kernels.test is built: the
+# host CPU's AVX-512 row kernels against AVX2 and Go, and their speed) and
+# summary.txt with each step's exit status. The
 # CPU conformance runs too, as a control. Without the bench, the run takes
 # about a minute.
 set -u
@@ -39,6 +45,11 @@ step conform-cuda "$BIN/torchloss" conform --device cuda -v --write-results "$OU
 # The test binary runs in its package directory (kernels/*.ptx; nvcc and
 # ptxas absent: those tests skip).
 (cd cuda && step cuda-test "$BIN/cuda.test" -test.v -test.timeout 300s)
+# The host CPU's row kernels (AVX-512 where it has it) against AVX2 and Go,
+# bit for bit, and their speed with each instruction set (a few seconds).
+if [ -x "$BIN/kernels.test" ]; then
+  (cd internal/kernels && step kernels-cpu "$BIN/kernels.test" -test.run 'CERow|ForwardGradSum|CosineRow' -test.bench 'CERow|KLRows' -test.benchtime 200x -test.count 3)
+fi
 # The benchmark, if this build of torchloss has it for the GPU.
 if "$BIN/torchloss" bench -h 2>&1 | grep -q -- '-device'; then
   t0=$(date +%s)

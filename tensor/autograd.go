@@ -137,6 +137,24 @@ func Record(out *Tensor, name string, inputs []*Tensor, backward func(grad *Tens
 	return out
 }
 
+// releaseConsumed returns the device memory of the gradient g that a node
+// has consumed to the caching allocator at once, as PyTorch frees it when
+// its last reference goes, rather than at a garbage collection: when g is
+// the engine's own (owned: fresh from a backward kernel, or a sum) and no
+// gradient ins the node returned shares its storage. Work queued on g
+// completes first (one stream per device).
+func releaseConsumed(g *Tensor, owned bool, ins []*Tensor) {
+	if g == nil || g.device == CPU || !owned || g.dev == nil {
+		return
+	}
+	for _, in := range ins {
+		if in != nil && in.dev == g.dev {
+			return
+		}
+	}
+	_ = g.Free()
+}
+
 // A BackwardOption is an option of Backward and BackwardWith: RetainGraph.
 type BackwardOption interface{ backwardOption() }
 
@@ -163,11 +181,13 @@ func (t *Tensor) Backward(opts ...BackwardOption) error {
 	if t.Numel() != 1 {
 		return torchloss.Errorf(torchloss.ErrGrad, "backward", "", "grad can be implicitly created only for scalar outputs (the tensor has shape %v)", t.shape)
 	}
-	ones, err := Ones(t.dtype, t.shape...)
+	ones, err := FullOn(t.device, 1, t.dtype, t.shape...)
 	if err != nil {
 		return err
 	}
-	return t.BackwardWith(ones, opts...)
+	err = t.BackwardWith(ones, opts...)
+	releaseConsumed(ones, true, nil) // the seed: nothing keeps it (a leaf keeps a clone)
+	return err
 }
 
 // BackwardWith is Backward with an upstream gradient grad of t's shape:
@@ -346,6 +366,13 @@ func (t *Tensor) BackwardWith(grad *Tensor, opts ...BackwardOption) error {
 			return err
 		}
 		delete(grads, x)
+		releaseConsumed(g, owned[x], ins)
+	}
+	if t.device != CPU {
+		// A failed value check of a kernel of this graph (see Checker).
+		if b, err := BackendOf(t.device); err == nil {
+			return deviceErr(b)
+		}
 	}
 	return nil
 }

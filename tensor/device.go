@@ -30,43 +30,108 @@ import (
 // error of kind torchloss.ErrDevice and everything else works as before.
 type Device uint8
 
-// The devices.
+// The devices every program knows. Other devices (a test's fake device, a
+// second accelerator) are added by RegisterDevice.
 const (
 	CPU  Device = iota // host memory (the default)
 	CUDA               // the current NVIDIA GPU (device 0)
 )
 
+var deviceNames = struct {
+	mu    sync.RWMutex
+	names []string
+}{names: []string{"cpu", "cuda"}}
+
+// RegisterDevice returns the device called name, adding it to the devices
+// if it is new: the device registry is open, so that a package can bring a
+// device (its Backend by RegisterBackend, its kernels by
+// internal/devhook.Register) without any change to this package or to
+// functional. At most 255 devices exist.
+func RegisterDevice(name string) Device {
+	deviceNames.mu.Lock()
+	defer deviceNames.mu.Unlock()
+	for i, n := range deviceNames.names {
+		if n == name {
+			return Device(i)
+		}
+	}
+	if len(deviceNames.names) == 255 {
+		panic("tensor: too many devices")
+	}
+	deviceNames.names = append(deviceNames.names, name)
+	return Device(len(deviceNames.names) - 1)
+}
+
 func (d Device) String() string {
-	switch d {
-	case CPU:
-		return "cpu"
-	case CUDA:
-		return "cuda"
+	deviceNames.mu.RLock()
+	defer deviceNames.mu.RUnlock()
+	if int(d) < len(deviceNames.names) {
+		return deviceNames.names[d]
 	}
 	return fmt.Sprintf("Device(%d)", uint8(d))
 }
 
-// ParseDevice maps "cpu" and "cuda" (or "cuda:0") to a Device.
+// ParseDevice maps a device name ("cpu", "cuda" or "cuda:0", or the name
+// of a registered device) to a Device.
 func ParseDevice(s string) (Device, error) {
-	switch s {
-	case "cpu":
-		return CPU, nil
-	case "cuda", "cuda:0":
+	if s == "cuda:0" {
 		return CUDA, nil
 	}
-	return 0, torchloss.Errorf(torchloss.ErrDevice, "device", "", "unknown device %q (want cpu or cuda)", s)
+	deviceNames.mu.RLock()
+	defer deviceNames.mu.RUnlock()
+	for i, n := range deviceNames.names {
+		if n == s {
+			return Device(i), nil
+		}
+	}
+	return 0, torchloss.Errorf(torchloss.ErrDevice, "device", "", "unknown device %q (want one of %v)", s, deviceNames.names)
 }
 
-// Backend is the memory interface of a device, implemented by the CUDA
+// Backend is the driver interface of a device, implemented by the CUDA
 // runtime (package github.com/torchloss/torchloss/cuda) and, in tests, by a
 // host-backed fake. Addresses are device addresses (CUdeviceptr); a
 // zero-byte allocation is never requested.
+//
+// Every operation is ordered on the device's one stream: Alloc and Free
+// are stream-ordered (cuMemAllocAsync, cuMemFreeAsync), CopyToDevice and
+// CopyDevice are queued, and CopyToHost returns when the copy is done, so
+// it waits for the work queued before it. The tensor package never calls
+// Alloc or Free in steady state: device memory goes through its caching
+// allocator (see EmptyCache).
 type Backend interface {
 	Alloc(nbytes int) (uintptr, error)
 	Free(ptr uintptr) error
 	CopyToDevice(dst uintptr, src unsafe.Pointer, nbytes int) error
 	CopyToHost(dst unsafe.Pointer, src uintptr, nbytes int) error
 	CopyDevice(dst, src uintptr, nbytes int) error
+}
+
+// Filler is implemented by a Backend that fills device memory with one
+// value without a copy from the host (a memset, a kernel): the seed of
+// Backward and FullOn. n is the element count.
+type Filler interface {
+	Fill(dst uintptr, dt DType, v float64, n int) error
+}
+
+// Arith is implemented by a Backend that runs, on the device, the
+// elementwise operations the tensor package itself needs: gradient
+// accumulation and dtype conversion. n is the element count; the buffers
+// do not overlap, except that dst may be a. A Backend without Arith runs
+// them through host copies.
+type Arith interface {
+	Add(dst, a, b uintptr, dt DType, n int) error // dst = a + b, in dt
+	Convert(dst uintptr, to DType, src uintptr, from DType, n int) error
+}
+
+// Checker is implemented by a Backend whose kernels check values on the
+// device (binary_cross_entropy's range, ctc_loss's labels): a failed check
+// is kept by the device and Err returns it, once, at the next point that
+// reads from the device (a copy to the host, Item) or ends a Backward, as
+// the typed error (ErrValue) the host implementation returns. Err must not
+// wait for the device: it reports the failures of the work that has
+// completed (all of it after a copy to the host).
+type Checker interface {
+	Err() error
 }
 
 var backends struct {
@@ -131,34 +196,42 @@ func Available(d Device) bool {
 	return err == nil
 }
 
-// devBuf is the device storage of a tensor, shared by its views.
+// devBuf is the device storage of a tensor, shared by its views. Its
+// block comes from the device's caching allocator and goes back to it when
+// the buffer is freed (Free) or garbage collected.
 type devBuf struct {
 	b      Backend
+	c      *devCache
 	ptr    uintptr
 	nbytes int
 	freed  *atomic.Bool // shared with the cleanup, which must not reference the devBuf
+	// fill is the value of every element of a buffer that Full wrote and
+	// nothing writes afterwards (KnownValue), or nil.
+	fill *float64
 }
 
-func newDevBuf(b Backend, nbytes int) (*devBuf, error) {
+func newDevBuf(d Device, b Backend, nbytes int) (*devBuf, error) {
 	buf := &devBuf{b: b, nbytes: nbytes, freed: new(atomic.Bool)}
 	if nbytes == 0 {
 		return buf, nil
 	}
-	p, err := b.Alloc(nbytes)
+	c := cacheOf(d, b)
+	p, err := c.alloc(nbytes)
 	if err != nil {
 		return nil, torchloss.Errorf(torchloss.ErrDevice, "to", "", "allocating %d bytes: %v", nbytes, err)
 	}
-	buf.ptr = p
+	buf.ptr, buf.c = p, c
 	type owned struct {
-		b     Backend
+		c     *devCache
 		ptr   uintptr
+		n     int
 		freed *atomic.Bool
 	}
 	runtime.AddCleanup(buf, func(o owned) {
 		if o.freed.CompareAndSwap(false, true) {
-			_ = o.b.Free(o.ptr)
+			o.c.release(o.ptr, o.n)
 		}
-	}, owned{b, p, buf.freed})
+	}, owned{c, p, nbytes, buf.freed})
 	return buf, nil
 }
 
@@ -201,7 +274,7 @@ func Empty(d Device, dtype DType, shape ...int) (*Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	buf, err := newDevBuf(b, n*elemSize(dtype))
+	buf, err := newDevBuf(d, b, n*elemSize(dtype))
 	if err != nil {
 		return nil, err
 	}
@@ -221,8 +294,10 @@ func (t *Tensor) DevicePtr() (uintptr, error) {
 	return t.dev.ptr, nil
 }
 
-// Free releases a device tensor's memory now rather than when it is garbage
-// collected. The tensor and its views (Reshape, Detach, a leaf's Grad shares
+// Free returns a device tensor's memory to the device's caching allocator
+// now rather than when it is garbage collected (the memory is reused by
+// later allocations; work already queued on it completes first, as all
+// work of a device is on one stream). The tensor and its views (Reshape, Detach, a leaf's Grad shares
 // nothing) must not be used afterwards: their device operations then return
 // ErrDevice. Free on a CPU tensor, or twice, does nothing.
 func (t *Tensor) Free() error {
@@ -232,9 +307,7 @@ func (t *Tensor) Free() error {
 	if !t.dev.freed.CompareAndSwap(false, true) {
 		return nil
 	}
-	if err := t.dev.b.Free(t.dev.ptr); err != nil {
-		return torchloss.Errorf(torchloss.ErrDevice, "free", "", "%v", err)
-	}
+	t.dev.c.release(t.dev.ptr, t.dev.nbytes)
 	return nil
 }
 
@@ -329,7 +402,57 @@ func download(t *Tensor) (*Tensor, error) {
 		}
 	}
 	runtime.KeepAlive(t)
+	if err := deviceErr(t.dev.b); err != nil {
+		return nil, err
+	}
 	return &Tensor{dtype: t.dtype, shape: append([]int{}, t.shape...), data: data}, nil
+}
+
+// deviceErr returns the failed value check that device backend b has seen
+// (see Checker), or nil.
+func deviceErr(b Backend) error {
+	if c, ok := b.(Checker); ok {
+		return c.Err()
+	}
+	return nil
+}
+
+// FullOn is Full on device d: on a device whose Backend is a Filler, the
+// elements are written by the device (no copy from the host), and
+// KnownValue reports v.
+func FullOn(d Device, v float64, dtype DType, shape ...int) (*Tensor, error) {
+	if d == CPU {
+		return Full(v, dtype, shape...)
+	}
+	t, err := Empty(d, dtype, shape...)
+	if err != nil {
+		return nil, err
+	}
+	fl, ok := t.dev.b.(Filler)
+	if !ok {
+		h, err := Full(v, dtype, shape...)
+		if err != nil {
+			return nil, err
+		}
+		return upload(h, d)
+	}
+	if t.dev.nbytes > 0 {
+		if err := fl.Fill(t.dev.ptr, dtype, v, t.Numel()); err != nil {
+			return nil, torchloss.Errorf(torchloss.ErrDevice, "full", "", "%v", err)
+		}
+	}
+	t.dev.fill = &v
+	return t, nil
+}
+
+// KnownValue reports the value of every element of a device tensor made
+// by FullOn (Backward's seed gradient, say), so that a kernel can use it
+// without reading it from the device; ok is false for any other tensor.
+func KnownValue(t *Tensor) (v float64, ok bool) {
+	if t.device == CPU || t.dev == nil || t.dev.fill == nil {
+		return 0, false
+	}
+	return *t.dev.fill, true
 }
 
 // deviceClone copies a device tensor's storage on the device.
@@ -351,8 +474,8 @@ func deviceClone(t *Tensor) (*Tensor, error) {
 }
 
 // viaHost applies a host operation to a device tensor: download, f, upload
-// to the same device. It is how the dtype conversions and gradient
-// accumulation of device tensors run (they are small next to a loss).
+// to the same device. It is how a device without Arith converts dtypes and
+// accumulates gradients.
 func viaHost(t *Tensor, f func(h *Tensor) (*Tensor, error)) (*Tensor, error) {
 	h, err := download(t)
 	if err != nil {
@@ -363,6 +486,32 @@ func viaHost(t *Tensor, f func(h *Tensor) (*Tensor, error)) (*Tensor, error) {
 		return nil, err
 	}
 	return upload(r, t.device)
+}
+
+// convertOnDevice returns t converted to dtype on its device.
+func convertOnDevice(t *Tensor, dtype DType) (*Tensor, error) {
+	ar, ok := t.dev.b.(Arith)
+	if !ok || t.dev.freed.Load() {
+		return viaHost(t, func(h *Tensor) (*Tensor, error) { return h.To(dtype) })
+	}
+	out, err := Empty(t.device, dtype, t.shape...)
+	if err != nil {
+		return nil, err
+	}
+	if out.dev.nbytes > 0 {
+		if err := ar.Convert(out.dev.ptr, dtype, t.dev.ptr, t.dtype, t.Numel()); err != nil {
+			return nil, torchloss.Errorf(torchloss.ErrDevice, "to", "", "%v", err)
+		}
+	}
+	if t.dev.fill != nil {
+		v := *t.dev.fill
+		if dtype == Float32 {
+			v = float64(float32(v))
+		}
+		out.dev.fill = &v
+	}
+	runtime.KeepAlive(t)
+	return out, nil
 }
 
 // SameDevice returns the device of the non-nil tensors, or an ErrDevice
@@ -390,8 +539,8 @@ func errHostOnly(op string, t *Tensor) error {
 	return torchloss.Errorf(torchloss.ErrDevice, op, "", "not implemented for a tensor on %v: move it with ToCPU first", t.device)
 }
 
-// accumulateOnDevice returns a + b for gradients on a device (through host
-// copies; a gradient is accumulated only when a leaf is reached twice).
+// accumulateOnDevice returns a + b for gradients on a device (b of a's
+// dtype and shape), by the device's Add when it has Arith.
 func accumulateOnDevice(a, b *Tensor) (*Tensor, error) {
 	if a.device != b.device {
 		var err error
@@ -399,9 +548,24 @@ func accumulateOnDevice(a, b *Tensor) (*Tensor, error) {
 			return nil, err
 		}
 	}
-	hb, err := download(b)
+	ar, ok := a.dev.b.(Arith)
+	if !ok || a.dev.freed.Load() || b.dev.freed.Load() {
+		hb, err := download(b)
+		if err != nil {
+			return nil, err
+		}
+		return viaHost(a, func(ha *Tensor) (*Tensor, error) { return accumulate(ha, hb) })
+	}
+	out, err := Empty(a.device, a.dtype, a.shape...)
 	if err != nil {
 		return nil, err
 	}
-	return viaHost(a, func(ha *Tensor) (*Tensor, error) { return accumulate(ha, hb) })
+	if out.dev.nbytes > 0 {
+		if err := ar.Add(out.dev.ptr, a.dev.ptr, b.dev.ptr, a.dtype, a.Numel()); err != nil {
+			return nil, torchloss.Errorf(torchloss.ErrDevice, "backward", "", "%v", err)
+		}
+	}
+	runtime.KeepAlive(a)
+	runtime.KeepAlive(b)
+	return out, nil
 }

@@ -25,7 +25,7 @@ func TestToCUDAWithoutBackend(t *testing.T) {
 func TestFakeDeviceRoundTrip(t *testing.T) {
 	b := fakedevice.New()
 	fakedevice.Register(b)
-	defer tensor.RegisterBackend(tensor.CUDA, nil)
+	defer tensor.RegisterBackend(fakedevice.Device, nil)
 	for _, x := range []*tensor.Tensor{
 		tensor.MustNew([]float32{1, 2, 3, 4, 5, 6}, 2, 3),
 		tensor.MustNew([]float64{-1, 0.5}),
@@ -34,11 +34,11 @@ func TestFakeDeviceRoundTrip(t *testing.T) {
 		tensor.Scalar(float32(3)),
 		tensor.MustNew([]float32{}, 0, 4),
 	} {
-		d, err := x.ToCUDA()
+		d, err := x.ToDevice(fakedevice.Device)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if d.Device() != tensor.CUDA || !d.IsCUDA() || !slices.Equal(d.Shape(), x.Shape()) || d.DType() != x.DType() || d.Numel() != x.Numel() {
+		if d.Device() != fakedevice.Device || !slices.Equal(d.Shape(), x.Shape()) || d.DType() != x.DType() || d.Numel() != x.Numel() {
 			t.Fatalf("device tensor %v %v %v", d.Device(), d.Shape(), d.DType())
 		}
 		if d.Values() != nil || d.Float32s() != nil || d.Int64s() != nil {
@@ -64,11 +64,11 @@ func TestFakeDeviceRoundTrip(t *testing.T) {
 		if x.Dim() == 0 {
 			end = strings.Index(hs, ")")
 		}
-		want := hs[:end] + ", device='cuda:0'" + hs[end:]
+		want := hs[:end] + ", device='fake'" + hs[end:]
 		if d.String() != want {
 			t.Fatalf("String: %s (host %s)", d, x)
 		}
-		if y, _ := d.To(tensor.Float64); y.Device() != tensor.CUDA {
+		if y, _ := d.To(tensor.Float64); y.Device() != fakedevice.Device {
 			t.Fatal("To(dtype) must keep the device")
 		}
 		if err := d.Free(); err != nil {
@@ -87,10 +87,10 @@ func TestFakeDeviceRoundTrip(t *testing.T) {
 
 func TestToDeviceIsDifferentiable(t *testing.T) {
 	fakedevice.Register(fakedevice.New())
-	defer tensor.RegisterBackend(tensor.CUDA, nil)
+	defer tensor.RegisterBackend(fakedevice.Device, nil)
 	x := tensor.MustNew([]float64{1, 2, 3})
 	_ = x.SetRequiresGrad(true)
-	d, err := x.ToCUDA()
+	d, err := x.ToDevice(fakedevice.Device)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +109,7 @@ func TestToDeviceIsDifferentiable(t *testing.T) {
 		t.Fatalf("grad %v on %v", g.Values(), g.Device())
 	}
 	// A device leaf accumulates its gradient on the device.
-	l, _ := tensor.MustNew([]float32{1, 2}).ToCUDA()
+	l, _ := tensor.MustNew([]float32{1, 2}).ToDevice(fakedevice.Device)
 	_ = l.SetRequiresGrad(true)
 	h, _ := l.ToCPU()
 	for i := 0; i < 2; i++ {
@@ -117,7 +117,7 @@ func TestToDeviceIsDifferentiable(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if l.Grad().Device() != tensor.CUDA {
+	if l.Grad().Device() != fakedevice.Device {
 		t.Fatal("the gradient of a device leaf must be on the device")
 	}
 	gh, _ := l.Grad().ToCPU()
@@ -128,16 +128,61 @@ func TestToDeviceIsDifferentiable(t *testing.T) {
 
 func TestSameDevice(t *testing.T) {
 	fakedevice.Register(fakedevice.New())
-	defer tensor.RegisterBackend(tensor.CUDA, nil)
+	defer tensor.RegisterBackend(fakedevice.Device, nil)
 	a := tensor.MustNew([]float32{1})
-	b, _ := a.ToCUDA()
+	b, _ := a.ToDevice(fakedevice.Device)
 	if _, err := tensor.SameDevice("op", a, nil, b); !errors.Is(err, torchloss.ErrDevice) {
 		t.Fatalf("mixed devices: %v", err)
 	}
-	if d, err := tensor.SameDevice("op", nil, b, b); err != nil || d != tensor.CUDA {
+	if d, err := tensor.SameDevice("op", nil, b, b); err != nil || d != fakedevice.Device {
 		t.Fatal(d, err)
 	}
 	if _, err := tensor.BroadcastTo(b, []int{2}); !errors.Is(err, torchloss.ErrDevice) {
 		t.Fatalf("BroadcastTo of a device tensor: %v", err)
+	}
+}
+
+// TestCachingAllocator: device memory comes from the caching allocator:
+// small blocks are carved from one segment, a released block is reused
+// without a driver allocation, and EmptyCache returns the large ones.
+func TestCachingAllocator(t *testing.T) {
+	b := fakedevice.New()
+	dev := fakedevice.Register(b)
+	defer tensor.RegisterBackend(dev, nil)
+	var small []*tensor.Tensor
+	for i := range 100 {
+		s, err := tensor.Empty(dev, tensor.Float32, 10+i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		small = append(small, s)
+	}
+	if n := b.Stats().Allocs; n != 1 {
+		t.Fatalf("100 small tensors: %d driver allocations, want 1 (one segment)", n)
+	}
+	big, err := tensor.Empty(dev, tensor.Float64, 1<<19) // 4 MiB
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := b.Stats().Allocs; n != 2 {
+		t.Fatalf("a large tensor: %d driver allocations in all, want 2", n)
+	}
+	for _, s := range small {
+		_ = s.Free()
+	}
+	_ = big.Free()
+	for range 3 {
+		s, _ := tensor.Empty(dev, tensor.Float32, 50)
+		l, _ := tensor.Empty(dev, tensor.Float32, 1<<20) // the same 4 MiB class
+		_ = s.Free()
+		_ = l.Free()
+	}
+	st := b.Stats()
+	if st.Allocs != 2 || st.Frees != 0 {
+		t.Fatalf("reuse: %d allocations and %d frees, want 2 and 0", st.Allocs, st.Frees)
+	}
+	tensor.EmptyCache(dev)
+	if st := b.Stats(); st.Frees != 1 || b.Live() != 1 {
+		t.Fatalf("EmptyCache: %d frees, %d live, want 1 and 1 (the small segment stays)", st.Frees, b.Live())
 	}
 }

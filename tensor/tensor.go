@@ -319,13 +319,13 @@ func (t *Tensor) Detach() *Tensor {
 // To returns t converted to dtype (t itself if it already has that dtype).
 // Floats convert to int64 by truncation toward zero, as PyTorch's .to(long).
 // The conversion is not recorded by autograd. A device tensor is converted
-// through a host copy and stays on its device.
+// on its device (through a host copy on a device without Arith).
 func (t *Tensor) To(dtype DType) (*Tensor, error) {
 	if dtype == t.dtype {
 		return t, nil
 	}
 	if t.device != CPU {
-		return viaHost(t, func(h *Tensor) (*Tensor, error) { return h.To(dtype) })
+		return convertOnDevice(t, dtype)
 	}
 	vals := t.Values()
 	out, err := Zeros(dtype, t.shape...)

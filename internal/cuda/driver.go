@@ -3,6 +3,13 @@
 // time. It holds what torchloss needs: the primary context of device 0,
 // device memory, copies, PTX modules and kernel launches.
 //
+// All work goes to one non-blocking stream of the context (Stream), in
+// order: allocations and frees are stream-ordered (cuMemAllocAsync and
+// cuMemFreeAsync on the device's default memory pool, where the driver has
+// them), copies and memsets are the Async forms on that stream, kernels
+// are launched on it. Nothing synchronizes but a copy to the host (which
+// returns when its data is there) and Synchronize.
+//
 // Every function is safe for concurrent use; calls bind the primary context
 // to the calling OS thread first (cuCtxSetCurrent is per thread).
 package cuda
@@ -11,6 +18,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/ebitengine/purego"
@@ -38,13 +46,20 @@ var drv struct {
 	cuDeviceGetAttribute     func(v *int32, attr int32, d int32) Result
 	cuDevicePrimaryCtxRetain func(ctx *uintptr, d int32) Result
 	cuCtxSetCurrent          func(ctx uintptr) Result
-	cuCtxSynchronize         func() Result
 	cuMemAlloc               func(p *uintptr, n uintptr) Result
 	cuMemFree                func(p uintptr) Result
-	cuMemcpyHtoD             func(dst uintptr, src unsafe.Pointer, n uintptr) Result
-	cuMemcpyDtoH             func(dst unsafe.Pointer, src uintptr, n uintptr) Result
-	cuMemcpyDtoD             func(dst, src uintptr, n uintptr) Result
-	cuMemsetD8               func(dst uintptr, v uint8, n uintptr) Result
+	cuMemAllocAsync          func(p *uintptr, n uintptr, stream uintptr) Result // nil before CUDA 11.2
+	cuMemFreeAsync           func(p uintptr, stream uintptr) Result
+	cuStreamCreate           func(s *uintptr, flags uint32) Result
+	cuMemHostAlloc           func(p *unsafe.Pointer, n uintptr, flags uint32) Result
+	cuMemHostGetDevicePtr    func(d *uintptr, p unsafe.Pointer, flags uint32) Result
+	cuStreamSynchronize      func(s uintptr) Result
+	cuMemcpyHtoDAsync        func(dst uintptr, src unsafe.Pointer, n uintptr, stream uintptr) Result
+	cuMemcpyDtoHAsync        func(dst unsafe.Pointer, src uintptr, n uintptr, stream uintptr) Result
+	cuMemcpyDtoDAsync        func(dst, src uintptr, n uintptr, stream uintptr) Result
+	cuMemsetD8Async          func(dst uintptr, v uint8, n uintptr, stream uintptr) Result
+	cuMemsetD32Async         func(dst uintptr, v uint32, n uintptr, stream uintptr) Result
+	cuMemsetD2D32Async       func(dst uintptr, pitch uintptr, v uint32, w, h uintptr, stream uintptr) Result
 	cuModuleLoadData         func(m *uintptr, image unsafe.Pointer) Result
 	cuModuleGetFunction      func(f *uintptr, m uintptr, name *byte) Result
 	cuLaunchKernel           func(f uintptr, gx, gy, gz, bx, by, bz uint32, shmem uint32, stream uintptr, params unsafe.Pointer, extra unsafe.Pointer) Result
@@ -57,6 +72,7 @@ var state struct {
 	err    error
 	dev    int32
 	ctx    uintptr
+	stream uintptr // the stream of all work (CU_STREAM_NON_BLOCKING)
 	name   string
 	cc     [2]int32
 	driver int32
@@ -91,13 +107,22 @@ func initDriver() (err error) {
 	reg(&drv.cuDeviceGetAttribute, "cuDeviceGetAttribute")
 	reg(&drv.cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain")
 	reg(&drv.cuCtxSetCurrent, "cuCtxSetCurrent")
-	reg(&drv.cuCtxSynchronize, "cuCtxSynchronize")
 	reg(&drv.cuMemAlloc, "cuMemAlloc_v2")
 	reg(&drv.cuMemFree, "cuMemFree_v2")
-	reg(&drv.cuMemcpyHtoD, "cuMemcpyHtoD_v2")
-	reg(&drv.cuMemcpyDtoH, "cuMemcpyDtoH_v2")
-	reg(&drv.cuMemcpyDtoD, "cuMemcpyDtoD_v2")
-	reg(&drv.cuMemsetD8, "cuMemsetD8_v2")
+	if _, err := purego.Dlsym(lib, "cuMemAllocAsync"); err == nil {
+		reg(&drv.cuMemAllocAsync, "cuMemAllocAsync")
+		reg(&drv.cuMemFreeAsync, "cuMemFreeAsync")
+	}
+	reg(&drv.cuStreamCreate, "cuStreamCreate")
+	reg(&drv.cuMemHostAlloc, "cuMemHostAlloc")
+	reg(&drv.cuMemHostGetDevicePtr, "cuMemHostGetDevicePointer_v2")
+	reg(&drv.cuStreamSynchronize, "cuStreamSynchronize")
+	reg(&drv.cuMemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2")
+	reg(&drv.cuMemcpyDtoHAsync, "cuMemcpyDtoHAsync_v2")
+	reg(&drv.cuMemcpyDtoDAsync, "cuMemcpyDtoDAsync_v2")
+	reg(&drv.cuMemsetD8Async, "cuMemsetD8Async")
+	reg(&drv.cuMemsetD32Async, "cuMemsetD32Async")
+	reg(&drv.cuMemsetD2D32Async, "cuMemsetD2D32Async")
 	reg(&drv.cuModuleLoadData, "cuModuleLoadData")
 	reg(&drv.cuModuleGetFunction, "cuModuleGetFunction")
 	reg(&drv.cuLaunchKernel, "cuLaunchKernel")
@@ -133,7 +158,11 @@ func initDriver() (err error) {
 	if err := check("cuDevicePrimaryCtxRetain", drv.cuDevicePrimaryCtxRetain(&state.ctx, state.dev)); err != nil {
 		return err
 	}
-	return check("cuCtxSetCurrent", drv.cuCtxSetCurrent(state.ctx))
+	if err := check("cuCtxSetCurrent", drv.cuCtxSetCurrent(state.ctx)); err != nil {
+		return err
+	}
+	const nonBlocking = 1 // CU_STREAM_NON_BLOCKING: no implicit sync with the legacy stream
+	return check("cuStreamCreate", drv.cuStreamCreate(&state.stream, nonBlocking))
 }
 
 // check turns a CUresult into an error with the driver's message.
@@ -187,42 +216,127 @@ func DeviceInfo() (name string, major, minor int, driver int, err error) {
 	return state.name, int(state.cc[0]), int(state.cc[1]), int(state.driver), nil
 }
 
-// Alloc allocates n bytes of device memory.
+// Counts are the driver operations since the program started (for the
+// steady-state tests: a training step should make no allocation and no
+// copy but the loss's).
+type Counts struct {
+	Allocs, Frees, HtoD, DtoH, DtoD, Syncs, Launches int64
+}
+
+var counts struct {
+	allocs, frees, htod, dtoh, dtod, syncs, launches atomic.Int64
+}
+
+// Counted returns the counts so far.
+func Counted() Counts {
+	return Counts{counts.allocs.Load(), counts.frees.Load(), counts.htod.Load(), counts.dtoh.Load(),
+		counts.dtod.Load(), counts.syncs.Load(), counts.launches.Load()}
+}
+
+// Alloc allocates n bytes of device memory, ordered on the stream
+// (cuMemAllocAsync on the device's default pool; cuMemAlloc on a driver
+// without it).
 func Alloc(n int) (uintptr, error) {
 	var p uintptr
-	err := do(func() error { return check("cuMemAlloc", drv.cuMemAlloc(&p, uintptr(n))) })
+	counts.allocs.Add(1)
+	err := do(func() error {
+		if drv.cuMemAllocAsync != nil {
+			return check("cuMemAllocAsync", drv.cuMemAllocAsync(&p, uintptr(n), state.stream))
+		}
+		return check("cuMemAlloc", drv.cuMemAlloc(&p, uintptr(n)))
+	})
 	return p, err
 }
 
-// Free releases device memory from Alloc.
+// Free releases device memory from Alloc, ordered on the stream
+// (cuMemFreeAsync: no synchronization; cuMemFree on a driver without it).
 func Free(p uintptr) error {
-	return do(func() error { return check("cuMemFree", drv.cuMemFree(p)) })
+	counts.frees.Add(1)
+	return do(func() error {
+		if drv.cuMemFreeAsync != nil {
+			return check("cuMemFreeAsync", drv.cuMemFreeAsync(p, state.stream))
+		}
+		return check("cuMemFree", drv.cuMemFree(p))
+	})
 }
 
-// CopyHtoD copies n bytes from host memory to the device.
+// CopyHtoD copies n bytes from (pageable) host memory to the device, on
+// the stream; src may be reused when it returns (the driver has staged it).
 func CopyHtoD(dst uintptr, src unsafe.Pointer, n int) error {
-	return do(func() error { return check("cuMemcpyHtoD", drv.cuMemcpyHtoD(dst, src, uintptr(n))) })
+	counts.htod.Add(1)
+	return do(func() error {
+		return check("cuMemcpyHtoDAsync", drv.cuMemcpyHtoDAsync(dst, src, uintptr(n), state.stream))
+	})
 }
 
-// CopyDtoH copies n bytes from the device to host memory (synchronously
-// with the work queued before it).
+// CopyDtoH copies n bytes from the device to (pageable) host memory, on
+// the stream: it returns when the data is there, after the work queued
+// before it.
 func CopyDtoH(dst unsafe.Pointer, src uintptr, n int) error {
-	return do(func() error { return check("cuMemcpyDtoH", drv.cuMemcpyDtoH(dst, src, uintptr(n))) })
+	counts.dtoh.Add(1)
+	return do(func() error {
+		if err := check("cuMemcpyDtoHAsync", drv.cuMemcpyDtoHAsync(dst, src, uintptr(n), state.stream)); err != nil {
+			return err
+		}
+		// Pageable destinations complete before the call returns; a
+		// pinned one would not: wait for the stream either way.
+		return check("cuStreamSynchronize", drv.cuStreamSynchronize(state.stream))
+	})
 }
 
-// CopyDtoD copies n bytes between device buffers.
+// CopyDtoD copies n bytes between device buffers, on the stream.
 func CopyDtoD(dst, src uintptr, n int) error {
-	return do(func() error { return check("cuMemcpyDtoD", drv.cuMemcpyDtoD(dst, src, uintptr(n))) })
+	counts.dtod.Add(1)
+	return do(func() error {
+		return check("cuMemcpyDtoDAsync", drv.cuMemcpyDtoDAsync(dst, src, uintptr(n), state.stream))
+	})
 }
 
-// Memset sets n bytes of device memory to v.
+// Memset sets n bytes of device memory to v, on the stream.
 func Memset(dst uintptr, v uint8, n int) error {
-	return do(func() error { return check("cuMemsetD8", drv.cuMemsetD8(dst, v, uintptr(n))) })
+	return do(func() error { return check("cuMemsetD8Async", drv.cuMemsetD8Async(dst, v, uintptr(n), state.stream)) })
 }
 
-// Synchronize waits for every queued operation of the context.
+// Memset32 sets n 4-byte words of device memory to v, on the stream.
+func Memset32(dst uintptr, v uint32, n int) error {
+	return do(func() error { return check("cuMemsetD32Async", drv.cuMemsetD32Async(dst, v, uintptr(n), state.stream)) })
+}
+
+// Memset64 sets n 8-byte words of device memory (8-byte aligned) to v, on
+// the stream: the low and the high 4-byte halves as two strided memsets.
+func Memset64(dst uintptr, v uint64, n int) error {
+	return do(func() error {
+		lo, hi := uint32(v), uint32(v>>32)
+		if err := check("cuMemsetD2D32Async", drv.cuMemsetD2D32Async(dst, 8, lo, 1, uintptr(n), state.stream)); err != nil {
+			return err
+		}
+		return check("cuMemsetD2D32Async", drv.cuMemsetD2D32Async(dst+4, 8, hi, 1, uintptr(n), state.stream))
+	})
+}
+
+// HostWords allocates n 4-byte words of pinned host memory mapped into the
+// device's address space (cuMemHostAlloc with CU_MEMHOSTALLOC_DEVICEMAP):
+// kernels write them through dev, the host reads them through host without
+// a copy (after the writing kernels are done). The memory is never freed.
+func HostWords(n int) (host []int32, dev uintptr, err error) {
+	var p unsafe.Pointer
+	err = do(func() error {
+		const portable, deviceMap = 1, 2
+		if err := check("cuMemHostAlloc", drv.cuMemHostAlloc(&p, uintptr(4*n), portable|deviceMap)); err != nil {
+			return err
+		}
+		return check("cuMemHostGetDevicePointer", drv.cuMemHostGetDevicePtr(&dev, p, 0))
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return unsafe.Slice((*int32)(p), n), dev, nil
+}
+
+// Synchronize waits for the work queued on the stream.
 func Synchronize() error {
-	return do(func() error { return check("cuCtxSynchronize", drv.cuCtxSynchronize()) })
+	counts.syncs.Add(1)
+	return do(func() error { return check("cuStreamSynchronize", drv.cuStreamSynchronize(state.stream)) })
 }
 
 // Module is a loaded PTX module.
@@ -263,10 +377,11 @@ func (m *Module) Function(name string) (uintptr, error) {
 }
 
 // Launch runs kernel f on a grid of grid blocks of block threads with shmem
-// bytes of dynamic shared memory on the default stream. args are the
+// bytes of dynamic shared memory on the stream. args are the
 // kernel's parameters, each a pointer to its value (uintptr for a device
 // address, int32, int64, float32, float64), as cuLaunchKernel takes them.
 func Launch(f uintptr, grid, block [3]uint32, shmem uint32, args ...unsafe.Pointer) error {
+	counts.launches.Add(1)
 	var params unsafe.Pointer
 	// cuLaunchKernel reads the array of argument pointers: keep it in C-safe
 	// memory terms, a Go array pinned for the call.
@@ -282,6 +397,6 @@ func Launch(f uintptr, grid, block [3]uint32, shmem uint32, args ...unsafe.Point
 		params = unsafe.Pointer(&arr[0])
 	}
 	return do(func() error {
-		return check("cuLaunchKernel", drv.cuLaunchKernel(f, grid[0], grid[1], grid[2], block[0], block[1], block[2], shmem, 0, params, nil))
+		return check("cuLaunchKernel", drv.cuLaunchKernel(f, grid[0], grid[1], grid[2], block[0], block[1], block[2], shmem, state.stream, params, nil))
 	})
 }

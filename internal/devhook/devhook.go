@@ -1,59 +1,113 @@
-// Package devhook connects the functional package to device (GPU)
-// implementations of the losses without making functional depend on them:
-// a device package (github.com/torchloss/torchloss/cuda) registers a fused
-// implementation per PyTorch function name from its init function, and
-// functional's device hook looks it up when a loss is called on device
-// tensors.
+// Package devhook is the registry of device kernels: a device package
+// (github.com/torchloss/torchloss/cuda, internal/fakedevice) registers, per
+// operation and device, a forward kernel and the backward kernel it
+// returns; package functional parses and checks every call once, for every
+// device, looks the kernel up, runs it and records the autograd node
+// itself. Semantics (argument checks, option defaults, errors, node names,
+// which arguments are differentiable) stay in functional; a kernel only
+// computes, and declines the layouts it does not cover.
 package devhook
 
-import "github.com/torchloss/torchloss/tensor"
+import (
+	"sync"
 
-// Options are the keyword arguments of one call, as given (not validated:
-// a fused implementation must decline an option it does not handle, and the
-// CPU implementation behind the fallback then validates everything).
+	"github.com/torchloss/torchloss/tensor"
+)
+
+// Options are a call's options, parsed, checked and with PyTorch's
+// defaults applied by functional (Reduction is never "").
 type Options struct {
-	Given          map[string]bool // PyTorch names of the options given, e.g. "weight"
-	Reduction      string          // "" (default), "mean", "sum", "none", "batchmean", ...
+	Reduction      string // "mean", "sum", "none" or "batchmean"
 	Weight         *tensor.Tensor
 	PosWeight      *tensor.Tensor
-	IgnoreIndex    int64 // -100 unless given
+	IgnoreIndex    int64
 	LabelSmoothing float64
-	LogInput       bool // true unless given
+	LogInput       bool
 	Full           bool
-	Eps            float64 // the loss's default unless given
-	Margin         float64 // the loss's default unless given
+	Eps            float64
+	Margin         float64
 	Blank          int64
 	ZeroInfinity   bool
 	LogTarget      bool
+	Dim            int     // the dimension of softmax, log_softmax, norm, ... (non-negative)
+	Scalar         float64 // the scalar operand of an elementwise op (pow's exponent, clamp_min's bound, add.Scalar's), norm's p
 }
 
-// Only reports whether every option given is one of names.
-func (o *Options) Only(names ...string) bool {
-	for g := range o.Given {
-		ok := false
-		for _, n := range names {
-			ok = ok || g == n
-		}
-		if !ok {
-			return false
-		}
+// Call is one checked call of an operation on a device.
+type Call struct {
+	Op     string        // PyTorch's name: "mse_loss", "sigmoid", ...
+	Device tensor.Device // where every tensor argument lives (ctc_loss's lengths may be on the host)
+	// Args are the tensor arguments in PyTorch's order (nil for an
+	// optional one not given). Their shapes and dtypes passed
+	// functional's checks; they are not converted or broadcast: a kernel
+	// declines the layouts it does not handle.
+	Args    []*tensor.Tensor
+	Options Options
+	// Needs[i] reports whether Args[i] wants a gradient (len(Needs) is the
+	// number of differentiable leading arguments).
+	Needs []bool
+	// Reference runs the host implementation of this call (its options
+	// bound) on host tensors args and option tensors weight and
+	// posWeight. A device whose memory the host can address (the fake
+	// device) computes with it; a real device ignores it.
+	Reference func(args []*tensor.Tensor, weight, posWeight *tensor.Tensor) (*tensor.Tensor, error)
+}
+
+// Backward is a backward kernel: it maps the gradient of the output (on the
+// device, of the output's shape and dtype) to the gradients of the
+// arguments that Call.Needs (nil entries elsewhere), each of its
+// argument's shape, dtype and device, newly allocated on every call.
+type Backward func(grad *tensor.Tensor) ([]*tensor.Tensor, error)
+
+// Forward is a forward kernel: it computes the output of c on c.Device and
+// returns the backward kernel for it (nil when nothing needs a gradient).
+// ok false (with a nil error) declines: functional then runs the host
+// implementation on host copies. A value check that needs the data (a
+// target out of range) either declines or, on a device with a
+// tensor.Checker, is reported by the device at the next synchronizing
+// point.
+type Forward func(c *Call) (out *tensor.Tensor, bwd Backward, ok bool, err error)
+
+type key struct {
+	op  string
+	dev tensor.Device
+}
+
+var registry struct {
+	mu   sync.RWMutex
+	fwd  map[key]Forward
+	dflt map[tensor.Device]Forward
+}
+
+// Register makes f the forward kernel of op on device dev (call it from an
+// init function, or from a device's registration).
+func Register(op string, dev tensor.Device, f Forward) {
+	registry.mu.Lock()
+	defer registry.mu.Unlock()
+	if registry.fwd == nil {
+		registry.fwd = map[key]Forward{}
 	}
-	return true
+	registry.fwd[key{op, dev}] = f
 }
 
-// Loss is a device implementation of a loss. args are the loss's tensor
-// arguments in PyTorch's order (all on the device, except ctc_loss's
-// lengths, which may be on the host). It returns handled = false (and no
-// error) to decline a call it does not cover (an option, a dtype, a
-// broadcast, an input a CPU check would reject): the caller then runs the
-// CPU implementation on host copies, which also produces PyTorch's errors.
-type Loss func(args []*tensor.Tensor, o *Options) (out *tensor.Tensor, handled bool, err error)
+// RegisterDefault makes f the forward kernel of every operation without a
+// kernel of its own on dev (the fake device computes every operation by
+// its Reference).
+func RegisterDefault(dev tensor.Device, f Forward) {
+	registry.mu.Lock()
+	defer registry.mu.Unlock()
+	if registry.dflt == nil {
+		registry.dflt = map[tensor.Device]Forward{}
+	}
+	registry.dflt[dev] = f
+}
 
-var losses = map[string]Loss{}
-
-// Register makes f the device implementation of the loss op (PyTorch's
-// name). Call it from an init function only.
-func Register(op string, f Loss) { losses[op] = f }
-
-// Lookup returns the device implementation of op, or nil.
-func Lookup(op string) Loss { return losses[op] }
+// Lookup returns the forward kernel of op on dev, or nil.
+func Lookup(op string, dev tensor.Device) Forward {
+	registry.mu.RLock()
+	defer registry.mu.RUnlock()
+	if f := registry.fwd[key{op, dev}]; f != nil {
+		return f
+	}
+	return registry.dflt[dev]
+}

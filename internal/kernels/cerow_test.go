@@ -80,7 +80,8 @@ func TestExpfSliceMatchesScalar(t *testing.T) {
 }
 
 // TestCERowMatchesGo checks that CERowExp, RowMaxF and CERowGrad give
-// bitwise the same results with and without the AVX2 kernels, for rows of
+// bitwise the same results with the AVX2 kernels, with the AVX-512 ones
+// (where the CPU has them) and without either, for rows of
 // every length up to 70 and a long one, with and without weights.
 func TestCERowMatchesGo(t *testing.T) {
 	if !hasAVX2 {
@@ -115,17 +116,21 @@ func TestCERowMatchesGo(t *testing.T) {
 		}
 		for _, ww := range [][]float32{nil, w} {
 			for _, wantA := range []bool{false, true} {
-				got := run(x, ww, wantA)
 				setAVX2(false)
 				want := run(x, ww, wantA)
 				setAVX2(true)
-				same := func(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) }
-				if !same(got.m, want.m) || !same(got.s, want.s) || !same(got.a, want.a) {
-					t.Fatalf("n=%d w=%v A=%v: m, s, a = %v %v %v, Go %v %v %v", n, ww != nil, wantA, got.m, got.s, got.a, want.m, want.s, want.a)
-				}
-				for i := range x {
-					if !same(got.e[i], want.e[i]) || !same(got.g[i], want.g[i]) {
-						t.Fatalf("n=%d w=%v [%d]: e, g = %v %v, Go %v %v", n, ww != nil, i, got.e[i], got.g[i], want.e[i], want.g[i])
+				for _, z := range []bool{false, true} {
+					old := setAVX512(z)
+					got := run(x, ww, wantA)
+					setAVX512(old)
+					same := func(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) }
+					if !same(got.m, want.m) || !same(got.s, want.s) || !same(got.a, want.a) {
+						t.Fatalf("n=%d w=%v A=%v avx512=%v: m, s, a = %v %v %v, Go %v %v %v", n, ww != nil, wantA, z, got.m, got.s, got.a, want.m, want.s, want.a)
+					}
+					for i := range x {
+						if !same(got.e[i], want.e[i]) || !same(got.g[i], want.g[i]) {
+							t.Fatalf("n=%d w=%v avx512=%v [%d]: e, g = %v %v, Go %v %v", n, ww != nil, z, i, got.e[i], got.g[i], want.e[i], want.g[i])
+						}
 					}
 				}
 			}

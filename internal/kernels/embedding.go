@@ -4,6 +4,8 @@ package kernels
 // hinge_embedding_loss) and the sum over one dimension that
 // cosine_embedding_loss and multilabel_soft_margin_loss reduce with.
 
+import "unsafe"
+
 // Narrow rounds v to float32 when f32 is true: it emulates an operation that
 // PyTorch computes in float32 inside a float64 computation (mixed-dtype
 // arguments). An IEEE +, −, ×, ÷ or √ of float32 values done in float64 and
@@ -253,5 +255,105 @@ func HingeBackwardConst[T Float](x []T, cls []int8, margin, up T, gx []T) {
 			gm = up
 		}
 		gx[i] = gs + -gm
+	}
+}
+
+// CosineRowSums returns cosine_embedding_loss's row sums Σ a·b, Σ a² and
+// Σ b² of one pair of rows, each bit for bit Sum of its rounded products
+// (what SumDim gives over the products written out): for float32 with
+// AVX2 in one pass over both rows, the three sums running Sum's cascade
+// side by side; otherwise from the products written to scratch (at least
+// len(a) long).
+func CosineRowSums[T Float](a, b, scratch []T) (p, s1, s2 T) {
+	n := len(a)
+	b = b[:n]
+	if a32, ok := avx2F32(a); ok && n >= 8 {
+		r, r1, r2 := cosineSums32(a32, f32s(b))
+		return T(r), T(r1), T(r2)
+	}
+	q := scratch[:n]
+	for j := range q {
+		q[j] = a[j] * b[j]
+	}
+	p = Sum(q)
+	for j, v := range a {
+		q[j] = v * v
+	}
+	s1 = Sum(q)
+	for j, v := range b {
+		q[j] = v * v
+	}
+	s2 = Sum(q)
+	return p, s1, s2
+}
+
+// cosineSums32 is CosineRowSums for float32 with AVX2 and len(a) ≥ 8:
+// three cascades with sumCascade's steps, dot3Rows32 feeding their rows
+// (dot3Sum32 the whole of a row too short for a carry).
+func cosineSums32(a, b []float32) (p, s1, s2 float32) {
+	const w = 8
+	n := len(a)
+	nvec := n / w
+	c := newCascade[float32](nvec)
+	if c.rows < c.step {
+		var out [3]float32
+		dot3Sum32(a, b, c.rows, &out)
+		return out[0], out[1], out[2]
+	}
+	lo := c.rows * 32
+	var tp, t1, t2 [32]float32
+	m := n - lo
+	for j := range m {
+		x, y := a[lo+j], b[lo+j]
+		tp[j], t1[j], t2[j] = x*y, x*x, y*y
+	}
+	var ap, a1, a2 [4][4][8]float32
+	i := 0
+	for i+c.step <= c.rows {
+		dot3Rows32(&ap[0], &a1[0], &a2[0], a[i*32:(i+c.step)*32], b[i*32:(i+c.step)*32], c.step)
+		i += c.step
+		c.carry(&ap, i, w)
+		c.carry(&a1, i, w)
+		c.carry(&a2, i, w)
+	}
+	dot3Rows32(&ap[0], &a1[0], &a2[0], a[i*32:lo], b[i*32:lo], c.rows-i)
+	return c.finish(&ap, tp[:m], nvec, w), c.finish(&a1, t1[:m], nvec, w), c.finish(&a2, t2[:m], nvec, w)
+}
+
+// CosineRowGrad writes g[j] = (gm·a[j] + gm·a[j]) + gp·b[j], each product
+// rounded before the additions: the gradient of a row of input a of
+// cosine_embedding_loss (gm the gradient of its squared magnitude, gp the
+// gradient of the row's product with b). With nt, a float32 row whose g
+// is 32-byte aligned is written with streaming stores; the caller calls
+// RowFence before the rows are read.
+func CosineRowGrad[T Float](a, b, g []T, gm, gp T, nt bool) {
+	n := len(g)
+	a, b = a[:n], b[:n]
+	j := 0
+	if g32, ok := avx2F32(g); ok {
+		a32, b32 := f32s(a), f32s(b)
+		if nt && uintptr(unsafe.Pointer(unsafe.SliceData(g32)))%32 == 0 {
+			cosGrad32NT(a32, b32, g32, float32(gm), float32(gp))
+		} else {
+			cosGrad32(a32, b32, g32, float32(gm), float32(gp))
+		}
+		j = n &^ 7
+	}
+	cosineRowGradGeneric(a[j:], b[j:], g[j:], gm, gp)
+}
+
+// cosineRowGradGeneric is CosineRowGrad's pure-Go reference.
+func cosineRowGradGeneric[T Float](a, b, g []T, gm, gp T) {
+	for j := range g {
+		r := gm * a[j]
+		g[j] = (r + r) + T(gp*b[j])
+	}
+}
+
+// RowFence orders the streaming stores of the row kernels before it (their
+// nt forms leave it to the caller: one after a chunk of rows).
+func RowFence() {
+	if hasAVX2 {
+		sfence()
 	}
 }

@@ -46,20 +46,23 @@ func TestSigmoidBackwardStreaming(t *testing.T) {
 
 // TestForwardGradSumMatches: MSEForwardGradSum, L1ForwardGradSum and
 // KLDivVecSum return Sum of the separate forward kernel's losses and write
-// the separate gradient kernel's gradients, bit for bit, with and without AVX2, float32
+// the separate gradient kernel's gradients, bit for bit, with AVX-512 (where
+// the CPU has it), AVX2 and neither, float32
 // and float64, at every length up to 130 and at lengths around the
 // cascade's steps, with ±0, ±inf and NaN, and with a gradient buffer that
-// is 32-byte aligned (streaming stores) or not.
+// is 64-byte aligned (streaming stores), 32-byte aligned (AVX2's only) or
+// not.
 func TestForwardGradSumMatches(t *testing.T) {
-	for _, avx := range []bool{true, false} {
-		old := setAVX2(avx)
+	for _, set := range []struct{ avx2, avx512 bool }{{true, true}, {true, false}, {false, false}} {
+		old, old512 := setAVX2(set.avx2), setAVX512(set.avx512)
 		for _, n := range append(seq(131), 511, 512, 513, 1024, 1<<15, 1<<15+5, 1<<17+33) {
-			for _, off := range []int{0, 1} {
+			for _, off := range []int{0, 1, 8} {
 				checkFusedSum[float32](t, n, off)
 				checkFusedSum[float64](t, n, off)
 			}
 		}
 		setAVX2(old)
+		setAVX512(old512)
 	}
 }
 

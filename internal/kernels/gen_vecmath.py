@@ -3,8 +3,10 @@
 versions of Exp32, Log32 and Log1p32, eight-lane float32 Expf and the
 cross_entropy row kernels (cerow.go), the same operations in the same order
 as the Go functions in fastmath.go, so that the results are bitwise
-identical. Run by go generate ./internal/kernels (python3 gen_vecmath.py -o
-vecmath_amd64.s; without -o it writes to standard output); TestVecmathUpToDate checks the committed file.
+identical; and AVX-512 forms of the hottest row kernels (sixteen lanes,
+selected at run time, see zify). Run by go generate ./internal/kernels
+(python3 gen_vecmath.py -o vecmath_amd64.s; without -o it writes to standard
+output); TestVecmathUpToDate checks the committed file.
 """
 import struct
 import sys
@@ -344,6 +346,89 @@ cg_done:
 	RET
 """)
 
+
+# AVX-512 forms (sixteen lanes, run-time selected where the CPU has
+# AVX512F): zify turns an AVX2 sequence into the same operations on Z
+# registers, with the constants it reads from memory preloaded into
+# registers (zconsts). Lane l of a 16-lane vector is lane l of the AVX2
+# kernel's vector for the first eight elements and lane l - 8 of the next
+# vector's for the rest, so kernels that sum by lanes add the lower, then
+# the upper half to their eight-lane accumulators: the same additions in
+# the same order.
+import re
+
+EXPF_Z = ["f_log2e", "f_rnd", "f_c1", "f_c2", "f_p0", "f_p1", "f_p2", "f_p3", "f_p4", "f_p5", "f_one", "f_bias"]
+
+
+def zconsts(names, first=16):
+    return {n: "Z%d" % (first + i) for i, n in enumerate(names)}
+
+
+def zload(cmap):
+    return "".join("\tVBROADCASTSS %s<>(SB), %s\n" % (n, r) for n, r in cmap.items())
+
+
+def zify(asm, cmap):
+    asm = re.sub(r"\bY(\d+)\b", r"Z\1", asm)
+    for n, r in cmap.items():
+        asm = asm.replace(n + "<>(SB)", r)
+    assert "<>(SB)" not in asm, asm
+    return asm
+
+
+def expsum512():
+    cm = zconsts(EXPF_Z)
+    return """
+// func expSum32AVX512(x, e []float32, m float32, w []float32, mode int, acc *[16]float32)
+// expSum32AVX2 for i < len(x)&^15, sixteen lanes at a time.
+TEXT ·expSum32AVX512(SB), NOSPLIT, $0-96
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	MOVQ e_base+24(FP), DI
+	VBROADCASTSS m+48(FP), Z12
+	MOVQ w_base+56(FP), R8
+	MOVQ mode+80(FP), DX
+	MOVQ acc+88(FP), AX
+	VMOVUPS (AX), Y8
+	VMOVUPS 32(AX), Y9
+	VBROADCASTSS f_hi<>(SB), Z10
+	VBROADCASTSS f_lo<>(SB), Z11
+""" + zload(cm) + """	SHRQ $4, CX
+	JZ done
+loop:
+	VMOVUPS (SI), Z0
+	VSUBPS Z12, Z0, Z0
+	CMPQ DX, $1
+	JB exp
+	JA wsum
+	VEXTRACTF64X4 $1, Z0, Y13
+	VADDPS Y0, Y9, Y9
+	VADDPS Y13, Y9, Y9
+	JMP exp
+wsum:
+	VMULPS (R8), Z0, Z1
+	VEXTRACTF64X4 $1, Z1, Y13
+	VADDPS Y1, Y9, Y9
+	VADDPS Y13, Y9, Y9
+	ADDQ $64, R8
+exp:
+""" + zify(expf("Y0", "Y1"), cm) + """	VMOVUPS Z1, (DI)
+	VEXTRACTF64X4 $1, Z1, Y13
+	VADDPS Y1, Y8, Y8
+	VADDPS Y13, Y8, Y8
+	ADDQ $64, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ loop
+done:
+	VMOVUPS Y8, (AX)
+	VMOVUPS Y9, 32(AX)
+	VZEROUPPER
+	RET
+"""
+
+
+body.append(expsum512())
 body.append("""
 // func sigmoid32AVX2(dst, src []float32)
 // dst[i] = 1/(1 + Expf(-src[i])) for i < len(src)&^7.
@@ -1165,24 +1250,26 @@ def rows_vec(kind, o, st):
 	VMULPS Y2, Y15, Y2
 	%(st)s Y2, %(o)d(R9)
 """ % dict(o=o, st=st, a=8 + o // 32)
-    return """	VMOVUPS %(o)d(R8), Y8
-	VCMPPS $0x1D, f_tiny<>(SB), Y8, Y9
-	VCMPPS $0x11, f_inf<>(SB), Y8, Y10
-	VANDPS Y10, Y9, Y9
-	VXORPS Y13, Y13, Y13
-	VCMPPS $0x00, Y13, Y8, Y12
-	VORPS Y12, Y9, Y9
-	VANDPS Y9, Y14, Y14
-""" % dict(o=o) + logf("Y8", "Y11") + """	VMULPS Y11, Y8, Y11
-	VANDNPS Y11, Y12, Y11
-	VMULPS %(o)d(SI), Y8, Y10
-	VSUBPS Y10, Y11, Y11
-	VMOVUPS %(o)d(DI), Y10
-	VADDPS Y11, Y10, Y10
-	VMOVUPS Y10, %(o)d(DI)
-	VMULPS Y15, Y8, Y9
-	%(st)s Y9, %(o)d(R9)
-""" % dict(o=o, st=st)
+    # kl: the target in Y12, its zero mask in Y13, logf's registers Y0-Y4
+    # (its result in Y1), the accumulators in registers as mse's and l1's
+    # (an accumulator in memory, read back after each row's streaming
+    # stores, ran several times slower on some data layouts).
+    return """	VMOVUPS %(o)d(R8), Y12
+	VCMPPS $0x1D, f_tiny<>(SB), Y12, Y5
+	VCMPPS $0x11, f_inf<>(SB), Y12, Y6
+	VANDPS Y6, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VCMPPS $0x00, Y6, Y12, Y13
+	VORPS Y13, Y5, Y5
+	VANDPS Y5, Y14, Y14
+""" % dict(o=o) + "".join(logf_ops("Y12", "Y1", "Y0", "Y1", "Y2", "Y3", "Y4")) + """	VMULPS Y1, Y12, Y1
+	VANDNPS Y1, Y13, Y1
+	VMULPS %(o)d(SI), Y12, Y5
+	VSUBPS Y5, Y1, Y1
+	VADDPS Y1, Y%(a)d, Y%(a)d
+	VMULPS Y15, Y12, Y5
+	%(st)s Y5, %(o)d(R9)
+""" % dict(o=o, st=st, a=8 + o // 32)
 
 
 def rows_kernel(name, kind, nt):
@@ -1199,13 +1286,11 @@ TEXT ·%(name)s(SB), NOSPLIT, $0-%(frame)d
 	MOVQ rows+88(FP), CX
 	VBROADCASTSS c+80(FP), Y15
 """ % dict(name=name, ret=ret, frame=frame)
-    # mse and l1 keep the accumulators in Y8-Y11 (l1: |.| mask Y12, 1.0
-    # Y13, zero Y14); kl, whose logf needs the registers, adds in memory
-    # and gathers the lanes' flags in Y14.
+    # The accumulators in Y8-Y11 (l1: |.| mask Y12, 1.0 Y13, zero Y14; kl
+    # gathers the lanes' flags in Y14).
     if kind == "kl":
         s += "\tVPCMPEQD Y14, Y14, Y14\n"
-    else:
-        s += "".join("\tVMOVUPS %d(DI), Y%d\n" % (32 * k, 8 + k) for k in range(4))
+    s += "".join("\tVMOVUPS %d(DI), Y%d\n" % (32 * k, 8 + k) for k in range(4))
     if kind == "l1":
         s += "\tVMOVUPS f_abs<>(SB), Y12\n\tVMOVUPS f_one<>(SB), Y13\n\tVXORPS Y14, Y14, Y14\n"
     s += """	TESTQ CX, CX
@@ -1221,19 +1306,254 @@ loop:
 	JNZ loop
 done:
 """
+    s += "".join("\tVMOVUPS Y%d, %d(DI)\n" % (8 + k, 32 * k) for k in range(4))
     if kind == "kl":
         s += """	VMOVMSKPS Y14, AX
 	CMPL AX, $0xFF
 	SETNE ret+96(FP)
 """
-    else:
-        s += "".join("\tVMOVUPS Y%d, %d(DI)\n" % (8 + k, 32 * k) for k in range(4))
     return s + "\tVZEROUPPER\n\tRET\n"
 
 
 for kind in ("mse", "l1", "kl"):
     for nt in (False, True):
         body.append(rows_kernel(kind + "Rows32" + ("NT" if nt else ""), kind, nt))
+
+# cosine_embedding_loss rows (CosineRowSums, CosineRowGrad), float32: one
+# row's three sums Σ a·b, Σ a², Σ b² in one pass, each product rounded and
+# added to its accumulators as addRows32 adds (acc[k] += x[row*32 + 8k..]),
+# and a row's gradient g = (gm*a + gm*a) + gp*b (each product rounded; the
+# NT form stores with streaming stores, 32-byte aligned g, no fence).
+def dot3_kernel():
+    s = """
+// func dot3Rows32(p, s1, s2 *[4][8]float32, a, b []float32, rows int)
+TEXT ·dot3Rows32(SB), NOSPLIT, $0-80
+	MOVQ p+0(FP), AX
+	MOVQ s1+8(FP), BX
+	MOVQ s2+16(FP), DX
+	MOVQ a_base+24(FP), SI
+	MOVQ b_base+48(FP), DI
+	MOVQ rows+72(FP), CX
+"""
+    for r, k in [("AX", 0), ("BX", 4), ("DX", 8)]:
+        s += "".join("\tVMOVUPS %d(%s), Y%d\n" % (32 * j, r, k + j) for j in range(4))
+    s += "\tTESTQ CX, CX\n\tJZ done\nloop:\n"
+    for j in range(4):
+        s += """	VMOVUPS %(o)d(SI), Y12
+	VMOVUPS %(o)d(DI), Y13
+	VMULPS Y13, Y12, Y14
+	VADDPS Y14, Y%(p)d, Y%(p)d
+	VMULPS Y12, Y12, Y14
+	VADDPS Y14, Y%(a)d, Y%(a)d
+	VMULPS Y13, Y13, Y15
+	VADDPS Y15, Y%(b)d, Y%(b)d
+""" % dict(o=32 * j, p=j, a=4 + j, b=8 + j)
+    s += "\tADDQ $128, SI\n\tADDQ $128, DI\n\tDECQ CX\n\tJNZ loop\ndone:\n"
+    for r, k in [("AX", 0), ("BX", 4), ("DX", 8)]:
+        s += "".join("\tVMOVUPS Y%d, %d(%s)\n" % (k + j, 32 * j, r) for j in range(4))
+    return s + "\tVZEROUPPER\n\tRET\n"
+
+
+def dot3_sum_kernel():
+    # dot3Rows32 from zero for rows < the cascade's step (no carry), then
+    # finishLevel0 for the three sums: the vectors after the rows into
+    # accumulator 0, the accumulators ((0+1)+2)+3, the leftover products
+    # from 0 in order, the lanes in order, 0 + f.
+    def vec(o, acc):
+        return """	VMOVUPS %(o)d(SI), Y12
+	VMOVUPS %(o)d(DI), Y13
+	VMULPS Y13, Y12, Y14
+	VADDPS Y14, Y%(p)d, Y%(p)d
+	VMULPS Y12, Y12, Y14
+	VADDPS Y14, Y%(a)d, Y%(a)d
+	VMULPS Y13, Y13, Y15
+	VADDPS Y15, Y%(b)d, Y%(b)d
+""" % dict(o=o, p=acc, a=4 + acc, b=8 + acc)
+    s = """
+// func dot3Sum32(a, b []float32, rows int, out *[3]float32)
+// out = CosineRowSums(a, b) for rows = len(a)/32 below the cascade's step.
+TEXT ·dot3Sum32(SB), NOSPLIT, $96-64
+	MOVQ a_base+0(FP), SI
+	MOVQ a_len+8(FP), R9
+	MOVQ b_base+24(FP), DI
+	MOVQ rows+48(FP), CX
+	MOVQ CX, R10
+"""
+    s += "".join("\tVXORPS Y%d, Y%d, Y%d\n" % (k, k, k) for k in range(12))
+    s += "\tTESTQ CX, CX\n\tJZ vecs\nloop:\n"
+    for j in range(4):
+        s += vec(32 * j, j)
+    s += """	ADDQ $128, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ loop
+vecs:
+	MOVQ R9, R11
+	SHRQ $3, R11
+	SHLQ $2, R10
+	SUBQ R10, R11
+	JZ merge
+vloop:
+""" + vec(0, 0) + """	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ R11
+	JNZ vloop
+merge:
+"""
+    for k in (0, 4, 8):
+        s += "".join("\tVADDPS Y%d, Y%d, Y%d\n" % (k + j, k, k) for j in (1, 2, 3))
+    s += """	VMOVUPS Y0, 0(SP)
+	VMOVUPS Y4, 32(SP)
+	VMOVUPS Y8, 64(SP)
+	VXORPS X1, X1, X1
+	VXORPS X5, X5, X5
+	VXORPS X9, X9, X9
+	MOVQ R9, R12
+	ANDQ $7, R12
+	JZ lanes
+sloop:
+	VMOVSS (SI), X12
+	VMOVSS (DI), X13
+	VMULSS X13, X12, X14
+	VADDSS X14, X1, X1
+	VMULSS X12, X12, X14
+	VADDSS X14, X5, X5
+	VMULSS X13, X13, X15
+	VADDSS X15, X9, X9
+	ADDQ $4, SI
+	ADDQ $4, DI
+	DECQ R12
+	JNZ sloop
+lanes:
+"""
+    for l in range(8):
+        s += "".join("\tVADDSS %d(SP), X%d, X%d\n" % (32 * q + 4 * l, 1 + 4 * q, 1 + 4 * q) for q in range(3))
+    s += """	VXORPS X0, X0, X0
+	MOVQ out+56(FP), AX
+	VADDSS X1, X0, X2
+	VMOVSS X2, (AX)
+	VADDSS X5, X0, X6
+	VMOVSS X6, 4(AX)
+	VADDSS X9, X0, X10
+	VMOVSS X10, 8(AX)
+	VZEROUPPER
+	RET
+"""
+    return s
+
+
+def cosgrad_kernel(name, st):
+    return """
+// func %(name)s(a, b, g []float32, gm, gp float32)
+// g[i] = (gm*a[i] + gm*a[i]) + gp*b[i] for i < len(g)&^7.
+TEXT ·%(name)s(SB), NOSPLIT, $0-80
+	MOVQ a_base+0(FP), SI
+	MOVQ b_base+24(FP), R8
+	MOVQ g_base+48(FP), DI
+	MOVQ g_len+56(FP), CX
+	VBROADCASTSS gm+72(FP), Y14
+	VBROADCASTSS gp+76(FP), Y15
+	SHRQ $3, CX
+	JZ done
+loop:
+	VMULPS (SI), Y14, Y0
+	VADDPS Y0, Y0, Y0
+	VMULPS (R8), Y15, Y1
+	VADDPS Y1, Y0, Y0
+	%(st)s Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, DI
+	DECQ CX
+	JNZ loop
+done:
+	VZEROUPPER
+	RET
+""" % dict(name=name, st=st)
+
+
+body.append(dot3_kernel())
+body.append(dot3_sum_kernel())
+body.append(cosgrad_kernel("cosGrad32", "VMOVUPS"))
+body.append(cosgrad_kernel("cosGrad32NT", "VMOVNTPS"))
+
+# klRows32 with AVX-512 (AVX512F and DQ): a row's two 16-lane vectors hold
+# accumulators 0-1 and 2-3 (Z10, Z11), so each lane adds the same losses in
+# the same order; logf's and the checks' compares write opmasks, turned
+# into lane masks (VPMOVM2D) where the AVX2 kernel uses the lane mask as a
+# value. The flags gather in K4. The NT form needs a 64-byte aligned gx.
+LOGF_Z = ["f_c126", "f_mant", "f_halfb", "f_sqrthf", "f_one"] + ["f_l%d" % k for k in range(9)] + ["f_q1", "f_q2"]
+
+
+def zlogf(x, out, e, z, z2, q, t, cm):
+    ops = []
+    for o in logf_ops(x, out, e, z, z2, q, t):
+        m = re.match(r"\tVCMPPS (\$0x[0-9a-f]+), (\S+), (Y\d+), (Y\d+)\n", o)
+        if m:
+            ops.append("\tVCMPPS %s, %s, %s, K7\n\tVPMOVM2D K7, %s\n" % (m.group(1), m.group(2), m.group(3), m.group(4)))
+        else:
+            ops.append(o)
+    return zify("".join(ops), cm)
+
+
+def klrows512(name, nt):
+    cm = zconsts(LOGF_Z)
+    st = "VMOVNTPS" if nt else "VMOVUPS"
+    s = """
+// func %(name)s(acc *[4][8]float32, x, y, gx []float32, c float32, rows int) bool
+TEXT ·%(name)s(SB), NOSPLIT, $0-97
+	MOVQ acc+0(FP), DI
+	MOVQ x_base+8(FP), SI
+	MOVQ y_base+32(FP), R8
+	MOVQ gx_base+56(FP), R9
+	MOVQ rows+88(FP), CX
+	VBROADCASTSS c+80(FP), Z15
+	VBROADCASTSS f_tiny<>(SB), Z13
+	VBROADCASTSS f_inf<>(SB), Z14
+	VXORPS Z12, Z12, Z12
+	VMOVUPS (DI), Z10
+	VMOVUPS 64(DI), Z11
+	KXNORW K4, K4, K4
+""" % dict(name=name) + zload(cm) + """	TESTQ CX, CX
+	JZ done
+loop:
+"""
+    for h in range(2):
+        s += """	VMOVUPS %(o)d(R8), Z8
+	VCMPPS $0x1D, Z13, Z8, K1
+	VCMPPS $0x11, Z14, Z8, K2
+	KANDW K2, K1, K1
+	VCMPPS $0x00, Z12, Z8, K3
+	KORW K3, K1, K1
+	KANDW K1, K4, K4
+""" % dict(o=64 * h) + zlogf("Y8", "Y9", "Y1", "Y2", "Y3", "Y4", "Y5", cm) + """	VMULPS Z9, Z8, Z9
+	VPMOVM2D K3, Z6
+	VANDNPS Z9, Z6, Z9
+	VMULPS %(o)d(SI), Z8, Z7
+	VSUBPS Z7, Z9, Z9
+	VADDPS Z9, Z%(a)d, Z%(a)d
+	VMULPS Z15, Z8, Z7
+	%(st)s Z7, %(o)d(R9)
+""" % dict(o=64 * h, a=10 + h, st=st)
+    s += """	ADDQ $128, SI
+	ADDQ $128, R8
+	ADDQ $128, R9
+	DECQ CX
+	JNZ loop
+done:
+	VMOVUPS Z10, (DI)
+	VMOVUPS Z11, 64(DI)
+	KMOVW K4, AX
+	CMPL AX, $0xFFFF
+	SETNE ret+96(FP)
+	VZEROUPPER
+	RET
+"""
+    return s
+
+
+body.append(klrows512("klRows32AVX512", False))
+body.append(klrows512("klRows32NTAVX512", True))
 body.append("""
 // func sfence()
 TEXT ·sfence(SB), NOSPLIT, $0-0

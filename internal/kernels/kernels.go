@@ -109,37 +109,57 @@ func Sum[T Float](x []T) T {
 // loss-and-sum kernels (sumfused.go) share it, so they add in the same
 // order.
 func sumCascade[T Float](n int, src *rowSource[T]) T {
-	w := 4
-	if Is32[T]() {
-		w = 8
-	}
+	w := vecWidth[T]()
 	nvec := n / w
 	if nvec == 0 {
 		return 0 + rowSum(src.tail(0), 0, 1, n)
 	}
-	sizeILP := nvec / 4
-	lp := max(4, ceilLog2(sizeILP)/4)
-	step := 1 << lp
-	mask := step - 1
-	// acc[level][column][lane]
+	c := newCascade[T](nvec)
 	var acc [4][4][8]T
 	i := 0
-	for i+step <= sizeILP {
-		src.rows(&acc[0], i, step, w)
-		i += step
-		for j := 1; j < 4; j++ {
-			for k := 0; k < 4; k++ {
-				for l := 0; l < w; l++ {
-					acc[j][k][l] += acc[j-1][k][l]
-					acc[j-1][k][l] = 0
-				}
-			}
-			if i&(mask<<(j*lp)) != 0 {
-				break
+	for i+c.step <= c.rows {
+		src.rows(&acc[0], i, c.step, w)
+		i += c.step
+		c.carry(&acc, i, w)
+	}
+	src.rows(&acc[0], i, c.rows-i, w)
+	return c.finish(&acc, src.tail(c.rows*4*w), nvec, w)
+}
+
+// cascade is the shape of Sum's algorithm for nvec ≥ 1 vectors of w
+// lanes: rows of four vectors go to the level-0 column accumulators step
+// rows at a time, each step followed by carry; the last partial step and
+// the rest are combined by finish. Kernels that compute several sums in
+// one pass (cosine's three) run one cascade per sum with the same steps.
+type cascade[T Float] struct {
+	rows, lp, step, mask int
+}
+
+func newCascade[T Float](nvec int) cascade[T] {
+	rows := nvec / 4
+	lp := max(4, ceilLog2(rows)/4)
+	return cascade[T]{rows: rows, lp: lp, step: 1 << lp, mask: 1<<lp - 1}
+}
+
+// carry moves the lower levels' sums up after row i (acc[level][column][lane]).
+func (c cascade[T]) carry(acc *[4][4][8]T, i, w int) {
+	for j := 1; j < 4; j++ {
+		for k := 0; k < 4; k++ {
+			for l := 0; l < w; l++ {
+				acc[j][k][l] += acc[j-1][k][l]
+				acc[j-1][k][l] = 0
 			}
 		}
+		if i&(c.mask<<(j*c.lp)) != 0 {
+			break
+		}
 	}
-	src.rows(&acc[0], i, sizeILP-i, w)
+}
+
+// finish combines the levels, adds rest (the values after the c.rows
+// whole rows: nvec − 4·c.rows vectors, then fewer than w values) and the
+// lanes, and returns the sum.
+func (c cascade[T]) finish(acc *[4][4][8]T, rest []T, nvec, w int) T {
 	for j := 1; j < 4; j++ {
 		for k := 0; k < 4; k++ {
 			for l := 0; l < w; l++ {
@@ -147,9 +167,15 @@ func sumCascade[T Float](n int, src *rowSource[T]) T {
 			}
 		}
 	}
-	rest := src.tail(sizeILP * 4 * w)
-	part := acc[0]
-	for r := 0; r < nvec-sizeILP*4; r++ {
+	return c.finishLevel0(&acc[0], rest, nvec, w)
+}
+
+// finishLevel0 is finish once the levels are combined into part. A sum
+// short enough that no carry ran (c.rows < c.step) may start here: its
+// upper levels are +0, and adding +0 changes no accumulator (one that
+// started at +0 is never −0).
+func (c cascade[T]) finishLevel0(part *[4][8]T, rest []T, nvec, w int) T {
+	for r := 0; r < nvec-c.rows*4; r++ {
 		v := rest[r*w : r*w+w]
 		for l := 0; l < w; l++ {
 			part[0][l] += v[l]
@@ -161,7 +187,7 @@ func sumCascade[T Float](n int, src *rowSource[T]) T {
 		}
 	}
 	var f T
-	for k := nvec*w - sizeILP*4*w; k < len(rest); k++ {
+	for k := nvec*w - c.rows*4*w; k < len(rest); k++ {
 		f += rest[k]
 	}
 	for l := 0; l < w; l++ {

@@ -63,9 +63,14 @@ func (s *rowSource[T]) rows(acc *[4][8]T, r, count, w int) {
 		case rowsKL:
 			y, g := f32s(s.y)[lo:hi], f32s(s.gx)[lo:hi]
 			var sp bool
-			if s.nt {
+			switch {
+			case hasAVX512 && s.nt && uintptr(unsafe.Pointer(unsafe.SliceData(g)))%64 == 0:
+				sp = klRows32NTAVX512(acc32, x, y, g, float32(-s.c), count)
+			case hasAVX512 && !s.nt:
+				sp = klRows32AVX512(acc32, x, y, g, float32(-s.c), count)
+			case s.nt:
 				sp = klRows32NT(acc32, x, y, g, float32(-s.c), count)
-			} else {
+			default:
 				sp = klRows32(acc32, x, y, g, float32(-s.c), count)
 			}
 			s.special = s.special || sp
