@@ -74,6 +74,9 @@ func TestDispatchMatchesGeneric(t *testing.T) {
 			ceRowGradGeneric(want, wt, 0.75, -0.3)
 			check("CERowGrad")
 		}
+		CosineRowGrad(x, w, got, 0.7, -1.3, false)
+		cosineRowGradGeneric(x, w, want, 0.7, -1.3)
+		check("CosineRowGrad")
 		for _, m := range []int{0, 5} {
 			eps, d := float32(BCEEpsilon), float32(m)
 			BCEBackwardInputMean(p, y, m, got)
