@@ -130,7 +130,7 @@ func BCECheck[T Float](x, y []T) (int, bool) {
 		// Every element in range (the common case) in one vector pass;
 		// otherwise the scalar loop finds the first bad one.
 		n := len(x) &^ 7
-		if inUnitAVX2(x32[:n], f32s(y)[:n]) && !bceFails(x[n:], y[n:len(x)]) {
+		if inUnit32AVX2(x32[:n], f32s(y)[:n]) && !bceFails(x[n:], y[n:len(x)]) {
 			return -1, false
 		}
 	}
@@ -245,7 +245,7 @@ func BCEBackwardInputMean[T Float](x, y []T, n int, gx []T) {
 	start := 0
 	if x32, ok := avx2F32(x); ok {
 		start = len(x) &^ 7
-		bceGradAVX2(x32[:start], f32s(y)[:start], f32s(gx)[:start], float32(eps), float32(d), n > 0)
+		bceGrad32AVX2(x32[:start], f32s(y)[:start], f32s(gx)[:start], float32(eps), float32(d), n > 0)
 	}
 	bceBackwardInputMeanGeneric(x[start:], y[start:], eps, d, n > 0, gx[start:])
 }
@@ -285,7 +285,7 @@ func BCESigmoidGradMean[T Float](p, y []T, n int, gx []T) {
 	if p32, ok := avx2F32(p); ok {
 		start = len(p) &^ 7
 		g32 := f32s(gx)[:start]
-		bceSigGradAVX2(p32[:start], f32s(y)[:start], g32, float32(eps), float32(d), n > 0, streamable(g32))
+		bceSigGrad32AVX2(p32[:start], f32s(y)[:start], g32, float32(eps), float32(d), n > 0, streamable(g32))
 	}
 	bceSigmoidGradMeanGeneric(p[start:], y[start:], eps, d, n > 0, gx[start:])
 }

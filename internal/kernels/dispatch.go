@@ -8,10 +8,12 @@ import "unsafe"
 // its pure-Go reference, named after it with the suffix Generic
 // (BCECheck → bceCheckGeneric), which also finishes the elements the
 // assembly leaves (a tail shorter than a vector, a block with a special
-// case). The assembly functions are named after the operation with the
-// suffix AVX2 (bceFwd32AVX2); vecmath_other.go has their stubs for the
-// builds without assembly, where hasAVX2 is the constant false and the
-// compiler drops the branch. CPU features come from golang.org/x/sys/cpu.
+// case). The assembly functions are named after the operation on float32,
+// then NT for streaming stores, then the instruction set (bceFwd32AVX2,
+// mseRows32NTAVX2, klRows32AVX512); vecmath_other.go and rows_other.go
+// have their stubs for the builds without assembly, where hasAVX2 is the
+// constant false and the compiler drops the branch. CPU features come from
+// golang.org/x/sys/cpu (hasAVX2, hasAVX512).
 
 // avx2F32 returns x as a []float32 when the AVX2 kernels run on it: T is
 // float32 and the CPU has AVX2.

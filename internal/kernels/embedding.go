@@ -288,8 +288,8 @@ func CosineRowSums[T Float](a, b, scratch []T) (p, s1, s2 T) {
 }
 
 // cosineSums32 is CosineRowSums for float32 with AVX2 and len(a) ≥ 8:
-// three cascades with sumCascade's steps, dot3Rows32 feeding their rows
-// (dot3Sum32 the whole of a row too short for a carry).
+// three cascades with sumCascade's steps, dot3Rows32AVX2 feeding their rows
+// (dot3Sum32AVX2 the whole of a row too short for a carry).
 func cosineSums32(a, b []float32) (p, s1, s2 float32) {
 	const w = 8
 	n := len(a)
@@ -297,7 +297,7 @@ func cosineSums32(a, b []float32) (p, s1, s2 float32) {
 	c := newCascade[float32](nvec)
 	if c.rows < c.step {
 		var out [3]float32
-		dot3Sum32(a, b, c.rows, &out)
+		dot3Sum32AVX2(a, b, c.rows, &out)
 		return out[0], out[1], out[2]
 	}
 	lo := c.rows * 32
@@ -310,13 +310,13 @@ func cosineSums32(a, b []float32) (p, s1, s2 float32) {
 	var ap, a1, a2 [4][4][8]float32
 	i := 0
 	for i+c.step <= c.rows {
-		dot3Rows32(&ap[0], &a1[0], &a2[0], a[i*32:(i+c.step)*32], b[i*32:(i+c.step)*32], c.step)
+		dot3Rows32AVX2(&ap[0], &a1[0], &a2[0], a[i*32:(i+c.step)*32], b[i*32:(i+c.step)*32], c.step)
 		i += c.step
 		c.carry(&ap, i, w)
 		c.carry(&a1, i, w)
 		c.carry(&a2, i, w)
 	}
-	dot3Rows32(&ap[0], &a1[0], &a2[0], a[i*32:lo], b[i*32:lo], c.rows-i)
+	dot3Rows32AVX2(&ap[0], &a1[0], &a2[0], a[i*32:lo], b[i*32:lo], c.rows-i)
 	return c.finish(&ap, tp[:m], nvec, w), c.finish(&a1, t1[:m], nvec, w), c.finish(&a2, t2[:m], nvec, w)
 }
 
@@ -333,9 +333,9 @@ func CosineRowGrad[T Float](a, b, g []T, gm, gp T, nt bool) {
 	if g32, ok := avx2F32(g); ok {
 		a32, b32 := f32s(a), f32s(b)
 		if nt && uintptr(unsafe.Pointer(unsafe.SliceData(g32)))%32 == 0 {
-			cosGrad32NT(a32, b32, g32, float32(gm), float32(gp))
+			cosGrad32NTAVX2(a32, b32, g32, float32(gm), float32(gp))
 		} else {
-			cosGrad32(a32, b32, g32, float32(gm), float32(gp))
+			cosGrad32AVX2(a32, b32, g32, float32(gm), float32(gp))
 		}
 		j = n &^ 7
 	}

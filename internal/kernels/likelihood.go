@@ -116,7 +116,7 @@ func PoissonNLLForward[T Float](p PoissonNLL, x, t, out []T) {
 // not nil it also writes PoissonNLLBackward's input gradient for the
 // constant upstream gradient u. e, a and b are scratch of len(x).
 //
-// For float32 with AVX2 it is one pass, poissonAVX2, bit for bit
+// For float32 with AVX2 it is one pass, poisson32AVX2, bit for bit
 // poissonNLLLogInputVecGeneric (the same operations in the same order).
 func PoissonNLLLogInputVec[T Float](full bool, x, t, out, e, a, b []T, u T, gx []T) {
 	if x32, ok := avx2F32(x); ok {
@@ -131,7 +131,7 @@ func PoissonNLLLogInputVec[T Float](full bool, x, t, out, e, a, b []T, u T, gx [
 	poissonNLLLogInputVecGeneric(full, x, t, out, e, a, b, u, gx)
 }
 
-// poissonVec32 runs poissonAVX2 by blocks of vecBlock elements (n&^7 of
+// poissonVec32 runs poisson32AVX2 by blocks of vecBlock elements (n&^7 of
 // them), poissonNLLLogInputVecGeneric for a block with a lane it cannot do (a
 // NaN, +inf or huge target) and for the tail.
 func poissonVec32(full bool, x, t, out, e, a, b []float32, u float32, gx []float32) {
@@ -140,7 +140,7 @@ func poissonVec32(full bool, x, t, out, e, a, b []float32, u float32, gx []float
 	i := 0
 	for ; i+8 <= n; i += vecBlock {
 		j := min(i+vecBlock, n&^7)
-		if poissonAVX2(x[i:j], t[i:j], out[i:j], sub(gx, i, j), u, full, &poissonTab) {
+		if poisson32AVX2(x[i:j], t[i:j], out[i:j], sub(gx, i, j), u, full, &poissonTab) {
 			poissonNLLLogInputVecGeneric(full, x[i:j], t[i:j], out[i:j], e[i:j], a[i:j], b[i:j], u, sub(gx, i, j))
 		}
 	}
@@ -152,7 +152,7 @@ func poissonVec32(full bool, x, t, out, e, a, b []float32, u float32, gx []float
 
 // poissonTab[k] is the Stirling term of poissonNLLLogInputVecGeneric for the
 // target k before its mask, (k·log a − k) + 0.5·log(2π·a) with a = max(k,
-// 1), by the same float32 operations (stirlingAdd32's): poissonAVX2 takes
+// 1), by the same float32 operations (stirlingAdd32's): poisson32AVX2 takes
 // it from here for the integer targets below 32, the usual counts, bit for
 // bit what it would compute (TestPoissonTab).
 var poissonTab = func() (tab [32]float32) {
@@ -506,14 +506,14 @@ func KLDivVec[T Float](x, t, out, lt, gx []T, u T) {
 	klDivVecGeneric(x, t, out, lt, gx, u)
 }
 
-// klDivVec32 runs klDivAVX2 by blocks of vecBlock elements (n&^7 of them),
+// klDivVec32 runs klDiv32AVX2 by blocks of vecBlock elements (n&^7 of them),
 // the scalar loop for a block with a special case and for the tail.
 func klDivVec32(x, t, out, lt, gx []float32, negu float32) {
 	n := len(x)
 	i := 0
 	for ; i+8 <= n; i += vecBlock {
 		j := min(i+vecBlock, n&^7)
-		if klDivAVX2(x[i:j], t[i:j], out[i:j], sub(gx, i, j), negu) {
+		if klDiv32AVX2(x[i:j], t[i:j], out[i:j], sub(gx, i, j), negu) {
 			klDivVecGeneric(x[i:j], t[i:j], out[i:j], lt[i:j], sub(gx, i, j), -negu)
 		}
 	}

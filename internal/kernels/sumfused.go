@@ -42,22 +42,22 @@ func (s *rowSource[T]) rows(acc *[4][8]T, r, count, w int) {
 		x := f32s(s.x)[lo:hi]
 		switch s.kind {
 		case rowsPlain:
-			addRows32(acc32, x, count)
+			addRows32AVX2(acc32, x, count)
 			return
 		case rowsMSE:
 			y, g := f32s(s.y)[lo:hi], f32s(s.gx)[lo:hi]
 			if s.nt {
-				mseRows32NT(acc32, x, y, g, float32(s.c), count)
+				mseRows32NTAVX2(acc32, x, y, g, float32(s.c), count)
 			} else {
-				mseRows32(acc32, x, y, g, float32(s.c), count)
+				mseRows32AVX2(acc32, x, y, g, float32(s.c), count)
 			}
 			return
 		case rowsL1:
 			y, g := f32s(s.y)[lo:hi], f32s(s.gx)[lo:hi]
 			if s.nt {
-				l1Rows32NT(acc32, x, y, g, float32(s.c), count)
+				l1Rows32NTAVX2(acc32, x, y, g, float32(s.c), count)
 			} else {
-				l1Rows32(acc32, x, y, g, float32(s.c), count)
+				l1Rows32AVX2(acc32, x, y, g, float32(s.c), count)
 			}
 			return
 		case rowsKL:
@@ -69,9 +69,9 @@ func (s *rowSource[T]) rows(acc *[4][8]T, r, count, w int) {
 			case hasAVX512 && !s.nt:
 				sp = klRows32AVX512(acc32, x, y, g, float32(-s.c), count)
 			case s.nt:
-				sp = klRows32NT(acc32, x, y, g, float32(-s.c), count)
+				sp = klRows32NTAVX2(acc32, x, y, g, float32(-s.c), count)
 			default:
-				sp = klRows32(acc32, x, y, g, float32(-s.c), count)
+				sp = klRows32AVX2(acc32, x, y, g, float32(-s.c), count)
 			}
 			s.special = s.special || sp
 			return
