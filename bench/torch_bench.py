@@ -1,19 +1,60 @@
 #!/usr/bin/python3
-"""Times the workloads of bench/WORKLOADS.md in PyTorch: one
-training step (forward + backward) each, float32, inputs created before
-timing, one warm-up step, then --reps timed steps. The same workloads,
-names, shapes and options as torchloss's internal/bench package, and the
-same --json format as `torchloss bench --json`.
+"""Times the benchmark workloads (bench/WORKLOADS.md) in PyTorch: one training
+step (forward + backward) each, float32, inputs created before timing, in
+a training loop's steady state, then --reps timed steps. The same
+workloads, names, shapes and options as torchloss's internal/bench package,
+and the same --json format as `torchloss bench --json`.
 
-usage: /usr/bin/python3 bench/torch_bench.py [--workload NAME] [--threads N]
-                                             [--scale S] [--reps R] [--json]
+The steady state, as `torchloss bench` times its own:
+- the loop is optimizer.zero_grad(set_to_none=False)'s: each step zeroes
+  the leaves' .grad in place (kept from the step before), computes the
+  loss, and calls backward(), which accumulates into .grad;
+- three warm-up steps before the timed ones;
+- glibc keeps freed memory for reuse, as a training process does after a
+  few steps: the script runs with MALLOC_MMAP_THRESHOLD_=2000000000 and
+  MALLOC_TRIM_THRESHOLD_=2000000000 in its environment (it re-executes
+  itself with them when they are missing). Without them glibc hands each
+  step's large tensors out by mmap and takes them back by munmap, so every
+  step first-touches new pages, which on some machines costs more than
+  the loss itself; --glibc-default keeps that mode (not PyTorch's steady
+  state; for the record only).
+
+With --device cuda the inputs are created on the GPU (PyTorch's default
+device for the run) and each timed step also waits for the GPU: the same
+loop, then loss.item() and torch.cuda.synchronize(), time.perf_counter
+around the whole step. --copy adds "copy": the bandwidth of a device copy
+of 32M float32 (bytes read + written per second), the yardstick of the
+elementwise workloads.
+
+usage: python3 bench/torch_bench.py [--workload NAME] [--threads N]
+                                    [--scale S] [--reps R] [--json]
+                                    [--glibc-default] [--device cpu|cuda]
+                                    [--copy]
+(PyTorch 1.13 on the development machine is /usr/bin/python3.)
 """
 import argparse
 import gc
 import json
+import os
 import statistics
 import sys
 import time
+
+# glibc's thresholds for a steady-state process: see the docstring. They
+# must be in the environment when the process starts.
+STEADY_MALLOC = {"MALLOC_MMAP_THRESHOLD_": "2000000000", "MALLOC_TRIM_THRESHOLD_": "2000000000"}
+LOOP = "steady state: grads kept and zeroed in place (zero_grad(set_to_none=False)), loss, backward; 3 warm-up steps"
+WARMUP = 3
+
+
+def steady_malloc():
+    return all(os.environ.get(k) == v for k, v in STEADY_MALLOC.items())
+
+
+if __name__ == "__main__" and "--glibc-default" not in sys.argv and not steady_malloc():
+    env = dict(os.environ)
+    env.update(STEADY_MALLOC)
+    os.execve(sys.executable, [sys.executable] + sys.argv, env)
 
 import torch
 import torch.nn.functional as F
@@ -137,22 +178,47 @@ WORKLOADS = [
 ]
 
 
-def run(setup, scale, reps):
+def run(setup, scale, reps, cuda=False):
     leaves, loss, elems = setup(scale)
 
     def step():
+        # optimizer.zero_grad(set_to_none=False): the .grad tensors are
+        # kept and zeroed in place (none before the first step).
         for l in leaves:
-            l.grad = None
-        loss().backward()
+            if l.grad is not None:
+                l.grad.zero_()
+        out = loss()
+        out.backward()
+        if cuda:
+            out.item()
+            torch.cuda.synchronize()
 
-    step()
+    for _ in range(WARMUP):
+        step()
     times = []
     for _ in range(reps):
         t0 = time.perf_counter()
         step()
         times.append(time.perf_counter() - t0)
     med = statistics.median(times)
-    return {"median_s": med, "min_s": min(times), "elems_per_s": elems / med, "reps": reps}
+    return {"median_s": med, "min_s": min(times), "elems_per_s": elems / med, "reps": reps, "loop": LOOP}
+
+
+def copy_bandwidth(cuda, n=32 << 20, reps=20):
+    """The median time of dst.copy_(src) for n float32 and its bandwidth,
+    counting the bytes read and written (2 * 4n)."""
+    src = torch.randn(n)
+    dst = torch.empty_like(src)
+    times = []
+    for i in range(reps + 3):
+        t0 = time.perf_counter()
+        dst.copy_(src)
+        if cuda:
+            torch.cuda.synchronize()
+        if i >= 3:
+            times.append(time.perf_counter() - t0)
+    med = statistics.median(times)
+    return {"median_s": med, "bytes": 8 * n, "bytes_per_s": 8 * n / med}
 
 
 def main():
@@ -162,7 +228,18 @@ def main():
     ap.add_argument("--scale", type=int, default=1)
     ap.add_argument("--reps", type=int, default=7)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--glibc-default", action="store_true",
+                    help="do not set glibc's thresholds (first-touch every step: not PyTorch's steady state)")
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--copy", action="store_true", help="also measure the device copy bandwidth")
     a = ap.parse_args()
+    cuda = a.device == "cuda"
+    if cuda:
+        if not torch.cuda.is_available():
+            print("torch_bench: no CUDA device for torch %s" % torch.__version__, file=sys.stderr)
+            return 1
+        torch.set_default_device("cuda")
+    malloc = "steady (%s)" % " ".join("%s=%s" % kv for kv in STEADY_MALLOC.items()) if steady_malloc() else "glibc default"
     if a.threads > 0:
         torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -172,15 +249,27 @@ def main():
         return 2
     res = {}
     if not a.json:
-        print("threads=%d scale=%d reps=%d torch %s" % (torch.get_num_threads(), a.scale, a.reps, torch.__version__))
+        print("device=%s threads=%d scale=%d reps=%d torch %s" % (a.device, torch.get_num_threads(), a.scale, a.reps, torch.__version__))
+        print("loop: %s; malloc: %s" % (LOOP, malloc))
     for name, setup in ws:
-        r = run(setup, a.scale, a.reps)
+        r = run(setup, a.scale, a.reps, cuda)
         res[name] = r
         if not a.json:
             print("%-34s %10.5f %10.5f %12.4g" % (name, r["median_s"], r["min_s"], r["elems_per_s"]))
         gc.collect()
+        if cuda:
+            torch.cuda.empty_cache()
+    doc = {"results": res, "device": a.device, "threads": torch.get_num_threads(), "torch": torch.__version__,
+           "loop": LOOP, "malloc": malloc}
+    if a.copy:
+        doc["copy"] = copy_bandwidth(cuda)
+        if not a.json:
+            print("copy of 32M float32: %.4g s, %.1f GB/s" % (doc["copy"]["median_s"], doc["copy"]["bytes_per_s"] / 1e9))
+    if cuda:
+        doc["gpu"] = torch.cuda.get_device_name()
+        doc["loop"] = LOOP + "; each timed step ends with loss.item() and torch.cuda.synchronize()"
     if a.json:
-        print(json.dumps({"results": res, "threads": torch.get_num_threads(), "torch": torch.__version__}, indent=1))
+        print(json.dumps(doc, indent=1))
     return 0
 
 

@@ -49,7 +49,7 @@ var special = map[string]Adapter{
 func init() {
 	for _, l := range losses.Table {
 		if a := special[l.Name]; a != nil {
-			register(l.Name, a)
+			register(l.Name, l.Args, a)
 			continue
 		}
 		if len(l.Also) > 0 {
@@ -57,9 +57,9 @@ func init() {
 		}
 		switch fn := lossFuncs[l.Name].(type) {
 		case lossOf2:
-			register(l.Name, pair(fn, l.Args[0], l.Args[1]))
+			register(l.Name, l.Args, pair(fn, l.Args[0], l.Args[1]))
 		case lossOf3:
-			register(l.Name, triple(fn, l.Args[0], l.Args[1], l.Args[2]))
+			register(l.Name, l.Args, triple(fn, l.Args[0], l.Args[1], l.Args[2]))
 		default:
 			panic(fmt.Sprintf("conformance: %s: no adapter for %T", l.Name, fn))
 		}

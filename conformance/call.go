@@ -17,13 +17,38 @@ type Adapter func(c *Call) (*tensor.Tensor, error)
 
 var adapters = map[string]Adapter{}
 
-// register makes fn runnable. Each loss family registers its functions from
-// an init function in its own file.
-func register(fn string, a Adapter) {
+// arguments are the required arguments of each registered function, by
+// PyTorch's names and in its order.
+var arguments = map[string][]string{}
+
+// register makes fn, whose required arguments are args, runnable. Each loss
+// family registers its functions from an init function in its own file.
+func register(fn string, args []string, a Adapter) {
 	if _, dup := adapters[fn]; dup {
 		panic("conformance: " + fn + " registered twice")
 	}
 	adapters[fn] = a
+	arguments[fn] = args
+}
+
+// Arguments returns the required arguments of fn, by PyTorch's names and in
+// its order (nil for a function the runner does not support).
+func Arguments(fn string) []string { return append([]string(nil), arguments[fn]...) }
+
+// Accepts reports whether fn takes an argument called name: one of its
+// Arguments, a weight tensor, or a scalar parameter PyTorch also takes
+// positionally (margin, p, ...). Whether fn has that option is the loss's
+// check.
+func Accepts(fn, name string) bool {
+	if name == "weight" || name == "pos_weight" || optionNames[name] {
+		return arguments[fn] != nil
+	}
+	for _, a := range arguments[fn] {
+		if a == name {
+			return true
+		}
+	}
+	return false
 }
 
 // Supported reports whether the runner implements fn.
@@ -70,7 +95,7 @@ func (c *Call) IsTensor(name string) bool { _, ok := c.tensors[name]; return ok 
 func (c *Call) Ints(name string) ([]int64, error) {
 	var v []int64
 	if err := json.Unmarshal(c.raw[name], &v); err != nil {
-		return nil, fmt.Errorf("argument %s: expected a tensor or a list of ints: %v", name, err)
+		return nil, fmt.Errorf("argument %s: expected a tensor or a list of ints, got %s", name, shorten(string(c.raw[name])))
 	}
 	return v, nil
 }
@@ -91,9 +116,24 @@ func (c *Call) kwarg(key string, v any) error {
 		raw = c.raw[key] // a scalar parameter recorded among the args
 	}
 	if err := json.Unmarshal(raw, v); err != nil {
-		return fmt.Errorf("%s() keyword argument %s: %v", c.Fn, key, err)
+		return fmt.Errorf("%s() keyword argument %s: expected %s, got %s", c.Fn, key, expectedKind(v), shorten(string(raw)))
 	}
 	return nil
+}
+
+// expectedKind names what a keyword argument decoded into v must be.
+func expectedKind(v any) string {
+	switch v.(type) {
+	case *string:
+		return "a string"
+	case *bool:
+		return "True or False"
+	case **bool:
+		return "True, False or None"
+	case *int64:
+		return "an int"
+	}
+	return fmt.Sprintf("a %T", v)
 }
 
 // optionNames are the scalar parameters that map to options, for a case
@@ -144,7 +184,7 @@ func (c *Call) Options() ([]functional.Option, error) {
 			// PyTorch's default, pairwise_distance, are the default here.
 			var name *string
 			if err := json.Unmarshal(raw, &name); err != nil {
-				return nil, fmt.Errorf("%s() keyword argument distance_function: %v", c.Fn, err)
+				return nil, fmt.Errorf("%s() keyword argument distance_function: expected a function name, got %s", c.Fn, shorten(string(raw)))
 			}
 			if name != nil && *name != "pairwise_distance" && *name != "PairwiseDistance" {
 				return nil, fmt.Errorf("%s(): unsupported distance_function %q", c.Fn, *name)

@@ -53,7 +53,7 @@ func TestScalarParamsAmongArgs(t *testing.T) {
 		},
 		Kwargs: map[string]json.RawMessage{"reduction": json.RawMessage(`"sum"`)},
 		// max(0, −(0.5−0.2)+0.5) + max(0, −(0.1−0.3)+0.5) = 0.2 + 0.7
-		Output: &Tensor{DType: "float64", Shape: []int{}, Data: []json.RawMessage{json.RawMessage(`0.9`)}},
+		Output: &Tensor{DType: "float64", Shape: []int{}, Data: json.RawMessage(`[0.9]`)},
 	}
 	if r := RunCase(c); r.Status != Pass {
 		t.Errorf("%s: %s", c.ID, r.Detail)

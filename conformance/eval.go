@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 
+	"github.com/torchloss/torchloss"
 	"github.com/torchloss/torchloss/internal/losses"
 	"github.com/torchloss/torchloss/tensor"
 )
@@ -21,7 +23,9 @@ func Differentiable(fn string) []string {
 }
 
 // Eval calls the PyTorch function fn with named arguments (each a
-// *tensor.Tensor, a []int64 list or a float64 number) and keyword arguments
+// *tensor.Tensor, a []int64 list or a float64 number; every one of
+// Arguments(fn) is required, and a name fn does not take is an error) and
+// keyword arguments
 // (JSON values, as in a vector file), then back-propagates gradOutput (ones
 // of the output's shape when nil) and returns the output and the gradient of
 // every differentiable floating-point argument, keyed by name.
@@ -33,6 +37,16 @@ func Eval(fn string, args map[string]any, kwargs map[string]json.RawMessage, gra
 	call := &Call{Fn: fn, tensors: map[string]*tensor.Tensor{}, raw: map[string]json.RawMessage{}, kwargs: kwargs}
 	if call.kwargs == nil {
 		call.kwargs = map[string]json.RawMessage{}
+	}
+	for name := range args {
+		if !Accepts(fn, name) {
+			return nil, nil, torchloss.Errorf(torchloss.ErrValue, fn, name, "unknown argument %s (%s takes %s)", Printable(name), fn, strings.Join(Arguments(fn), ", "))
+		}
+	}
+	for _, name := range Arguments(fn) {
+		if _, ok := args[name]; !ok {
+			return nil, nil, torchloss.Errorf(torchloss.ErrValue, fn, name, "missing argument %s", name)
+		}
 	}
 	want := map[string]bool{}
 	for _, name := range Differentiable(fn) {
@@ -55,8 +69,6 @@ func Eval(fn string, args map[string]any, kwargs map[string]json.RawMessage, gra
 				leaves[name] = t
 			}
 			call.tensors[name] = t
-			raw, _ := json.Marshal(FromTensor(t))
-			call.raw[name] = raw
 		case []int64, float64:
 			raw, err := json.Marshal(v)
 			if err != nil {

@@ -6,7 +6,9 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/torchloss/torchloss/functional"
 	"github.com/torchloss/torchloss/tensor"
@@ -178,15 +180,22 @@ func decodeCall(c *Case, dev tensor.Device) (*Call, map[string]*tensor.Tensor, e
 		call.kwargs = map[string]json.RawMessage{}
 	}
 	leaves := map[string]*tensor.Tensor{}
+	for _, name := range sortedKeys(c.Transform) {
+		if !isObject(c.Args[name]) {
+			return nil, nil, fmt.Errorf("transform of %s: the case has no tensor argument %s", strconv.Quote(name), strconv.Quote(name))
+		}
+	}
 	for name, raw := range c.Args {
 		call.raw[name] = raw
-		var probe map[string]json.RawMessage
-		if json.Unmarshal(raw, &probe) != nil || probe["dtype"] == nil {
+		if !isObject(raw) {
 			continue // null, a number or a list of ints
 		}
 		var jt Tensor
 		if err := json.Unmarshal(raw, &jt); err != nil {
 			return nil, nil, fmt.Errorf("argument %s: %v", name, err)
+		}
+		if jt.DType == "" {
+			return nil, nil, fmt.Errorf("argument %s: an object without a dtype", name)
 		}
 		t, err := jt.ToTensor()
 		if err != nil {
@@ -225,6 +234,12 @@ func decodeCall(c *Case, dev tensor.Device) (*Call, map[string]*tensor.Tensor, e
 		call.tensors[name] = t
 	}
 	return call, leaves, nil
+}
+
+// isObject reports whether raw is a JSON object (a tensor argument).
+func isObject(raw json.RawMessage) bool {
+	s := strings.TrimLeft(string(raw), " \t\r\n")
+	return s != "" && s[0] == '{'
 }
 
 // applyTransform applies sigmoid, softmax or log_softmax; a null dim takes
@@ -309,25 +324,32 @@ type Report struct {
 func Run(f *File) *Report { return run(f, tensor.CPU) }
 
 func run(f *File, dev tensor.Device) *Report {
-	rep := &Report{ByFn: map[string]*Counts{}}
+	rep := NewReport()
 	for i := range f.Cases {
-		r := runCase(&f.Cases[i], dev)
-		rep.Results = append(rep.Results, r)
-		cnt := rep.ByFn[r.Fn]
-		if cnt == nil {
-			cnt = &Counts{}
-			rep.ByFn[r.Fn] = cnt
-		}
-		switch r.Status {
-		case Pass:
-			cnt.Passed++
-		case Fail:
-			cnt.Failed++
-		default:
-			cnt.Unsupported++
-		}
+		rep.Add(runCase(&f.Cases[i], dev))
 	}
 	return rep
+}
+
+// NewReport returns an empty report, for results added one at a time.
+func NewReport() *Report { return &Report{ByFn: map[string]*Counts{}} }
+
+// Add adds the result of one case to the report.
+func (rep *Report) Add(r Result) {
+	rep.Results = append(rep.Results, r)
+	cnt := rep.ByFn[r.Fn]
+	if cnt == nil {
+		cnt = &Counts{}
+		rep.ByFn[r.Fn] = cnt
+	}
+	switch r.Status {
+	case Pass:
+		cnt.Passed++
+	case Fail:
+		cnt.Failed++
+	default:
+		cnt.Unsupported++
+	}
 }
 
 // Totals sums the counts over all functions.
@@ -354,21 +376,36 @@ func (rep *Report) Summary(verbose bool) string {
 			nUnsupported += c.Unsupported
 			continue
 		}
-		fmt.Fprintf(&b, "%-36s %4d passed, %d failed\n", fn, c.Passed, c.Failed)
+		fmt.Fprintf(&b, "%-36s %4d passed, %d failed\n", Printable(fn), c.Passed, c.Failed)
 	}
 	shown := 0
 	for _, r := range rep.Results {
 		if r.Status == Fail && (verbose || shown < 20) {
-			fmt.Fprintf(&b, "FAIL %s: %s\n", r.ID, r.Detail)
+			fmt.Fprintf(&b, "FAIL %s: %s\n", Printable(r.ID), Printable(r.Detail))
 			shown++
 		}
 	}
 	if nUnsupported > 0 {
+		for i, fn := range unsupported {
+			unsupported[i] = Printable(fn)
+		}
 		fmt.Fprintf(&b, "unsupported: %d cases of %s\n", nUnsupported, strings.Join(unsupported, ", "))
 	}
 	t := rep.Totals()
 	fmt.Fprintf(&b, "%d passed, %d failed\n", t.Passed, t.Failed)
 	return b.String()
+}
+
+// Printable returns s as it is when every rune of it is printable, else
+// quoted with Go's escapes (strconv.Quote), so that text from a vector file
+// (a case id, a function name) cannot forge lines or colours of a report.
+func Printable(s string) string {
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return strconv.Quote(s)
+		}
+	}
+	return s
 }
 
 // Results is the results file written by --write-results.

@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"unsafe"
 
+	drv "github.com/torchloss/torchloss/internal/cuda"
 	"github.com/torchloss/torchloss/internal/devhook"
 	"github.com/torchloss/torchloss/tensor"
 )
@@ -174,7 +175,12 @@ func ctcRun(c *devhook.Call) (*tensor.Tensor, devhook.Backward, bool, error) {
 	}
 	dt := lp.DType()
 	f32 := dt == tensor.Float32
-	fn, err := m.Function("ctc_loss" + suffixOf(f32))
+	sfx := suffixOf(f32)
+	abFn, err := m.Function("ctc_ab" + sfx)
+	if err != nil {
+		return nil, nil, true, err
+	}
+	gradFn, err := m.Function("ctc_grad" + sfx)
 	if err != nil {
 		return nil, nil, true, err
 	}
@@ -188,23 +194,21 @@ func ctcRun(c *devhook.Call) (*tensor.Tensor, devhook.Backward, bool, error) {
 		labBase: int64(plan.labBase), prevBase: int64(plan.prevBase), ownBase: int64(plan.ownBase),
 		zeroInf: b2i(o.ZeroInfinity), mean: b2i(red == "mean")}
 	p.lp, p.meta = ptrOf(lp), ptrOf(meta)
+	// The alpha table, and the beta table when a gradient is wanted: the
+	// backward reuses both.
 	alpha, err := tensor.Empty(tensor.CUDA, dt, max(plan.alphaLen, 1))
 	if err != nil {
 		return nil, nil, true, err
 	}
 	p.alpha = ptrOf(alpha)
-	// scratch allocates the beta rows and the gradient of one launch.
-	scratch := func(q *ctcParams) (beta, grad *tensor.Tensor, err error) {
-		if beta, err = tensor.Empty(tensor.CUDA, dt, 2*plan.states); err != nil {
-			return nil, nil, err
+	var beta *tensor.Tensor
+	if c.Needs[0] {
+		if beta, err = tensor.Empty(tensor.CUDA, dt, max(plan.alphaLen, 1)); err != nil {
+			return nil, nil, true, err
 		}
-		if grad, err = tensor.Empty(tensor.CUDA, dt, lp.Shape()...); err != nil {
-			return nil, nil, err
-		}
-		q.beta, q.grad = ptrOf(beta), ptrOf(grad)
-		return beta, grad, nil
+		p.beta = ptrOf(beta)
 	}
-	var out, partial, pre, beta *tensor.Tensor
+	var out, partial *tensor.Tensor
 	if red == "none" {
 		if out, err = tensor.Empty(tensor.CUDA, dt, n); err != nil {
 			return nil, nil, true, err
@@ -215,19 +219,30 @@ func ctcRun(c *devhook.Call) (*tensor.Tensor, devhook.Backward, bool, error) {
 			return nil, nil, true, err
 		}
 		p.partial = ptrOf(partial)
-		if c.Needs[0] {
-			// The gradient for an output gradient of 1, in the same launch.
-			p.s, _ = divided(1, n, red, f32)
-			if beta, pre, err = scratch(&p); err != nil {
-				return nil, nil, true, err
-			}
-		}
 	}
-	threads := threadsFor(plan.maxStates)
-	if err := launchGeom(fn, gridFor(n), threads, unsafe.Pointer(&p)); err != nil {
+	recs := uint32(1) // alpha; beta too (blockIdx.y 1) for a gradient
+	if beta != nil {
+		recs = 2
+	}
+	if err := drv.Launch(abFn, [3]uint32{uint32(gridFor(n)), recs, 1}, [3]uint32{uint32(threadsFor(plan.maxStates)), 1, 1}, 0, unsafe.Pointer(&p)); err != nil {
 		return nil, nil, true, err
 	}
-	runtime.KeepAlive(beta)
+	// grad launches ctc_grad with q's upstream gradient into a new tensor.
+	grad := func(q ctcParams) (*tensor.Tensor, error) {
+		q.loss, q.partial = 0, 0
+		g, err := tensor.Empty(tensor.CUDA, dt, lp.Shape()...)
+		if err != nil {
+			return nil, err
+		}
+		q.grad = ptrOf(g)
+		err = drv.Launch(gradFn, [3]uint32{uint32(gridFor(n)), uint32(ctcChunks(plan.steps)), 1}, [3]uint32{block, 1, 1}, 0, unsafe.Pointer(&q))
+		runtime.KeepAlive(lp)
+		runtime.KeepAlive(meta)
+		runtime.KeepAlive(alpha)
+		runtime.KeepAlive(beta)
+		return g, err
+	}
+	var pre *tensor.Tensor // the gradient for an output gradient of 1
 	if red != "none" {
 		if out, err = tensor.Empty(tensor.CUDA, dt); err != nil {
 			return nil, nil, true, err
@@ -239,15 +254,20 @@ func ctcRun(c *devhook.Call) (*tensor.Tensor, devhook.Backward, bool, error) {
 		if err := reduceFinal(m, f32, partial, n, out, div); err != nil {
 			return nil, nil, true, err
 		}
+		if beta != nil {
+			q := p
+			q.s, _ = divided(1, n, red, f32)
+			if pre, err = grad(q); err != nil {
+				return nil, nil, true, err
+			}
+		}
 	}
 	runtime.KeepAlive(lp)
 	if !c.Needs[0] {
 		return out, nil, true, nil
 	}
-	base := p
-	base.loss, base.partial, base.beta, base.grad = 0, 0, 0, 0
 	return out, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
-		q := base
+		q := p
 		var up *tensor.Tensor
 		if red == "none" {
 			var err error
@@ -267,18 +287,18 @@ func ctcRun(c *devhook.Call) (*tensor.Tensor, devhook.Backward, bool, error) {
 			}
 			q.s, _ = divided(inT(gv, f32), n, red, f32)
 		}
-		beta, grad, err := scratch(&q)
-		if err != nil {
-			return nil, err
-		}
-		// The launch recomputes the alpha tables (the forward's loss is
-		// not rewritten: loss and partial are 0).
-		err = launchGeom(fn, gridFor(n), threads, unsafe.Pointer(&q))
-		runtime.KeepAlive(lp)
-		runtime.KeepAlive(meta)
-		runtime.KeepAlive(alpha)
-		runtime.KeepAlive(beta)
+		gr, err := grad(q)
 		runtime.KeepAlive(up)
-		return []*tensor.Tensor{grad}, err
+		return []*tensor.Tensor{gr}, err
 	}, true, nil
+}
+
+// ctcStepsPerBlock is the number of time steps of one ctc_grad block.
+const ctcStepsPerBlock = 8
+
+// ctcChunks is ctc_grad's grid height: the time steps in chunks of
+// ctcStepsPerBlock (more per block past 65535 chunks; the kernel derives
+// its chunk from the grid).
+func ctcChunks(steps int) int {
+	return max(1, min((steps+ctcStepsPerBlock-1)/ctcStepsPerBlock, maxGrid))
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"testing"
 
 	"github.com/torchloss/torchloss"
@@ -90,6 +91,51 @@ func TestGeneratorOf(t *testing.T) {
 	}
 	if g := generatorOf([]byte("Cuda compilation tools, release 13.0, V13.0.48\n")); g == generatorOf(ver) {
 		t.Fatal("different releases must differ")
+	}
+}
+
+// TestPTXAssembles compiles the committed PTX to SASS with ptxas for sm_80
+// and sm_90 (what the driver's JIT does on an A100 or an H100/H200). With
+// the ptxas of the release that generated the PTX it also fails if a kernel
+// spills registers to local memory (the launch bounds of the pointwise and
+// row kernels cap their registers); another release allocates registers
+// its own way, and its spills are only logged.
+func TestPTXAssembles(t *testing.T) {
+	ptxas, err := exec.LookPath("ptxas")
+	if err != nil {
+		t.Skip("ptxas not found")
+	}
+	ver, err := exec.Command(ptxas, "--version").Output()
+	if err != nil {
+		t.Fatalf("ptxas --version: %v", err)
+	}
+	spill := regexp.MustCompile(`(\d+) bytes spill stores, (\d+) bytes spill loads`)
+	for _, arch := range []string{"80", "90"} {
+		file := "kernels/losses_sm" + arch + ".ptx"
+		ptx, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg, err := exec.Command(ptxas, "-v", "-arch=sm_"+arch, file, "-o", os.DevNull).CombinedOutput()
+		if err != nil {
+			t.Errorf("ptxas sm_%s: %v\n%s", arch, err, msg)
+			continue
+		}
+		ms := spill.FindAllSubmatch(msg, -1)
+		if len(ms) == 0 {
+			t.Errorf("ptxas sm_%s -v: no register report", arch)
+		}
+		same := generatorOf(ptx) == generatorOf(ver)
+		for _, m := range ms {
+			if string(m[1]) == "0" && string(m[2]) == "0" {
+				continue
+			}
+			if same {
+				t.Errorf("ptxas sm_%s: a kernel spills: %s", arch, m[0])
+			} else {
+				t.Logf("ptxas sm_%s (%s, not the PTX's release): a kernel spills: %s", arch, generatorOf(ver), m[0])
+			}
+		}
 	}
 }
 

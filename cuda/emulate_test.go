@@ -10,6 +10,7 @@ package cuda
 
 import (
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/torchloss/torchloss/internal/kernels"
@@ -19,8 +20,31 @@ import (
 func emuExp[T kernels.Float](x T) T { return T(math.Exp(float64(x))) }
 func emuLog[T kernels.Float](x T) T { return T(math.Log(float64(x))) }
 
+// emuBlockSum is block_sum over the threads' values (a power of two, at
+// least a warp): each warp halves its lanes (the shuffles), then the warp
+// sums are halved the same way.
+func emuBlockSum(part []float64) float64 {
+	nw := len(part) / 32
+	red := make([]float64, nw)
+	for w := range nw {
+		lane := part[32*w : 32*w+32]
+		for h := 16; h > 0; h >>= 1 {
+			for i := 0; i < h; i++ {
+				lane[i] += lane[i+h]
+			}
+		}
+		red[w] = lane[0]
+	}
+	for h := nw / 2; h > 0; h >>= 1 {
+		for i := 0; i < h; i++ {
+			red[i] += red[i+h]
+		}
+	}
+	return red[0]
+}
+
 // emuRowSum is a kernel's row sum: thread k accumulates f(k), f(k+threads),
-// … in double, then the tree of block_sum.
+// … in double, then block_sum.
 func emuRowSum(n, threads int, f func(j int) float64) float64 {
 	part := make([]float64, threads)
 	for k := range threads {
@@ -28,12 +52,72 @@ func emuRowSum(n, threads int, f func(j int) float64) float64 {
 			part[k] += f(j)
 		}
 	}
-	for h := threads / 2; h > 0; h >>= 1 {
+	return emuBlockSum(part)
+}
+
+// emuPointwiseSum is the sum of the per-element losses l of a pointwise
+// kernel and reduce_final: the grid of pointwiseGrid, each thread's groups
+// of 16 bytes in order, block_sum per block, then the partials.
+func emuPointwiseSum[T kernels.Float](l []T) T {
+	n := len(l)
+	f32 := kernels.Is32[T]()
+	w := 2
+	if f32 {
+		w = 4
+	}
+	grid := pointwiseGrid(n, f32)
+	groups, stride := (n+w-1)/w, grid*block
+	partial := make([]float64, grid)
+	part := make([]float64, block)
+	for b := range grid {
+		for t := range block {
+			part[t] = 0
+			for g := b*block + t; g < groups; g += stride {
+				for i := g * w; i < min(g*w+w, n); i++ {
+					part[t] += float64(l[i])
+				}
+			}
+		}
+		partial[b] = emuBlockSum(part)
+	}
+	return T(emuRowSum(grid, block, func(i int) float64 { return partial[i] }))
+}
+
+// emuCEStats is ce_stats: the online max and sum of exponentials of each
+// thread over its strided columns, then block_max and block_sum.
+func emuCEStats[T kernels.Float](row []T, th int) (m, ls T) {
+	m, sum := emuRowStats(row, th)
+	return m, emuLog(sum)
+}
+
+// emuBlockMax is block_max: block_sum's order with a NaN-propagating max.
+func emuBlockMax(part []float64) float64 {
+	nm := func(a, b float64) float64 {
+		if a != a {
+			return a
+		}
+		if b != b {
+			return b
+		}
+		return max(a, b)
+	}
+	nw := len(part) / 32
+	red := make([]float64, nw)
+	for w := range nw {
+		lane := part[32*w : 32*w+32]
+		for h := 16; h > 0; h >>= 1 {
+			for i := 0; i < h; i++ {
+				lane[i] = nm(lane[i], lane[i+h])
+			}
+		}
+		red[w] = lane[0]
+	}
+	for h := nw / 2; h > 0; h >>= 1 {
 		for i := 0; i < h; i++ {
-			part[i] += part[i+h]
+			red[i] = nm(red[i], red[i+h])
 		}
 	}
-	return part[0]
+	return red[0]
 }
 
 // emuCE emulates ce_fwd, ce_final and ce_grad: the output and the gradient
@@ -48,11 +132,7 @@ func emuCE[T kernels.Float](x []T, tgt []int64, w []T, rows, cols int, ignore in
 	out = make([]T, rows)
 	for r := range rows {
 		row := x[r*cols : (r+1)*cols]
-		m := row[0]
-		for _, v := range row {
-			m = max(m, v)
-		}
-		ls := emuLog(T(emuRowSum(cols, th, func(j int) float64 { return float64(emuExp(row[j] - m)) })))
+		m, ls := emuCEStats(row, th)
 		t := tgt[r]
 		ign := t == ignore
 		var sm T
@@ -233,8 +313,8 @@ func emuCosine[T kernels.Float](x1, x2 []T, cls []T, rows, d int, margin T, red 
 	return []T{v}, g1, g2
 }
 
-// emuCTC emulates the ctc_loss kernel and reduce_final on the layout of
-// plan, lp being the (T, N, C) array.
+// emuCTC emulates the ctc_ab and ctc_grad kernels and reduce_final on the
+// layout of plan, lp being the (T, N, C) array.
 func emuCTC[T kernels.Float](lp []T, plan *ctcPlan, blank int64, zeroInf bool, red string, up []T) (out, grad []T) {
 	n, C, steps := plan.n, plan.c, plan.steps
 	NC := n * C
@@ -242,7 +322,7 @@ func emuCTC[T kernels.Float](lp []T, plan *ctcPlan, blank int64, zeroInf bool, r
 	ninf := T(math.Inf(-1))
 	inf := T(math.Inf(1))
 	alpha := make([]T, max(plan.alphaLen, 1))
-	beta := make([]T, 2*plan.states)
+	beta := make([]T, max(plan.alphaLen, 1))
 	grad = make([]T, len(lp))
 	loss := make([]T, n)
 	part := make([]float64, n)
@@ -323,7 +403,9 @@ func emuCTC[T kernels.Float](lp []T, plan *ctcPlan, blank int64, zeroInf bool, r
 		if red == "mean" {
 			part[b] = float64(res / T(max(S, 1)))
 		}
-		// The gradient.
+		// ctc_grad: the beta table of ctc_ab, then per step t (the kernel's
+		// time chunks run in parallel; each (t, class) cell is written by
+		// one thread) the class sums over the states from the last down.
 		gr := T(0)
 		switch red {
 		case "none":
@@ -335,31 +417,31 @@ func emuCTC[T kernels.Float](lp []T, plan *ctcPlan, blank int64, zeroInf bool, r
 		}
 		zero := zeroInf && nll == inf
 		G := grad[b*C:]
+		te := L
+		if zero {
+			te = 0
+		}
 		for t := range steps {
 			for c := range C {
-				G[t*NC+c] = ninf
-				if zero || t >= L {
-					G[t*NC+c] = 0
+				G[t*NC+c] = 0
+				if t < te {
+					G[t*NC+c] = ninf
 				}
 			}
 		}
-		if zero || L == 0 {
+		if te == 0 {
 			continue
 		}
-		next, cur := beta[2*mb[4]:2*mb[4]+int64(w)], beta[2*mb[4]+int64(w):]
-		for s := range next {
-			next[s] = ninf
+		be := beta[mb[3]:]
+		for s := range w {
+			be[(L-1)*w+s] = ninf
 		}
-		la := al[(L-1)*w:]
-		next[2*S] = lpb[(L-1)*NC+int(blank)]
-		G[(L-1)*NC+int(blank)] = la[2*S] + next[2*S]
+		be[(L-1)*w+2*S] = lpb[(L-1)*NC+int(blank)]
 		if S > 0 {
-			cp := int(prime(2*S - 1))
-			next[2*S-1] = lpb[(L-1)*NC+cp]
-			G[(L-1)*NC+cp] = la[2*S-1] + next[2*S-1]
+			be[(L-1)*w+2*S-1] = lpb[(L-1)*NC+int(prime(2*S-1))]
 		}
 		for t := L - 2; t >= 0; t-- {
-			la = al[t*w:]
+			next, cur := be[(t+1)*w:], be[t*w:]
 			for s := range w {
 				cp := prime(s)
 				b2, b3 := ninf, ninf
@@ -371,14 +453,16 @@ func emuCTC[T kernels.Float](lp []T, plan *ctcPlan, blank int64, zeroInf bool, r
 				}
 				cur[s] = lse3(next[s], b2, b3) + lpb[t*NC+int(cp)]
 			}
+		}
+		for t := range te {
+			la, lb := al[t*w:], be[t*w:]
 			for s := range w {
 				if own[s] == 0 {
 					continue
 				}
-				g := &G[t*NC+int(prime(s))]
-				acc := *g
+				acc := ninf
 				for q := int64(s); q >= 0; q = prev[q] {
-					v := la[q] + cur[q]
+					v := la[q] + lb[q]
 					if acc == ninf {
 						acc = v
 					} else {
@@ -386,11 +470,10 @@ func emuCTC[T kernels.Float](lp []T, plan *ctcPlan, blank int64, zeroInf bool, r
 						acc = emuLog(emuExp(acc-mx)+emuExp(v-mx)) + mx
 					}
 				}
-				*g = acc
+				G[t*NC+int(prime(s))] = acc
 			}
-			next, cur = cur, next
 		}
-		for t := range L {
+		for t := range te {
 			for c := range C {
 				l := lpb[t*NC+c]
 				g := &G[t*NC+c]
@@ -432,4 +515,70 @@ func closeTo[T kernels.Float](t *testing.T, what string, got, want []T) {
 
 func hostValues[T kernels.Float](t *tensor.Tensor) []T {
 	return tensor.Data[T](t)
+}
+
+// emuSoftmax emulates the softmax and log_softmax row kernels (forward:
+// ce_stats, then each value; backward: the row sum by block_sum).
+func emuSoftmax[T kernels.Float](x, g []T, rows, cols int, log bool) (y, gx []T) {
+	th := threadsFor(cols)
+	y, gx = make([]T, len(x)), make([]T, len(x))
+	for r := range rows {
+		row, out := x[r*cols:(r+1)*cols], y[r*cols:(r+1)*cols]
+		m, sum := emuRowStats(row, th)
+		ls := emuLog(sum)
+		for j, v := range row {
+			if log {
+				out[j] = (v - m) - ls
+			} else {
+				out[j] = emuExp(v-m) / sum
+			}
+		}
+		gr, gxr := g[r*cols:(r+1)*cols], gx[r*cols:(r+1)*cols]
+		s := T(emuRowSum(cols, th, func(j int) float64 {
+			if log {
+				return float64(gr[j])
+			}
+			return float64(gr[j] * out[j])
+		}))
+		for j := range gxr {
+			if log {
+				gxr[j] = gr[j] - emuExp(out[j])*s
+			} else {
+				gxr[j] = (gr[j] - s) * out[j]
+			}
+		}
+	}
+	return y, gx
+}
+
+// emuRowStats is ce_stats's maximum and sum of exponentials.
+func emuRowStats[T kernels.Float](row []T, th int) (m, sum T) {
+	ninf := T(math.Inf(-1))
+	mt, sc := make([]float64, th), make([]float64, th)
+	for k := range th {
+		m, s := ninf, 0.0
+		for j := k; j < len(row); j += th {
+			v := row[j]
+			if v != v {
+				m = v
+			}
+			if v > m {
+				s *= math.Exp(float64(m) - float64(v))
+				m = v
+			}
+			if v != ninf {
+				s += float64(emuExp(v - m))
+			}
+		}
+		mt[k], sc[k] = float64(m), s
+	}
+	mx := emuBlockMax(slices.Clone(mt))
+	for k := range th {
+		if T(mt[k]) == ninf {
+			sc[k] = 0
+		} else {
+			sc[k] *= math.Exp(mt[k] - mx)
+		}
+	}
+	return T(mx), T(emuBlockSum(sc))
 }

@@ -33,6 +33,25 @@ type params struct {
 
 const block = 256
 
+// pointwiseBlocks bounds the grid of the pointwise kernels: 4 blocks of 256
+// threads on each of an H100/H200's 132 SMs (the kernels' launch bounds
+// guarantee 4 resident blocks), one wave; their blocks stride over the
+// rest. A constant, not the GPU's SM count: the reduction order (and so a
+// result's bits) depends on the grid, which then depends on n only.
+const pointwiseBlocks = 132 * 4
+
+// pointwiseGrid is the grid of a pointwise kernel on n elements: one
+// thread per group of 16 bytes (4 float32 or 2 float64), at most
+// pointwiseBlocks blocks.
+func pointwiseGrid(n int, f32 bool) int {
+	w := 2
+	if f32 {
+		w = 4
+	}
+	groups := (n + w - 1) / w
+	return max(1, min((groups+block-1)/block, pointwiseBlocks))
+}
+
 // spec describes one pointwise loss for the common driver below.
 type spec struct {
 	op     string
@@ -162,7 +181,7 @@ func (sp *spec) run(c *devhook.Call) (*tensor.Tensor, devhook.Backward, bool, er
 	red := o.Reduction
 	shape := args[0].Shape()
 	n := args[0].Numel()
-	grid := min((n+block-1)/block, 4096)
+	grid := pointwiseGrid(n, f32)
 
 	var p params
 	p.n = int64(n)

@@ -22,12 +22,15 @@ type rowParams struct {
 // blocks loop over the rows beyond it).
 const maxGrid = 65535
 
+// rowThreads is the most threads of a row kernel (their launch bounds).
+const rowThreads = 512
+
 // threadsFor is the block size of a kernel whose threads stride over n
 // values of one row: the smallest power of two >= n, at least a warp and at
-// most block. (The kernels' tree reductions need a power of two.)
+// most rowThreads. (The kernels' tree reductions need a power of two.)
 func threadsFor(n int) int {
 	t := 32
-	for t < n && t < block {
+	for t < n && t < rowThreads {
 		t *= 2
 	}
 	return t
@@ -179,8 +182,16 @@ func ceRun(c *devhook.Call) (*tensor.Tensor, devhook.Backward, bool, error) {
 		return nil, nil, true, err
 	}
 	p.stat, p.aux = ptrOf(stat), ptrOf(aux)
+	// A target out of range: the flag is a deferred check's word where
+	// there is one (no read back), else aux[1], read after the launches
+	// (the call then declines and the CPU says which).
 	p.flag = p.aux + 8
-	var out, partial *tensor.Tensor
+	deferred := false
+	if w, ok := checkWord(c); ok {
+		p.flag, deferred = w, true
+	}
+	threads := threadsFor(cols)
+	var out, partial, pre *tensor.Tensor // pre: the gradient for an output gradient of 1
 	if red == "none" {
 		if out, err = tensor.Empty(tensor.CUDA, dt, rows); err != nil {
 			return nil, nil, true, err
@@ -191,8 +202,22 @@ func ceRun(c *devhook.Call) (*tensor.Tensor, devhook.Backward, bool, error) {
 			return nil, nil, true, err
 		}
 		p.partial = ptrOf(partial)
+		if c.Needs[0] {
+			// ce_tw writes the total weight that the gradient's scalars
+			// need; ce_fwd then writes the gradient with the loss.
+			tw, err := m.Function("ce_tw" + sfx)
+			if err != nil {
+				return nil, nil, true, err
+			}
+			if err := launchGeom(tw, 1, block, unsafe.Pointer(&p)); err != nil {
+				return nil, nil, true, err
+			}
+			if pre, err = tensor.Empty(tensor.CUDA, dt, rows, cols); err != nil {
+				return nil, nil, true, err
+			}
+			p.ga = ptrOf(pre)
+		}
 	}
-	threads := threadsFor(cols)
 	if err := launchGeom(fwd, gridFor(rows), threads, unsafe.Pointer(&p)); err != nil {
 		return nil, nil, true, err
 	}
@@ -211,15 +236,30 @@ func ceRun(c *devhook.Call) (*tensor.Tensor, devhook.Backward, bool, error) {
 		}
 		_ = partial.Free() // done with once ce_final is queued (see reduceFinal)
 	}
-	h, err := aux.ToCPU()
-	if err != nil {
-		return nil, nil, true, err
+	// tw is the total weight (aux[0], for a reduction), read to the host
+	// only by the gradient for an output gradient other than 1.
+	tw, haveTW := 0.0, false
+	totalWeight := func() (float64, error) {
+		if !haveTW {
+			h, err := aux.ToCPU()
+			if err != nil {
+				return 0, err
+			}
+			tw, haveTW = h.Float64s()[0], true
+		}
+		return tw, nil
 	}
-	hv := h.Float64s()
-	if math.Float64bits(hv[1]) != 0 {
-		return nil, nil, false, nil // a target out of range: the CPU says which
+	if !deferred {
+		h, err := aux.ToCPU()
+		if err != nil {
+			return nil, nil, true, err
+		}
+		hv := h.Float64s()
+		if math.Float64bits(hv[1]) != 0 {
+			return nil, nil, false, nil // a target out of range: the CPU says which
+		}
+		tw, haveTW = hv[0], true
 	}
-	tw := hv[0]
 	runtime.KeepAlive(keep)
 
 	gradFn, err := m.Function("ce_grad" + sfx)
@@ -227,7 +267,7 @@ func ceRun(c *devhook.Call) (*tensor.Tensor, devhook.Backward, bool, error) {
 		return nil, nil, true, err
 	}
 	base := p
-	base.loss, base.partial, base.aux, base.flag = 0, 0, 0, 0
+	base.loss, base.partial, base.aux, base.flag, base.ga = 0, 0, 0, 0, 0
 	grad := func(up *tensor.Tensor, g float64) (*tensor.Tensor, error) {
 		q := base
 		gx, err := tensor.Empty(tensor.CUDA, dt, rows, cols)
@@ -238,6 +278,10 @@ func ceRun(c *devhook.Call) (*tensor.Tensor, devhook.Backward, bool, error) {
 		if up != nil {
 			q.up = ptrOf(up)
 		} else {
+			tw, err := totalWeight()
+			if err != nil {
+				return nil, err
+			}
 			q.s, q.s2 = ceScalars(g, tw, p.o0, p.o1, smoothing, red == "mean", f32)
 		}
 		err = launchGeom(gradFn, gridFor(rows), threads, unsafe.Pointer(&q))
@@ -248,12 +292,6 @@ func ceRun(c *devhook.Call) (*tensor.Tensor, devhook.Backward, bool, error) {
 	}
 	if !c.Needs[0] {
 		return out, nil, true, nil
-	}
-	var pre *tensor.Tensor // the gradient for an output gradient of 1
-	if red != "none" {
-		if pre, err = grad(nil, 1); err != nil {
-			return nil, nil, true, err
-		}
 	}
 	return out, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		if red == "none" {

@@ -16,18 +16,10 @@ import (
 // gpuExtraCopies are the copies per step that the CUDA path still makes
 // beyond the loss value, by workload, with the reason (the counting test
 // on the fake device, internal/bench, has none):
-//   - cross_entropy*: the forward reads the total weight back (the
-//     gradient scalars are computed on the host);
 //   - ctc_loss: the targets are read for the kernel's layout (meta), which
-//     is uploaded;
-//   - binary_cross_entropy (the sigmoid chain): sigmoid has no CUDA kernel
-//     yet, so it runs on host copies.
+//     is uploaded.
 var gpuExtraCopies = map[string]struct{ dtoh, htod int64 }{
-	"cross_entropy":               {1, 0},
-	"cross_entropy_smooth_ignore": {1, 0},
-	"cross_entropy_vocab32k":      {1, 0},
-	"ctc_loss":                    {1, 1},
-	"binary_cross_entropy":        {-1, -1}, // not bounded until sigmoid has a kernel
+	"ctc_loss": {1, 1},
 }
 
 // TestSteadyStateOnGPU runs each benchmark workload's training step on the

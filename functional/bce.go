@@ -211,10 +211,14 @@ func bceFusedT[T kernels.Float](input, target *tensor.Tensor, x, y []T, r Reduct
 		// The buffers are allocated while the pass runs (lateAlloc).
 		fe.alloc = func() {
 			if needs(input) {
-				gx = make([]T, n)
+				of := input // whose gradient gx is
+				if sig != nil {
+					of = sig.Inputs[0]
+				}
+				gx = gradBuf(&eager.claims, of, shape, n, x, y)
 			}
 			if needs(target) {
-				gy = make([]T, n)
+				gy = gradBuf(&eager.claims, target, shape, n, x, y)
 			}
 		}
 		fe.grad = func(lo, hi int) {
@@ -238,6 +242,7 @@ func bceFusedT[T kernels.Float](input, target *tensor.Tensor, x, y []T, r Reduct
 		eager.gs = [][]T{gx, gy}
 		eager.ready = ran
 	}
+	eager.written()
 	res = tensor.Record(out, nodeName("binary_cross_entropy", r), []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		if sig == nil {
 			if gs, ok := eager.take(g); ok {
@@ -467,8 +472,9 @@ func bceWLFusedT[T kernels.Float](input, target *tensor.Tensor, cfg config, shap
 	var eager *eagerGrads[T]
 	div := 0
 	if wantEager(r, input) {
-		gx = make([]T, n)
-		eager = &eagerGrads[T]{gs: [][]T{gx}}
+		eager = &eagerGrads[T]{}
+		gx = gradBuf(&eager.claims, input, shape, n, x, y, pw)
+		eager.gs = [][]T{gx}
 		if r == Mean {
 			div = n
 		}
@@ -486,6 +492,7 @@ func bceWLFusedT[T kernels.Float](input, target *tensor.Tensor, cfg config, shap
 	if eager != nil {
 		eager.ready = ran
 	}
+	eager.written()
 	res := tensor.Record(out, nodeName("binary_cross_entropy_with_logits", cfg.reduction), []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		if gs, ok := eager.take(g); ok {
 			return []*tensor.Tensor{tensor.MustFromData(gs[0], shape), nil}, nil

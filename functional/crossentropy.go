@@ -279,7 +279,9 @@ func ceFusedT[T kernels.Float](op string, input, target *tensor.Tensor, cfg conf
 	var denom T
 	if smoothing && red == Mean {
 		if w != nil {
-			var gathered []T
+			gb := getRows[T](len(tgt))
+			defer putRows(gb)
+			gathered := (*gb)[:0]
 			for _, t := range tgt {
 				if t != ignore {
 					gathered = append(gathered, w[t])
@@ -390,13 +392,18 @@ func ceFusedT[T kernels.Float](op string, input, target *tensor.Tensor, cfg conf
 	var gx []T
 	var eager *eagerGrads[T]
 	if needs(input) {
-		gx = make([]T, len(x))
-		eager = &eagerGrads[T]{gs: [][]T{gx}, ready: true}
+		eager = &eagerGrads[T]{ready: true}
+		gx = gradBuf(&eager.claims, input, input.Shape(), len(x), x)
+		eager.gs = [][]T{gx}
 	}
-	lpt := make([]T, b)
+	lptBuf := getRows[T](b)
+	defer putRows(lptBuf)
+	lpt := *lptBuf
 	var smooth []T
 	if smoothing {
-		smooth = make([]T, b)
+		sb := getRows[T](b)
+		defer putRows(sb)
+		smooth = *sb
 	}
 	sN1, gsv1 := scalars(1)
 	pass(gx, lpt, smooth, sN1, gsv1)
@@ -414,6 +421,7 @@ func ceFusedT[T kernels.Float](op string, input, target *tensor.Tensor, cfg conf
 	default:
 		out = tensor.Scalar(T(nv*keep) + T((kernels.Sum(smooth)/denom)*share))
 	}
+	eager.written()
 	res := tensor.Record(out, nodeName(op, cfg.reduction, when(g.spatial, condSpatial), when(smoothing, "label_smoothing")), []*tensor.Tensor{input}, func(gr *tensor.Tensor) ([]*tensor.Tensor, error) {
 		if gs, ok := eager.take(gr); ok {
 			return []*tensor.Tensor{tensor.MustFromData(gs[0], input.Shape())}, nil

@@ -348,8 +348,9 @@ func ctcLossT[T kernels.Float](p *ctcProblem) (*tensor.Tensor, error) {
 		alphas = make([][]T, p.n)
 	}
 	if eagerGrad {
-		grad = make([]T, len(lp))
-		eager = &eagerGrads[T]{gs: [][]T{grad}, ready: true}
+		eager = &eagerGrads[T]{ready: true}
+		grad = gradBuf(&eager.claims, p.logProbs, p.logProbs.Shape(), len(lp), lp)
+		eager.gs = [][]T{grad}
 	}
 	// Each sample takes a kernel workspace from the kernels' free list and
 	// gives it back when done; with the eager gradient the alpha table is
@@ -410,6 +411,7 @@ func ctcLossT[T kernels.Float](p *ctcProblem) (*tensor.Tensor, error) {
 		out = tensor.Scalar(kernels.Mean(q))
 	}
 	shape := p.logProbs.Shape()
+	eager.written()
 	res2 := tensor.Record(out, nodeName("ctc_loss", p.cfg.reduction), []*tensor.Tensor{p.logProbs}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		if gs, ok := eager.take(g); ok {
 			return gradsTo(shape, []gradOf[T]{{gs[0], p.logProbs}})

@@ -332,8 +332,9 @@ func hingeT[T kernels.Float](input, target *tensor.Tensor, cfg config, shape []i
 	var gx []T
 	up := T(1)
 	if wantEager(cfg.reduction, input) && input.Numel() == n {
-		gx = make([]T, n)
-		eager = &eagerGrads[T]{gs: [][]T{gx}}
+		eager = &eagerGrads[T]{}
+		gx = gradBuf(&eager.claims, input, shape, n, x)
+		eager.gs = [][]T{gx}
 		if cfg.reduction == Mean {
 			up /= T(n)
 		}
@@ -375,6 +376,7 @@ func hingeT[T kernels.Float](input, target *tensor.Tensor, cfg config, shape []i
 	if eager != nil {
 		eager.ready = ran
 	}
+	eager.written()
 	res := tensor.Record(out, nodeName("hinge_embedding_loss", cfg.reduction), []*tensor.Tensor{input}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		if gs, ok := eager.take(g); ok {
 			return []*tensor.Tensor{tensor.MustFromData(gs[0], input.Shape())}, nil
@@ -433,21 +435,29 @@ func cosineFusedT[T kernels.Float](input1, input2, target *tensor.Tensor, cfg co
 	margin := T(cfg.margin)
 	eps := T(cosineEpsilon)
 	r := cfg.reduction
-	loss := make([]T, rows)
+	var loss []T
+	if r == None {
+		loss = make([]T, rows) // the output
+	} else {
+		lb := getRows[T](rows)
+		defer putRows(lb)
+		loss = *lb
+	}
 	var g1, g2 []T
 	var eager *eagerGrads[T]
 	up := T(1)
 	if wantEager(r, input1, input2) {
+		eager = &eagerGrads[T]{ready: true}
 		if needs(input1) {
-			g1 = make([]T, len(x1))
+			g1 = gradBuf(&eager.claims, input1, input1.Shape(), len(x1), x1, x2)
 		}
 		if needs(input2) {
-			g2 = make([]T, len(x2))
+			g2 = gradBuf(&eager.claims, input2, input2.Shape(), len(x2), x1, x2)
 		}
 		if r == Mean {
 			up /= T(rows)
 		}
-		eager = &eagerGrads[T]{gs: [][]T{g1, g2}, ready: true}
+		eager.gs = [][]T{g1, g2}
 	}
 	// Large gradients are written with streaming stores: nothing reads
 	// them before the backward hands them out.
@@ -488,6 +498,7 @@ func cosineFusedT[T kernels.Float](input1, input2, target *tensor.Tensor, cfg co
 		putScratch(ab)
 	})
 	out := reduce(loss, outShape, r)
+	eager.written()
 	res := tensor.Record(out, nodeName("cosine_embedding_loss", r), []*tensor.Tensor{input1, input2}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		if gs, ok := eager.take(g); ok {
 			var grads [2]*tensor.Tensor

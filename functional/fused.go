@@ -1,8 +1,10 @@
 package functional
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/torchloss/torchloss/internal/kernels"
 	"github.com/torchloss/torchloss/internal/parallel"
@@ -34,11 +36,33 @@ var (
 	scratch64 kernels.FreeList[*[]float64]
 )
 
-// getScratch returns a scratch slice of sumGrain elements of T.
+// scratchMade32 and scratchMade64 count the scratch buffers made.
+var scratchMade32, scratchMade64 atomic.Int64
+
+// scratchPerWorker is the most scratch buffers one chunk of a fused pass
+// holds at a time.
+const scratchPerWorker = 4
+
+// getScratch returns a scratch slice of sumGrain elements of T. The first
+// time the free list runs dry it is stocked for scratchPerWorker buffers
+// per worker goroutine, so that the steps of a training loop after the
+// first find all they need whatever the workers' timing (a peak of
+// concurrent chunks may come late).
 func getScratch[T kernels.Float]() *[]T {
-	if s, ok := scratchList[T]().Get(); ok {
+	l := scratchList[T]()
+	if s, ok := l.Get(); ok {
 		return s
 	}
+	made := &scratchMade64
+	if kernels.Is32[T]() {
+		made = &scratchMade32
+	}
+	for want := int64(scratchPerWorker * parallel.Threads()); made.Load() < want-1; {
+		made.Add(1)
+		s := make([]T, sumGrain)
+		l.Put(&s, 0)
+	}
+	made.Add(1)
 	s := make([]T, sumGrain)
 	return &s
 }
@@ -51,6 +75,40 @@ func scratchList[T kernels.Float]() *kernels.FreeList[*[]T] {
 		return any(&scratch32).(*kernels.FreeList[*[]T])
 	}
 	return any(&scratch64).(*kernels.FreeList[*[]T])
+}
+
+// rows32 and rows64 are free lists of per-sample scratch slices of any
+// length (a row loss's per-sample values when its output is reduced), so
+// that a training loop's steady state allocates none; at most 64 MB each.
+var (
+	rows32 = kernels.FreeList[*[]float32]{MaxBytes: 64 << 20}
+	rows64 = kernels.FreeList[*[]float64]{MaxBytes: 64 << 20}
+)
+
+// getRows returns a zeroed scratch slice of n elements of T, from the free
+// list when it holds one large enough; give it back with putRows.
+func getRows[T kernels.Float](n int) *[]T {
+	l := rowsList[T]()
+	if s, ok := l.Get(); ok && cap(*s) >= n {
+		*s = (*s)[:n]
+		clear(*s)
+		return s
+	}
+	s := make([]T, n)
+	return &s
+}
+
+// putRows returns s to the free list; s must not be used afterwards.
+func putRows[T kernels.Float](s *[]T) {
+	var z T
+	rowsList[T]().Put(s, cap(*s)*int(unsafe.Sizeof(z)))
+}
+
+func rowsList[T kernels.Float]() *kernels.FreeList[*[]T] {
+	if kernels.Is32[T]() {
+		return any(&rows32).(*kernels.FreeList[*[]T])
+	}
+	return any(&rows64).(*kernels.FreeList[*[]T])
 }
 
 // fusedElementwise describes an elementwise loss over n elements for
@@ -207,6 +265,51 @@ type eagerGrads[T kernels.Float] struct {
 	mu    sync.Mutex
 	ready bool
 	gs    [][]T
+	// claims are the leaves' gradient buffers among gs (gradBuf): the
+	// gradients are handed out only while every claim holds.
+	claims []*tensor.GradClaim
+}
+
+// written tells the claims that the forward pass is done writing into
+// their buffers (tensor.GradClaim.Written); e may be nil.
+func (e *eagerGrads[T]) written() {
+	if e == nil {
+		return
+	}
+	for _, c := range e.claims {
+		c.Written()
+	}
+}
+
+// gradBuf returns the n-element buffer a forward pass writes argument a's
+// gradient into (computed over shape): a's own gradient buffer when a is
+// a leaf whose zeroed buffer can be claimed (tensor.ClaimGrad: a training
+// loop's steady state allocates no gradient), its shape is shape and it
+// overlaps none of the slices the pass reads; else a new slice. A claim is
+// recorded in *claims (the eagerGrads' claims).
+func gradBuf[T kernels.Float](claims *[]*tensor.GradClaim, a *tensor.Tensor, shape []int, n int, reads ...[]T) []T {
+	if s, c := tensor.ClaimGrad[T](a); c != nil {
+		ok := len(s) == n && slices.Equal(a.Shape(), shape)
+		for _, r := range reads {
+			ok = ok && !overlaps(s, r)
+		}
+		if ok {
+			*claims = append(*claims, c)
+			return s
+		}
+		c.Cancel()
+	}
+	return make([]T, n)
+}
+
+// overlaps reports whether slices a and b share an element.
+func overlaps[T any](a, b []T) bool {
+	if len(a) == 0 || len(b) == 0 {
+		return false
+	}
+	sz := unsafe.Sizeof(a[0])
+	a0, b0 := uintptr(unsafe.Pointer(unsafe.SliceData(a))), uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	return a0 < b0+uintptr(len(b))*sz && b0 < a0+uintptr(len(a))*sz
 }
 
 // take returns the precomputed gradients if they are ready, g is 1, and
@@ -219,6 +322,12 @@ func (e *eagerGrads[T]) take(g *tensor.Tensor) ([][]T, bool) {
 	defer e.mu.Unlock()
 	if !e.ready || g.Numel() != 1 || g0[T](g) != 1 {
 		return nil, false
+	}
+	for _, c := range e.claims {
+		if !c.Valid() {
+			// The buffer was zeroed or overwritten since: recompute.
+			return nil, false
+		}
 	}
 	e.ready = false
 	gs := e.gs

@@ -3,6 +3,8 @@ package functional
 import (
 	"math"
 	"math/rand/v2"
+	"runtime"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -47,6 +49,10 @@ func randLeaf(r *rand.Rand, grad bool, f func() float64, shape ...int) *tensor.T
 	return t
 }
 
+// fusedStepBytes is what the last step of a fused case allocated (ZeroGrad,
+// loss, Backward).
+var fusedStepBytes int64
+
 func fusedCases() []fusedCase {
 	r := rand.New(rand.NewPCG(7, 8))
 	n := 3*sumGrain + 17
@@ -54,6 +60,8 @@ func fusedCases() []fusedCase {
 	unif := func(lo, hi float64) func() float64 { return func() float64 { return lo + (hi-lo)*r.Float64() } }
 	step := func(loss func() (*tensor.Tensor, error), leaves ...*tensor.Tensor) func() ([]uint64, error) {
 		return func() ([]uint64, error) {
+			var m0, m1 runtime.MemStats
+			runtime.ReadMemStats(&m0)
 			for _, l := range leaves {
 				l.ZeroGrad()
 			}
@@ -64,6 +72,8 @@ func fusedCases() []fusedCase {
 			if err := out.Backward(); err != nil {
 				return nil, err
 			}
+			runtime.ReadMemStats(&m1)
+			fusedStepBytes = int64(m1.TotalAlloc - m0.TotalAlloc)
 			res := bitsOf(out)
 			for _, l := range leaves {
 				res = append(res, bitsOf(l.Grad())...)
@@ -348,6 +358,104 @@ func TestLateAlloc(t *testing.T) {
 		}
 		if d := deferred.Load(); th == 1 && d != 0 || th > 1 && d == 0 {
 			t.Errorf("threads=%d: %d chunks deferred", th, d)
+		}
+	}
+}
+
+// TestFusedSteadyState runs each fused case three times on fresh leaves:
+// the first step allocates the gradients, the later ones (ZeroGrad keeps
+// the buffers, the losses claim them: tensor.ClaimGrad) must give the same
+// bits and allocate nothing of the size of a gradient (bce_sigmoid: the
+// sigmoid's output, which the user holds, is the one large allocation).
+func TestFusedSteadyState(t *testing.T) {
+	defer SetNumThreads(0)
+	SetNumThreads(2)
+	for i := range fusedCases() {
+		fc := fusedCases()[i] // fresh leaves: the first step allocates
+		want, err := fc.run()
+		if err != nil {
+			t.Fatalf("%s: %v", fc.name, err)
+		}
+		for k := 0; k < 2; k++ {
+			got, err := fc.run()
+			if err != nil {
+				t.Fatalf("%s: %v", fc.name, err)
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("%s: steady-state step %d differs from the first", fc.name, k+2)
+			}
+			bytes := fusedStepBytes
+			limit := int64(64 << 10)
+			if fc.name == "bce_sigmoid" {
+				limit += 4 * (3*sumGrain + 17)
+			}
+			if bytes > limit {
+				t.Errorf("%s: steady-state step %d allocated %d bytes, want <= %d", fc.name, k+2, bytes, limit)
+			}
+		}
+	}
+}
+
+// TestSteadyStateConcurrent runs mse_loss steps on one shared leaf from
+// several goroutines after a ZeroGrad: one forward pass claims the
+// leaf's buffer while the others' Backward store or add into the leaf's
+// gradient (the claim's buffer is left to its writer until it is done).
+// The gradients are small multiples of powers of two, so every order of
+// accumulation gives the exact sum, compared bit for bit (.ci/run runs it
+// under the race detector too).
+func TestSteadyStateConcurrent(t *testing.T) {
+	const n, workers = 4 * sumGrain, 6
+	xs := make([]float32, n)
+	for i := range xs {
+		xs[i] = float32(i % 7)
+	}
+	x := tensor.MustNew(xs, n)
+	_ = x.SetRequiresGrad(true)
+	ys := make([]*tensor.Tensor, workers)
+	for k := range ys {
+		y := make([]float32, n)
+		for i := range y {
+			y[i] = float32((i + k) % 5)
+		}
+		ys[k] = tensor.MustNew(y, n)
+	}
+	want := make([]float32, n)
+	for k := range ys {
+		for i := range want {
+			// ∂/∂x of mean((x − y)²): 2(x − y)/n, exact in float32.
+			want[i] += 2 * (xs[i] - ys[k].Float32s()[i]) / n
+		}
+	}
+	for round := 0; round < 5; round++ {
+		// A first step gives x a buffer; ZeroGrad makes it claimable.
+		out, err := MSELoss(x, ys[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := out.Backward(); err != nil {
+			t.Fatal(err)
+		}
+		x.ZeroGrad()
+		errs := make(chan error, workers)
+		for k := range workers {
+			go func() {
+				out, err := MSELoss(x, ys[k])
+				if err == nil {
+					err = out.Backward()
+				}
+				errs <- err
+			}()
+		}
+		for range workers {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		got := x.Grad().Float32s()
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("round %d: grad[%d] = %v, want %v", round, i, got[i], want[i])
+			}
 		}
 	}
 }

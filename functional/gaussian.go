@@ -2,6 +2,7 @@ package functional
 
 import (
 	"slices"
+	"sync/atomic"
 
 	"github.com/torchloss/torchloss"
 	"github.com/torchloss/torchloss/internal/kernels"
@@ -260,16 +261,17 @@ func gaussianFusedT[T kernels.Float](input, target, variance *tensor.Tensor, x, 
 	var eager *eagerGrads[T]
 	u := T(1)
 	if wantEager(r, input, variance) {
+		eager = &eagerGrads[T]{}
 		if needs(input) {
-			gx = make([]T, n)
+			gx = gradBuf(&eager.claims, input, shape, n, x, t, v)
 		}
 		if needs(variance) {
-			gv = make([]T, n)
+			gv = gradBuf(&eager.claims, variance, shape, n, x, t, v)
 		}
 		if r == Mean {
 			u /= T(n)
 		}
-		eager = &eagerGrads[T]{gs: [][]T{gx, gv}}
+		eager.gs = [][]T{gx, gv}
 	}
 	fe := fusedElementwise[T]{n: n, shape: shape, r: r, fwd: func(lo, hi int, loss []T) {
 		a, b := getScratch[T](), getScratch[T]()
@@ -284,6 +286,7 @@ func gaussianFusedT[T kernels.Float](input, target, variance *tensor.Tensor, x, 
 	if eager != nil {
 		eager.ready = ran
 	}
+	eager.written()
 	res := tensor.Record(out, nodeName("gaussian_nll_loss", r, when(cfg.full, "full")), []*tensor.Tensor{input, target, variance}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		grads := make([]*tensor.Tensor, 3)
 		if gs, ok := eager.take(g); ok {
@@ -349,9 +352,17 @@ func anyNegative(t *tensor.Tensor) bool {
 }
 
 func anyBelowZero[T kernels.Float](s []T) bool {
-	neg := false
-	for _, v := range s {
-		neg = neg || v < 0
-	}
-	return neg
+	var neg atomic.Bool
+	// In parallel chunks: a serial pass over var would cap the step's
+	// scaling (the fused pass after it runs on every worker).
+	parallelFor(len(s), sumGrain, func(lo, hi int) {
+		n := false
+		for _, v := range s[lo:hi] {
+			n = n || v < 0
+		}
+		if n {
+			neg.Store(true)
+		}
+	})
+	return neg.Load()
 }

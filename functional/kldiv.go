@@ -112,7 +112,7 @@ func klDiv[T kernels.Float](input, target *tensor.Tensor, cfg config, p kernels.
 			// The buffer is allocated while the pass runs (lateAlloc).
 			eager = &eagerGrads[T]{}
 			fe.alloc = func() {
-				gx = make([]T, n)
+				gx = gradBuf(&eager.claims, input, shape, n, x, t)
 				eager.gs = [][]T{gx, nil}
 			}
 			fe.grad = func(int, int) {}
@@ -136,6 +136,7 @@ func klDiv[T kernels.Float](input, target *tensor.Tensor, cfg config, p kernels.
 		out = tensor.Scalar(tensor.Data[T](out)[0] / T(div))
 	}
 	name := nodeName("kl_div", cfg.reduction, when(cfg.logTarget, "log_target"), when(div < 0, condScalar))
+	eager.written()
 	res := tensor.Record(out, name, []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		if gs, ok := eager.take(g); ok {
 			return gradsTo(shape, []gradOf[T]{{gs[0], input}})

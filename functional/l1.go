@@ -79,8 +79,9 @@ func pairLossT[T kernels.Float](input, target, xt, yt *tensor.Tensor, shape []in
 	fe := fusedElementwise[T]{n: n, shape: shape, r: r,
 		fwd: func(lo, hi int, loss []T) { fwd(x[lo:hi], y[lo:hi], loss) }}
 	if wantEager(r, input, target) {
-		gx, gy := gradSlices[T](n, input, target)
-		eager = &eagerGrads[T]{gs: [][]T{gx, gy}}
+		eager = &eagerGrads[T]{}
+		gx, gy := eagerSlices(&eager.claims, n, shape, input, target, x, y)
+		eager.gs = [][]T{gx, gy}
 		up := upstream[T]{s: 1}
 		if r == Mean {
 			up.s /= T(n)
@@ -97,6 +98,7 @@ func pairLossT[T kernels.Float](input, target, xt, yt *tensor.Tensor, shape []in
 	if eager != nil {
 		eager.ready = ran
 	}
+	eager.written()
 	res := tensor.Record(out, name, []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		if gs, ok := eager.take(g); ok {
 			return gradsTo(shape, []gradOf[T]{{gs[0], input}, {gs[1], target}})

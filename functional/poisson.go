@@ -98,11 +98,12 @@ func poissonNLL[T kernels.Float](input, target *tensor.Tensor, cfg config, p ker
 		var gx []T
 		u := T(1)
 		if wantEager(cfg.reduction, input, target) && !needs(target) {
-			gx = make([]T, n)
+			eager = &eagerGrads[T]{}
+			gx = gradBuf(&eager.claims, input, shape, n, x, t)
 			if cfg.reduction == Mean {
 				u /= T(n)
 			}
-			eager = &eagerGrads[T]{gs: [][]T{gx, nil}}
+			eager.gs = [][]T{gx, nil}
 			fe.grad = func(int, int) {}
 		}
 		fe.fwd = func(lo, hi int, loss []T) {
@@ -117,6 +118,7 @@ func poissonNLL[T kernels.Float](input, target *tensor.Tensor, cfg config, p ker
 	if eager != nil {
 		eager.ready = ran
 	}
+	eager.written()
 	res := tensor.Record(out, nodeName("poisson_nll_loss", cfg.reduction, when(cfg.full, "full")), []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		if gs, ok := eager.take(g); ok {
 			return gradsTo(shape, []gradOf[T]{{gs[0], input}})

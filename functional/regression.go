@@ -78,8 +78,9 @@ func mseT[T kernels.Float](op string, input, target, xt, yt *tensor.Tensor, shap
 	fe := fusedElementwise[T]{n: n, shape: shape, r: r,
 		fwd: func(lo, hi int, loss []T) { kernels.MSEForward(x[lo:hi], y[lo:hi], loss) }}
 	if wantEager(r, input, target) && mixedBackward(op, input, target) == nil {
-		gx, gy := gradSlices[T](n, input, target)
-		eager = &eagerGrads[T]{gs: [][]T{gx, gy}}
+		eager = &eagerGrads[T]{}
+		gx, gy := eagerSlices(&eager.claims, n, shape, input, target, x, y)
+		eager.gs = [][]T{gx, gy}
 		fe.grad = func(lo, hi int) {
 			kernels.MSEBackwardOne(x[lo:hi], y[lo:hi], norm, sub(gx, lo, hi), sub(gy, lo, hi))
 		}
@@ -93,6 +94,7 @@ func mseT[T kernels.Float](op string, input, target, xt, yt *tensor.Tensor, shap
 	if eager != nil {
 		eager.ready = ran
 	}
+	eager.written()
 	res := tensor.Record(out, nodeName(op, r), []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := mixedBackward(op, input, target); err != nil {
 			return nil, err
@@ -373,6 +375,19 @@ func gradSlices[T kernels.Float](n int, input, target *tensor.Tensor) (gx, gy []
 	}
 	if needs(target) {
 		gy = make([]T, n)
+	}
+	return gx, gy
+}
+
+// eagerSlices is gradSlices for the gradients a forward pass computes:
+// each from gradBuf (the argument's own buffer when it can be claimed;
+// reads: the slices the pass reads), claims recorded in *claims.
+func eagerSlices[T kernels.Float](claims *[]*tensor.GradClaim, n int, shape []int, input, target *tensor.Tensor, reads ...[]T) (gx, gy []T) {
+	if needs(input) {
+		gx = gradBuf(claims, input, shape, n, reads...)
+	}
+	if needs(target) {
+		gy = gradBuf(claims, target, shape, n, reads...)
 	}
 	return gx, gy
 }

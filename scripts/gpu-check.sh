@@ -12,19 +12,26 @@
 #
 # It writes to $OUT: nvidia-smi.txt, conform-cuda.txt (torchloss conform
 # --device cuda -v), results-cuda.json.gz (what the GPU computed, for a diff
-# with PyTorch's vectors), cuda-test.txt (the GPU tests: the conformance on
+# with PyTorch's vectors), same-bits.txt (a second GPU conformance run
+# wrote the same results bit for bit: rc 0), cuda-test.txt (the GPU tests: the conformance on
 # the GPU, the fused kernels against the CPU on many blocks — the pointwise
 # ones on 2^20 elements, cross_entropy, cosine_embedding_loss and ctc_loss
 # launched directly so that a fallback fails — and determinism; the driver
 # operations of each workload's steady training step, TestSteadyStateOnGPU:
 # no allocation after warm-up, the copies per step; the deferred value
-# check, TestDeferredCheckOnGPU),
-# bench-cuda.json (torchloss bench --device cuda --json, when the bench
-# command takes --device), kernels-cpu.txt (when kernels.test is built: the
-# host CPU's AVX-512 row kernels against AVX2 and Go, and their speed) and
-# summary.txt with each step's exit status. The
-# CPU conformance runs too, as a control. Without the bench, the run takes
-# about a minute.
+# check, TestDeferredCheckOnGPU; the sigmoid kernel and the bce(sigmoid)
+# chain, TestSigmoidOnGPU; softmax and log_softmax, TestSoftmaxOnGPU;
+# aligned and unaligned pointwise buffers give the same bits,
+# TestPointwiseUnaligned),
+# kernels-cpu.txt (when kernels.test is built: the host CPU's AVX-512 row
+# kernels against AVX2 and Go, and their speed), compare-cuda.md
+# (torchloss and PyTorch side by side on the GPU at scale 1 and 8, with the
+# copy bandwidth and the GB/s of each workload: when python3 has torch with
+# CUDA; otherwise bench-cuda.json from torchloss bench alone) and
+# summary.txt with each step's exit status. The CPU conformance runs too,
+# as a control. Without the bench, the run takes about a minute; the bench
+# is bounded at 4 minutes. CPU_SCALE=1 adds scripts/cpu-scale.sh (torchloss
+# against PyTorch on this host's CPU, 1 and 16 threads: cpu-compare.md/.json).
 set -u
 BIN=${1:-gpu-check}
 OUT=${OUT:-gpu-check-out}
@@ -42,6 +49,10 @@ step() { # name, command...
 step nvidia-smi nvidia-smi
 step conform-cpu "$BIN/torchloss" conform
 step conform-cuda "$BIN/torchloss" conform --device cuda -v --write-results "$OUT/results-cuda.json.gz"
+# Run to run: a second GPU conformance run must write the same results,
+# bit for bit (deterministic reductions).
+step conform-cuda-2 "$BIN/torchloss" conform --device cuda --write-results "$OUT/results-cuda-2.json.gz"
+step same-bits bash -c "gzip -dc '$OUT/results-cuda.json.gz' | cmp - <(gzip -dc '$OUT/results-cuda-2.json.gz')"
 # The test binary runs in its package directory (kernels/*.ptx; nvcc and
 # ptxas absent: those tests skip).
 (cd cuda && step cuda-test "$BIN/cuda.test" -test.v -test.timeout 300s)
@@ -50,14 +61,27 @@ step conform-cuda "$BIN/torchloss" conform --device cuda -v --write-results "$OU
 if [ -x "$BIN/kernels.test" ]; then
   (cd internal/kernels && step kernels-cpu "$BIN/kernels.test" -test.run 'CERow|ForwardGradSum|CosineRow' -test.bench 'CERow|KLRows' -test.benchtime 200x -test.count 3)
 fi
-# The benchmark, if this build of torchloss has it for the GPU.
-if "$BIN/torchloss" bench -h 2>&1 | grep -q -- '-device'; then
+# The benchmark side by side with PyTorch when python3 (on PATH) has torch
+# with CUDA: bench/compare.py --device cuda runs both at scale 1 and 8 and
+# writes the table (times, ratios, bytes moved, GB/s, time over the copy
+# bound) to compare-cuda.md; otherwise torchloss bench alone.
+if python3 -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)' > /dev/null 2>&1; then
   t0=$(date +%s)
-  timeout 300 "$BIN/torchloss" bench --device cuda --json > "$OUT/bench-cuda.json" 2> "$OUT/bench-cuda.txt"
-  printf '%-16s rc=%d %ds\n' bench-cuda "$?" "$(( $(date +%s) - t0 ))" >> "$OUT/summary.txt"
+  timeout 240 python3 bench/compare.py --device cuda --scales 1,8 --go "$BIN/torchloss" --markdown > "$OUT/compare-cuda.md" 2> "$OUT/compare-cuda.txt"
+  printf '%-16s rc=%d %ds\n' compare-cuda "$?" "$(( $(date +%s) - t0 ))" >> "$OUT/summary.txt"
 else
-  echo "bench-cuda       skipped (torchloss bench has no --device)" >> "$OUT/summary.txt"
+  t0=$(date +%s)
+  timeout 180 "$BIN/torchloss" bench --device cuda --json > "$OUT/bench-cuda.json" 2> "$OUT/bench-cuda.txt"
+  printf '%-16s rc=%d %ds\n' bench-cuda "$?" "$(( $(date +%s) - t0 ))" >> "$OUT/summary.txt"
+fi
+# The CPU side by side with PyTorch 2.11 on this host (1 and 16 threads,
+# about 3 minutes): only with CPU_SCALE=1 (or run scripts/cpu-scale.sh
+# alone).
+if [ "${CPU_SCALE:-0}" = 1 ]; then
+  OUT="$OUT" scripts/cpu-scale.sh "$BIN" > /dev/null 2>&1
 fi
 cat "$OUT/summary.txt"
 tail -3 "$OUT/conform-cuda.txt"
 grep -E '^(--- |ok|FAIL|PASS)' "$OUT/cuda-test.txt" | head -30
+[ -s "$OUT/compare-cuda.md" ] && cat "$OUT/compare-cuda.md"
+exit 0

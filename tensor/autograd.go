@@ -24,7 +24,9 @@ type Node struct {
 	// OwnsGrads promises that Backward (and Through) return newly
 	// allocated gradients that nothing else references (not grad, not an
 	// input, not a tensor Backward returned before), so that a leaf can
-	// keep one as its Grad without a copy.
+	// keep one as its Grad without a copy; or a leaf's own gradient buffer
+	// that the node's forward pass claimed (ClaimGrad) and wrote, which
+	// Backward then only marks delivered.
 	OwnsGrads bool
 	// Through, when not nil, offers the chain rule through two nodes in
 	// one pass: this node's and that of its input j. The engine calls
@@ -93,16 +95,54 @@ func (t *Tensor) IsLeaf() bool { return t.node == nil }
 func (t *Tensor) GradFn() *Node { return t.node }
 
 // Grad returns the gradient accumulated in a leaf by Backward, or nil.
+// After ZeroGrad it is the same tensor, holding zeros until the next
+// Backward.
 func (t *Tensor) Grad() *Tensor {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	// A forward pass wrote into the buffer (ClaimGrad) and Backward has
+	// not delivered it: the gradient reads as zeros.
+	t.revokeLocked()
 	return t.grad
 }
 
-// ZeroGrad clears the accumulated gradient.
+// ZeroGrad zeroes the accumulated gradient in place, in parallel, and
+// keeps its buffer for the next Backward, like PyTorch's
+// zero_grad(set_to_none=False): a tensor Grad returned before now holds
+// zeros, and a training loop of ZeroGrad, loss, Backward reuses one
+// gradient buffer per leaf (a fused loss writes its gradient straight into
+// it in the forward pass) instead of allocating one each step. The next
+// Backward stores its gradient into the zeroed buffer rather than adding it
+// to zeros, so the values are bit for bit those of a gradient that was
+// None (PyTorch's zero_grad(): a −0 stays −0, where PyTorch's 0 + g after
+// zero_grad(set_to_none=False) gives +0); values written into the buffer
+// by other means after ZeroGrad are overwritten, not added to. Use
+// ClearGrad to drop the gradient instead. A gradient on a device is dropped
+// (ClearGrad).
 func (t *Tensor) ZeroGrad() {
 	t.mu.Lock()
-	t.grad = nil
+	defer t.mu.Unlock()
+	if t.grad == nil {
+		return
+	}
+	if !t.reusable() {
+		t.grad, t.claim, t.gradState = nil, nil, gradAccum
+		return
+	}
+	if t.claim != nil {
+		t.revokeLocked() // zeroed, or replaced by a zeroed buffer
+		return
+	}
+	t.zeroGradLocked()
+}
+
+// ClearGrad drops the accumulated gradient (Grad returns nil until the
+// next Backward), like PyTorch's zero_grad(set_to_none=True); a tensor
+// Grad returned before keeps its values. The next Backward allocates a
+// new gradient.
+func (t *Tensor) ClearGrad() {
+	t.mu.Lock()
+	t.grad, t.claim, t.gradState = nil, nil, gradAccum
 	t.mu.Unlock()
 }
 
@@ -313,27 +353,9 @@ func (t *Tensor) BackwardWith(grad *Tensor, opts ...BackwardOption) error {
 			continue
 		}
 		if x.node == nil {
-			x.mu.Lock()
-			if x.grad == nil {
-				if owned[x] {
-					x.grad = g
-				} else {
-					c, err := g.CloneErr()
-					if err != nil {
-						x.mu.Unlock()
-						return err
-					}
-					x.grad = c
-				}
-			} else {
-				sum, err := accumulate(x.grad, g)
-				if err != nil {
-					x.mu.Unlock()
-					return err
-				}
-				x.grad = sum
+			if err := x.storeGrad(g, owned[x]); err != nil {
+				return err
 			}
-			x.mu.Unlock()
 			continue
 		}
 		var ins []*Tensor

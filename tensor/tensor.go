@@ -37,8 +37,10 @@ type Tensor struct {
 	requiresGrad bool
 	node         *Node // the operation that produced this tensor; nil for a leaf
 
-	mu   sync.Mutex // guards grad
-	grad *Tensor
+	mu        sync.Mutex // guards grad, gradState and claim
+	grad      *Tensor
+	gradState gradState  // what grad's buffer holds (a leaf's, on the CPU)
+	claim     *GradClaim // the forward pass writing into grad (gradClaimed)
 }
 
 // Numel returns the number of elements of a shape, or an error if a

@@ -8,69 +8,105 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/torchloss/torchloss/conformance"
 	_ "github.com/torchloss/torchloss/cuda" // --device cuda
+	"github.com/torchloss/torchloss/internal/files"
 	"github.com/torchloss/torchloss/tensor"
 )
 
 // conform runs vector files and prints the report; it exits 1 when a case
-// fails.
+// fails, when a file cannot be read, and when no case ran.
 func conform(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("conform", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	out := fs.String("write-results", "", "write what torchloss computed for every case to `OUT` (gzip-compressed when it ends in .gz)")
 	verbose := fs.Bool("v", false, "list every failing case")
 	device := fs.String("device", "cpu", "run every case with its tensors on `DEVICE` (cpu or cuda; results are moved back to be compared)")
-	files, err := parseInterspersed(fs, args)
+	var mem memFlag
+	fs.Var(&mem, "max-memory", memUsage)
+	names, err := parseInterspersed(fs, args)
 	if err != nil {
 		return 2
 	}
-	var merged conformance.File
-	if len(files) == 0 {
-		f, err := conformance.Parse(conformance.PublicVectors)
-		if err != nil {
-			fmt.Fprintln(stderr, "torchloss:", err)
-			return 1
-		}
-		merged.Cases = f.Cases
-	}
-	for _, name := range files {
-		data, err := os.ReadFile(name)
-		if err != nil {
-			fmt.Fprintln(stderr, "torchloss:", err)
-			return 1
-		}
-		f, err := conformance.Parse(data)
-		if err != nil {
-			fmt.Fprintf(stderr, "torchloss: %s: %v\n", name, err)
-			return 1
-		}
-		merged.Cases = append(merged.Cases, f.Cases...)
-	}
+	fail := func(err error) int { fmt.Fprintln(stderr, "torchloss conform:", oneLine(err)); return 1 }
 	dev, err := tensor.ParseDevice(*device)
 	if err != nil {
-		fmt.Fprintln(stderr, "torchloss:", err)
+		fmt.Fprintln(stderr, "torchloss conform:", err)
 		return 2
 	}
 	if dev != tensor.CPU && !tensor.Available(dev) {
 		_, err := tensor.BackendOf(dev)
-		fmt.Fprintln(stderr, err)
-		return 1
+		return fail(err)
 	}
-	rep := conformance.RunOn(&merged, dev)
+	if *out != "" {
+		for _, name := range names {
+			if sameFile(name, *out) {
+				return fail(fmt.Errorf("--write-results %s would overwrite the vector file %s", *out, name))
+			}
+		}
+	}
+	lim := conformance.DefaultLimits
+	if mem > 0 {
+		mem.apply()
+		lim.MaxCaseBytes = max(int64(mem)/16, 1<<20)
+	}
+	rep := conformance.NewReport()
+	runFile := func(r io.Reader) error {
+		_, err := conformance.ReadCases(r, lim, func(c *conformance.Case) error {
+			res := conformance.RunCaseOn(c, dev)
+			if *out == "" {
+				res.Output, res.Grads = nil, nil // not written: let them go
+			}
+			rep.Add(res)
+			return nil
+		})
+		return err
+	}
+	if len(names) == 0 {
+		if err := runFile(bytes.NewReader(conformance.PublicVectors)); err != nil {
+			return fail(err)
+		}
+	}
+	for _, name := range names {
+		f, _, err := files.OpenRegular(name)
+		if err != nil {
+			return fail(err)
+		}
+		err = runFile(f)
+		f.Close()
+		if err != nil {
+			return fail(fmt.Errorf("%s: %w", name, err))
+		}
+	}
 	fmt.Fprint(stdout, rep.Summary(*verbose))
 	if *out != "" {
 		if err := writeResults(*out, conformance.ResultsOf(rep)); err != nil {
-			fmt.Fprintln(stderr, "torchloss:", err)
-			return 1
+			return fail(err)
 		}
 	}
-	if rep.Totals().Failed > 0 {
+	t := rep.Totals()
+	if t.Passed+t.Failed == 0 {
+		fmt.Fprintln(stderr, "torchloss conform: no case ran (the files hold no case of a supported function)")
+		return 1
+	}
+	if t.Failed > 0 {
 		return 1
 	}
 	return 0
+}
+
+// sameFile reports whether the output name is the input name: the same
+// path or the same existing file.
+func sameFile(in, out string) bool {
+	if filepath.Clean(in) == filepath.Clean(out) {
+		return true
+	}
+	a, err1 := os.Stat(in)
+	b, err2 := os.Stat(out)
+	return err1 == nil && err2 == nil && os.SameFile(a, b)
 }
 
 // parseInterspersed parses flags that may come before or after the file

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"image/png"
 	"math"
 	"os"
@@ -180,5 +181,91 @@ func TestConformExitStatus(t *testing.T) {
 	}
 	if !strings.HasSuffix(stdout.String(), "913 passed, 0 failed\n") {
 		t.Errorf("conform closes with %q", stdout.String()[max(0, stdout.Len()-40):])
+	}
+}
+
+// TestPlotKwOverridesVariedParameter: a --kw naming the parameter a figure
+// varies draws the curves at that value (once), not the figure's values
+// relabelled; other keywords apply to the figure's loss only.
+func TestPlotKwOverridesVariedParameter(t *testing.T) {
+	for _, tt := range []struct {
+		fn     string
+		kw     map[string]string
+		labels []string
+		x      float64
+		losses []float64 // each curve's loss at x
+	}{
+		// cross_entropy of logits (0, 0, 0) with label smoothing 0.2:
+		// log 3 (every class has probability 1/3).
+		{"cross_entropy", map[string]string{"label_smoothing": "0.2"}, []string{"label_smoothing 0.2"}, 0, []float64{math.Log(3)}},
+		// hinge, target −1: max(0, margin − x); target 1: x.
+		{"hinge_embedding_loss", map[string]string{"margin": "2"}, []string{"target -1, margin 2", "target 1"}, 0.5, []float64{1.5, 0.5}},
+		{"hinge_embedding_loss", nil, []string{"target -1, margin 0.5", "target -1, margin 1", "target -1, margin 2", "target 1"}, 0.5, []float64{0, 0.5, 1.5, 0.5}},
+		// huber with delta 0.5 at 2: 0.5·(2 − 0.25); smooth_l1 beta 2 at 2:
+		// 2 − 1; l1: 2.
+		{"huber_loss", map[string]string{"delta": "0.5"}, []string{"huber_loss, delta 0.5", "smooth_l1_loss, beta 2", "l1_loss"}, 2, []float64{0.875, 1, 2}},
+		// triplet with the default distance: max(0, |0−1| − |0−x| + 1).
+		{"triplet_margin_with_distance_loss", map[string]string{"margin": "0.5"}, []string{"swap false", "swap true"}, 3, []float64{0, 0}},
+	} {
+		curves, _, err := buildCurves(tt.fn, figures[tt.fn](), tt.kw)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.fn, err)
+		}
+		var labels []string
+		for _, c := range curves {
+			labels = append(labels, c.label)
+		}
+		if strings.Join(labels, "|") != strings.Join(tt.labels, "|") {
+			t.Errorf("%s %v: curves %q, want %q", tt.fn, tt.kw, labels, tt.labels)
+			continue
+		}
+		for i, c := range curves {
+			l, _, _, err := c.eval(tt.x, c.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v, _ := l.Item(); math.Abs(v-tt.losses[i]) > 1e-12 {
+				t.Errorf("%s %v: %s at %g = %v, want %v", tt.fn, tt.kw, c.label, tt.x, v, tt.losses[i])
+			}
+		}
+	}
+}
+
+// TestUsageListsCommands: the top-level usage lists every command run
+// dispatches, and plot lists every loss of the registry.
+func TestUsageListsCommands(t *testing.T) {
+	var b bytes.Buffer
+	usage(&b)
+	for _, cmd := range []string{"demo", "conform", "eval", "plot", "bench"} {
+		if !strings.Contains(b.String(), "\n  "+cmd+" ") {
+			t.Errorf("usage lacks %s:\n%s", cmd, b.String())
+		}
+	}
+	got := plotNames() // in the table's order, Functions sorted
+	slices.Sort(got)
+	if want := conformance.Functions(); !slices.Equal(got, want) {
+		t.Errorf("plot draws %v, the registry has %v", got, want)
+	}
+}
+
+// TestParseArgValue: int lists with one element are written [4] or 4,;
+// a bare number stays a number.
+func TestParseArgValue(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want any
+	}{
+		{"4,", []int64{4}}, {"[4]", []int64{4}}, {"[ ]", []int64{}}, {"50,50", []int64{50, 50}},
+		{"[1, 2]", []int64{1, 2}}, {"1,2,", []int64{1, 2}}, {"4", 4.0}, {"-0.5", -0.5},
+	} {
+		got, _, err := parseArgValue(tt.in)
+		if err != nil || fmt.Sprintf("%T %v", got, got) != fmt.Sprintf("%T %v", tt.want, tt.want) {
+			t.Errorf("%q: %v %v, want %v", tt.in, got, err, tt.want)
+		}
+	}
+	for _, in := range []string{"[4", "1,,2", ",", "a,b", "x", "[1]]"} {
+		if v, _, err := parseArgValue(in); err == nil {
+			t.Errorf("%q: %v, want an error", in, v)
+		}
 	}
 }

@@ -3,9 +3,12 @@
 // times them: `torchloss bench` and the testing.B benchmarks of this package
 // both run them.
 //
-// A workload's step is what a user's training step does: call the loss on
-// leaves that require a gradient, then Backward. Inputs are created once,
-// before timing; each step clears the leaves' gradients first.
+// A workload's step is what a user's training step does in its steady
+// state, PyTorch's loop with optimizer.zero_grad(set_to_none=False): ZeroGrad
+// on the leaves (their gradient buffers kept and zeroed in place), the
+// loss, Backward. Inputs are created once, before timing; Run times the
+// steps after three warm-up steps (the first allocates the gradients) and
+// reports what a steady-state step allocates.
 package bench
 
 import (
@@ -17,6 +20,7 @@ import (
 	"time"
 
 	"github.com/torchloss/torchloss/functional"
+	"github.com/torchloss/torchloss/internal/parallel"
 	"github.com/torchloss/torchloss/tensor"
 )
 
@@ -85,6 +89,13 @@ func (g *gen) ints(n int, lo, hi int64) []int64 {
 	return s
 }
 
+// shrink divides the batch dimension of every workload (tests: the same
+// steps on smaller inputs); 1 in `torchloss bench`.
+var shrink = 1
+
+// batch is a workload's batch dimension: base·scale / shrink, at least 1.
+func batch(base, scale int) int { return max(1, base*scale/shrink) }
+
 // device is where the workloads' tensors live (SetDevice).
 var device = tensor.CPU
 
@@ -94,9 +105,14 @@ var device = tensor.CPU
 // frees the step's device outputs and gradients.
 func SetDevice(d tensor.Device) { device = d }
 
+// setupBytes counts, while a workload is set up, the bytes of its inputs
+// (place) and of the gradients of its leaves (leaf): see Result.MustMove.
+var setupBytes struct{ inputs, grads, extra int64 }
+
 // place moves t to the workloads' device (a leaf stays a leaf: t does not
 // require a gradient yet).
 func place(t *tensor.Tensor) *tensor.Tensor {
+	setupBytes.inputs += int64(t.Numel()) * dtypeSize(t.DType())
 	if device == tensor.CPU {
 		return t
 	}
@@ -107,11 +123,23 @@ func place(t *tensor.Tensor) *tensor.Tensor {
 	return d
 }
 
+// dtypeSize is the bytes of one element of dt.
+func dtypeSize(dt tensor.DType) int64 {
+	switch dt {
+	case tensor.Float64, tensor.Int64:
+		return 8
+	case tensor.Bool:
+		return 1
+	}
+	return 4
+}
+
 // leaf wraps data as a tensor of shape on the workloads' device; grad marks
 // it as requiring a gradient.
 func leaf(data []float32, grad bool, shape ...int) *tensor.Tensor {
 	t := place(tensor.MustNew(data, shape...))
 	if grad {
+		setupBytes.grads += int64(len(data)) * 4
 		if err := t.SetRequiresGrad(true); err != nil {
 			panic(err)
 		}
@@ -144,8 +172,9 @@ func rowsSoftmax(x []float32, c int, log bool) []float32 {
 	return out
 }
 
-// step returns the training step: loss(), then Backward, after clearing the
-// leaves' gradients.
+// step returns the training step: ZeroGrad on the leaves (on the CPU their
+// gradient buffers are kept and zeroed in place; on a device freed), loss(),
+// then Backward.
 func step(leaves []*tensor.Tensor, loss func() (*tensor.Tensor, error)) func() error {
 	return func() error {
 		for _, l := range leaves {
@@ -176,9 +205,10 @@ func step(leaves []*tensor.Tensor, loss func() (*tensor.Tensor, error)) func() e
 
 var workloads = []Workload{
 	{"binary_cross_entropy", func(s int) (func() error, int, error) {
-		g, n := newGen(1), M*s
+		g, n := newGen(1), batch(M, s)
 		x := leaf(g.normal(n), true, n)
 		y := leaf(g.uniform(n, 0, 1), false, n)
+		setupBytes.extra = int64(n) * 4 * 2 // sigmoid's output, written and read
 		return step([]*tensor.Tensor{x}, func() (*tensor.Tensor, error) {
 			p, err := functional.Sigmoid(x)
 			if err != nil {
@@ -188,7 +218,7 @@ var workloads = []Workload{
 		}), n, nil
 	}},
 	{"binary_cross_entropy_direct", func(s int) (func() error, int, error) {
-		g, n := newGen(2), M*s
+		g, n := newGen(2), batch(M, s)
 		p := leaf(g.uniform(n, 0.01, 0.99), true, n)
 		y := leaf(g.uniform(n, 0, 1), false, n)
 		return step([]*tensor.Tensor{p}, func() (*tensor.Tensor, error) {
@@ -196,7 +226,7 @@ var workloads = []Workload{
 		}), n, nil
 	}},
 	{"binary_cross_entropy_with_logits", func(s int) (func() error, int, error) {
-		g, r := newGen(3), M/64*s
+		g, r := newGen(3), batch(M/64, s)
 		x := leaf(g.normal(r*64), true, r, 64)
 		y := leaf(g.uniform(r*64, 0, 1), false, r, 64)
 		pw := leaf(g.uniform(64, 0.5, 1.5), false, 64)
@@ -205,7 +235,7 @@ var workloads = []Workload{
 		}), r * 64, nil
 	}},
 	{"poisson_nll_loss", func(s int) (func() error, int, error) {
-		g, n := newGen(4), M*s
+		g, n := newGen(4), batch(M, s)
 		x := leaf(g.normal(n), true, n)
 		y := leaf(g.poisson(n, 0, 4), false, n)
 		return step([]*tensor.Tensor{x}, func() (*tensor.Tensor, error) {
@@ -213,7 +243,7 @@ var workloads = []Workload{
 		}), n, nil
 	}},
 	{"cosine_embedding_loss", func(s int) (func() error, int, error) {
-		g, b, d := newGen(5), 16384*s, 256
+		g, b, d := newGen(5), batch(16384, s), 256
 		x1 := leaf(g.normal(b*d), true, b, d)
 		x2 := leaf(g.normal(b*d), true, b, d)
 		y := leaf(g.sign(b), false, b)
@@ -225,7 +255,7 @@ var workloads = []Workload{
 	{"cross_entropy_smooth_ignore", ce(7, 8192, 1000, true)},
 	{"cross_entropy_vocab32k", ce(8, 2048, 32000, false)},
 	{"ctc_loss", func(s int) (func() error, int, error) {
-		g, t, b, c, l := newGen(9), 400, 32*s, 40, 100
+		g, t, b, c, l := newGen(9), 400, batch(32, s), 40, 100
 		lp := leaf(rowsSoftmax(g.normal(t*b*c), c, true), true, t, b, c)
 		tg := place(tensor.MustNew(g.ints(b*l, 1, int64(c)), b, l))
 		il := make([]int64, b)
@@ -239,7 +269,7 @@ var workloads = []Workload{
 		}), t * b * c, nil
 	}},
 	{"gaussian_nll_loss", func(s int) (func() error, int, error) {
-		g, n := newGen(10), M*s
+		g, n := newGen(10), batch(M, s)
 		x := leaf(g.normal(n), true, n)
 		y := leaf(g.normal(n), false, n)
 		v := leaf(g.uniform(n, 0.1, 1.1), true, n)
@@ -248,7 +278,7 @@ var workloads = []Workload{
 		}), n, nil
 	}},
 	{"hinge_embedding_loss", func(s int) (func() error, int, error) {
-		g, n := newGen(11), M*s
+		g, n := newGen(11), batch(M, s)
 		x := leaf(g.normal(n), true, n)
 		y := leaf(g.sign(n), false, n)
 		return step([]*tensor.Tensor{x}, func() (*tensor.Tensor, error) {
@@ -256,7 +286,7 @@ var workloads = []Workload{
 		}), n, nil
 	}},
 	{"kl_div", func(s int) (func() error, int, error) {
-		g, b, c := newGen(12), 8192*s, 1000
+		g, b, c := newGen(12), batch(8192, s), 1000
 		in := leaf(rowsSoftmax(g.normal(b*c), c, true), true, b, c)
 		tg := leaf(rowsSoftmax(g.normal(b*c), c, false), false, b, c)
 		return step([]*tensor.Tensor{in}, func() (*tensor.Tensor, error) {
@@ -264,7 +294,7 @@ var workloads = []Workload{
 		}), b * c, nil
 	}},
 	{"l1_loss", func(s int) (func() error, int, error) {
-		g, n := newGen(13), M*s
+		g, n := newGen(13), batch(M, s)
 		x := leaf(g.normal(n), true, n)
 		y := leaf(g.normal(n), false, n)
 		return step([]*tensor.Tensor{x}, func() (*tensor.Tensor, error) {
@@ -272,7 +302,7 @@ var workloads = []Workload{
 		}), n, nil
 	}},
 	{"mse_loss", func(s int) (func() error, int, error) {
-		g, n := newGen(14), M*s
+		g, n := newGen(14), batch(M, s)
 		x := leaf(g.normal(n), true, n)
 		y := leaf(g.normal(n), false, n)
 		return step([]*tensor.Tensor{x}, func() (*tensor.Tensor, error) {
@@ -283,7 +313,7 @@ var workloads = []Workload{
 
 func ce(seed uint64, rows, classes int, smooth bool) func(int) (func() error, int, error) {
 	return func(s int) (func() error, int, error) {
-		g, b := newGen(seed), rows*s
+		g, b := newGen(seed), batch(rows, s)
 		x := leaf(g.normal(b*classes), true, b, classes)
 		t := place(tensor.MustNew(g.ints(b, 0, int64(classes)), b))
 		var opts []functional.Option
@@ -299,34 +329,79 @@ func ce(seed uint64, rows, classes int, smooth bool) func(int) (func() error, in
 
 // Result is the timing of one workload.
 type Result struct {
-	MedianS       float64 `json:"median_s"`
-	MinS          float64 `json:"min_s"`
-	ElemsPerS     float64 `json:"elems_per_s"`
-	AllocsPerStep float64 `json:"allocs_per_step"`
-	BytesPerStep  float64 `json:"bytes_per_step"`
-	Reps          int     `json:"reps"`
+	MedianS   float64 `json:"median_s"`
+	MinS      float64 `json:"min_s"`
+	ElemsPerS float64 `json:"elems_per_s"`
+	// AllocsPerStep and BytesPerStep are what a steady-state step
+	// allocates (runtime.MemStats deltas over the timed steps, which
+	// follow three warm-up steps); FirstStepBytes what the first step
+	// allocated (the gradients, among others).
+	AllocsPerStep  float64 `json:"allocs_per_step"`
+	BytesPerStep   float64 `json:"bytes_per_step"`
+	FirstStepBytes int64   `json:"first_step_bytes"`
+	// MustMove is the bytes a step must move to or from memory, counted
+	// as: every input tensor read once, every gradient written twice
+	// (ZeroGrad's zeros, then the gradient), and an intermediate the step
+	// returns to the user written and read once (binary_cross_entropy's
+	// sigmoid output); no scratch, no re-reads. MovedPerS is MustMove /
+	// MedianS; CopyFraction that over the copy bandwidth of the same run
+	// (0 when not measured).
+	MustMove     int64   `json:"must_move_bytes"`
+	MovedPerS    float64 `json:"moved_bytes_per_s"`
+	CopyFraction float64 `json:"copy_fraction,omitempty"`
+	Reps         int     `json:"reps"`
+	Loop         string  `json:"loop"`
 }
 
-// Run sets up w at scale, runs one warm-up step, then reps timed steps, and
-// returns the median and minimum step time and the allocations per step
-// (runtime.MemStats deltas over the timed steps).
+// Loop describes the timed step, for the reports; LoopDevice on a device,
+// where ZeroGrad drops the gradients (the step frees them first).
+const (
+	Loop       = "steady state: ZeroGrad (gradients kept, zeroed in place), loss, Backward; 3 warm-up steps"
+	LoopDevice = "ZeroGrad (gradients freed and dropped), loss, Backward, loss copied to the host; 3 warm-up steps"
+)
+
+// LoopOf is Loop or LoopDevice, for workloads on d.
+func LoopOf(d tensor.Device) string {
+	if d != tensor.CPU {
+		return LoopDevice
+	}
+	return Loop
+}
+
+// Run sets up w at scale, runs three warm-up steps (the first allocates the
+// gradients, the later ones are steady-state steps), then reps timed
+// steps, and returns the median and minimum step time and the allocations
+// per steady-state step (runtime.MemStats deltas over the timed steps).
 func Run(w Workload, scale, reps int) (res Result, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("%s: %v", w.Name, p)
 		}
 	}()
+	setupBytes.inputs, setupBytes.grads, setupBytes.extra = 0, 0, 0
 	stepFn, elems, err := w.Setup(scale)
 	if err != nil {
 		return Result{}, err
 	}
+	mustMove := setupBytes.inputs + 2*setupBytes.grads + setupBytes.extra
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	if err := stepFn(); err != nil {
+		return Result{}, fmt.Errorf("%s: %w", w.Name, err)
+	}
+	runtime.ReadMemStats(&m1)
+	first := int64(m1.TotalAlloc - m0.TotalAlloc)
+	if err := stepFn(); err != nil {
+		return Result{}, fmt.Errorf("%s: %w", w.Name, err)
+	}
+	// More warm-up: the scratch free lists settle (CTC workspaces grow
+	// to their samples' sizes).
 	if err := stepFn(); err != nil {
 		return Result{}, fmt.Errorf("%s: %w", w.Name, err)
 	}
 	reps = max(reps, 1)
 	times := make([]float64, reps)
 	runtime.GC()
-	var m0, m1 runtime.MemStats
 	runtime.ReadMemStats(&m0)
 	for i := range times {
 		t0 := time.Now()
@@ -342,11 +417,43 @@ func Run(w Workload, scale, reps int) (res Result, err error) {
 		med = (times[reps/2-1] + times[reps/2]) / 2
 	}
 	return Result{
-		MedianS:       med,
-		MinS:          times[0],
-		ElemsPerS:     float64(elems) / med,
-		AllocsPerStep: float64(m1.Mallocs-m0.Mallocs) / float64(reps),
-		BytesPerStep:  float64(m1.TotalAlloc-m0.TotalAlloc) / float64(reps),
-		Reps:          reps,
+		MedianS:        med,
+		MinS:           times[0],
+		ElemsPerS:      float64(elems) / med,
+		AllocsPerStep:  float64(m1.Mallocs-m0.Mallocs) / float64(reps),
+		BytesPerStep:   float64(m1.TotalAlloc-m0.TotalAlloc) / float64(reps),
+		FirstStepBytes: first,
+		MustMove:       mustMove,
+		MovedPerS:      float64(mustMove) / med,
+		Reps:           reps,
+		Loop:           LoopOf(device),
 	}, nil
+}
+
+// CopyBandwidth measures a plain parallel copy between two buffers of
+// bytes bytes each (float32, in chunks of 2^16 elements on the functional
+// package's thread count, like the fused kernels' passes): the bytes read
+// plus the bytes written (2·bytes) per second of the fastest of reps
+// copies, after one that touches the pages (the fastest: what the machine
+// can give, so that a copy slowed by other load does not flatter the
+// fractions). It is the yardstick of Result.CopyFraction.
+func CopyBandwidth(bytes, reps int) float64 {
+	n := bytes / 4
+	src, dst := make([]float32, n), make([]float32, n)
+	const grain = 1 << 16
+	parallel.For(n, grain, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			src[i] = float32(i)
+		}
+	})
+	copyAll := func() { parallel.For(n, grain, func(_, lo, hi int) { copy(dst[lo:hi], src[lo:hi]) }) }
+	copyAll()
+	reps = max(reps, 1)
+	times := make([]float64, reps)
+	for i := range times {
+		t0 := time.Now()
+		copyAll()
+		times[i] = time.Since(t0).Seconds()
+	}
+	return 2 * float64(n) * 4 / slices.Min(times)
 }

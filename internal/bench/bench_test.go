@@ -3,6 +3,8 @@ package bench
 import (
 	"os"
 	"testing"
+
+	"github.com/torchloss/torchloss/functional"
 )
 
 // BenchmarkWorkloads runs every workload's training step at scale 1:
@@ -42,6 +44,34 @@ func TestWorkloadsRun(t *testing.T) {
 		}
 		if err := step(); err != nil {
 			t.Fatal(w.Name, err)
+		}
+	}
+}
+
+// TestSteadyStateAllocs checks that every workload's steady-state step
+// (what Run times: ZeroGrad keeping the gradient buffers, the loss,
+// Backward) allocates under 64 KB, at 1 and 2 threads, on batches shrunk
+// 16 times (every gradient still over 64 KB; the full sizes: `torchloss bench --json`, bytes_per_step).
+func TestSteadyStateAllocs(t *testing.T) {
+	defer func(s int) { shrink = s }(shrink)
+	shrink = 16
+	defer functional.SetNumThreads(0)
+	for _, th := range []int{1, 2} {
+		functional.SetNumThreads(th)
+		for _, w := range Workloads() {
+			r, err := Run(w, 1, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			limit := 64 << 10
+			if w.Name == "binary_cross_entropy" {
+				// sigmoid's output, which the step hands to the user:
+				// one float32 per element, allocated every step.
+				limit += 4 * M / shrink
+			}
+			if r.BytesPerStep >= float64(limit) || r.FirstStepBytes < int64(r.MustMove/4) {
+				t.Errorf("%s, %d threads: %.0f bytes per steady-state step (want < %d), first step %d", w.Name, th, r.BytesPerStep, limit, r.FirstStepBytes)
+			}
 		}
 	}
 }

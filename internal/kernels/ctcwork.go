@@ -40,10 +40,14 @@ type CTCWork[T Float] struct {
 }
 
 // grow returns s resized to n elements, reallocated when its capacity is
-// short; the contents are unspecified.
+// short, with room for 2n (a workspace then serves every later sample up
+// to twice the size that grew it without reallocating: in a training
+// loop, whose samples' sizes vary within a factor 2, workspaces stop
+// growing after the first step whatever sample each worker gets); the
+// contents are unspecified.
 func grow[E any](s []E, n int) []E {
 	if cap(s) < n {
-		return make([]E, n)
+		return make([]E, n, 2*n)
 	}
 	return s[:n]
 }
