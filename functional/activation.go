@@ -12,7 +12,9 @@ import (
 // BinaryCrossEntropy is the output's only consumer and the loss's output
 // gradient is 1 (loss.Backward()), the loss computes ∂x in one pass
 // (tensor.Node.Through), bit for bit what the two backward steps give,
-// without materializing ∂σ.
+// without materializing ∂σ. On the CPU the output's storage comes from the
+// host buffer cache: a training loop that frees the previous step's output
+// after its Backward (tensor.Tensor.Free) makes Sigmoid allocate nothing.
 func Sigmoid(x *tensor.Tensor) (*tensor.Tensor, error) {
 	const op = "sigmoid"
 	if err := required(op, arg{"input", x}); err != nil {
@@ -31,10 +33,15 @@ func Sigmoid(x *tensor.Tensor) (*tensor.Tensor, error) {
 
 func sigmoid[T kernels.Float](x *tensor.Tensor) (*tensor.Tensor, error) {
 	xv := tensor.Data[T](x)
-	y := make([]T, len(xv))
-	parallelFor(len(xv), sumGrain, func(lo, hi int) { kernels.SigmoidForward(xv[lo:hi], y[lo:hi]) })
 	shape := x.Shape()
-	out := tensor.MustFromData(y, shape)
+	// Every element is written: the storage comes from the host buffer
+	// cache, reused without zeroing once a previous output was freed.
+	out, err := tensor.Uninit[T](shape...)
+	if err != nil {
+		return nil, err
+	}
+	y := tensor.Data[T](out)
+	parallelFor(len(xv), sumGrain, func(lo, hi int) { kernels.SigmoidForward(xv[lo:hi], y[lo:hi]) })
 	res := tensor.Record(out, "SigmoidBackward0", []*tensor.Tensor{x}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		gv, err := values[T](g, shape)
 		if err != nil {

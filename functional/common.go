@@ -20,11 +20,22 @@ type arg struct {
 	t    *tensor.Tensor
 }
 
-// required checks that every argument is non-nil.
+// required checks that every argument is non-nil and not freed.
 func required(op string, args ...arg) error {
 	for _, a := range args {
 		if a.t == nil {
 			return torchloss.Errorf(torchloss.ErrValue, op, a.name, "expected a tensor, got nil")
+		}
+	}
+	return notFreed(op, args...)
+}
+
+// notFreed checks that no non-nil argument is a freed CPU tensor
+// (Tensor.Free): its storage may hold another tensor's values.
+func notFreed(op string, args ...arg) error {
+	for _, a := range args {
+		if a.t != nil && a.t.Device() == tensor.CPU && a.t.Freed() {
+			return torchloss.Errorf(torchloss.ErrValue, op, a.name, "the tensor was freed (Tensor.Free) and cannot be used")
 		}
 	}
 	return nil
@@ -41,13 +52,28 @@ func floatDType(op string, args ...arg) (tensor.DType, error) {
 		if !a.t.DType().IsFloat() {
 			return 0, torchloss.Errorf(torchloss.ErrDType, op, a.name, "expected a floating-point tensor, got %v", a.t.DType())
 		}
-		if dt == 0 {
-			dt = a.t.DType()
-		} else {
-			dt = tensor.PromoteFloat(dt, a.t.DType())
-		}
+		dt = promote(dt, a.t)
 	}
 	return dt, nil
+}
+
+// promote returns the promotion of dt (0: none yet) with the dtypes of the
+// floating-point tensors among ts; integer, bool and nil tensors take no
+// part, as in PyTorch's promotion of a float tensor with an integer one.
+// promote(tensor.Float32, ts...) is the dtype of a float operation on ts:
+// Float32, the default dtype, unless a float64 tensor takes part.
+func promote(dt tensor.DType, ts ...*tensor.Tensor) tensor.DType {
+	for _, t := range ts {
+		if t == nil || !t.DType().IsFloat() {
+			continue
+		}
+		if dt == 0 {
+			dt = t.DType()
+		} else {
+			dt = tensor.PromoteFloat(dt, t.DType())
+		}
+	}
+	return dt
 }
 
 // notDifferentiable returns PyTorch's error for an argument that an

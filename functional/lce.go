@@ -79,7 +79,7 @@ func LinearCrossEntropy(input, linearWeight, target *tensor.Tensor, opts ...Opti
 	}); ok {
 		return out, err
 	}
-	cfg, err := parseOptions(op, optWeight|optIgnoreIndex|optLabelSmoothing|optLinearBias, config{ignoreIndex: -100}, opts)
+	cfg, err := lossOptions(op, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -256,7 +256,7 @@ func TestLCEFusedMatchesReference(t *testing.T) {
 				{red, LinearBias(b), Weight(cw), IgnoreIndex(3), LabelSmoothing(0.2)},
 				{red, IgnoreIndex(3), LabelSmoothing(0.1)},
 			} {
-				cfg, err := parseOptions("linear_cross_entropy", optWeight|optIgnoreIndex|optLabelSmoothing|optLinearBias, config{ignoreIndex: -100}, opts)
+				cfg, err := lossOptions("linear_cross_entropy", opts)
 				if err != nil {
 					t.Fatal(err)
 				}

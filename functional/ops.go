@@ -245,7 +245,13 @@ func opUnaryT[T kernels.Float](kind opUnaryKind, x *tensor.Tensor, s float64) (*
 	shape := x.Shape()
 	xv := tensor.Data[T](x)
 	st := T(s)
-	out := make([]T, len(xv))
+	// Every element is written: storage from the host buffer cache
+	// (tensor.Uninit; reused once a previous output was freed).
+	res, err := tensor.Uninit[T](shape...)
+	if err != nil {
+		return nil, err
+	}
+	out := tensor.Data[T](res)
 	for i, v := range xv {
 		switch kind {
 		case opNeg:
@@ -264,7 +270,7 @@ func opUnaryT[T kernels.Float](kind opUnaryKind, x *tensor.Tensor, s float64) (*
 			out[i] = kernels.ClampMin(v, st)
 		}
 	}
-	return tensor.Record(tensor.MustFromData(out, shape), opUnaryNames[kind].node, []*tensor.Tensor{x}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+	return tensor.Record(res, opUnaryNames[kind].node, []*tensor.Tensor{x}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		gv, err := values[T](g, shape)
 		if err != nil {
 			return nil, err

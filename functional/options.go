@@ -122,9 +122,9 @@ type optionFunc func(*config)
 func (f optionFunc) apply(c *config) { f(c) }
 
 // Weight is a rescaling weight: per class (cross_entropy, nll_loss,
-// multi_margin_loss, multilabel_soft_margin_loss) or per element
-// (binary_cross_entropy, binary_cross_entropy_with_logits, l1_loss,
-// mse_loss, huber_loss). A nil weight means none.
+// linear_cross_entropy, multi_margin_loss, multilabel_soft_margin_loss) or
+// per element (binary_cross_entropy, binary_cross_entropy_with_logits,
+// l1_loss, mse_loss, huber_loss). A nil weight means none.
 func Weight(w *tensor.Tensor) Option {
 	return optionFunc(func(c *config) { c.weight = w; c.set |= optWeight })
 }
@@ -143,13 +143,13 @@ func PosWeight(w *tensor.Tensor) Option {
 }
 
 // IgnoreIndex is the target value that is ignored and does not contribute to
-// the gradient (cross_entropy, nll_loss; default -100).
+// the gradient (cross_entropy, nll_loss, linear_cross_entropy; default -100).
 func IgnoreIndex(i int64) Option {
 	return optionFunc(func(c *config) { c.ignoreIndex = i; c.set |= optIgnoreIndex })
 }
 
 // LabelSmoothing in [0, 1] mixes the target with the uniform distribution
-// (cross_entropy; default 0).
+// (cross_entropy, linear_cross_entropy; default 0).
 func LabelSmoothing(v float64) Option {
 	return optionFunc(func(c *config) { c.labelSmoothing = v; c.set |= optLabelSmoothing })
 }
@@ -174,7 +174,7 @@ func Eps(v float64) Option {
 
 // Margin is the margin of the margin-based losses (cosine_embedding_loss 0,
 // hinge_embedding_loss 1, margin_ranking_loss 0, multi_margin_loss 1,
-// triplet losses 1).
+// triplet_margin_loss and triplet_margin_with_distance_loss 1).
 func Margin(v float64) Option {
 	return optionFunc(func(c *config) { c.margin = v; c.set |= optMargin })
 }
@@ -213,7 +213,9 @@ func P(v float64) Option {
 	return optionFunc(func(c *config) { c.p = v; c.set |= optP })
 }
 
-// Swap enables the distance swap of the triplet losses (default false).
+// Swap enables the distance swap of the triplet losses,
+// triplet_margin_loss and triplet_margin_with_distance_loss (default
+// false).
 func Swap(b bool) Option {
 	return optionFunc(func(c *config) { c.swap = b; c.set |= optSwap })
 }
@@ -251,6 +253,9 @@ func parseOptions(op string, accepted optSet, defaults config, opts []Option) (c
 			}
 		}
 		return c, torchloss.Errorf(torchloss.ErrOption, op, names[0], "%s() got an unexpected keyword argument %s", op, strings.Join(names, ", "))
+	}
+	if err := notFreed(op, arg{"weight", c.weight}, arg{"pos_weight", c.posWeight}); err != nil {
+		return c, err
 	}
 	// The checks of option values that need no argument, each an option
 	// only one loss takes (accepted above).

@@ -55,6 +55,7 @@ type Node struct {
 	Retainable bool
 
 	freed atomic.Bool // a backward pass without RetainGraph ran through it
+	saved []*Tensor   // the operation's inputs (for Free: Backward refuses freed ones)
 }
 
 // UnaryGrad describes the backward of a unary elementwise node in terms of
@@ -173,7 +174,7 @@ func Record(out *Tensor, name string, inputs []*Tensor, backward func(grad *Tens
 		}
 	}
 	out.requiresGrad = true
-	out.node = &Node{Name: name, Inputs: in, Backward: backward}
+	out.node = &Node{Name: name, Inputs: in, Backward: backward, saved: inputs}
 	return out
 }
 
@@ -273,13 +274,22 @@ func (t *Tensor) BackwardWith(grad *Tensor, opts ...BackwardOption) error {
 	seen := map[*Tensor]bool{}
 	consumers := map[*Tensor]int{}
 	freed := false
+	var freedSaved *Tensor // a tensor the graph uses that was freed (Free)
 	var visit func(x *Tensor)
 	visit = func(x *Tensor) {
 		if seen[x] {
 			return
 		}
 		seen[x] = true
+		if x.device == CPU && x.Freed() {
+			freedSaved = x
+		}
 		if x.node != nil {
+			for _, in := range x.node.saved {
+				if in != nil && in.device == CPU && in.Freed() {
+					freedSaved = in
+				}
+			}
 			freed = freed || x.node.freed.Load() && !x.node.Retainable
 			for _, in := range x.node.Inputs {
 				if in != nil {
@@ -291,6 +301,9 @@ func (t *Tensor) BackwardWith(grad *Tensor, opts ...BackwardOption) error {
 		order = append(order, x)
 	}
 	visit(t)
+	if freedSaved != nil {
+		return torchloss.Errorf(torchloss.ErrValue, "backward", "", "a tensor of the graph (shape %v) was freed (Tensor.Free) before Backward; free a step's outputs after its Backward", freedSaved.shape)
+	}
 	if freed {
 		return torchloss.Errorf(torchloss.ErrGrad, "backward", "", "Trying to backward through the graph a second time (or directly access saved tensors after they have already been freed). Saved intermediate values of the graph are freed when you call Backward. Pass tensor.RetainGraph(true) to the first Backward if you need to backward through the graph a second time")
 	}

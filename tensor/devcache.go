@@ -125,8 +125,13 @@ func (c *devCache) emptyLocked() {
 // EmptyCache returns the large device blocks that no tensor uses to the
 // driver of device d (PyTorch's torch.cuda.empty_cache), for another
 // program or library that needs the memory. Small blocks stay in their
-// segments.
+// segments. EmptyCache(CPU) drops the host buffer cache's idle storage
+// (see Free) for the garbage collector.
 func EmptyCache(d Device) {
+	if d == CPU {
+		emptyHostCache()
+		return
+	}
 	caches.mu.Lock()
 	c := caches.m[d]
 	caches.mu.Unlock()
@@ -140,8 +145,13 @@ func EmptyCache(d Device) {
 // MemoryStats reports device d's memory: allocated, the bytes of the blocks
 // that tensors hold (rounded to their size classes), and reserved, the
 // bytes obtained from the driver (PyTorch's torch.cuda.memory_allocated
-// and memory_reserved).
+// and memory_reserved). For the CPU it reports the host buffer cache
+// (see Free): allocated, the bytes (by size class) of the cache storage
+// that tensors hold, and reserved, those plus the idle bytes it keeps.
 func MemoryStats(d Device) (allocated, reserved int) {
+	if d == CPU {
+		return hostStats()
+	}
 	caches.mu.Lock()
 	c := caches.m[d]
 	caches.mu.Unlock()

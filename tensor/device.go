@@ -294,14 +294,45 @@ func (t *Tensor) DevicePtr() (uintptr, error) {
 	return t.dev.ptr, nil
 }
 
-// Free returns a device tensor's memory to the device's caching allocator
-// now rather than when it is garbage collected (the memory is reused by
-// later allocations; work already queued on it completes first, as all
-// work of a device is on one stream). The tensor and its views (Reshape, Detach, a leaf's Grad shares
-// nothing) must not be used afterwards: their device operations then return
-// ErrDevice. Free on a CPU tensor, or twice, does nothing.
+// Free releases t's storage now rather than when it is garbage collected,
+// like dropping the last reference to a tensor in PyTorch, whose caching
+// allocators then reuse the memory.
+//
+// On a device the memory goes back to the device's caching allocator (it
+// is reused by later allocations; work already queued on it completes
+// first, as all work of a device is on one stream); the tensor and its
+// views (Reshape, Detach; a leaf's Grad shares nothing) must not be used
+// afterwards: their device operations then return ErrDevice.
+//
+// On the CPU, the storage of an operation's output that the operation
+// took from the host buffer cache (Sigmoid's, see Uninit) goes back to
+// that cache, and the next such output of the same dtype and size reuses
+// it without allocating or zeroing. t, and every view of such an output,
+// is then freed (Freed): a loss, an operation, a view, To, CloneErr, Item
+// or Backward through a graph that saved it returns an ErrValue error;
+// Data, Float32s (...), Values return nil, Clone a freed tensor, String
+// "tensor(<freed>)". Slices that Data returned before must not be used
+// after Free. Storage the caller supplied (New, FromData) is never reused:
+// Free only marks t freed. Freeing a tensor that a graph not yet
+// backpropagated saved (an input of a loss, say, or a leaf that requires
+// a gradient) is allowed; Backward through that graph then fails with
+// ErrValue instead of reading reused memory. The allocation-free training
+// loop frees the intermediate outputs after Backward, as PyTorch drops
+// them:
+//
+//	x.ZeroGrad()
+//	p, _ := functional.Sigmoid(x)
+//	loss, _ := functional.BinaryCrossEntropy(p, y)
+//	_ = loss.Backward()
+//	_ = p.Free() // the next step's Sigmoid reuses p's storage
+//
+// Free twice does nothing; it always returns nil on the CPU.
 func (t *Tensor) Free() error {
-	if t.device == CPU || t.dev == nil || t.dev.nbytes == 0 {
+	if t.device == CPU {
+		t.freeHost()
+		return nil
+	}
+	if t.dev == nil || t.dev.nbytes == 0 {
 		return nil
 	}
 	if !t.dev.freed.CompareAndSwap(false, true) {
@@ -322,6 +353,8 @@ func (t *Tensor) ToDevice(d Device) (*Tensor, error) {
 	var out *Tensor
 	var err error
 	switch {
+	case t.device == CPU && t.Freed():
+		return nil, errFreed("to", "")
 	case t.device == CPU:
 		out, err = upload(t, d)
 	case d == CPU:

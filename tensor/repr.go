@@ -34,6 +34,9 @@ func (t *Tensor) String() string {
 	if t.dtype == 0 {
 		return "tensor(<zero Tensor: make tensors with New, FromData, Zeros...>)"
 	}
+	if t.device == CPU && t.Freed() {
+		return "tensor(<freed>)"
+	}
 	h := t
 	if t.device != CPU {
 		var err error

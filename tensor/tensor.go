@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"sync/atomic"
 
 	"github.com/torchloss/torchloss"
 )
@@ -33,6 +34,9 @@ type Tensor struct {
 
 	device Device
 	dev    *devBuf // the storage of a device tensor
+
+	host  *hostBuf    // the storage of a CPU tensor from the host buffer cache (Uninit), or nil
+	freed atomic.Bool // Free was called on this tensor
 
 	requiresGrad bool
 	node         *Node // the operation that produced this tensor; nil for a leaf
@@ -226,13 +230,17 @@ func (t *Tensor) Numel() int {
 	return 0
 }
 
-// Data returns the storage of t as a []T, or nil if T is not t's dtype.
+// Data returns the storage of t as a []T, or nil if T is not t's dtype or
+// t was freed (Free).
 func Data[T Elem](t *Tensor) []T {
+	if t.Freed() {
+		return nil
+	}
 	s, _ := t.data.([]T)
 	return s
 }
 
-// Float32s returns the float32 storage (nil for another dtype).
+// Float32s returns the float32 storage (nil for another dtype, or freed).
 func (t *Tensor) Float32s() []float32 { return Data[float32](t) }
 
 // Float64s returns the float64 storage (nil for another dtype).
@@ -245,9 +253,9 @@ func (t *Tensor) Int64s() []int64 { return Data[int64](t) }
 func (t *Tensor) Bools() []bool { return Data[bool](t) }
 
 // Values returns a copy of the elements converted to float64 (true is 1);
-// nil for a device tensor.
+// nil for a device tensor or a freed one.
 func (t *Tensor) Values() []float64 {
-	if t.device != CPU {
+	if t.device != CPU || t.Freed() {
 		return nil
 	}
 	out := make([]float64, t.Numel())
@@ -274,19 +282,29 @@ func (t *Tensor) Values() []float64 {
 
 // Item returns the single element of a one-element tensor as float64.
 func (t *Tensor) Item() (float64, error) {
+	if t.device == CPU && t.Freed() {
+		return 0, errFreed("item", "")
+	}
 	if t.Numel() != 1 {
 		return 0, torchloss.Errorf(torchloss.ErrShape, "item", "", "a Tensor with %d elements cannot be converted to a scalar", t.Numel())
 	}
 	if t.device != CPU {
 		return 0, torchloss.Errorf(torchloss.ErrDevice, "item", "", "the tensor is on %v: move it with ToCPU first", t.device)
 	}
+
 	return t.Values()[0], nil
 }
 
 // Clone returns a deep copy of t's data, with no autograd history, on t's
 // device. It panics if a device copy fails (device memory exhausted or
-// freed); use CloneErr to get the error.
+// freed); use CloneErr to get the error. The clone of a freed CPU tensor is
+// a freed tensor of the same shape (Freed; CloneErr returns ErrValue).
 func (t *Tensor) Clone() *Tensor {
+	if t.device == CPU && t.Freed() {
+		c := &Tensor{dtype: t.dtype, shape: append([]int{}, t.shape...)}
+		c.freed.Store(true)
+		return c
+	}
 	c, err := t.CloneErr()
 	if err != nil {
 		panic(err)
@@ -298,6 +316,9 @@ func (t *Tensor) Clone() *Tensor {
 func (t *Tensor) CloneErr() (*Tensor, error) {
 	if t.device != CPU {
 		return deviceClone(t)
+	}
+	if t.Freed() {
+		return nil, errFreed("clone", "")
 	}
 	var data any
 	switch s := t.data.(type) {
@@ -313,9 +334,12 @@ func (t *Tensor) CloneErr() (*Tensor, error) {
 	return &Tensor{dtype: t.dtype, shape: append([]int{}, t.shape...), data: data}, nil
 }
 
-// Detach returns a tensor sharing t's data without autograd history.
+// Detach returns a tensor sharing t's data without autograd history (freed
+// if t is).
 func (t *Tensor) Detach() *Tensor {
-	return &Tensor{dtype: t.dtype, shape: t.shape, data: t.data, device: t.device, dev: t.dev}
+	d := &Tensor{dtype: t.dtype, shape: t.shape, data: t.data, device: t.device, dev: t.dev, host: t.host}
+	d.freed.Store(t.freed.Load())
+	return d
 }
 
 // To returns t converted to dtype (t itself if it already has that dtype).
@@ -328,6 +352,9 @@ func (t *Tensor) To(dtype DType) (*Tensor, error) {
 	}
 	if t.device != CPU {
 		return convertOnDevice(t, dtype)
+	}
+	if t.Freed() {
+		return nil, errFreed("to", "")
 	}
 	vals := t.Values()
 	out, err := Zeros(dtype, t.shape...)

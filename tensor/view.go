@@ -31,6 +31,9 @@ func (t *Tensor) view(op string, shape []int) (*Tensor, error) {
 	if t == nil {
 		return nil, torchloss.Errorf(torchloss.ErrValue, op, "input", "expected a tensor, got nil")
 	}
+	if t.device == CPU && t.Freed() {
+		return nil, errFreed(op, "input")
+	}
 	n := t.Numel()
 	shape, err := inferShape(op, shape, n)
 	if err != nil {
@@ -74,7 +77,7 @@ func inferShape(op string, shape []int, n int) ([]int, error) {
 // withShape returns t with shape (of t's element count) sharing t's data,
 // recorded as the node name whose backward reshapes the gradient back.
 func (t *Tensor) withShape(shape []int, name string) *Tensor {
-	out := &Tensor{dtype: t.dtype, shape: shape, data: t.data, device: t.device, dev: t.dev}
+	out := &Tensor{dtype: t.dtype, shape: shape, data: t.data, device: t.device, dev: t.dev, host: t.host}
 	in := t.Shape()
 	return recordView(out, name, t, func(g *Tensor) (*Tensor, error) {
 		return &Tensor{dtype: g.dtype, shape: in, data: g.data, device: g.device, dev: g.dev}, nil
@@ -121,6 +124,9 @@ func (t *Tensor) Flatten(startDim, endDim int) (*Tensor, error) {
 	if t == nil {
 		return nil, torchloss.Errorf(torchloss.ErrValue, op, "input", "expected a tensor, got nil")
 	}
+	if t.device == CPU && t.Freed() {
+		return nil, errFreed(op, "input")
+	}
 	if t.Dim() == 0 {
 		if _, err := wrapDim(op, startDim, 0); err != nil {
 			return nil, err
@@ -160,6 +166,9 @@ func (t *Tensor) Unsqueeze(dim int) (*Tensor, error) {
 	if t == nil {
 		return nil, torchloss.Errorf(torchloss.ErrValue, op, "input", "expected a tensor, got nil")
 	}
+	if t.device == CPU && t.Freed() {
+		return nil, errFreed(op, "input")
+	}
 	d, err := wrapDim(op, dim, t.Dim()+1)
 	if err != nil {
 		return nil, err
@@ -177,6 +186,9 @@ func (t *Tensor) Squeeze(dims ...int) (*Tensor, error) {
 	const op = "squeeze"
 	if t == nil {
 		return nil, torchloss.Errorf(torchloss.ErrValue, op, "input", "expected a tensor, got nil")
+	}
+	if t.device == CPU && t.Freed() {
+		return nil, errFreed(op, "input")
 	}
 	drop := make([]bool, t.Dim())
 	name := "SqueezeBackward0"
@@ -216,6 +228,9 @@ func (t *Tensor) Transpose(dim0, dim1 int) (*Tensor, error) {
 	if t == nil {
 		return nil, torchloss.Errorf(torchloss.ErrValue, op, "input", "expected a tensor, got nil")
 	}
+	if t.device == CPU && t.Freed() {
+		return nil, errFreed(op, "input")
+	}
 	a, err := wrapDim(op, dim0, t.Dim())
 	if err != nil {
 		return nil, err
@@ -242,6 +257,9 @@ func (t *Tensor) Permute(dims ...int) (*Tensor, error) {
 	const op = "permute"
 	if t == nil {
 		return nil, torchloss.Errorf(torchloss.ErrValue, op, "input", "expected a tensor, got nil")
+	}
+	if t.device == CPU && t.Freed() {
+		return nil, errFreed(op, "input")
 	}
 	if len(dims) != t.Dim() {
 		return nil, torchloss.Errorf(torchloss.ErrShape, op, "dims", "number of dims don't match in permute (input.dim() = %d, len(dims) = %d)", t.Dim(), len(dims))

@@ -64,11 +64,6 @@ func TestSteadyStateAllocs(t *testing.T) {
 				t.Fatal(err)
 			}
 			limit := 64 << 10
-			if w.Name == "binary_cross_entropy" {
-				// sigmoid's output, which the step hands to the user:
-				// one float32 per element, allocated every step.
-				limit += 4 * M / shrink
-			}
 			if r.BytesPerStep >= float64(limit) || r.FirstStepBytes < int64(r.MustMove/4) {
 				t.Errorf("%s, %d threads: %.0f bytes per steady-state step (want < %d), first step %d", w.Name, th, r.BytesPerStep, limit, r.FirstStepBytes)
 			}

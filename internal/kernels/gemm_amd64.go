@@ -2,6 +2,8 @@
 
 package kernels
 
+import "golang.org/x/sys/cpu"
+
 // The float32 GEMM micro-kernels (gemm_amd64.s), used when the CPU has
 // AVX2 and FMA (gemmAsm).
 
@@ -11,10 +13,7 @@ func gemmNN6x16(kc int, a *float32, ars, aks int, b *float32, bks int, c *float3
 //go:noescape
 func gemmNT4x3(k8 int, mask *[8]int32, a *float32, lda int, b *float32, ldb int, ntrip int, c *float32, ldc int, bias *float32)
 
-var hasFMA = func() bool {
-	_, _, c1, _ := cpuid(1, 0)
-	return c1&(1<<12) != 0
-}()
+var hasFMA = cpu.X86.HasFMA
 
 // gemmAsm reports whether the assembly micro-kernels run (setAVX2 turns
 // them off in tests).
