@@ -59,11 +59,21 @@ func TestSteadyStateAllocs(t *testing.T) {
 	for _, th := range []int{1, 2} {
 		functional.SetNumThreads(th)
 		for _, w := range Workloads() {
-			r, err := Run(w, 1, 2)
-			if err != nil {
-				t.Fatal(err)
-			}
+			// A scratch object the warm-up did not need (a third CTC
+			// workspace when the scheduler runs three chunks at once on a
+			// loaded machine) is allocated once and then kept: a step
+			// that allocates every time fails all three tries.
 			limit := 64 << 10
+			var r Result
+			for try := 0; try < 3; try++ {
+				var err error
+				if r, err = Run(w, 1, 2); err != nil {
+					t.Fatal(err)
+				}
+				if r.BytesPerStep < float64(limit) {
+					break
+				}
+			}
 			if r.BytesPerStep >= float64(limit) || r.FirstStepBytes < int64(r.MustMove/4) {
 				t.Errorf("%s, %d threads: %.0f bytes per steady-state step (want < %d), first step %d", w.Name, th, r.BytesPerStep, limit, r.FirstStepBytes)
 			}
