@@ -3,6 +3,7 @@ package cuda
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"testing"
 	"unsafe"
@@ -46,6 +47,27 @@ func TestParamLayout(t *testing.T) {
 			}
 			if n, _ := strconv.Atoi(string(m[1])); uintptr(n) != size {
 				t.Errorf("%s: PTX parameter of %d bytes, Go struct of %d", name, n, size)
+			}
+		}
+		// The kernels launched with separate parameters (arith.go): their
+		// PTX types in order, as the launches pass them (uintptr and int64
+		// as .u64, float64 as .f64).
+		for name, types := range map[string][]string{
+			"add_f32": {"u64", "u64", "u64", "u64"}, "add_f64": {"u64", "u64", "u64", "u64"},
+			"convert_f32_f64": {"u64", "u64", "u64"}, "convert_f64_f32": {"u64", "u64", "u64"},
+			"fill_f64": {"u64", "f64", "u64"},
+		} {
+			m := regexp.MustCompile(`\.entry ` + name + `\(([^)]*)\)`).FindSubmatch(ptx)
+			if m == nil {
+				t.Errorf("%s: no entry in the PTX", name)
+				continue
+			}
+			var got []string
+			for _, p := range regexp.MustCompile(`\.param \.(\w+) `).FindAllSubmatch(m[1], -1) {
+				got = append(got, string(p[1]))
+			}
+			if !slices.Equal(got, types) {
+				t.Errorf("%s: PTX parameters %v, the launch passes %v", name, got, types)
 			}
 		}
 	}

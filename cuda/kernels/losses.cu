@@ -1054,3 +1054,16 @@ extern "C" __global__ void ctc_ab_f32(CT p) { ctc_ab<float>(p); }
 extern "C" __global__ void ctc_ab_f64(CT p) { ctc_ab<double>(p); }
 extern "C" __global__ void ctc_grad_f32(CT p) { ctc_grad<float>(p); }
 extern "C" __global__ void ctc_grad_f64(CT p) { ctc_grad<double>(p); }
+
+// The tensor package's elementwise operations on the device (tensor.Arith,
+// tensor.Filler): gradient accumulation (dst may be a), dtype conversion
+// (float64 to float32 rounds to nearest even, as Go's float32(x)), and a
+// float64 fill. Grid-stride loops, one element per thread and step.
+#define ELEMENTS(i, n) for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < (n); i += (long long)gridDim.x * blockDim.x)
+
+extern "C" __global__ void add_f32(float *dst, const float *a, const float *b, long long n) { ELEMENTS(i, n) dst[i] = a[i] + b[i]; }
+extern "C" __global__ void add_f64(double *dst, const double *a, const double *b, long long n) { ELEMENTS(i, n) dst[i] = a[i] + b[i]; }
+extern "C" __global__ void convert_f32_f64(double *dst, const float *src, long long n) { ELEMENTS(i, n) dst[i] = (double)src[i]; }
+extern "C" __global__ void convert_f64_f32(float *dst, const double *src, long long n) { ELEMENTS(i, n) dst[i] = __double2float_rn(src[i]); }
+extern "C" __global__ void fill_f64(double *dst, double v, long long n) { ELEMENTS(i, n) dst[i] = v; }
+#undef ELEMENTS
