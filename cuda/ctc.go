@@ -20,8 +20,8 @@ type ctcParams struct {
 // ctcLayoutParams mirrors struct CL of kernels/losses.cu (every field 8
 // bytes).
 type ctcLayoutParams struct {
-	tg, meta, flag                       uintptr
-	n, c, blank                          int64
+	tg, meta, flag                      uintptr
+	n, c, blank                         int64
 	tgtBase, labBase, prevBase, ownBase int64
 }
 
