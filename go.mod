@@ -1,9 +1,10 @@
 module github.com/torchloss/torchloss
 
-go 1.26
+go 1.26.0
 
 require (
 	github.com/ebitengine/purego v0.11.3
+	golang.org/x/sys v0.50.0
 	gonum.org/v1/plot v0.17.0
 )
 

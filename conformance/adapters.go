@@ -4,13 +4,14 @@ import (
 	"fmt"
 
 	F "github.com/torchloss/torchloss/functional"
+	"github.com/torchloss/torchloss/internal/losses"
 	"github.com/torchloss/torchloss/tensor"
 )
 
 // The adapters: how each PyTorch function's case becomes a Go call. Most
-// losses take two or three tensors by their PyTorch names and their keyword
-// arguments as options; ctc_loss and gaussian_nll_loss also take lengths or
-// a variance that may be lists or numbers.
+// losses take two or three tensors by their PyTorch names (the table's Args)
+// and their keyword arguments as options; ctc_loss and gaussian_nll_loss
+// also take lengths or a variance that may be lists or numbers.
 
 type lossOf2 = func(a, b *tensor.Tensor, opts ...F.Option) (*tensor.Tensor, error)
 type lossOf3 = func(a, b, c *tensor.Tensor, opts ...F.Option) (*tensor.Tensor, error)
@@ -37,32 +38,32 @@ func triple(fn lossOf3, a, b, d string) Adapter {
 	}
 }
 
+// special are the adapters of the losses whose arguments do not map one to
+// one to tensors and options: lengths or a variance that may be Go values
+// (the table's Also functions).
+var special = map[string]Adapter{
+	"ctc_loss":          ctcLoss,
+	"gaussian_nll_loss": gaussianNLLLoss,
+}
+
 func init() {
-	for fn, loss := range map[string]lossOf2{
-		"binary_cross_entropy":             F.BinaryCrossEntropy,
-		"binary_cross_entropy_with_logits": F.BinaryCrossEntropyWithLogits,
-		"poisson_nll_loss":                 F.PoissonNLLLoss,
-		"cross_entropy":                    F.CrossEntropy,
-		"nll_loss":                         F.NLLLoss,
-		"hinge_embedding_loss":             F.HingeEmbeddingLoss,
-		"kl_div":                           F.KLDiv,
-		"l1_loss":                          F.L1Loss,
-		"mse_loss":                         F.MSELoss,
-		"smooth_l1_loss":                   F.SmoothL1Loss,
-		"huber_loss":                       F.HuberLoss,
-		"soft_margin_loss":                 F.SoftMarginLoss,
-		"multilabel_soft_margin_loss":      F.MultilabelSoftMarginLoss,
-		"multi_margin_loss":                F.MultiMarginLoss,
-		"multilabel_margin_loss":           F.MultilabelMarginLoss,
-	} {
-		register(fn, []string{"input", "target"}, pair(loss, "input", "target"))
+	for _, l := range losses.Table {
+		if a := special[l.Name]; a != nil {
+			register(l.Name, l.Args, a)
+			continue
+		}
+		if len(l.Also) > 0 {
+			panic("conformance: no adapter in special for " + l.Name)
+		}
+		switch fn := lossFuncs[l.Name].(type) {
+		case lossOf2:
+			register(l.Name, l.Args, pair(fn, l.Args[0], l.Args[1]))
+		case lossOf3:
+			register(l.Name, l.Args, triple(fn, l.Args[0], l.Args[1], l.Args[2]))
+		default:
+			panic(fmt.Sprintf("conformance: %s: no adapter for %T", l.Name, fn))
+		}
 	}
-	register("cosine_embedding_loss", []string{"input1", "input2", "target"}, triple(F.CosineEmbeddingLoss, "input1", "input2", "target"))
-	register("margin_ranking_loss", []string{"input1", "input2", "target"}, triple(F.MarginRankingLoss, "input1", "input2", "target"))
-	register("triplet_margin_loss", []string{"anchor", "positive", "negative"}, triple(F.TripletMarginLoss, "anchor", "positive", "negative"))
-	register("triplet_margin_with_distance_loss", []string{"anchor", "positive", "negative"}, triple(F.TripletMarginWithDistanceLoss, "anchor", "positive", "negative"))
-	register("ctc_loss", []string{"log_probs", "targets", "input_lengths", "target_lengths"}, ctcLoss)
-	register("gaussian_nll_loss", []string{"input", "target", "var"}, gaussianNLLLoss)
 }
 
 // ctcLoss takes the lengths as two tensors or as two lists of ints; mixing

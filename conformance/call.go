@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/torchloss/torchloss/functional"
+	"github.com/torchloss/torchloss/internal/losses"
 	"github.com/torchloss/torchloss/tensor"
 )
 
@@ -143,10 +144,6 @@ var optionNames = map[string]bool{
 	"log_input": true, "full": true, "zero_infinity": true, "log_target": true, "swap": true,
 }
 
-// noLegacy lists the functions that have no size_average / reduce
-// arguments in PyTorch (docs/semantics.md §4): passing them is a TypeError.
-var noLegacy = map[string]bool{"huber_loss": true, "gaussian_nll_loss": true, "ctc_loss": true, "triplet_margin_with_distance_loss": true}
-
 // Options maps the case's keyword arguments, and its weight and pos_weight
 // arguments, to functional options. Keyword arguments unknown to torchloss
 // are an error, like an unexpected keyword argument in PyTorch; the function
@@ -204,7 +201,9 @@ func (c *Call) Options() ([]functional.Option, error) {
 			}
 			opts = append(opts, functional.Reduction(s))
 		case "size_average", "reduce":
-			if noLegacy[c.Fn] {
+			// The losses without these arguments in PyTorch (docs/semantics.md §4)
+			// raise a TypeError.
+			if l := losses.Lookup(c.Fn); l != nil && !l.Legacy {
 				return nil, fmt.Errorf("%s() got an unexpected keyword argument '%s'", c.Fn, k)
 			}
 			var b *bool

@@ -2,7 +2,10 @@ package conformance
 
 import (
 	"encoding/json"
+	"slices"
 	"testing"
+
+	"github.com/torchloss/torchloss/internal/losses"
 )
 
 // TestPublic runs the embedded PyTorch 2.11 vector file: every case of an
@@ -54,5 +57,16 @@ func TestScalarParamsAmongArgs(t *testing.T) {
 	}
 	if r := RunCase(c); r.Status != Pass {
 		t.Errorf("%s: %s", c.ID, r.Detail)
+	}
+}
+
+// TestEveryLossAdapted checks that the runner has an adapter for every loss
+// of the table and for nothing else.
+func TestEveryLossAdapted(t *testing.T) {
+	want := losses.Names()
+	got := Functions()
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("Functions() = %v, the table has %v", got, want)
 	}
 }

@@ -3,41 +3,24 @@ package conformance
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/torchloss/torchloss"
+	"github.com/torchloss/torchloss/internal/losses"
 	"github.com/torchloss/torchloss/tensor"
 )
 
-// differentiable lists, per function, the arguments whose gradient PyTorch
-// computes (and torchloss returns). cross_entropy's target is
-// differentiable only as class probabilities (a float tensor).
-var differentiable = map[string][]string{
-	"binary_cross_entropy":             {"input", "target"},
-	"binary_cross_entropy_with_logits": {"input", "target"},
-	"poisson_nll_loss":                 {"input", "target"},
-	"cosine_embedding_loss":            {"input1", "input2"},
-	"cross_entropy":                    {"input", "target"},
-	"nll_loss":                         {"input"},
-	"ctc_loss":                         {"log_probs"},
-	"gaussian_nll_loss":                {"input", "target", "var"},
-	"hinge_embedding_loss":             {"input"},
-	"kl_div":                           {"input", "target"},
-	"l1_loss":                          {"input", "target"},
-	"mse_loss":                         {"input", "target"},
-	"smooth_l1_loss":                   {"input", "target"},
-	"huber_loss":                       {"input", "target"},
-	"soft_margin_loss":                 {"input"},
-	"multilabel_soft_margin_loss":      {"input", "target"},
-	"margin_ranking_loss":              {"input1", "input2", "target"},
-	"multi_margin_loss":                {"input"},
-	"multilabel_margin_loss":           {"input"},
-	"triplet_margin_loss":              {"anchor", "positive", "negative"},
+// Differentiable returns the arguments of fn whose gradient PyTorch computes
+// (and torchloss returns), from the table of losses. cross_entropy's target
+// is differentiable only as class probabilities (a float tensor).
+func Differentiable(fn string) []string {
+	if l := losses.Lookup(fn); l != nil {
+		return slices.Clone(l.Differentiable)
+	}
+	return nil
 }
-
-// Differentiable returns the arguments of fn that get a gradient.
-func Differentiable(fn string) []string { return differentiable[fn] }
 
 // Eval calls the PyTorch function fn with named arguments (each a
 // *tensor.Tensor, a []int64 list or a float64 number; every one of
@@ -66,7 +49,7 @@ func Eval(fn string, args map[string]any, kwargs map[string]json.RawMessage, gra
 		}
 	}
 	want := map[string]bool{}
-	for _, name := range differentiable[fn] {
+	for _, name := range Differentiable(fn) {
 		want[name] = true
 	}
 	leaves := map[string]*tensor.Tensor{}

@@ -205,7 +205,7 @@ func decodeCall(c *Case, dev tensor.Device) (*Call, map[string]*tensor.Tensor, e
 		// must fail, so do the arguments PyTorch differentiates: some errors
 		// (the 1-D nll_loss target quirk) surface only in backward.
 		_, wantGrad := c.Grads[name]
-		if c.Error != "" && len(c.Grads) == 0 && t.DType().IsFloat() && slices.Contains(differentiable[c.Fn], name) {
+		if c.Error != "" && len(c.Grads) == 0 && t.DType().IsFloat() && slices.Contains(Differentiable(c.Fn), name) {
 			wantGrad = true
 		}
 		_, transformed := c.Transform[name]

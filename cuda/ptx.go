@@ -17,6 +17,3 @@ var ptxSM80 []byte
 
 //go:embed kernels/losses_sm90.ptx
 var ptxSM90 []byte
-
-// nvccFlags are the flags of the go:generate lines, for the test.
-var nvccFlags = []string{"-ptx", "-fmad=false", "-O3"}

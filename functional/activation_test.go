@@ -1,36 +1,10 @@
 package functional
 
 import (
-	"math"
 	"testing"
 
 	"github.com/torchloss/torchloss/tensor"
 )
-
-// allCloseRel reports whether got and want agree within rtol (NaN matches NaN).
-func allCloseRel(got, want []float64, rtol float64) bool {
-	if len(got) != len(want) {
-		return false
-	}
-	for i := range got {
-		if math.IsNaN(want[i]) {
-			if !math.IsNaN(got[i]) {
-				return false
-			}
-			continue
-		}
-		if math.IsInf(want[i], 0) {
-			if got[i] != want[i] {
-				return false
-			}
-			continue
-		}
-		if math.Abs(got[i]-want[i]) > 1e-12+rtol*math.Abs(want[i]) {
-			return false
-		}
-	}
-	return true
-}
 
 // TestActivations checks values and gradients against PyTorch (float64):
 // x = [[1, 2, 0.5], [-1, 0, 3]], upstream g = [[0.5, -1, 2], [1.5, 0.25, -0.75]].
@@ -66,14 +40,14 @@ func TestActivations(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !allCloseRel(y.Values(), tt.out, 1e-14) {
+			if !allClose(y.Values(), tt.out, 1e-14, 1e-12) {
 				t.Errorf("output %v, want %v", y.Values(), tt.out)
 			}
 			g := tensor.MustNew([]float64{0.5, -1, 2, 1.5, 0.25, -0.75}, 2, 3)
 			if err := y.BackwardWith(g); err != nil {
 				t.Fatal(err)
 			}
-			if !allCloseRel(x.Grad().Values(), tt.gradx, 1e-13) {
+			if !allClose(x.Grad().Values(), tt.gradx, 1e-13, 1e-12) {
 				t.Errorf("grad %v, want %v", x.Grad().Values(), tt.gradx)
 			}
 		})

@@ -58,7 +58,7 @@ import (
 // y = 1 the loss is −0.
 func BinaryCrossEntropy(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
 	const op = "binary_cross_entropy"
-	cfg, err := parseOptions(op, optWeight, config{}, opts)
+	cfg, err := lossOptions(op, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +85,7 @@ func BinaryCrossEntropy(input, target *tensor.Tensor, opts ...Option) (*tensor.T
 	}
 	// fold: a device kernel may fold a sigmoid's backward into its own, as
 	// bceFusedT does on the CPU.
-	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(input, target), diff: 2, cfg: cfg, name: "BinaryCrossEntropyBackward0", opts: opts, fold: cfg.weight == nil,
+	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(input, target), diff: 2, cfg: cfg, name: nodeName(op, cfg.reduction), opts: opts, fold: cfg.weight == nil,
 		host: func(_ *kernelCall, a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
 			return BinaryCrossEntropy(a[0], a[1], o...)
 		}}); ok {
@@ -125,7 +125,7 @@ func bceT[T kernels.Float](op string, input, target *tensor.Tensor, cfg config, 
 		kernels.BCEScale(loss, w, pw)
 	}
 	out := reduce(loss, shape, cfg.reduction)
-	return tensor.Record(out, "BinaryCrossEntropyBackward0", []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+	return tensor.Record(out, nodeName(op, cfg.reduction), []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		up, err := upstreamOf[T](g, n, cfg.reduction, false)
 		if err != nil {
 			return nil, err
@@ -245,7 +245,7 @@ func bceFusedT[T kernels.Float](input, target *tensor.Tensor, x, y []T, r Reduct
 		eager.ready = ran
 	}
 	eager.written()
-	res = tensor.Record(out, "BinaryCrossEntropyBackward0", []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+	res = tensor.Record(out, nodeName("binary_cross_entropy", r), []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		if sig == nil {
 			if gs, ok := eager.take(g); ok {
 				return gradsTo(shape, []gradOf[T]{{gs[0], input}, {gs[1], target}})
@@ -354,7 +354,7 @@ func bceFusedT[T kernels.Float](input, target *tensor.Tensor, x, y []T, r Reduct
 // subtract 1 from it).
 func BinaryCrossEntropyWithLogits(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
 	const op = "binary_cross_entropy_with_logits"
-	cfg, err := parseOptions(op, optWeight|optPosWeight, config{}, opts)
+	cfg, err := lossOptions(op, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -390,7 +390,7 @@ func BinaryCrossEntropyWithLogits(input, target *tensor.Tensor, opts ...Option) 
 	if err := bceFits(op, "weight", cfg.weight, shape, true); err != nil {
 		return nil, err
 	}
-	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(input, target), diff: 2, cfg: cfg, name: "BinaryCrossEntropyWithLogitsBackward0", opts: opts,
+	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(input, target), diff: 2, cfg: cfg, name: nodeName(op, cfg.reduction), opts: opts,
 		host: func(_ *kernelCall, a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
 			return BinaryCrossEntropyWithLogits(a[0], a[1], o...)
 		}}); ok {
@@ -495,7 +495,7 @@ func bceWLFusedT[T kernels.Float](input, target *tensor.Tensor, cfg config, shap
 		eager.ready = ran
 	}
 	eager.written()
-	res := tensor.Record(out, "BinaryCrossEntropyWithLogitsBackward0", []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+	res := tensor.Record(out, nodeName("binary_cross_entropy_with_logits", cfg.reduction), []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		if gs, ok := eager.take(g); ok {
 			return []*tensor.Tensor{tensor.MustFromData(gs[0], shape), nil}, nil
 		}
@@ -537,7 +537,7 @@ func bceWLOut[T kernels.Float](loss, x, y, pw, w []float64, p kernels.BCEWLPrec,
 		lt[i] = T(v)
 	}
 	out := reduce(lt, shape, cfg.reduction)
-	return tensor.Record(out, "BinaryCrossEntropyWithLogitsBackward0", []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+	return tensor.Record(out, nodeName("binary_cross_entropy_with_logits", cfg.reduction), []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		gv := g.Values() // the output gradient, in the output's dtype
 		up := func(i int) float64 {
 			if cfg.reduction == None {

@@ -10,29 +10,9 @@ import (
 	"github.com/torchloss/torchloss/tensor"
 )
 
-// bceClose reports whether got and want agree within rtol (NaN matches NaN,
-// an infinity the same infinity).
-func bceClose(got, want, rtol float64) bool {
-	switch {
-	case math.IsNaN(want):
-		return math.IsNaN(got)
-	case math.IsInf(want, 0):
-		return got == want
-	}
-	return math.Abs(got-want) <= rtol*math.Abs(want)+1e-300
-}
-
 func bceExpect(t *testing.T, what string, got *tensor.Tensor, want []float64, rtol float64) {
 	t.Helper()
-	g := got.Values()
-	if len(g) != len(want) {
-		t.Fatalf("%s: %d values, want %d", what, len(g), len(want))
-	}
-	for i := range want {
-		if !bceClose(g[i], want[i], rtol) {
-			t.Errorf("%s[%d] = %v, want %v", what, i, g[i], want[i])
-		}
-	}
+	functional.AssertClose(t, what, got.Values(), want, rtol, 1e-300)
 }
 
 func bceGrad(t *testing.T, x *tensor.Tensor) *tensor.Tensor {

@@ -41,13 +41,28 @@ func floatDType(op string, args ...arg) (tensor.DType, error) {
 		if !a.t.DType().IsFloat() {
 			return 0, torchloss.Errorf(torchloss.ErrDType, op, a.name, "expected a floating-point tensor, got %v", a.t.DType())
 		}
-		if dt == 0 {
-			dt = a.t.DType()
-		} else {
-			dt = tensor.PromoteFloat(dt, a.t.DType())
-		}
+		dt = promote(dt, a.t)
 	}
 	return dt, nil
+}
+
+// promote returns the promotion of dt (0: none yet) with the dtypes of the
+// floating-point tensors among ts; integer, bool and nil tensors take no
+// part, as in PyTorch's promotion of a float tensor with an integer one.
+// promote(tensor.Float32, ts...) is the dtype of a float operation on ts:
+// Float32, the default dtype, unless a float64 tensor takes part.
+func promote(dt tensor.DType, ts ...*tensor.Tensor) tensor.DType {
+	for _, t := range ts {
+		if t == nil || !t.DType().IsFloat() {
+			continue
+		}
+		if dt == 0 {
+			dt = t.DType()
+		} else {
+			dt = tensor.PromoteFloat(dt, t.DType())
+		}
+	}
+	return dt
 }
 
 // notDifferentiable returns PyTorch's error for an argument that an

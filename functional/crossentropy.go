@@ -60,7 +60,7 @@ import (
 // input is taken as probabilities and rejected.
 func CrossEntropy(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
 	const op = "cross_entropy"
-	cfg, err := parseOptions(op, optWeight|optIgnoreIndex|optLabelSmoothing, config{ignoreIndex: -100}, opts)
+	cfg, err := lossOptions(op, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +99,7 @@ func CrossEntropy(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor,
 			return nil, torchloss.Errorf(torchloss.ErrShape, op, "weight", "with label smoothing the weight must be a (%d) tensor, got shape %v", g.c, sizes(w.Shape()))
 		}
 	}
-	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(input, target), diff: 1, cfg: cfg, name: ceNodeName(g, ls > 0), opts: opts,
+	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(input, target), diff: 1, cfg: cfg, name: nodeName(op, cfg.reduction, when(g.spatial, condSpatial), when(ls > 0, "label_smoothing")), opts: opts,
 		host: func(_ *kernelCall, a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
 			return CrossEntropy(a[0], a[1], o...)
 		}}); ok {
@@ -108,16 +108,6 @@ func CrossEntropy(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor,
 	return dispatch(dt,
 		func() (*tensor.Tensor, error) { return ceIndexT[float32](op, input, target, cfg, g) },
 		func() (*tensor.Tensor, error) { return ceIndexT[float64](op, input, target, cfg, g) })
-}
-
-// ceNodeName is the grad_fn name of cross_entropy with class indices:
-// nll_loss's, or with label smoothing that of the final add,
-// (1 − ls)·nll + smooth·(ls/C).
-func ceNodeName(g nllGeom, smoothing bool) string {
-	if smoothing {
-		return "AddBackward0"
-	}
-	return g.nodeName()
 }
 
 // ceIndexT is cross_entropy with class indices: nll_loss of log_softmax,
@@ -219,7 +209,7 @@ func ceSlowT[T kernels.Float](input *tensor.Tensor, cfg config, g nllGeom, core 
 		}
 		out = tensor.Scalar(T(nv[0]*keep) + T((kernels.Sum(smooth)/denom)*share))
 	}
-	return tensor.Record(out, ceNodeName(g, true), []*tensor.Tensor{input}, func(gr *tensor.Tensor) ([]*tensor.Tensor, error) {
+	return tensor.Record(out, nodeName("cross_entropy", cfg.reduction, "label_smoothing"), []*tensor.Tensor{input}, func(gr *tensor.Tensor) ([]*tensor.Tensor, error) {
 		gv, err := gr.To(tensor.DTypeOf[T]())
 		if err != nil {
 			return nil, err
@@ -432,7 +422,7 @@ func ceFusedT[T kernels.Float](op string, input, target *tensor.Tensor, cfg conf
 		out = tensor.Scalar(T(nv*keep) + T((kernels.Sum(smooth)/denom)*share))
 	}
 	eager.written()
-	res := tensor.Record(out, ceNodeName(g, smoothing), []*tensor.Tensor{input}, func(gr *tensor.Tensor) ([]*tensor.Tensor, error) {
+	res := tensor.Record(out, nodeName(op, cfg.reduction, when(g.spatial, condSpatial), when(smoothing, "label_smoothing")), []*tensor.Tensor{input}, func(gr *tensor.Tensor) ([]*tensor.Tensor, error) {
 		if gs, ok := eager.take(gr); ok {
 			return []*tensor.Tensor{tensor.MustFromData(gs[0], input.Shape())}, nil
 		}
@@ -565,12 +555,7 @@ func ceProbT[T, U kernels.Float](op string, input, target *tensor.Tensor, cfg co
 	if wt != nil && !wt.DType().IsFloat() {
 		wt = nil // an integer weight takes no gradient
 	}
-	// −(…).sum() / samples for Mean (a division by a scalar), else −(…).
-	name := "NegBackward0"
-	if cfg.reduction == Mean {
-		name = "DivBackward1"
-	}
-	return tensor.Record(out, name, []*tensor.Tensor{input, target, wt}, func(gr *tensor.Tensor) ([]*tensor.Tensor, error) {
+	return tensor.Record(out, nodeName(op, cfg.reduction, condProbabilities), []*tensor.Tensor{input, target, wt}, func(gr *tensor.Tensor) ([]*tensor.Tensor, error) {
 		gv, err := gr.To(tensor.DTypeOf[U]())
 		if err != nil {
 			return nil, err

@@ -16,13 +16,6 @@ func ceX() *tensor.Tensor { return tensor.MustNew(append([]float32{}, ceLogits..
 
 func ceW() *tensor.Tensor { return tensor.MustNew([]float32{1, 2, 0.5, 3}, 4) }
 
-func closeTo(got, want, rtol, atol float64) bool {
-	if math.IsNaN(want) {
-		return math.IsNaN(got)
-	}
-	return math.Abs(got-want) <= atol+rtol*math.Abs(want)
-}
-
 func checkValues(t *testing.T, name string, got *tensor.Tensor, want []float64) {
 	t.Helper()
 	v := got.Values()
@@ -30,7 +23,7 @@ func checkValues(t *testing.T, name string, got *tensor.Tensor, want []float64) 
 		t.Fatalf("%s: %d values %v, want %d", name, len(v), v, len(want))
 	}
 	for i := range want {
-		if !closeTo(v[i], want[i], 1e-5, 1e-6) {
+		if !isClose(v[i], want[i], 1e-5, 1e-6) {
 			t.Errorf("%s[%d] = %v, want %v", name, i, v[i], want[i])
 		}
 	}
@@ -140,7 +133,7 @@ func TestNLLAllIgnoredAndEmpty(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if v, _ := out.Item(); !closeTo(v, c.want, 0, 0) {
+		if v, _ := out.Item(); !isClose(v, c.want, 0, 0) {
 			t.Errorf("empty %s = %v, want %v", c.r, v, c.want)
 		}
 	}
@@ -266,7 +259,7 @@ func numGrad(t *testing.T, name string, f func() (*tensor.Tensor, error), leaves
 			fm := scalar()
 			d[i] = orig
 			num := (fp - fm) / (2 * h)
-			if !closeTo(g[i], num, 1e-6, 1e-7) {
+			if !isClose(g[i], num, 1e-6, 1e-7) {
 				t.Errorf("%s: leaf %d grad[%d] = %v, numerical %v", name, li, i, g[i], num)
 			}
 		}

@@ -83,7 +83,7 @@ import (
 // PyTorch reads).
 func CTCLoss(logProbs, targets, inputLengths, targetLengths *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
 	const op = "ctc_loss"
-	cfg, err := parseOptions(op, optBlank|optZeroInfinity, config{}, opts)
+	cfg, err := lossOptions(op, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +105,7 @@ func CTCLoss(logProbs, targets, inputLengths, targetLengths *tensor.Tensor, opts
 	// The lengths as host tensors (PyTorch's CUDA ctc_loss reads them on
 	// the host too); the labels' values are the kernel's to check.
 	hil, htl := tensor.MustFromData(il, []int{len(il)}), tensor.MustFromData(tl, []int{len(tl)})
-	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(logProbs, sh.tg, hil, htl), diff: 1, cfg: cfg, name: "CtcLossBackward0", opts: opts, anyDevice: 2,
+	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(logProbs, sh.tg, hil, htl), diff: 1, cfg: cfg, name: nodeName(op, cfg.reduction), opts: opts, anyDevice: 2,
 		host: func(_ *kernelCall, a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
 			return CTCLoss(a[0], a[1], a[2], a[3], o...)
 		}}); ok {
@@ -122,7 +122,7 @@ func CTCLossInts(logProbs, targets *tensor.Tensor, inputLengths, targetLengths [
 		return out, err
 	}
 	const op = "ctc_loss"
-	cfg, err := parseOptions(op, optBlank|optZeroInfinity, config{}, opts)
+	cfg, err := lossOptions(op, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -412,7 +412,7 @@ func ctcLossT[T kernels.Float](p *ctcProblem) (*tensor.Tensor, error) {
 	}
 	shape := p.logProbs.Shape()
 	eager.written()
-	res2 := tensor.Record(out, "CtcLossBackward0", []*tensor.Tensor{p.logProbs}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+	res2 := tensor.Record(out, nodeName("ctc_loss", p.cfg.reduction), []*tensor.Tensor{p.logProbs}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		if gs, ok := eager.take(g); ok {
 			return gradsTo(shape, []gradOf[T]{{gs[0], p.logProbs}})
 		}

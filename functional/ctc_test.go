@@ -30,28 +30,6 @@ var ctcSpecGrad = []float64{
 
 func ints(v ...int64) *tensor.Tensor { return tensor.MustNew(v) }
 
-func assertClose(t *testing.T, what string, got, want []float64, rtol, atol float64) {
-	t.Helper()
-	if len(got) != len(want) {
-		t.Fatalf("%s: %d values, want %d", what, len(got), len(want))
-	}
-	for i := range want {
-		g, w := got[i], want[i]
-		switch {
-		case math.IsNaN(w):
-			if !math.IsNaN(g) {
-				t.Errorf("%s[%d] = %v, want NaN", what, i, g)
-			}
-		case math.IsInf(w, 0):
-			if g != w {
-				t.Errorf("%s[%d] = %v, want %v", what, i, g, w)
-			}
-		case !(math.Abs(g-w) <= atol+rtol*math.Abs(w)):
-			t.Errorf("%s[%d] = %v, want %v", what, i, g, w)
-		}
-	}
-}
-
 func TestCTCSpecVector(t *testing.T) {
 	for _, tc := range []struct {
 		red  Reduction
@@ -400,9 +378,9 @@ func ctcRandCase(seed uint64, T, N, C, maxS int, dt tensor.DType, red Reduction)
 			return nil, err
 		}
 		if red == None {
-			g, err := tensor.MustNew(og, N).To(dt)
-			if err != nil {
-				return nil, err
+			g, gerr := tensor.MustNew(og, N).To(dt)
+			if gerr != nil {
+				return nil, gerr
 			}
 			err = out.BackwardWith(g)
 		} else {

@@ -9,15 +9,34 @@
 //		functional.Weight(w), functional.IgnoreIndex(0), functional.LabelSmoothing(0.1))
 //	err = loss.Backward()
 //
-// The losses: BinaryCrossEntropy, BinaryCrossEntropyWithLogits,
-// PoissonNLLLoss, GaussianNLLLoss (and GaussianNLLLossScalarVar),
-// CosineEmbeddingLoss, CrossEntropy, NLLLoss, CTCLoss (and CTCLossInts),
-// HingeEmbeddingLoss, KLDiv, L1Loss, MSELoss, SmoothL1Loss, HuberLoss,
-// SoftMarginLoss, MultilabelSoftMarginLoss, MarginRankingLoss,
-// MultiMarginLoss, MultilabelMarginLoss, TripletMarginLoss and
-// TripletMarginWithDistanceLoss. Each one's documentation gives the PyTorch
-// signature it mirrors, its options and their defaults, the math, the
-// gradient and the PyTorch quirks it keeps, and has a runnable Example.
+// The losses, by their PyTorch names (generated from the table of
+// losses by go generate ./internal/losses):
+//
+//   - [BinaryCrossEntropy]: binary_cross_entropy
+//   - [BinaryCrossEntropyWithLogits]: binary_cross_entropy_with_logits
+//   - [PoissonNLLLoss]: poisson_nll_loss
+//   - [GaussianNLLLoss], [GaussianNLLLossScalarVar]: gaussian_nll_loss
+//   - [CosineEmbeddingLoss]: cosine_embedding_loss
+//   - [CrossEntropy]: cross_entropy
+//   - [NLLLoss]: nll_loss
+//   - [CTCLoss], [CTCLossInts]: ctc_loss
+//   - [HingeEmbeddingLoss]: hinge_embedding_loss
+//   - [KLDiv]: kl_div
+//   - [L1Loss]: l1_loss
+//   - [MSELoss]: mse_loss
+//   - [SmoothL1Loss]: smooth_l1_loss
+//   - [HuberLoss]: huber_loss
+//   - [SoftMarginLoss]: soft_margin_loss
+//   - [MultilabelSoftMarginLoss]: multilabel_soft_margin_loss
+//   - [MarginRankingLoss]: margin_ranking_loss
+//   - [MultiMarginLoss]: multi_margin_loss
+//   - [MultilabelMarginLoss]: multilabel_margin_loss
+//   - [TripletMarginLoss]: triplet_margin_loss
+//   - [TripletMarginWithDistanceLoss]: triplet_margin_with_distance_loss
+//
+// Each one's documentation gives the PyTorch signature it mirrors, its
+// options and their defaults, the math, the gradient and the PyTorch quirks
+// it keeps, and has a runnable Example.
 //
 // Options are named as PyTorch's keyword arguments; an option left out takes
 // PyTorch's default for that loss, and an option the loss does not have is

@@ -49,7 +49,7 @@ const cosineEpsilon = float64(float32(1e-12))
 // dtype, as PyTorch does.
 func CosineEmbeddingLoss(input1, input2, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
 	const op = "cosine_embedding_loss"
-	cfg, err := parseOptions(op, optMargin, config{}, opts)
+	cfg, err := lossOptions(op, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +79,7 @@ func CosineEmbeddingLoss(input1, input2, target *tensor.Tensor, opts ...Option) 
 	if err != nil {
 		return nil, err
 	}
-	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(input1, input2, target), diff: 2, cfg: cfg, name: compositeName(cfg.reduction, "AddBackward0"), opts: opts,
+	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(input1, input2, target), diff: 2, cfg: cfg, name: nodeName(op, cfg.reduction), opts: opts,
 		host: func(_ *kernelCall, a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
 			return CosineEmbeddingLoss(a[0], a[1], a[2], o...)
 		}}); ok {
@@ -180,7 +180,7 @@ func cosineImplT[T kernels.Float](input1, input2, target *tensor.Tensor, cfg con
 	loss := make([]T, n)
 	kernels.CosineLoss(cosO, cls, margin, loss)
 	out := reduce(loss, outShape, cfg.reduction)
-	return tensor.Record(out, mgReduceName(cfg.reduction, "AddBackward0"), []*tensor.Tensor{input1, input2}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+	return tensor.Record(out, nodeName("cosine_embedding_loss", cfg.reduction), []*tensor.Tensor{input1, input2}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		up, err := upstreamOf[T](g, n, cfg.reduction, true)
 		if err != nil {
 			return nil, err
@@ -292,7 +292,7 @@ func cosineImplT[T kernels.Float](input1, input2, target *tensor.Tensor, cfg con
 // silently.
 func HingeEmbeddingLoss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
 	const op = "hinge_embedding_loss"
-	cfg, err := parseOptions(op, optMargin, config{margin: 1}, opts)
+	cfg, err := lossOptions(op, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -307,7 +307,7 @@ func HingeEmbeddingLoss(input, target *tensor.Tensor, opts ...Option) (*tensor.T
 	if err != nil {
 		return nil, err
 	}
-	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(input, target), diff: 1, cfg: cfg, name: compositeName(cfg.reduction, "AddBackward0"), opts: opts,
+	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(input, target), diff: 1, cfg: cfg, name: nodeName(op, cfg.reduction), opts: opts,
 		host: func(_ *kernelCall, a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
 			return HingeEmbeddingLoss(a[0], a[1], o...)
 		}}); ok {
@@ -377,7 +377,7 @@ func hingeT[T kernels.Float](input, target *tensor.Tensor, cfg config, shape []i
 		eager.ready = ran
 	}
 	eager.written()
-	res := tensor.Record(out, mgReduceName(cfg.reduction, "AddBackward0"), []*tensor.Tensor{input}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+	res := tensor.Record(out, nodeName("hinge_embedding_loss", cfg.reduction), []*tensor.Tensor{input}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		if gs, ok := eager.take(g); ok {
 			return []*tensor.Tensor{tensor.MustFromData(gs[0], input.Shape())}, nil
 		}
@@ -499,7 +499,7 @@ func cosineFusedT[T kernels.Float](input1, input2, target *tensor.Tensor, cfg co
 	})
 	out := reduce(loss, outShape, r)
 	eager.written()
-	res := tensor.Record(out, mgReduceName(r, "AddBackward0"), []*tensor.Tensor{input1, input2}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+	res := tensor.Record(out, nodeName("cosine_embedding_loss", r), []*tensor.Tensor{input1, input2}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		if gs, ok := eager.take(g); ok {
 			var grads [2]*tensor.Tensor
 			for k, in := range []*tensor.Tensor{input1, input2} {

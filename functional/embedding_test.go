@@ -10,18 +10,6 @@ import (
 	"github.com/torchloss/torchloss/tensor"
 )
 
-// mgClose reports whether got and want agree within rtol (NaN matches NaN,
-// an infinity the same infinity).
-func mgClose(got, want, rtol, atol float64) bool {
-	if math.IsNaN(want) {
-		return math.IsNaN(got)
-	}
-	if math.IsInf(want, 0) {
-		return got == want
-	}
-	return math.Abs(got-want) <= atol+rtol*math.Abs(want)
-}
-
 func mgCheckValues(t *testing.T, what string, got *tensor.Tensor, want []float64, rtol, atol float64) {
 	t.Helper()
 	if got == nil {
@@ -32,7 +20,7 @@ func mgCheckValues(t *testing.T, what string, got *tensor.Tensor, want []float64
 		t.Fatalf("%s: %d values, want %d", what, len(g), len(want))
 	}
 	for i := range want {
-		if !mgClose(g[i], want[i], rtol, atol) {
+		if !isClose(g[i], want[i], rtol, atol) {
 			t.Errorf("%s[%d] = %v, want %v", what, i, g[i], want[i])
 		}
 	}
@@ -79,7 +67,7 @@ func mgGradCheck(t *testing.T, name string, loss func() (*tensor.Tensor, error),
 			pv, _ := p.Item()
 			mv, _ := m.Item()
 			num := (pv - mv) / (2 * h)
-			if got := g.Float64s()[i]; !mgClose(got, num, 1e-5, 1e-7) {
+			if got := g.Float64s()[i]; !isClose(got, num, 1e-5, 1e-7) {
 				t.Errorf("%s: leaf %d grad[%d] = %v, finite difference %v", name, k, i, got, num)
 			}
 		}

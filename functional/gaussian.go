@@ -49,7 +49,7 @@ import (
 // var is rejected (PyTorch cannot clamp it in place).
 func GaussianNLLLoss(input, target, variance *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
 	const op = "gaussian_nll_loss"
-	cfg, err := parseOptions(op, optFull|optEps, config{eps: 1e-6}, opts)
+	cfg, err := lossOptions(op, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -59,11 +59,7 @@ func GaussianNLLLoss(input, target, variance *tensor.Tensor, opts ...Option) (*t
 	if !variance.DType().IsFloat() {
 		return nil, torchloss.Errorf(torchloss.ErrDType, op, "var", "result type Float can't be cast to the desired output type %v (var must be a floating-point tensor)", variance.DType())
 	}
-	last := "MulBackward0"
-	if cfg.full {
-		last = "AddBackward0"
-	}
-	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(input, target, variance), diff: 3, cfg: cfg, name: compositeName(cfg.reduction, last), opts: opts,
+	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(input, target, variance), diff: 3, cfg: cfg, name: nodeName(op, cfg.reduction, when(cfg.full, "full")), opts: opts,
 		host: func(_ *kernelCall, a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
 			return GaussianNLLLoss(a[0], a[1], a[2], o...)
 		}}); ok {
@@ -87,7 +83,7 @@ func GaussianNLLLossScalarVar(input, target *tensor.Tensor, variance float64, op
 		return out, err
 	}
 	const op = "gaussian_nll_loss"
-	cfg, err := parseOptions(op, optFull|optEps, config{eps: 1e-6}, opts)
+	cfg, err := lossOptions(op, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +152,7 @@ func gaussianNLL(op string, input, target, variance *tensor.Tensor, cfg config) 
 	if shape, err = tensor.BroadcastShapes(shape, vshape); err != nil {
 		return nil, broadcastErr(op, "var", err)
 	}
-	dit := promotedFloat(input, target)
+	dit := promote(tensor.Float32, input, target)
 	p := kernels.GaussianNLL{
 		Full: cfg.full, Eps: cfg.eps,
 		// input − target runs in float32 when they promote to it; two
@@ -164,7 +160,7 @@ func gaussianNLL(op string, input, target, variance *tensor.Tensor, cfg config) 
 		DF32: dit == tensor.Float32 && (input.DType().IsFloat() || target.DType().IsFloat()),
 		VF32: variance.DType() == tensor.Float32,
 	}
-	return dispatch(promotedFloat(input, target, variance),
+	return dispatch(promote(tensor.Float32, input, target, variance),
 		func() (*tensor.Tensor, error) {
 			return gaussianNLLT[float32](input, target, variance, v, cfg, p, shape)
 		},
@@ -206,11 +202,7 @@ func gaussianNLLT[T kernels.Float](input, target, variance, v *tensor.Tensor, cf
 	loss := make([]T, n)
 	kernels.GaussianNLLForward(p, x, t, vc, loss)
 	out := reduce(loss, shape, cfg.reduction)
-	last := "MulBackward0"
-	if cfg.full {
-		last = "AddBackward0"
-	}
-	return tensor.Record(out, compositeName(cfg.reduction, last), []*tensor.Tensor{input, target, variance}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+	return tensor.Record(out, nodeName("gaussian_nll_loss", cfg.reduction, when(cfg.full, "full")), []*tensor.Tensor{input, target, variance}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		up, err := upstreamOf[T](g, n, cfg.reduction, true)
 		if err != nil {
 			return nil, err
@@ -294,12 +286,8 @@ func gaussianFusedT[T kernels.Float](input, target, variance *tensor.Tensor, x, 
 	if eager != nil {
 		eager.ready = ran
 	}
-	last := "MulBackward0"
-	if cfg.full {
-		last = "AddBackward0"
-	}
 	eager.written()
-	res := tensor.Record(out, compositeName(r, last), []*tensor.Tensor{input, target, variance}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+	res := tensor.Record(out, nodeName("gaussian_nll_loss", r, when(cfg.full, "full")), []*tensor.Tensor{input, target, variance}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		grads := make([]*tensor.Tensor, 3)
 		if gs, ok := eager.take(g); ok {
 			if gs[0] != nil {

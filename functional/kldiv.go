@@ -42,7 +42,7 @@ import (
 // rejected (ErrDType); xlogy(t, t) and exp(t) run in target's own dtype.
 func KLDiv(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
 	const op = "kl_div"
-	cfg, err := parseOptions(op, optLogTarget|optBatchMean, config{}, opts)
+	cfg, err := lossOptions(op, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -64,14 +64,7 @@ func KLDiv(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error)
 	if cfg.reduction == BatchMean && input.Dim() != 0 {
 		div = input.Size(0)
 	}
-	last := "SubBackward0"
-	if cfg.logTarget {
-		last = "MulBackward0"
-	}
-	name := compositeName(cfg.reduction, last)
-	if cfg.reduction == BatchMean && div < 0 {
-		name = "SumBackward0"
-	}
+	name := nodeName(op, cfg.reduction, when(cfg.logTarget, "log_target"), when(div < 0, condScalar))
 	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(input, target), diff: 2, cfg: cfg, name: name, opts: opts,
 		host: func(_ *kernelCall, a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
 			return KLDiv(a[0], a[1], o...)
@@ -82,7 +75,7 @@ func KLDiv(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error)
 		LogTarget: cfg.logTarget,
 		XF32:      input.DType() != tensor.Float64, TF32: target.DType() != tensor.Float64,
 	}
-	return dispatch(promotedFloat(input, target),
+	return dispatch(promote(tensor.Float32, input, target),
 		func() (*tensor.Tensor, error) { return klDiv[float32](input, target, cfg, p, shape, div) },
 		func() (*tensor.Tensor, error) { return klDiv[float64](input, target, cfg, p, shape, div) })
 }
@@ -142,14 +135,7 @@ func klDiv[T kernels.Float](input, target *tensor.Tensor, cfg config, p kernels.
 	if div >= 0 {
 		out = tensor.Scalar(tensor.Data[T](out)[0] / T(div))
 	}
-	last := "SubBackward0"
-	if cfg.logTarget {
-		last = "MulBackward0"
-	}
-	name := compositeName(cfg.reduction, last)
-	if cfg.reduction == BatchMean && div < 0 {
-		name = "SumBackward0"
-	}
+	name := nodeName("kl_div", cfg.reduction, when(cfg.logTarget, "log_target"), when(div < 0, condScalar))
 	eager.written()
 	res := tensor.Record(out, name, []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		if gs, ok := eager.take(g); ok {

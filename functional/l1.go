@@ -32,11 +32,11 @@ import (
 // results for 'sum' and 'none' there).
 func L1Loss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
 	const op = "l1_loss"
-	cfg, x, y, dt, shape, err := regressionArgs(op, input, target, optWeight, config{}, opts)
+	cfg, x, y, dt, shape, err := regressionArgs(op, input, target, opts)
 	if err != nil {
 		return nil, err
 	}
-	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(input, target), diff: 2, cfg: cfg, name: mgReduceName(cfg.reduction, "AbsBackward0"), opts: opts, hostOnly: cfg.weight != nil,
+	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(input, target), diff: 2, cfg: cfg, name: nodeName(op, cfg.reduction), opts: opts, hostOnly: cfg.weight != nil,
 		host: func(_ *kernelCall, a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
 			return L1Loss(a[0], a[1], o...)
 		}}); ok {
@@ -51,10 +51,10 @@ func L1Loss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error
 	}
 	return dispatch(dt,
 		func() (*tensor.Tensor, error) {
-			return pairLossT(input, target, x, y, shape, cfg.reduction, mgReduceName(cfg.reduction, "AbsBackward0"), kernels.L1Forward[float32], kernels.L1Backward[float32])
+			return pairLossT(input, target, x, y, shape, cfg.reduction, nodeName(op, cfg.reduction), kernels.L1Forward[float32], kernels.L1Backward[float32])
 		},
 		func() (*tensor.Tensor, error) {
-			return pairLossT(input, target, x, y, shape, cfg.reduction, mgReduceName(cfg.reduction, "AbsBackward0"), kernels.L1Forward[float64], kernels.L1Backward[float64])
+			return pairLossT(input, target, x, y, shape, cfg.reduction, nodeName(op, cfg.reduction), kernels.L1Forward[float64], kernels.L1Backward[float64])
 		})
 }
 

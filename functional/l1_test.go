@@ -37,7 +37,7 @@ func TestL1WeightedBroadcast(t *testing.T) {
 		{"target", y.Grad(), []float64{0.07692307692307693, 0.8461538461538463, -0.38461538461538464}},
 		{"weight", w.Grad(), []float64{-0.07692307692307693, 0.1538461538461539, 0.4615384615384616, -0.15384615384615385}},
 	} {
-		if !allCloseRel(c.got.Values(), c.want, 1e-14) {
+		if !allClose(c.got.Values(), c.want, 1e-14, 1e-12) {
 			t.Errorf("grad %s = %v, want %v", c.name, c.got.Values(), c.want)
 		}
 	}

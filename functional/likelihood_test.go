@@ -17,17 +17,11 @@ import (
 // lkClose reports whether got is within the conformance tolerance of want
 // for dtype dt, NaN matching NaN.
 func lkClose(got, want float64, dt tensor.DType) bool {
-	if math.IsNaN(want) {
-		return math.IsNaN(got)
-	}
-	if math.IsInf(want, 0) {
-		return got == want
-	}
 	rtol, atol := 1e-10, 1e-12
 	if dt == tensor.Float32 {
 		rtol, atol = 1e-5, 1e-6
 	}
-	return math.Abs(got-want) <= atol+rtol*math.Abs(want)
+	return isClose(got, want, rtol, atol)
 }
 
 func lkCheck(t *testing.T, name string, got *tensor.Tensor, want []float64) {

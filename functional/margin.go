@@ -42,7 +42,7 @@ func MarginRankingLoss(input1, input2, target *tensor.Tensor, opts ...Option) (*
 		return out, err
 	}
 	const op = "margin_ranking_loss"
-	cfg, err := parseOptions(op, optMargin, config{}, opts)
+	cfg, err := lossOptions(op, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +64,7 @@ func MarginRankingLoss(input1, input2, target *tensor.Tensor, opts ...Option) (*
 	if err := mgAnyDType(op, "target", target, true, false, "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to invert a mask, use the `~` or `logical_not()` operator instead."); err != nil {
 		return nil, err
 	}
-	dt := mgPromote(dd, target)
+	dt := promote(dd, target)
 	dShape, err := broadcastShape(op, arg{"input1", input1}, arg{"input2", input2})
 	if err != nil {
 		return nil, err
@@ -115,7 +115,7 @@ func marginRankingT[T kernels.Float](input1, input2, target *tensor.Tensor, cfg 
 	loss := make([]T, n)
 	kernels.MarginRankingForward(db, t, T(cfg.margin), u, loss)
 	out := reduce(loss, outShape, cfg.reduction)
-	return tensor.Record(out, mgReduceName(cfg.reduction, "ClampMinBackward0"), []*tensor.Tensor{input1, input2, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+	return tensor.Record(out, nodeName("margin_ranking_loss", cfg.reduction), []*tensor.Tensor{input1, input2, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		up, err := upstreamOf[T](g, n, cfg.reduction, true)
 		if err != nil {
 			return nil, err
@@ -199,7 +199,7 @@ func SoftMarginLoss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tenso
 		return out, err
 	}
 	const op = "soft_margin_loss"
-	cfg, err := parseOptions(op, 0, config{}, opts)
+	cfg, err := lossOptions(op, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -234,7 +234,7 @@ func SoftMarginLoss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tenso
 // (the product of two float32 values is exact in float64).
 func softMarginT[X kernels.Float](input, target *tensor.Tensor, cfg config) (*tensor.Tensor, error) {
 	shape := input.Shape()
-	pt := mgPromote(input.DType(), target)
+	pt := promote(input.DType(), target)
 	x := tensor.Data[X](input)
 	t, err := mgFloatValues[float64](target, pt, shape)
 	if err != nil {
@@ -248,7 +248,7 @@ func softMarginT[X kernels.Float](input, target *tensor.Tensor, cfg config) (*te
 	loss := make([]X, n)
 	kernels.SoftMarginForward(p, loss)
 	out := reduce(loss, shape, cfg.reduction)
-	return tensor.Record(out, "SoftMarginLossBackward0", []*tensor.Tensor{input}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+	return tensor.Record(out, nodeName("soft_margin_loss", cfg.reduction), []*tensor.Tensor{input}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		if target.DType() == tensor.Bool {
 			return nil, torchloss.Errorf(torchloss.ErrDType, "soft_margin_loss_backward", "target", "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.")
 		}
@@ -326,7 +326,7 @@ func MultilabelSoftMarginLoss(input, target *tensor.Tensor, opts ...Option) (*te
 		return out, err
 	}
 	const op = "multilabel_soft_margin_loss"
-	cfg, err := parseOptions(op, optWeight, config{}, opts)
+	cfg, err := lossOptions(op, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -359,8 +359,8 @@ func MultilabelSoftMarginLoss(input, target *tensor.Tensor, opts ...Option) (*te
 			return nil, err
 		}
 	}
-	ta := mgPromote(xt, target)
-	dt := mgPromote(ta, w)
+	ta := promote(xt, target)
+	dt := promote(ta, w)
 	return dispatch(dt,
 		func() (*tensor.Tensor, error) { return mlsmT[float32](input, target, cfg, ta, s1, s2) },
 		func() (*tensor.Tensor, error) { return mlsmT[float64](input, target, cfg, ta, s1, s2) })
@@ -458,7 +458,7 @@ func mlsmT[T kernels.Float](input, target *tensor.Tensor, cfg config, ta tensor.
 	e := loss
 	var wb, lossB []T
 	if w != nil {
-		if wb, err = mgFloatValues[T](w, mgPromote(ta, w), s2); err != nil {
+		if wb, err = mgFloatValues[T](w, promote(ta, w), s2); err != nil {
 			return nil, err
 		}
 		if lossB, err = mgExpand(loss, s1, s2); err != nil {
@@ -482,7 +482,7 @@ func mlsmT[T kernels.Float](input, target *tensor.Tensor, cfg config, ta tensor.
 		per[i] /= T(c)
 	}
 	out := reduce(per, s3, cfg.reduction)
-	return tensor.Record(out, mgReduceName(cfg.reduction, "DivBackward0"), []*tensor.Tensor{input, target, w}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+	return tensor.Record(out, nodeName("multilabel_soft_margin_loss", cfg.reduction), []*tensor.Tensor{input, target, w}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		up, err := upstreamOf[T](g, n3, cfg.reduction, true)
 		if err != nil {
 			return nil, err

@@ -132,17 +132,6 @@ func mgAnyDType(op, name string, t *tensor.Tensor, allowInt, allowBool bool, rej
 	}
 }
 
-// mgPromote returns the promotion of dt with the dtypes of the float
-// tensors among ts (integer and bool tensors do not promote a float dtype).
-func mgPromote(dt tensor.DType, ts ...*tensor.Tensor) tensor.DType {
-	for _, t := range ts {
-		if t != nil && t.DType().IsFloat() {
-			dt = tensor.PromoteFloat(dt, t.DType())
-		}
-	}
-	return dt
-}
-
 // mgFloatValues returns t's values as T, broadcast to shape, after
 // converting t to dtype dt (the dtype PyTorch converts an integer or bool
 // operand to before the operation).
@@ -171,17 +160,6 @@ func mgFromF32[T kernels.Float](v []float32) []T {
 		out[i] = T(x)
 	}
 	return out
-}
-
-// mgReduceName is the grad_fn name of a composite loss's last operation.
-func mgReduceName(r Reduction, none string) string {
-	switch r {
-	case Mean:
-		return "MeanBackward0"
-	case Sum:
-		return "SumBackward0"
-	}
-	return none
 }
 
 // mgNumel is the element count of a shape known to be valid.

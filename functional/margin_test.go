@@ -199,7 +199,7 @@ func TestMultilabelSoftMarginLoss(t *testing.T) {
 	full := mlsmReference([]float64{0.3, -1.2, 2.5, 0.3, -1.2, 2.5}, td, nil, 6, 1) // per-element losses
 	for j := 0; j < 3; j++ {
 		want := (full[j] + full[3+j]) / 3
-		if got := out.Values()[j]; !mgClose(got, want, 1e-14, 0) {
+		if got := out.Values()[j]; !isClose(got, want, 1e-14, 0) {
 			t.Errorf("column %d = %v, want %v", j, got, want)
 		}
 	}

@@ -53,7 +53,7 @@ func MultiMarginLoss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tens
 		return out, err
 	}
 	const op = "multi_margin_loss"
-	cfg, err := parseOptions(op, optP|optMargin|optWeight, config{p: 1, margin: 1}, opts)
+	cfg, err := lossOptions(op, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +128,7 @@ func multiMarginT[T kernels.Float](input *tensor.Tensor, ys []int64, weight *ten
 	} else {
 		out = tensor.Scalar(kernels.MultiMarginReduce(s, r == Mean))
 	}
-	return tensor.Record(out, "MultiMarginLossBackward0", []*tensor.Tensor{input}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+	return tensor.Record(out, nodeName("multi_margin_loss", r), []*tensor.Tensor{input}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		gv, err := values[T](g, outShape)
 		if err != nil {
 			return nil, err
@@ -187,7 +187,7 @@ func MultilabelMarginLoss(input, target *tensor.Tensor, opts ...Option) (*tensor
 		return out, err
 	}
 	const op = "multilabel_margin_loss"
-	cfg, err := parseOptions(op, 0, config{}, opts)
+	cfg, err := lossOptions(op, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -251,7 +251,7 @@ func multilabelMarginT[T kernels.Float](input *tensor.Tensor, ys []int64, r Redu
 	default:
 		out = tensor.Scalar(kernels.MultilabelMarginReduce(s, dim, r == Mean))
 	}
-	return tensor.Record(out, "MultilabelMarginLossBackward0", []*tensor.Tensor{input}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+	return tensor.Record(out, nodeName("multilabel_margin_loss", r), []*tensor.Tensor{input}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		gv, err := values[T](g, outShape)
 		if err != nil {
 			return nil, err

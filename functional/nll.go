@@ -56,7 +56,7 @@ func NLLLoss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, erro
 		return out, err
 	}
 	const op = "nll_loss"
-	cfg, err := parseOptions(op, optWeight|optIgnoreIndex, config{ignoreIndex: -100}, opts)
+	cfg, err := lossOptions(op, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -109,10 +109,7 @@ type nllGeom struct {
 }
 
 func (g nllGeom) nodeName() string {
-	if g.spatial {
-		return "NllLoss2DBackward0"
-	}
-	return "NllLossBackward0"
+	return nodeName("nll_loss", Mean, when(g.spatial, condSpatial))
 }
 
 // nllCheck applies nll_loss_nd's checks and those of the nll_loss and

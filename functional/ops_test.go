@@ -230,14 +230,7 @@ func TestOpsErrors(t *testing.T) {
 
 func opEqual(t *testing.T, name string, got, want []float64) {
 	t.Helper()
-	if len(got) != len(want) {
+	if !allClose(got, want, 1e-12, 1e-12) {
 		t.Errorf("%s: got %v, want %v", name, got, want)
-		return
-	}
-	for i := range got {
-		if math.Abs(got[i]-want[i]) > 1e-12*(1+math.Abs(want[i])) {
-			t.Errorf("%s: got %v, want %v", name, got, want)
-			return
-		}
 	}
 }

@@ -164,7 +164,7 @@ func Eps(v float64) Option {
 
 // Margin is the margin of the margin-based losses (cosine_embedding_loss 0,
 // hinge_embedding_loss 1, margin_ranking_loss 0, multi_margin_loss 1,
-// triplet losses 1).
+// triplet_margin_loss and triplet_margin_with_distance_loss 1).
 func Margin(v float64) Option {
 	return optionFunc(func(c *config) { c.margin = v; c.set |= optMargin })
 }
@@ -203,7 +203,9 @@ func P(v float64) Option {
 	return optionFunc(func(c *config) { c.p = v; c.set |= optP })
 }
 
-// Swap enables the distance swap of the triplet losses (default false).
+// Swap enables the distance swap of the triplet losses,
+// triplet_margin_loss and triplet_margin_with_distance_loss (default
+// false).
 func Swap(b bool) Option {
 	return optionFunc(func(c *config) { c.swap = b; c.set |= optSwap })
 }

@@ -45,7 +45,7 @@ import (
 // PyTorch subtracts them.
 func PoissonNLLLoss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
 	const op = "poisson_nll_loss"
-	cfg, err := parseOptions(op, optLogInput|optFull|optEps, config{logInput: true, eps: 1e-8}, opts)
+	cfg, err := lossOptions(op, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -65,11 +65,7 @@ func PoissonNLLLoss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tenso
 	if err != nil {
 		return nil, err
 	}
-	last := "SubBackward0"
-	if cfg.full {
-		last = "AddBackward0"
-	}
-	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(input, target), diff: 2, cfg: cfg, name: compositeName(cfg.reduction, last), opts: opts,
+	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(input, target), diff: 2, cfg: cfg, name: nodeName(op, cfg.reduction, when(cfg.full, "full")), opts: opts,
 		host: func(_ *kernelCall, a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
 			return PoissonNLLLoss(a[0], a[1], o...)
 		}}); ok {
@@ -79,7 +75,7 @@ func PoissonNLLLoss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tenso
 		LogInput: cfg.logInput, Full: cfg.full, Eps: cfg.eps,
 		XF32: input.DType() != tensor.Float64, TF32: target.DType() != tensor.Float64,
 	}
-	return dispatch(promotedFloat(input, target),
+	return dispatch(promote(tensor.Float32, input, target),
 		func() (*tensor.Tensor, error) { return poissonNLL[float32](input, target, cfg, p, shape) },
 		func() (*tensor.Tensor, error) { return poissonNLL[float64](input, target, cfg, p, shape) })
 }
@@ -122,12 +118,8 @@ func poissonNLL[T kernels.Float](input, target *tensor.Tensor, cfg config, p ker
 	if eager != nil {
 		eager.ready = ran
 	}
-	last := "SubBackward0"
-	if cfg.full {
-		last = "AddBackward0"
-	}
 	eager.written()
-	res := tensor.Record(out, compositeName(cfg.reduction, last), []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+	res := tensor.Record(out, nodeName("poisson_nll_loss", cfg.reduction, when(cfg.full, "full")), []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		if gs, ok := eager.take(g); ok {
 			return gradsTo(shape, []gradOf[T]{{gs[0], input}})
 		}

@@ -41,11 +41,11 @@ import (
 // rejected (ErrDType).
 func MSELoss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
 	const op = "mse_loss"
-	cfg, x, y, dt, shape, err := regressionArgs(op, input, target, optWeight, config{}, opts)
+	cfg, x, y, dt, shape, err := regressionArgs(op, input, target, opts)
 	if err != nil {
 		return nil, err
 	}
-	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(input, target), diff: 2, cfg: cfg, name: "MseLossBackward0", opts: opts, hostOnly: cfg.weight != nil,
+	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(input, target), diff: 2, cfg: cfg, name: nodeName(op, cfg.reduction), opts: opts, hostOnly: cfg.weight != nil,
 		host: func(_ *kernelCall, a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
 			return MSELoss(a[0], a[1], o...)
 		}}); ok {
@@ -95,7 +95,7 @@ func mseT[T kernels.Float](op string, input, target, xt, yt *tensor.Tensor, shap
 		eager.ready = ran
 	}
 	eager.written()
-	res := tensor.Record(out, "MseLossBackward0", []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+	res := tensor.Record(out, nodeName(op, r), []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := mixedBackward(op, input, target); err != nil {
 			return nil, err
 		}
@@ -151,7 +151,7 @@ func SmoothL1Loss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor,
 		return out, err
 	}
 	const op = "smooth_l1_loss"
-	cfg, x, y, dt, shape, err := regressionArgs(op, input, target, optBeta, config{beta: 1}, opts)
+	cfg, x, y, dt, shape, err := regressionArgs(op, input, target, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -181,7 +181,7 @@ func smoothL1T[T kernels.Float](input, target, xt, yt *tensor.Tensor, shape []in
 	loss := make([]T, n)
 	kernels.SmoothL1Forward(x, y, loss, beta)
 	out := reduce(loss, shape, r)
-	return tensor.Record(out, "SmoothL1LossBackward0", []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+	return tensor.Record(out, nodeName("smooth_l1_loss", r), []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		up, err := upstreamOf[T](g, n, r, false)
 		if err != nil {
 			return nil, err
@@ -234,7 +234,7 @@ func HuberLoss(input, target *tensor.Tensor, opts ...Option) (*tensor.Tensor, er
 		return out, err
 	}
 	const op = "huber_loss"
-	cfg, x, y, dt, shape, err := regressionArgs(op, input, target, optDelta|optWeight, config{delta: 1}, opts)
+	cfg, x, y, dt, shape, err := regressionArgs(op, input, target, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -288,7 +288,7 @@ func huberT[T kernels.Float](op string, input, target, xt, yt *tensor.Tensor, sh
 	} else {
 		out = reduce(loss, shape, r)
 	}
-	return tensor.Record(out, "HuberLossBackward0", []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+	return tensor.Record(out, nodeName(op, r), []*tensor.Tensor{input, target}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := mixedBackward(op, input, target); err != nil {
 			return nil, err
 		}
@@ -316,8 +316,8 @@ func atenNorm[T kernels.Float](r Reduction, n int, c float64) T {
 // (l1, mse, smooth_l1, huber): their options over defaults, the required
 // arguments, input and target in their computing dtype dt (regressionPair)
 // and the broadcast shape of the pair.
-func regressionArgs(op string, input, target *tensor.Tensor, accepted optSet, defaults config, opts []Option) (cfg config, x, y *tensor.Tensor, dt tensor.DType, shape []int, err error) {
-	if cfg, err = parseOptions(op, accepted, defaults, opts); err != nil {
+func regressionArgs(op string, input, target *tensor.Tensor, opts []Option) (cfg config, x, y *tensor.Tensor, dt tensor.DType, shape []int, err error) {
+	if cfg, err = lossOptions(op, opts); err != nil {
 		return
 	}
 	if err = required(op, arg{"input", input}, arg{"target", target}); err != nil {
@@ -496,12 +496,7 @@ func weightedT[P, W, T kernels.Float](op string, input, target, xt, yt, w, wv *t
 	default:
 		out = tensor.Scalar(kernels.Mean(e))
 	}
-	// The last operation: e = ℓ·w, then sum(e), sum(e)/sum(w) or mean(e).
-	name := mgReduceName(r, "MulBackward0")
-	if r == Mean && spec.byWeight {
-		name = "DivBackward0"
-	}
-	return tensor.Record(out, name, []*tensor.Tensor{input, target, w}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+	return tensor.Record(out, nodeName(op, r, "weight"), []*tensor.Tensor{input, target, w}, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
 		wantPair := needs(input) || needs(target)
 		if wantPair && spec.mixedErr {
 			if err := mixedBackward(op, input, target); err != nil {

@@ -24,23 +24,6 @@ func leaf64(t *testing.T, data []float64, shape ...int) *tensor.Tensor {
 	return x
 }
 
-func approxEqual(got, want []float64, tol float64) bool {
-	if len(got) != len(want) {
-		return false
-	}
-	for i := range got {
-		switch {
-		case math.IsNaN(want[i]):
-			if !math.IsNaN(got[i]) {
-				return false
-			}
-		case math.Abs(got[i]-want[i]) > tol*(1+math.Abs(want[i])):
-			return false
-		}
-	}
-	return true
-}
-
 // TestRegressionValues checks outputs and input gradients (g = 1) against
 // values worked out by hand from the formulas of docs/semantics.md §3.1-3.3.
 // x − y = [0, 1, −2, 0.5, 2] throughout (all exact in binary).
@@ -78,7 +61,7 @@ func TestRegressionValues(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !approxEqual(out.Values(), c.out, 1e-15) {
+			if !allClose(out.Values(), c.out, 1e-15, 1e-15) {
 				t.Errorf("none: got %v, want %v", out.Values(), c.out)
 			}
 			var sum float64
@@ -102,14 +85,14 @@ func TestRegressionValues(t *testing.T) {
 			if err := m.Backward(); err != nil {
 				t.Fatal(err)
 			}
-			if !approxEqual(in.Grad().Values(), c.gradMean, 1e-15) {
+			if !allClose(in.Grad().Values(), c.gradMean, 1e-15, 1e-15) {
 				t.Errorf("d mean/d input: got %v, want %v", in.Grad().Values(), c.gradMean)
 			}
 			neg := make([]float64, len(c.gradMean))
 			for i, v := range c.gradMean {
 				neg[i] = -v
 			}
-			if !approxEqual(tg.Grad().Values(), neg, 1e-15) {
+			if !allClose(tg.Grad().Values(), neg, 1e-15, 1e-15) {
 				t.Errorf("d mean/d target: got %v, want %v", tg.Grad().Values(), neg)
 			}
 		})
@@ -229,7 +212,7 @@ func TestRegressionNumericalGrad(t *testing.T) {
 						m[i] -= h
 						num[i] = (eval(p) - eval(m)) / (2 * h)
 					}
-					if !approxEqual(grad.Values(), num, 1e-6) {
+					if !allClose(grad.Values(), num, 1e-6, 1e-6) {
 						t.Errorf("%s: got %v, numerical %v", name, grad.Values(), num)
 					}
 				}

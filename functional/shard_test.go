@@ -182,7 +182,7 @@ func TestMeanShardsCombine(t *testing.T) {
 				grads[i] = l.Grad()
 			}
 			gotGrad := concat(grads, c.batchDim[0])
-			if !allCloseRel(gotGrad, wantGrad, 1e-12) {
+			if !allClose(gotGrad, wantGrad, 1e-12, 1e-12) {
 				t.Errorf("%s, %d shards: gradient differs from the single machine's", c.name, k)
 			}
 		}

@@ -43,7 +43,7 @@ func TripletMarginLoss(anchor, positive, negative *tensor.Tensor, opts ...Option
 		return out, err
 	}
 	const op = "triplet_margin_loss"
-	cfg, err := parseOptions(op, optMargin|optP|optEps|optSwap, config{margin: 1, p: 2, eps: 1e-6}, opts)
+	cfg, err := lossOptions(op, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +103,7 @@ func TripletMarginWithDistanceLoss(anchor, positive, negative *tensor.Tensor, op
 	if raw.reduction == "elementwise_mean" {
 		return nil, torchloss.Errorf(torchloss.ErrOption, op, "reduction", "%s is not a valid value for reduction", raw.reduction)
 	}
-	cfg, err := parseOptions(op, optMargin|optSwap|optDistance, config{margin: 1}, opts)
+	cfg, err := lossOptions(op, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -112,10 +112,10 @@ func TestTripleModules(t *testing.T) {
 	got, err := must(nn.NewCosineEmbeddingLoss(F.Margin(0.2))).Forward(a, b, y)
 	want, werr := F.CosineEmbeddingLoss(a, b, y, F.Margin(0.2))
 	check("CosineEmbeddingLoss", got, err, want, werr)
-	got, err = must(nn.NewMarginRankingLoss(F.Margin(0.5))).Forward(rn(4), rn(4), y)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r1, r2 := rn(4), rn(4)
+	got, err = must(nn.NewMarginRankingLoss(F.Margin(0.5))).Forward(r1, r2, y)
+	want, werr = F.MarginRankingLoss(r1, r2, y, F.Margin(0.5))
+	check("MarginRankingLoss", got, err, want, werr)
 	got, err = must(nn.NewTripletMarginLoss(F.Swap(true))).Forward(a, b, c)
 	want, werr = F.TripletMarginLoss(a, b, c, F.Swap(true))
 	check("TripletMarginLoss", got, err, want, werr)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/torchloss/torchloss"
 	"github.com/torchloss/torchloss/conformance"
+	"github.com/torchloss/torchloss/internal/losses"
 	"github.com/torchloss/torchloss/npy"
 	"github.com/torchloss/torchloss/tensor"
 )
@@ -43,7 +44,7 @@ func evalCmd(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if len(pos) != 1 {
-		fmt.Fprintln(stderr, "usage: torchloss eval FN --arg NAME=FILE.npy ... [--kw KEY=VALUE ...] [--grad-output FILE.npy] [--out DIR] [--max-memory BYTES]")
+		fmt.Fprintf(stderr, "usage: torchloss eval FN --arg NAME=FILE.npy ... [--kw KEY=VALUE ...] [--grad-output FILE.npy] [--out DIR] [--max-memory BYTES]\nFN is one of: %s\n", strings.Join(losses.Names(), ", "))
 		return 2
 	}
 	fn := pos[0]

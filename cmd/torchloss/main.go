@@ -19,6 +19,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
+
+	"github.com/torchloss/torchloss/internal/losses"
 )
 
 func main() {
@@ -40,6 +43,7 @@ commands:
   bench [--workload NAME] [--threads N] [--scale S] [--reps R] [--json] [--device DEVICE]
       time the benchmark workloads' training steps
 `)
+	fmt.Fprintf(w, "\nFN is a PyTorch loss: %s\n", strings.Join(losses.Names(), ", "))
 }
 
 func run(args []string, stdout, stderr io.Writer) int {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/torchloss/torchloss/conformance"
 	F "github.com/torchloss/torchloss/functional"
+	"github.com/torchloss/torchloss/internal/losses"
 	"github.com/torchloss/torchloss/tensor"
 )
 
@@ -356,11 +357,10 @@ func plotCmd(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// plotNames lists the losses that have a figure: the conformance
-// registry's functions (conformance.Functions) that plot draws.
+// plotNames lists the losses that have a figure, in the table's order.
 func plotNames() []string {
 	var names []string
-	for _, name := range conformance.Functions() {
+	for _, name := range losses.Names() {
 		if figures[name] != nil {
 			names = append(names, name)
 		}

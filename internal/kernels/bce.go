@@ -126,23 +126,25 @@ func BCEDivN[T Float](g []T, n int) {
 // checks, 0 <= x <= 1 then 0 <= y <= 1 (NaN fails both), and whether it is
 // the input (x) that fails; -1 when every element passes.
 func BCECheck[T Float](x, y []T) (int, bool) {
-	if x32, ok := any(x).([]float32); ok && hasAVX2 && len(y) >= len(x) {
+	if x32, ok := avx2F32(x); ok && len(y) >= len(x) {
 		// Every element in range (the common case) in one vector pass;
 		// otherwise the scalar loop finds the first bad one.
 		n := len(x) &^ 7
-		if inUnitAVX2(x32[:n], any(y).([]float32)[:n]) && bceCheckScalar(x[n:], y[n:len(x)]) < 0 {
+		if inUnit32AVX2(x32[:n], f32s(y)[:n]) && !bceFails(x[n:], y[n:len(x)]) {
 			return -1, false
 		}
 	}
-	return bceCheckFirst(x, y)
+	return bceCheckGeneric(x, y)
 }
 
-func bceCheckScalar[T Float](x, y []T) int {
-	i, _ := bceCheckFirst(x, y)
-	return i
+// bceFails reports whether some element fails BCECheck.
+func bceFails[T Float](x, y []T) bool {
+	i, _ := bceCheckGeneric(x, y)
+	return i >= 0
 }
 
-func bceCheckFirst[T Float](x, y []T) (int, bool) {
+// bceCheckGeneric is BCECheck's pure-Go reference.
+func bceCheckGeneric[T Float](x, y []T) (int, bool) {
 	for i := range x {
 		if !(x[i] >= 0 && x[i] <= 1) {
 			return i, true
@@ -192,37 +194,40 @@ func BCEForwardCheck[T Float](x, y, out, tmp []T) bool {
 	n := len(x)
 	y, out, tmp = y[:n], out[:n], tmp[:n]
 	ok := true
-	if x32, isF32 := any(x).([]float32); isF32 && hasAVX2 {
-		y32, o32 := any(y).([]float32), any(out).([]float32)
+	if x32, ok32 := avx2F32(x); ok32 {
+		y32, o32 := f32s(y), f32s(out)
 		i := 0
 		for ; i+8 <= n; i += vecBlock {
 			j := min(i+vecBlock, n&^7)
 			if bceFwd32AVX2(x32[i:j], y32[i:j], o32[i:j]) {
 				BCEForward(x32[i:j], y32[i:j], o32[i:j])
-				if bceCheckScalar(x32[i:j], y32[i:j]) >= 0 {
+				if bceFails(x32[i:j], y32[i:j]) {
 					ok = false
 				}
 			}
 		}
 		i = n &^ 7
 		BCEForward(x[i:], y[i:], out[i:])
-		if bceCheckScalar(x[i:], y[i:]) >= 0 {
+		if bceFails(x[i:], y[i:]) {
 			ok = false
 		}
 		return ok
 	}
-	if bceCheckScalar(x, y) >= 0 {
-		ok = false
-	}
+	return bceForwardCheckGeneric(x, y, out, tmp)
+}
+
+// bceForwardCheckGeneric is BCEForwardCheck's pure-Go reference.
+func bceForwardCheckGeneric[T Float](x, y, out, tmp []T) bool {
+	ok := !bceFails(x, y)
 	if Is32[T]() {
 		BCEForward(x, y, out)
 		return ok
 	}
-	LogSlice(out, x)
+	Logs(out, x)
 	for i, v := range x {
 		tmp[i] = -v
 	}
-	Log1pSlice(tmp, tmp)
+	Log1ps(tmp, tmp)
 	for i := range out {
 		a := T((y[i] - 1) * Max(tmp[i], -100))
 		b := T(y[i] * Max(out[i], -100))
@@ -238,12 +243,17 @@ func BCEBackwardInputMean[T Float](x, y []T, n int, gx []T) {
 	d := T(n)
 	y, gx = y[:len(x)], gx[:len(x)]
 	start := 0
-	if x32, ok := any(x).([]float32); ok && hasAVX2 {
+	if x32, ok := avx2F32(x); ok {
 		start = len(x) &^ 7
-		bceGradAVX2(x32[:start], any(y).([]float32)[:start], any(gx).([]float32)[:start], float32(eps), float32(d), n > 0)
+		bceGrad32AVX2(x32[:start], f32s(y)[:start], f32s(gx)[:start], float32(eps), float32(d), n > 0)
 	}
-	for i := start; i < len(x); i++ {
-		gx[i] = bceGradMean(x[i], y[i], eps, d, n > 0)
+	bceBackwardInputMeanGeneric(x[start:], y[start:], eps, d, n > 0, gx[start:])
+}
+
+// bceBackwardInputMeanGeneric is BCEBackwardInputMean's pure-Go reference.
+func bceBackwardInputMeanGeneric[T Float](x, y []T, eps, d T, div bool, gx []T) {
+	for i := range x {
+		gx[i] = bceGradMean(x[i], y[i], eps, d, div)
 	}
 }
 
@@ -272,13 +282,18 @@ func BCESigmoidGradMean[T Float](p, y []T, n int, gx []T) {
 	d := T(n)
 	y, gx = y[:len(p)], gx[:len(p)]
 	start := 0
-	if p32, ok := any(p).([]float32); ok && hasAVX2 {
+	if p32, ok := avx2F32(p); ok {
 		start = len(p) &^ 7
-		g32 := any(gx).([]float32)[:start]
-		bceSigGradAVX2(p32[:start], any(y).([]float32)[:start], g32, float32(eps), float32(d), n > 0, streamable(g32))
+		g32 := f32s(gx)[:start]
+		bceSigGrad32AVX2(p32[:start], f32s(y)[:start], g32, float32(eps), float32(d), n > 0, streamable(g32))
 	}
-	for i := start; i < len(p); i++ {
-		gx[i] = bceGradMean(p[i], y[i], eps, d, n > 0) * (1 - p[i]) * p[i]
+	bceSigmoidGradMeanGeneric(p[start:], y[start:], eps, d, n > 0, gx[start:])
+}
+
+// bceSigmoidGradMeanGeneric is BCESigmoidGradMean's pure-Go reference.
+func bceSigmoidGradMeanGeneric[T Float](p, y []T, eps, d T, div bool, gx []T) {
+	for i := range p {
+		gx[i] = bceGradMean(p[i], y[i], eps, d, div) * (1 - p[i]) * p[i]
 	}
 }
 
@@ -464,7 +479,7 @@ func BCEWLBackwardTarget(x, pw, w []float64, p BCEWLPrec, up func(int) float64, 
 func BCEWLVec[T Float](x, y, pw []T, off int, out, e1, e2, gx []T, u T, n int) {
 	k := len(x)
 	c := len(pw)
-	if x32, ok := any(x).([]float32); ok && hasAVX2 && k >= 8 && (c == 0 || c%8 == 0 && off%c%8 == 0) {
+	if x32, ok := avx2F32(x); ok && k >= 8 && (c == 0 || c%8 == 0 && off%c%8 == 0) {
 		// One eight-lane pass (bceWL32AVX2) over k&^7 elements, the same
 		// operations as the loops below; the whole slice again by the loops
 		// when some x is NaN.
@@ -476,7 +491,7 @@ func BCEWLVec[T Float](x, y, pw []T, off int, out, e1, e2, gx []T, u T, n int) {
 		}
 		if gx != nil {
 			flags |= 2
-			g32 = any(gx[:m]).([]float32)
+			g32 = f32s(gx[:m])
 		}
 		d := float32(n)
 		if n > 0 {
@@ -492,16 +507,17 @@ func BCEWLVec[T Float](x, y, pw []T, off int, out, e1, e2, gx []T, u T, n int) {
 				flags |= 4
 			}
 		}
-		if !bceWL32AVX2(x32[:m], any(y[:m]).([]float32), any(pw).([]float32), j, any(out[:m]).([]float32), g32, float32(u), d, flags) {
+		if !bceWL32AVX2(x32[:m], f32s(y[:m]), f32s(pw), j, f32s(out[:m]), g32, float32(u), d, flags) {
 			if m < k {
-				bceWLScalar(x[m:], y[m:k], pw, off+m, out[m:k], e1, e2, sub(gx, m, k), u, n)
+				bceWLVecGeneric(x[m:], y[m:k], pw, off+m, out[m:k], e1, e2, sub(gx, m, k), u, n)
 			}
 			return
 		}
 	}
-	bceWLScalar(x, y, pw, off, out, e1, e2, gx, u, n)
+	bceWLVecGeneric(x, y, pw, off, out, e1, e2, gx, u, n)
 }
 
+// sub is s[i:j], nil for a nil s (an optional output).
 func sub[T any](s []T, i, j int) []T {
 	if s == nil {
 		return nil
@@ -509,13 +525,14 @@ func sub[T any](s []T, i, j int) []T {
 	return s[i:j]
 }
 
-func bceWLScalar[T Float](x, y, pw []T, off int, out, e1, e2, gx []T, u T, n int) {
+// bceWLVecGeneric is BCEWLVec's pure-Go reference.
+func bceWLVecGeneric[T Float](x, y, pw []T, off int, out, e1, e2, gx []T, u T, n int) {
 	k := len(x)
 	y, out, e1, e2 = y[:k], out[:k], e1[:k], e2[:k]
 	for i, v := range x {
 		e1[i] = -Abs(v)
 	}
-	ExpfSlice(e1, e1)
+	Expfs(e1, e1)
 	for i, v := range e1 {
 		e1[i] = log1pT(v) // log1p(exp(−|x|))
 	}
@@ -547,7 +564,7 @@ func bceWLScalar[T Float](x, y, pw []T, off int, out, e1, e2, gx []T, u T, n int
 	for i, v := range x {
 		e2[i] = -v
 	}
-	ExpfSlice(e2, e2)
+	Expfs(e2, e2)
 	d := T(n)
 	if c > 0 {
 		j = off % c

@@ -2,7 +2,7 @@
 
 package kernels
 
-// bceSigGradAVX2 is in bce_amd64.s.
+// bceSigGrad32AVX2 is in bce_amd64.s.
 //
 //go:noescape
-func bceSigGradAVX2(p, y, gx []float32, eps, d float32, div, nt bool)
+func bceSigGrad32AVX2(p, y, gx []float32, eps, d float32, div, nt bool)

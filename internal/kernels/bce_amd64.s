@@ -5,11 +5,11 @@
 DATA bceone<>+0(SB)/4, $0x3f800000
 GLOBL bceone<>(SB), RODATA|NOPTR, $4
 
-// func bceGradAVX2(x, y, gx []float32, eps, d float32, div bool)
+// func bceGrad32AVX2(x, y, gx []float32, eps, d float32, div bool)
 // gx[i] = (x−y) / max((1−x)·x, eps), then / d when div: BCEBackwardInputMean
 // for len(x) a multiple of 8 (IEEE operations, no FMA: bitwise the scalar
 // kernel's). max keeps a NaN product, as Max(a, eps) does.
-TEXT ·bceGradAVX2(SB), NOSPLIT, $0-81
+TEXT ·bceGrad32AVX2(SB), NOSPLIT, $0-81
 	MOVQ x_base+0(FP), SI
 	MOVQ x_len+8(FP), CX
 	MOVQ y_base+24(FP), BX
@@ -42,30 +42,10 @@ bdone:
 	VZEROUPPER
 	RET
 
-// func recipOnePlusAVX2(y []float32)
-// y[i] = 1 / (1 + y[i]) for len(y) a multiple of 8.
-TEXT ·recipOnePlusAVX2(SB), NOSPLIT, $0-24
-	MOVQ y_base+0(FP), DI
-	MOVQ y_len+8(FP), CX
-	VBROADCASTSS bceone<>(SB), Y5
-	SHRQ $3, CX
-	TESTQ CX, CX
-	JZ rdone
-rloop:
-	VADDPS (DI), Y5, Y0
-	VDIVPS Y0, Y5, Y0
-	VMOVUPS Y0, (DI)
-	ADDQ $32, DI
-	DECQ CX
-	JNZ rloop
-rdone:
-	VZEROUPPER
-	RET
-
-// func inUnitAVX2(x, y []float32) bool
+// func inUnit32AVX2(x, y []float32) bool
 // Reports whether every x[i] and y[i] (i < len(x)&^7; y at least as long)
 // is in [0, 1] (NaN is not).
-TEXT ·inUnitAVX2(SB), NOSPLIT, $0-49
+TEXT ·inUnit32AVX2(SB), NOSPLIT, $0-49
 	MOVQ x_base+0(FP), SI
 	MOVQ y_base+24(FP), DI
 	MOVQ x_len+8(FP), CX
@@ -99,12 +79,12 @@ unit_done:
 	VZEROUPPER
 	RET
 
-// func bceSigGradAVX2(p, y, gx []float32, eps, d float32, div, nt bool)
+// func bceSigGrad32AVX2(p, y, gx []float32, eps, d float32, div, nt bool)
 // For i < len(p)&^7: g = (p−y) / max((1−p)·p, eps), then / d when div
-// (bceGradAVX2), and gx[i] = g·(1−p)·p (sigmoidBwd32AVX2 with p the
+// (bceGrad32AVX2), and gx[i] = g·(1−p)·p (sigmoidBwd32AVX2 with p the
 // sigmoid's output): BCESigmoidGradMean, IEEE operations in the scalar
 // kernel's order, no FMA. nt: non-temporal stores (gx 32-byte aligned).
-TEXT ·bceSigGradAVX2(SB), NOSPLIT, $0-82
+TEXT ·bceSigGrad32AVX2(SB), NOSPLIT, $0-82
 	MOVQ p_base+0(FP), SI
 	MOVQ p_len+8(FP), CX
 	MOVQ y_base+24(FP), BX

@@ -2,4 +2,4 @@
 
 package kernels
 
-func bceSigGradAVX2(p, y, gx []float32, eps, d float32, div, nt bool) { panic("unreachable") }
+func bceSigGrad32AVX2(p, y, gx []float32, eps, d float32, div, nt bool) { panic("unreachable") }

@@ -35,7 +35,7 @@ func TestBCECheckVector(t *testing.T) {
 	}
 	check := func(x, y []float32) {
 		i, isx := BCECheck(x, y)
-		j, jsx := bceCheckFirst(x, y)
+		j, jsx := bceCheckGeneric(x, y)
 		if i != j || isx != jsx {
 			t.Fatalf("BCECheck = %d %v, want %d %v", i, isx, j, jsx)
 		}

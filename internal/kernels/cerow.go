@@ -59,17 +59,32 @@ func Expf(x float32) float32 {
 	return float32(y*math.Float32frombits(uint32(k1+127)<<23)) * math.Float32frombits(uint32(k2+127)<<23)
 }
 
-// Expfs writes dst[i] = Expf(src[i]) (dst at least as long as src; dst
-// may be src).
-func Expfs(dst, src []float32) {
+// Expfs writes dst[i] = e**src[i] in T: Expf for float32, Exp for
+// float64.
+func Expfs[T Float](dst, src []T) {
+	if !Is32[T]() {
+		for i, v := range src {
+			dst[i] = Exp(v)
+		}
+		return
+	}
+	expfs32(f32s(dst), f32s(src))
+}
+
+func expfs32(dst, src []float32) {
 	dst = dst[:len(src)]
 	i := 0
 	if hasAVX2 {
 		i = len(src) &^ 7
 		expf32AVX2(dst[:i], src[:i])
 	}
-	for ; i < len(src); i++ {
-		dst[i] = Expf(src[i])
+	expfsGeneric(dst[i:], src[i:])
+}
+
+// expfsGeneric is Expfs' pure-Go reference.
+func expfsGeneric(dst, src []float32) {
+	for i, v := range src {
+		dst[i] = Expf(v)
 	}
 }
 
@@ -79,7 +94,7 @@ func Expfs(dst, src []float32) {
 // either way. For a row without NaN it is the maximum (a zero maximum's
 // sign may differ from a sequential Max's).
 func RowMaxF[T Float](x []T) T {
-	if x32, ok := any(x).([]float32); ok && hasAVX2 && len(x) >= 8 {
+	if x32, ok := avx2F32(x); ok && len(x) >= 8 {
 		m := max32AVX2(x32)
 		for _, v := range x32[len(x32)&^7:] {
 			m = Max(m, v)
@@ -105,16 +120,16 @@ func CERowExp[T Float](x, e, w []T, wantA bool) (m, s, a T) {
 	m = RowMaxF(x)
 	var acc [16]T
 	j := 0
-	if x32, ok := any(x).([]float32); ok && hasAVX2 && n >= 8 {
+	if x32, ok := avx2F32(x); ok && n >= 8 {
 		mode := 0
 		var w32 []float32
 		if wantA {
 			mode = 1
 			if w != nil {
-				mode, w32 = 2, any(w).([]float32)
+				mode, w32 = 2, f32s(w)
 			}
 		}
-		e32, a32 := any(e).([]float32), any(&acc).(*[16]float32)
+		e32, a32 := f32s(e), any(&acc).(*[16]float32)
 		if hasAVX512 && n >= 16 {
 			k := n &^ 15
 			expSum32AVX512(x32[:k], e32[:k], float32(m), w32, mode, a32)
@@ -158,21 +173,26 @@ func CERowExp[T Float](x, e, w []T, wantA bool) (m, s, a T) {
 // product rounded before the addition.
 func CERowGrad[T Float](g, w []T, k, a T) {
 	j := 0
-	if g32, ok := any(g).([]float32); ok && hasAVX2 {
+	if g32, ok := avx2F32(g); ok {
 		var w32 []float32
 		if w != nil {
-			w32 = any(w).([]float32)
+			w32 = f32s(w)
 		}
 		ceGrad32AVX2(g32, w32, float32(k), float32(a))
 		j = len(g) &^ 7
 	}
+	ceRowGradGeneric(g[j:], sub(w, j, len(g)), k, a)
+}
+
+// ceRowGradGeneric is CERowGrad's pure-Go reference.
+func ceRowGradGeneric[T Float](g, w []T, k, a T) {
 	if w != nil {
-		for ; j < len(g); j++ {
+		for j := range g {
 			g[j] = T(g[j]*k) + T(w[j]*a)
 		}
 		return
 	}
-	for ; j < len(g); j++ {
+	for j := range g {
 		g[j] = T(g[j]*k) + a
 	}
 }

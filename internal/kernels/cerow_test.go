@@ -170,10 +170,10 @@ func BenchmarkExpf(b *testing.B) {
 			Expfs(y, x)
 		}
 	})
-	b.Run("Exp32s", func(b *testing.B) {
+	b.Run("Exps", func(b *testing.B) {
 		b.SetBytes(int64(len(x)) * 4)
 		for b.Loop() {
-			Exp32s(y, x)
+			Exps(y, x)
 		}
 	})
 }

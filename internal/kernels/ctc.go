@@ -198,7 +198,7 @@ func ctcHalves(lo, hi int) (elo, ehi, olo, ohi int) {
 // eight-lane kernel computes n rounded up to 8 lanes (the slices are long
 // enough); row returns the number of lanes written.
 func (k *CTCWork[T]) row(a1, a2, a3 []T, mask []uint32, lpg, out []T, n int) int {
-	if Is32[T]() && hasAVX2 {
+	if useAVX2[T]() {
 		n8 := (n + 7) &^ 7
 		if !ctcRowVec(a1[:n8], a2[:n8], a3[:n8], mask[:n8], lpg[:n8], out[:n8]) {
 			return n8
@@ -206,7 +206,7 @@ func (k *CTCWork[T]) row(a1, a2, a3 []T, mask []uint32, lpg, out []T, n int) int
 		n = n8 // a lane needs the scalar operations: redo them all
 	}
 	e, ms := k.rowScratch(n)
-	ctcRowScalar(a1[:n], a2[:n], a3[:n], mask[:n], lpg[:n], out[:n], e, ms)
+	ctcRowGeneric(a1[:n], a2[:n], a3[:n], mask[:n], lpg[:n], out[:n], e, ms)
 	return n
 }
 
@@ -226,7 +226,7 @@ func (k *CTCWork[T]) row(a1, a2, a3 []T, mask []uint32, lpg, out []T, n int) int
 // (NaN, +inf: the two kernels' special cases differ) it is row itself.
 func (k *CTCWork[T]) rowBlank(r *ctcRows[T], a, l, out []T, n int, lpb T, fast bool) int {
 	n8 := (n + 7) &^ 7
-	if fast && Is32[T]() && hasAVX2 {
+	if fast && useAVX2[T]() {
 		if !ctcAcc32AVX2(f32s(a[:n8]), f32s(l[:n8]), f32s(out[:n8])) {
 			var zero T
 			o := out[:n]
@@ -243,9 +243,9 @@ func (k *CTCWork[T]) rowBlank(r *ctcRows[T], a, l, out []T, n int, lpb T, fast b
 	return k.row(a, l, a, r.zmask, lpg, out, n)
 }
 
-// ctcRowScalar is row's operations, the exponentials and logarithms of the
+// ctcRowGeneric is row's pure-Go reference: its operations, the exponentials and logarithms of the
 // lanes at once (e: 3·len(out), ms: len(out)).
-func ctcRowScalar[T Float](a1, a2, a3 []T, mask []uint32, lpg, out, e, ms []T) {
+func ctcRowGeneric[T Float](a1, a2, a3 []T, mask []uint32, lpg, out, e, ms []T) {
 	neginf := Inf[T](-1)
 	n := len(out)
 	e1, e2, e3 := e[:n], e[n:2*n], e[2*n:3*n]
@@ -269,11 +269,11 @@ func ctcRowScalar[T Float](a1, a2, a3 []T, mask []uint32, lpg, out, e, ms []T) {
 		ms[i] = m
 		e1[i], e2[i], e3[i] = b1-m, b2-m, b3-m
 	}
-	ExpfSlice(e, e)
+	Expfs(e, e)
 	for i := range out {
 		out[i] = (e1[i] + e2[i]) + e3[i]
 	}
-	LogfSlice(out, out)
+	Logfs(out, out)
 	for i := range out {
 		out[i] = (out[i] + ms[i]) + lpg[i]
 	}
@@ -366,13 +366,6 @@ func CTCForward[T Float](x *CTCSample[T], alpha []T, k *CTCWork[T]) T {
 		m = 0
 	}
 	return -(Log(Exp(l1-m)+Exp(l2-m)) + m)
-}
-
-// f32s views s, whose element type T is float32 (the caller checks), as
-// a []float32 for the assembly kernels, without the allocation of an
-// interface conversion.
-func f32s[T Float](s []T) []float32 {
-	return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(s))), len(s))
 }
 
 // ctcRowVec runs ctcRow32AVX2 on float32 rows (T is float32): for each
@@ -539,7 +532,7 @@ func (k *CTCWork[T]) finish(x *CTCSample[T], top, n int, nll, gr T, grad []T) {
 			eb[c] = d
 		}
 	}
-	ExpfSlice(e, e)
+	Expfs(e, e)
 	for j := 0; j < n; j++ {
 		row := grad[x.Off+(top-j)*x.Stride:][:C]
 		dj, ea, eb := ds[j*C:][:C], e[2*j*C:][:C], e[2*j*C+C:][:C]
@@ -575,11 +568,11 @@ func ctcAccStep[T Float](g, l, e, ms []T) {
 		}
 		e[j] = d
 	}
-	ExpfSlice(e, e)
+	Expfs(e, e)
 	for j := range e {
 		e[j] = 1 + e[j]
 	}
-	LogfSlice(e, e)
+	Logfs(e, e)
 	for j, a := range g {
 		if a == neginf {
 			g[j] = l[j]
@@ -612,7 +605,7 @@ func (k *CTCWork[T]) accumulate(x *CTCSample[T], pr []int32, lo, hi, n, top int,
 	for c := range head {
 		head[c] = -1
 	}
-	vec := Is32[T]() && hasAVX2
+	vec := useAVX2[T]()
 	n8 := n
 	if vec {
 		// Whole vectors: the columns past n are -inf (their sums stay

@@ -60,11 +60,11 @@ func ctcForwardRef[T Float](x *CTCSample[T], alpha []T) T {
 			ms[s] = m
 			e[s], e[w+s], e[2*w+s] = a1-m, a2-m, a3-m
 		}
-		ExpfSlice(e, e)
+		Expfs(e, e)
 		for s := 0; s < w; s++ {
 			cur[s] = (e[s] + e[w+s]) + e[2*w+s]
 		}
-		LogfSlice(cur, cur)
+		Logfs(cur, cur)
 		for s := 0; s < w; s++ {
 			cur[s] = (cur[s] + ms[s]) + x.lp(t, x.prime(s))
 		}
@@ -146,11 +146,11 @@ func ctcBackwardRef[T Float](x *CTCSample[T], steps int, alpha []T, nll, gr T, z
 				ms[s] = m
 				e[s], e[w+s], e[2*w+s] = b1-m, b2-m, b3-m
 			}
-			ExpfSlice(e, e)
+			Expfs(e, e)
 			for s := 0; s < w; s++ {
 				cur[s] = (e[s] + e[w+s]) + e[2*w+s]
 			}
-			LogfSlice(cur, cur)
+			Logfs(cur, cur)
 			for s := 0; s < w; s++ {
 				cur[s] = (cur[s] + ms[s]) + x.lp(t, x.prime(s))
 			}
@@ -177,8 +177,8 @@ func ctcBackwardRef[T Float](x *CTCSample[T], steps int, alpha []T, nll, gr T, z
 		for c, lp := range lps {
 			eb[c] = (row[c] + nll) - lp
 		}
-		ExpfSlice(ea, lps)
-		ExpfSlice(eb, eb)
+		Expfs(ea, lps)
+		Expfs(eb, eb)
 		for c := range row {
 			row[c] = (ea[c] - eb[c]) * gr
 		}

@@ -204,7 +204,7 @@ func CosineBackward[T Float](prod, cos, den, gpos, gneg []T, margin T, gprod, gp
 // both terms.
 func HingeForward[T Float](x []T, cls []int8, margin T, out []T) {
 	if x32, ok := any(x).([]float32); ok {
-		hingeForward32(x32, cls, float32(margin), any(out).([]float32))
+		hingeForward32(x32, cls, float32(margin), f32s(out))
 		return
 	}
 	for i := range out {
@@ -241,7 +241,7 @@ func HingeBackward[T Float](x []T, margin T, gself, gmargin, gx []T) {
 // gmargin = [t ≠ 1]·up, bit for bit.
 func HingeBackwardConst[T Float](x []T, cls []int8, margin, up T, gx []T) {
 	if x32, ok := any(x).([]float32); ok {
-		hingeBackwardConst32(x32, cls, float32(margin), float32(up), any(gx).([]float32))
+		hingeBackwardConst32(x32, cls, float32(margin), float32(up), f32s(gx))
 		return
 	}
 	cls = cls[:len(x)]
@@ -267,8 +267,8 @@ func HingeBackwardConst[T Float](x []T, cls []int8, margin, up T, gx []T) {
 func CosineRowSums[T Float](a, b, scratch []T) (p, s1, s2 T) {
 	n := len(a)
 	b = b[:n]
-	if a32, ok := any(a).([]float32); ok && hasAVX2 && n >= 8 {
-		r, r1, r2 := cosineSums32(a32, any(b).([]float32))
+	if a32, ok := avx2F32(a); ok && n >= 8 {
+		r, r1, r2 := cosineSums32(a32, f32s(b))
 		return T(r), T(r1), T(r2)
 	}
 	q := scratch[:n]
@@ -288,8 +288,8 @@ func CosineRowSums[T Float](a, b, scratch []T) (p, s1, s2 T) {
 }
 
 // cosineSums32 is CosineRowSums for float32 with AVX2 and len(a) ≥ 8:
-// three cascades with sumCascade's steps, dot3Rows32 feeding their rows
-// (dot3Sum32 the whole of a row too short for a carry).
+// three cascades with sumCascade's steps, dot3Rows32AVX2 feeding their rows
+// (dot3Sum32AVX2 the whole of a row too short for a carry).
 func cosineSums32(a, b []float32) (p, s1, s2 float32) {
 	const w = 8
 	n := len(a)
@@ -297,7 +297,7 @@ func cosineSums32(a, b []float32) (p, s1, s2 float32) {
 	c := newCascade[float32](nvec)
 	if c.rows < c.step {
 		var out [3]float32
-		dot3Sum32(a, b, c.rows, &out)
+		dot3Sum32AVX2(a, b, c.rows, &out)
 		return out[0], out[1], out[2]
 	}
 	lo := c.rows * 32
@@ -310,13 +310,13 @@ func cosineSums32(a, b []float32) (p, s1, s2 float32) {
 	var ap, a1, a2 [4][4][8]float32
 	i := 0
 	for i+c.step <= c.rows {
-		dot3Rows32(&ap[0], &a1[0], &a2[0], a[i*32:(i+c.step)*32], b[i*32:(i+c.step)*32], c.step)
+		dot3Rows32AVX2(&ap[0], &a1[0], &a2[0], a[i*32:(i+c.step)*32], b[i*32:(i+c.step)*32], c.step)
 		i += c.step
 		c.carry(&ap, i, w)
 		c.carry(&a1, i, w)
 		c.carry(&a2, i, w)
 	}
-	dot3Rows32(&ap[0], &a1[0], &a2[0], a[i*32:lo], b[i*32:lo], c.rows-i)
+	dot3Rows32AVX2(&ap[0], &a1[0], &a2[0], a[i*32:lo], b[i*32:lo], c.rows-i)
 	return c.finish(&ap, tp[:m], nvec, w), c.finish(&a1, t1[:m], nvec, w), c.finish(&a2, t2[:m], nvec, w)
 }
 
@@ -330,16 +330,21 @@ func CosineRowGrad[T Float](a, b, g []T, gm, gp T, nt bool) {
 	n := len(g)
 	a, b = a[:n], b[:n]
 	j := 0
-	if g32, ok := any(g).([]float32); ok && hasAVX2 {
-		a32, b32 := any(a).([]float32), any(b).([]float32)
+	if g32, ok := avx2F32(g); ok {
+		a32, b32 := f32s(a), f32s(b)
 		if nt && uintptr(unsafe.Pointer(unsafe.SliceData(g32)))%32 == 0 {
-			cosGrad32NT(a32, b32, g32, float32(gm), float32(gp))
+			cosGrad32NTAVX2(a32, b32, g32, float32(gm), float32(gp))
 		} else {
-			cosGrad32(a32, b32, g32, float32(gm), float32(gp))
+			cosGrad32AVX2(a32, b32, g32, float32(gm), float32(gp))
 		}
 		j = n &^ 7
 	}
-	for ; j < n; j++ {
+	cosineRowGradGeneric(a[j:], b[j:], g[j:], gm, gp)
+}
+
+// cosineRowGradGeneric is CosineRowGrad's pure-Go reference.
+func cosineRowGradGeneric[T Float](a, b, g []T, gm, gp T) {
+	for j := range g {
 		r := gm * a[j]
 		g[j] = (r + r) + T(gp*b[j])
 	}

@@ -106,7 +106,7 @@ func BenchmarkExp32(b *testing.B) {
 	})
 }
 
-// TestSliceMatchesScalar checks that Exp32s, Log32s and Log1p32s (the AVX2
+// TestSliceMatchesScalar checks that Exps, Logs and Log1ps (the AVX2
 // path where the CPU has it) are bitwise identical to the scalar functions,
 // specials in every lane position and odd lengths included.
 func TestSliceMatchesScalar(t *testing.T) {
@@ -136,7 +136,7 @@ func TestSliceMatchesScalar(t *testing.T) {
 			name   string
 			slice  func(d, s []float32)
 			scalar func(float32) float32
-		}{{"Exp32s", Exp32s, Exp32}, {"Log32s", Log32s, Log32}, {"Log1p32s", Log1p32s, Log1p32}} {
+		}{{"Exps", Exps[float32], Exp32}, {"Logs", Logs[float32], Log32}, {"Log1ps", Log1ps[float32], Log1p32}} {
 			f.slice(dst, src)
 			inPlace := append([]float32{}, src...)
 			f.slice(inPlace, inPlace)
@@ -159,19 +159,19 @@ func BenchmarkSlice(b *testing.B) {
 		x[i] = float32(i)/256 + 0.001
 	}
 	y := make([]float32, len(x))
-	b.Run("Exp32s", func(b *testing.B) {
+	b.Run("Exps", func(b *testing.B) {
 		for b.Loop() {
-			Exp32s(y, x)
+			Exps(y, x)
 		}
 	})
-	b.Run("Log32s", func(b *testing.B) {
+	b.Run("Logs", func(b *testing.B) {
 		for b.Loop() {
-			Log32s(y, x)
+			Logs(y, x)
 		}
 	})
-	b.Run("Log1p32s", func(b *testing.B) {
+	b.Run("Log1ps", func(b *testing.B) {
 		for b.Loop() {
-			Log1p32s(y, x)
+			Log1ps(y, x)
 		}
 	})
 }

@@ -4,9 +4,12 @@ versions of Exp32, Log32 and Log1p32, eight-lane float32 Expf and the
 cross_entropy row kernels (cerow.go), the same operations in the same order
 as the Go functions in fastmath.go, so that the results are bitwise
 identical; and AVX-512 forms of the hottest row kernels (sixteen lanes,
-selected at run time, see zify). Run from internal/kernels: python3 gen_vecmath.py > vecmath_amd64.s
+selected at run time, see zify). Run by go generate ./internal/kernels
+(python3 gen_vecmath.py -o vecmath_amd64.s; without -o it writes to standard
+output); TestVecmathUpToDate checks the committed file.
 """
 import struct
+import sys
 
 consts = {}
 
@@ -1065,8 +1068,8 @@ ca_done:
 # and, when gx is not empty, gx = negu*t, as KLDivVec. Lanes with t
 # negative, subnormal, +inf or NaN are special (the caller recomputes).
 body.append("""
-// func klDivAVX2(x, t, out, gx []float32, negu float32) bool
-TEXT ·klDivAVX2(SB), NOSPLIT, $0-105
+// func klDiv32AVX2(x, t, out, gx []float32, negu float32) bool
+TEXT ·klDiv32AVX2(SB), NOSPLIT, $0-105
 	MOVQ x_base+0(FP), R8
 	MOVQ t_base+24(FP), SI
 	MOVQ t_len+32(FP), CX
@@ -1126,8 +1129,8 @@ kl_done:
 cf("f_2pi", struct.unpack("<I", struct.pack("<f", 2 * 3.141592653589793))[0])
 cf("f_32", struct.unpack("<I", struct.pack("<f", 32.0))[0])
 body.append("""
-// func poissonAVX2(x, t, out, gx []float32, u float32, full bool, tab *[32]float32) bool
-TEXT ·poissonAVX2(SB), NOSPLIT, $0-113
+// func poisson32AVX2(x, t, out, gx []float32, u float32, full bool, tab *[32]float32) bool
+TEXT ·poisson32AVX2(SB), NOSPLIT, $0-113
 	MOVQ x_base+0(FP), SI
 	MOVQ x_len+8(FP), CX
 	MOVQ t_base+24(FP), R8
@@ -1212,7 +1215,7 @@ po_done:
 
 # Fused loss-and-sum row kernels (sumfused.go), float32: each row is four
 # 8-lane vectors; vector k's losses are added to accumulator k of acc as
-# addRows32 adds (no FMA) and the input gradient is written, with plain or
+# addRows32AVX2 adds (no FMA) and the input gradient is written, with plain or
 # streaming stores (the NT kernels leave the fence to the caller: a fence a
 # call, every few rows, cost more than the kernel). Argument layout (acc
 # *[4][8]float32, x, y, gx []float32, c float32, rows int); kl returns a
@@ -1220,7 +1223,7 @@ po_done:
 #   mse: d = x - y, loss d*d, gx = d*c (MSEForward, MSEBackwardOne);
 #   l1:  d = x - y, loss |d|, gx = c*sgn(d) with sgn = (0 < d) - (d < 0)
 #        (+0 at ±0 and NaN; L1Forward, L1BackwardConst);
-#   kl:  klDivAVX2's loss xlogy(t, t) - t*x, gx = c*t with c = -u; lanes
+#   kl:  klDiv32AVX2's loss xlogy(t, t) - t*x, gx = c*t with c = -u; lanes
 #        with a negative, subnormal, +inf or NaN target are flagged.
 cf("f_abs", 0x7fffffff)
 
@@ -1314,17 +1317,17 @@ done:
 
 for kind in ("mse", "l1", "kl"):
     for nt in (False, True):
-        body.append(rows_kernel(kind + "Rows32" + ("NT" if nt else ""), kind, nt))
+        body.append(rows_kernel(kind + "Rows32" + ("NT" if nt else "") + "AVX2", kind, nt))
 
 # cosine_embedding_loss rows (CosineRowSums, CosineRowGrad), float32: one
 # row's three sums Σ a·b, Σ a², Σ b² in one pass, each product rounded and
-# added to its accumulators as addRows32 adds (acc[k] += x[row*32 + 8k..]),
+# added to its accumulators as addRows32AVX2 adds (acc[k] += x[row*32 + 8k..]),
 # and a row's gradient g = (gm*a + gm*a) + gp*b (each product rounded; the
 # NT form stores with streaming stores, 32-byte aligned g, no fence).
 def dot3_kernel():
     s = """
-// func dot3Rows32(p, s1, s2 *[4][8]float32, a, b []float32, rows int)
-TEXT ·dot3Rows32(SB), NOSPLIT, $0-80
+// func dot3Rows32AVX2(p, s1, s2 *[4][8]float32, a, b []float32, rows int)
+TEXT ·dot3Rows32AVX2(SB), NOSPLIT, $0-80
 	MOVQ p+0(FP), AX
 	MOVQ s1+8(FP), BX
 	MOVQ s2+16(FP), DX
@@ -1352,7 +1355,7 @@ TEXT ·dot3Rows32(SB), NOSPLIT, $0-80
 
 
 def dot3_sum_kernel():
-    # dot3Rows32 from zero for rows < the cascade's step (no carry), then
+    # dot3Rows32AVX2 from zero for rows < the cascade's step (no carry), then
     # finishLevel0 for the three sums: the vectors after the rows into
     # accumulator 0, the accumulators ((0+1)+2)+3, the leftover products
     # from 0 in order, the lanes in order, 0 + f.
@@ -1367,9 +1370,9 @@ def dot3_sum_kernel():
 	VADDPS Y15, Y%(b)d, Y%(b)d
 """ % dict(o=o, p=acc, a=4 + acc, b=8 + acc)
     s = """
-// func dot3Sum32(a, b []float32, rows int, out *[3]float32)
+// func dot3Sum32AVX2(a, b []float32, rows int, out *[3]float32)
 // out = CosineRowSums(a, b) for rows = len(a)/32 below the cascade's step.
-TEXT ·dot3Sum32(SB), NOSPLIT, $96-64
+TEXT ·dot3Sum32AVX2(SB), NOSPLIT, $96-64
 	MOVQ a_base+0(FP), SI
 	MOVQ a_len+8(FP), R9
 	MOVQ b_base+24(FP), DI
@@ -1471,10 +1474,10 @@ done:
 
 body.append(dot3_kernel())
 body.append(dot3_sum_kernel())
-body.append(cosgrad_kernel("cosGrad32", "VMOVUPS"))
-body.append(cosgrad_kernel("cosGrad32NT", "VMOVNTPS"))
+body.append(cosgrad_kernel("cosGrad32AVX2", "VMOVUPS"))
+body.append(cosgrad_kernel("cosGrad32NTAVX2", "VMOVNTPS"))
 
-# klRows32 with AVX-512 (AVX512F and DQ): a row's two 16-lane vectors hold
+# klRows32AVX2 with AVX-512 (AVX512F and DQ): a row's two 16-lane vectors hold
 # accumulators 0-1 and 2-3 (Z10, Z11), so each lane adds the same losses in
 # the same order; logf's and the checks' compares write opmasks, turned
 # into lane masks (VPMOVM2D) where the AVX2 kernel uses the lane mask as a
@@ -1558,29 +1561,14 @@ TEXT ·sfence(SB), NOSPLIT, $0-0
 	RET
 """)
 
-body.append("""
-// func cpuid(eax, ecx uint32) (a, b, c, d uint32)
-TEXT ·cpuid(SB), NOSPLIT, $0-24
-	MOVL eax+0(FP), AX
-	MOVL ecx+4(FP), CX
-	CPUID
-	MOVL AX, a+8(FP)
-	MOVL BX, b+12(FP)
-	MOVL CX, c+16(FP)
-	MOVL DX, d+20(FP)
-	RET
-
-// func xgetbv() (eax, edx uint32)
-TEXT ·xgetbv(SB), NOSPLIT, $0-8
-	MOVL $0, CX
-	XGETBV
-	MOVL AX, eax+0(FP)
-	MOVL DX, edx+4(FP)
-	RET
-""")
 out = ["// Code generated by gen_vecmath.py; DO NOT EDIT.", "", "//go:build amd64 && !purego", "", '#include "textflag.h"', ""]
 for name, bits in consts.items():
     for i in range(4):
         out.append("DATA %s<>+%d(SB)/8, $0x%016x" % (name, 8 * i, bits))
     out.append("GLOBL %s<>(SB), RODATA|NOPTR, $32" % name)
-print("\n".join(out) + "".join(body), end="")
+text = "\n".join(out) + "".join(body)
+if len(sys.argv) == 3 and sys.argv[1] == "-o":
+    with open(sys.argv[2], "w") as f:
+        f.write(text)
+else:
+    sys.stdout.write(text)

@@ -60,21 +60,10 @@ func Inf[T Float](sign int) T { return T(math.Inf(sign)) }
 // NaN returns a NaN of type T.
 func NaN[T Float]() T { return T(math.NaN()) }
 
-// IsNaN reports whether x is NaN.
-func IsNaN[T Float](x T) bool { return x != x }
-
 // Max returns the larger of a and b the way C++'s std::max does
 // ((a < b) ? b : a): a NaN in a propagates, a NaN in b does not.
 func Max[T Float](a, b T) T {
 	if a < b {
-		return b
-	}
-	return a
-}
-
-// Min returns (b < a) ? b : a, like std::min.
-func Min[T Float](a, b T) T {
-	if b < a {
 		return b
 	}
 	return a
@@ -108,7 +97,7 @@ func ceilLog2(x int) int {
 // 8 float32 or 4 float64 lanes, four columns, a multi-level cascade), so that
 // float32 means and sums agree with PyTorch's bit for bit where that
 // algorithm was verified (docs/semantics.md §1.3). On amd64 with AVX2 the
-// float32 row additions run in assembly (addRows32), in the same order.
+// float32 row additions run in assembly (addRows32AVX2), in the same order.
 func Sum[T Float](x []T) T {
 	src := rowSource[T]{x: x}
 	return sumCascade(len(x), &src)
@@ -208,7 +197,7 @@ func (c cascade[T]) finishLevel0(part *[4][8]T, rest []T, nvec, w int) T {
 }
 
 // addRows adds count rows of four w-lane vectors of x, from row i, to the
-// column accumulators acc (addRows32 is its AVX2 form for float32).
+// column accumulators acc (addRows32AVX2 is its AVX2 form for float32).
 func addRows[T Float](acc *[4][8]T, x []T, i, count, w int) {
 	for r := i; r < i+count; r++ {
 		for k := 0; k < 4; k++ {

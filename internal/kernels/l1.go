@@ -16,7 +16,7 @@ func Sgn[T Float](x T) T {
 // L1Forward writes out[i] = |x[i] - y[i]|.
 func L1Forward[T Float](x, y, out []T) {
 	if x32, ok := any(x).([]float32); ok {
-		l1Forward32(x32, any(y).([]float32), any(out).([]float32))
+		l1Forward32(x32, f32s(y), f32s(out))
 		return
 	}
 	for i := range out {
@@ -43,7 +43,7 @@ func L1Backward[T Float](x, y []T, up func(int) T, gx, gy []T) {
 // element, bit for bit.
 func L1BackwardConst[T Float](x, y []T, u T, gx, gy []T) {
 	if x32, ok := any(x).([]float32); ok {
-		l1BackwardConst32(x32, any(y).([]float32), float32(u), any(gx).([]float32), any(gy).([]float32))
+		l1BackwardConst32(x32, f32s(y), float32(u), f32s(gx), f32s(gy))
 		return
 	}
 	L1Backward(x, y, func(int) T { return u }, gx, gy)

@@ -116,23 +116,23 @@ func PoissonNLLForward[T Float](p PoissonNLL, x, t, out []T) {
 // not nil it also writes PoissonNLLBackward's input gradient for the
 // constant upstream gradient u. e, a and b are scratch of len(x).
 //
-// For float32 with AVX2 it is one pass, poissonAVX2, bit for bit
-// poissonLogInputScalar (the same operations in the same order).
+// For float32 with AVX2 it is one pass, poisson32AVX2, bit for bit
+// poissonNLLLogInputVecGeneric (the same operations in the same order).
 func PoissonNLLLogInputVec[T Float](full bool, x, t, out, e, a, b []T, u T, gx []T) {
-	if x32, ok := any(x).([]float32); ok && hasAVX2 {
+	if x32, ok := avx2F32(x); ok {
 		var g32 []float32
 		if gx != nil {
-			g32 = any(gx[:len(x)]).([]float32)
+			g32 = f32s(gx[:len(x)])
 		}
-		poissonVec32(full, x32, any(t).([]float32), any(out).([]float32), any(e).([]float32),
-			any(a).([]float32), any(b).([]float32), float32(u), g32)
+		poissonVec32(full, x32, f32s(t), f32s(out), f32s(e),
+			f32s(a), f32s(b), float32(u), g32)
 		return
 	}
-	poissonLogInputScalar(full, x, t, out, e, a, b, u, gx)
+	poissonNLLLogInputVecGeneric(full, x, t, out, e, a, b, u, gx)
 }
 
-// poissonVec32 runs poissonAVX2 by blocks of vecBlock elements (n&^7 of
-// them), poissonLogInputScalar for a block with a lane it cannot do (a
+// poissonVec32 runs poisson32AVX2 by blocks of vecBlock elements (n&^7 of
+// them), poissonNLLLogInputVecGeneric for a block with a lane it cannot do (a
 // NaN, +inf or huge target) and for the tail.
 func poissonVec32(full bool, x, t, out, e, a, b []float32, u float32, gx []float32) {
 	n := len(x)
@@ -140,19 +140,19 @@ func poissonVec32(full bool, x, t, out, e, a, b []float32, u float32, gx []float
 	i := 0
 	for ; i+8 <= n; i += vecBlock {
 		j := min(i+vecBlock, n&^7)
-		if poissonAVX2(x[i:j], t[i:j], out[i:j], sub32(gx, i, j), u, full, &poissonTab) {
-			poissonLogInputScalar(full, x[i:j], t[i:j], out[i:j], e[i:j], a[i:j], b[i:j], u, sub32(gx, i, j))
+		if poisson32AVX2(x[i:j], t[i:j], out[i:j], sub(gx, i, j), u, full, &poissonTab) {
+			poissonNLLLogInputVecGeneric(full, x[i:j], t[i:j], out[i:j], e[i:j], a[i:j], b[i:j], u, sub(gx, i, j))
 		}
 	}
 	i = n &^ 7
 	if i < n {
-		poissonLogInputScalar(full, x[i:], t[i:], out[i:], e[i:n], a[i:n], b[i:n], u, sub32(gx, i, n))
+		poissonNLLLogInputVecGeneric(full, x[i:], t[i:], out[i:], e[i:n], a[i:n], b[i:n], u, sub(gx, i, n))
 	}
 }
 
-// poissonTab[k] is the Stirling term of poissonLogInputScalar for the
+// poissonTab[k] is the Stirling term of poissonNLLLogInputVecGeneric for the
 // target k before its mask, (k·log a − k) + 0.5·log(2π·a) with a = max(k,
-// 1), by the same float32 operations (stirlingAdd32's): poissonAVX2 takes
+// 1), by the same float32 operations (stirlingAdd32's): poisson32AVX2 takes
 // it from here for the integer targets below 32, the usual counts, bit for
 // bit what it would compute (TestPoissonTab).
 var poissonTab = func() (tab [32]float32) {
@@ -169,13 +169,13 @@ var poissonTab = func() (tab [32]float32) {
 	return
 }()
 
-// poissonLogInputScalar is PoissonNLLLogInputVec by slice passes: Expf (or
-// Exp) of every element, the loss, the Stirling term's logarithms, the
-// gradient.
-func poissonLogInputScalar[T Float](full bool, x, t, out, e, a, b []T, u T, gx []T) {
+// poissonNLLLogInputVecGeneric is PoissonNLLLogInputVec's pure-Go
+// reference, by slice passes: Expf (or Exp) of every element, the loss,
+// the Stirling term's logarithms, the gradient.
+func poissonNLLLogInputVecGeneric[T Float](full bool, x, t, out, e, a, b []T, u T, gx []T) {
 	n := len(x)
 	t, out, e, a, b = t[:n], out[:n], e[:n], a[:n], b[:n]
-	ExpfSlice(e, x)
+	Expfs(e, x)
 	for i := range out {
 		out[i] = e[i] - T(t[i]*x[i])
 	}
@@ -187,10 +187,10 @@ func poissonLogInputScalar[T Float](full bool, x, t, out, e, a, b []T, u T, gx [
 			ai := max(ti, 1)
 			a[i], b[i] = ai, two*ai
 		}
-		LogfSlice(a, a)
-		LogfSlice(b, b)
+		Logfs(a, a)
+		Logfs(b, b)
 		if o32, ok := any(out).([]float32); ok {
-			stirlingAdd32(o32, any(t).([]float32), any(a).([]float32), any(b).([]float32))
+			stirlingAdd32(o32, f32s(t), f32s(a), f32s(b))
 		} else {
 			for i, ti := range t {
 				if !(ti <= 1) {
@@ -366,7 +366,7 @@ func GaussianNLLBackward[T Float](p GaussianNLL, x, t, vc []T, up func(int) T, g
 // Log32). eps is the clamp in T; vc and lv are scratch of len(x).
 func GaussianNLLVec[T Float](full bool, eps T, x, t, v, out, vc, lv, gx, gv []T, u T) {
 	n := len(x)
-	if x32, ok := any(x).([]float32); ok && hasAVX2 && n >= 8 {
+	if x32, ok := avx2F32(x); ok && n >= 8 {
 		// One eight-lane pass (gaussFG32AVX2), the same operations as the
 		// loops below; the whole slice again by the loops when some
 		// clamped var is not a positive normal float32 or NaN.
@@ -378,30 +378,31 @@ func GaussianNLLVec[T Float](full bool, eps T, x, t, v, out, vc, lv, gx, gv []T,
 		}
 		if gx != nil {
 			flags |= 2
-			gx32 = any(gx[:m]).([]float32)
+			gx32 = f32s(gx[:m])
 		}
 		if gv != nil {
 			flags |= 4
-			gv32 = any(gv[:m]).([]float32)
+			gv32 = f32s(gv[:m])
 		}
-		t32, v32, o32 := any(t[:m]).([]float32), any(v[:m]).([]float32), any(out[:m]).([]float32)
+		t32, v32, o32 := f32s(t[:m]), f32s(v[:m]), f32s(out[:m])
 		if !gaussFG32AVX2(x32[:m], t32, v32, o32, gx32, gv32, float32(eps), float32(T(u*0.5)), flags) {
 			if m < n {
-				gaussianVecScalar(full, eps, x[m:], t[m:n], v[m:n], out[m:n], vc, lv, sub(gx, m, n), sub(gv, m, n), u)
+				gaussianNLLVecGeneric(full, eps, x[m:], t[m:n], v[m:n], out[m:n], vc, lv, sub(gx, m, n), sub(gv, m, n), u)
 			}
 			return
 		}
 	}
-	gaussianVecScalar(full, eps, x, t, v, out, vc, lv, gx, gv, u)
+	gaussianNLLVecGeneric(full, eps, x, t, v, out, vc, lv, gx, gv, u)
 }
 
-func gaussianVecScalar[T Float](full bool, eps T, x, t, v, out, vc, lv, gx, gv []T, u T) {
+// gaussianNLLVecGeneric is GaussianNLLVec's pure-Go reference.
+func gaussianNLLVecGeneric[T Float](full bool, eps T, x, t, v, out, vc, lv, gx, gv []T, u T) {
 	n := len(x)
 	t, v, out, vc, lv = t[:n], v[:n], out[:n], vc[:n], lv[:n]
 	for i, e := range v {
 		vc[i] = ClampMin(e, eps)
 	}
-	LogfSlice(lv, vc)
+	Logfs(lv, vc)
 	for i := range out {
 		d := x[i] - t[i]
 		sq := T(d * d)
@@ -494,44 +495,38 @@ func KLDivForward[T Float](p KLDiv, x, t, out []T) {
 func KLDivVec[T Float](x, t, out, lt, gx []T, u T) {
 	n := len(x)
 	t, out, lt = t[:n], out[:n], lt[:n]
-	if x32, ok := any(x).([]float32); ok && hasAVX2 {
+	if x32, ok := avx2F32(x); ok {
 		var g32 []float32
 		if gx != nil {
-			g32 = any(gx[:n]).([]float32)
+			g32 = f32s(gx[:n])
 		}
-		klDivVec32(x32, any(t).([]float32), any(out).([]float32), any(lt).([]float32), g32, float32(-u))
+		klDivVec32(x32, f32s(t), f32s(out), f32s(lt), g32, float32(-u))
 		return
 	}
-	klDivVecScalar(x, t, out, lt, gx, u)
+	klDivVecGeneric(x, t, out, lt, gx, u)
 }
 
-// klDivVec32 runs klDivAVX2 by blocks of vecBlock elements (n&^7 of them),
+// klDivVec32 runs klDiv32AVX2 by blocks of vecBlock elements (n&^7 of them),
 // the scalar loop for a block with a special case and for the tail.
 func klDivVec32(x, t, out, lt, gx []float32, negu float32) {
 	n := len(x)
 	i := 0
 	for ; i+8 <= n; i += vecBlock {
 		j := min(i+vecBlock, n&^7)
-		if klDivAVX2(x[i:j], t[i:j], out[i:j], sub32(gx, i, j), negu) {
-			klDivVecScalar(x[i:j], t[i:j], out[i:j], lt[i:j], sub32(gx, i, j), -negu)
+		if klDiv32AVX2(x[i:j], t[i:j], out[i:j], sub(gx, i, j), negu) {
+			klDivVecGeneric(x[i:j], t[i:j], out[i:j], lt[i:j], sub(gx, i, j), -negu)
 		}
 	}
 	i = n &^ 7
 	if i < n {
-		klDivVecScalar(x[i:], t[i:], out[i:], lt[i:], sub32(gx, i, n), -negu)
+		klDivVecGeneric(x[i:], t[i:], out[i:], lt[i:], sub(gx, i, n), -negu)
 	}
 }
 
-func sub32(s []float32, i, j int) []float32 {
-	if s == nil {
-		return nil
-	}
-	return s[i:j]
-}
-
-func klDivVecScalar[T Float](x, t, out, lt, gx []T, u T) {
+// klDivVecGeneric is KLDivVec's pure-Go reference.
+func klDivVecGeneric[T Float](x, t, out, lt, gx []T, u T) {
 	n := len(x)
-	LogfSlice(lt, t)
+	Logfs(lt, t)
 	for i, ti := range t {
 		var xl T // xlogy(t, t)
 		if ti != ti {

@@ -93,10 +93,20 @@ func Log1pf(v float32) float32 {
 	return Logf(u) + d/u
 }
 
-// Logfs writes dst[i] = Logf(src[i]) (dst at least as long as src; dst may
-// be src): eight lanes at a time with AVX2, a block with an input outside
-// [2^-126, +inf) recomputed by Logf.
-func Logfs(dst, src []float32) {
+// Logfs writes dst[i] = log(src[i]) in T: Logf for float32 (eight lanes
+// at a time with AVX2, a block with an input outside [2^-126, +inf)
+// recomputed by Logf), Log for float64.
+func Logfs[T Float](dst, src []T) {
+	if !Is32[T]() {
+		for i, v := range src {
+			dst[i] = Log(v)
+		}
+		return
+	}
+	logfs32(f32s(dst), f32s(src))
+}
+
+func logfs32(dst, src []float32) {
 	dst = dst[:len(src)]
 	i := 0
 	if hasAVX2 {
@@ -113,32 +123,13 @@ func Logfs(dst, src []float32) {
 		}
 		i = len(src) &^ 7
 	}
-	for ; i < len(src); i++ {
-		dst[i] = Logf(src[i])
-	}
+	logfsGeneric(dst[i:], src[i:])
 }
 
-// ExpfSlice writes dst[i] = e**src[i] in T: Expf for float32, Exp for
-// float64.
-func ExpfSlice[T Float](dst, src []T) {
-	if d, ok := any(dst).([]float32); ok {
-		Expfs(d, any(src).([]float32))
-		return
-	}
+// logfsGeneric is Logfs' pure-Go reference.
+func logfsGeneric(dst, src []float32) {
 	for i, v := range src {
-		dst[i] = Exp(v)
-	}
-}
-
-// LogfSlice writes dst[i] = log(src[i]) in T: Logf for float32, Log for
-// float64.
-func LogfSlice[T Float](dst, src []T) {
-	if d, ok := any(dst).([]float32); ok {
-		Logfs(d, any(src).([]float32))
-		return
-	}
-	for i, v := range src {
-		dst[i] = Log(v)
+		dst[i] = Logf(v)
 	}
 }
 

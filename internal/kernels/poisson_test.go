@@ -13,7 +13,7 @@ import (
 // 1 and its neighbours, values in (0, 1), negative and non-integer ones,
 // the integers around poissonTab's range (−2 … 40) and their neighbours,
 // values beyond int32, and the values around MaxFloat32/2π where 2π·t
-// overflows. flag lists the targets poissonAVX2 must leave to the scalar
+// overflows. flag lists the targets poisson32AVX2 must leave to the scalar
 // path.
 func poissonSpecials() (xs, ts, flag []float32) {
 	nan := func(bits uint32) float32 { return math.Float32frombits(bits) }
@@ -33,7 +33,7 @@ func poissonSpecials() (xs, ts, flag []float32) {
 	return
 }
 
-// poissonOverflows reports whether poissonAVX2 must flag the target t:
+// poissonOverflows reports whether poisson32AVX2 must flag the target t:
 // 2π·max(t, 1) is NaN or +inf.
 func poissonOverflows(t float32) bool {
 	b := float32(2*math.Pi) * max(t, 1)
@@ -41,11 +41,11 @@ func poissonOverflows(t float32) bool {
 }
 
 // TestPoissonVecMatchesScalar checks PoissonNLLLogInputVec's float32 AVX2
-// path (poissonAVX2 by blocks) against poissonLogInputScalar, the slice
+// path (poisson32AVX2 by blocks) against poissonNLLLogInputVecGeneric, the slice
 // passes, with the AVX2 slice functions and with the pure-Go ones, bit for
 // bit (any NaN matching any NaN: which payload a NaN operation returns
 // depends on the compiler's operand order, which differs, e.g. under
-// -race), special inputs and targets included, full or not, with and without the gradient; and poissonAVX2 block by block:
+// -race), special inputs and targets included, full or not, with and without the gradient; and poisson32AVX2 block by block:
 // it must flag exactly the blocks with a target it cannot do, and match the
 // scalar path bit for bit on the others.
 func TestPoissonVecMatchesScalar(t *testing.T) {
@@ -101,7 +101,7 @@ func TestPoissonVecMatchesScalar(t *testing.T) {
 						case 0:
 							PoissonNLLLogInputVec(full, x, tg, outs[k], e, a, b, u, gxs[k])
 						case 1:
-							poissonLogInputScalar(full, x, tg, outs[k], e, a, b, u, gxs[k])
+							poissonNLLLogInputVecGeneric(full, x, tg, outs[k], e, a, b, u, gxs[k])
 						case 2:
 							old := setAVX2(false)
 							PoissonNLLLogInputVec(full, x, tg, outs[k], e, a, b, u, gxs[k])
@@ -130,7 +130,7 @@ func TestPoissonVecMatchesScalar(t *testing.T) {
 						if withGrad {
 							g = make([]float32, hi-lo)
 						}
-						got := poissonAVX2(x[lo:hi], tg[lo:hi], o, g, u, full, &poissonTab)
+						got := poisson32AVX2(x[lo:hi], tg[lo:hi], o, g, u, full, &poissonTab)
 						want := false
 						for _, v := range tg[lo:hi] {
 							want = want || full && poissonOverflows(v)
@@ -182,7 +182,7 @@ func TestPoissonVecEveryTarget(t *testing.T) {
 		g1, g2 := make([]float32, n), make([]float32, n)
 		e, a, b := make([]float32, n), make([]float32, n), make([]float32, n)
 		PoissonNLLLogInputVec(full, x, tg, o1, e, a, b, 0.25, g1)
-		poissonLogInputScalar(full, x, tg, o2, e, a, b, 0.25, g2)
+		poissonNLLLogInputVecGeneric(full, x, tg, o2, e, a, b, 0.25, g2)
 		for i := range x {
 			if !sameBits32(o1[i], o2[i]) || !sameBits32(g1[i], g2[i]) {
 				t.Fatalf("full %v: x %v (%#x), t %v (%#x): out %v gx %v, want %v and %v", full, x[i], math.Float32bits(x[i]),
@@ -202,10 +202,10 @@ func TestPoissonVecEveryTarget(t *testing.T) {
 					bx[lane], bt[lane] = xv, tv
 					o, g := make([]float32, 8), make([]float32, 8)
 					w, wg := make([]float32, 8), make([]float32, 8)
-					if poissonAVX2(bx, bt, o, g, 0.25, full, &poissonTab) {
+					if poisson32AVX2(bx, bt, o, g, 0.25, full, &poissonTab) {
 						t.Fatalf("full %v: t %v flagged", full, tv)
 					}
-					poissonLogInputScalar(full, bx, bt, w, make([]float32, 8), make([]float32, 8), make([]float32, 8), 0.25, wg)
+					poissonNLLLogInputVecGeneric(full, bx, bt, w, make([]float32, 8), make([]float32, 8), make([]float32, 8), 0.25, wg)
 					for i := range o {
 						if !sameBits32(o[i], w[i]) || !sameBits32(g[i], wg[i]) {
 							t.Fatalf("full %v lane %d: x %v (%#x), t %v: out %v (%#x) gx %v, want %v (%#x) and %v", full, i, bx[i],

@@ -9,7 +9,7 @@ package kernels
 // eight lanes at a time (Sigmoidf).
 func SigmoidForward[T Float](x, y []T) {
 	if x32, ok := any(x).([]float32); ok {
-		Sigmoidfs(any(y).([]float32), x32)
+		Sigmoidfs(f32s(y), x32)
 		return
 	}
 	y = y[:len(x)]
@@ -34,8 +34,13 @@ func Sigmoidfs(y, x []float32) {
 		i = len(x) &^ 7
 		sigmoid32AVX2(y[:i], x[:i])
 	}
-	for ; i < len(x); i++ {
-		y[i] = Sigmoidf(x[i])
+	sigmoidfsGeneric(y[i:], x[i:])
+}
+
+// sigmoidfsGeneric is Sigmoidfs' pure-Go reference.
+func sigmoidfsGeneric(y, x []float32) {
+	for i, v := range x {
+		y[i] = Sigmoidf(v)
 	}
 }
 
@@ -44,15 +49,20 @@ func Sigmoidfs(y, x []float32) {
 // bitwise the same).
 func SigmoidBackward[T Float](g, y, gx []T) {
 	i := 0
-	if gx32, ok := any(gx).([]float32); ok && hasAVX2 {
+	if gx32, ok := avx2F32(gx); ok {
 		i = len(gx) &^ 7
 		if streamable(gx32[:i]) {
-			sigmoidBwd32NTAVX2(any(g).([]float32)[:i], any(y).([]float32)[:i], gx32[:i])
+			sigmoidBwd32NTAVX2(f32s(g)[:i], f32s(y)[:i], gx32[:i])
 		} else {
-			sigmoidBwd32AVX2(any(g).([]float32)[:i], any(y).([]float32)[:i], gx32[:i])
+			sigmoidBwd32AVX2(f32s(g)[:i], f32s(y)[:i], gx32[:i])
 		}
 	}
-	for ; i < len(gx); i++ {
+	sigmoidBackwardGeneric(g[i:], y[i:], gx[i:])
+}
+
+// sigmoidBackwardGeneric is SigmoidBackward's pure-Go reference.
+func sigmoidBackwardGeneric[T Float](g, y, gx []T) {
+	for i := range gx {
 		gx[i] = g[i] * (1 - y[i]) * y[i]
 	}
 }
@@ -157,7 +167,7 @@ func LogSoftmaxForward[T Float](x, out []T, outer, n, inner int) {
 				if len(e) < n {
 					e = make([]T, n)
 				}
-				ExpSlice(e[:n], row)
+				Exps(e[:n], row)
 				e := e[:n]
 				ls := Log(SumLanes(e))
 				for j := range row {

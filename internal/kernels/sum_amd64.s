@@ -2,10 +2,10 @@
 
 #include "textflag.h"
 
-// func addRows32(acc *[4][8]float32, x []float32, rows int)
+// func addRows32AVX2(acc *[4][8]float32, x []float32, rows int)
 // acc[k][l] += x[(r*4+k)*8+l] for r < rows, k < 4, l < 8: four vector
 // accumulators, one 8-lane add each per row, in row order (no FMA).
-TEXT ·addRows32(SB), NOSPLIT, $0-40
+TEXT ·addRows32AVX2(SB), NOSPLIT, $0-40
 	MOVQ acc+0(FP), DI
 	MOVQ x_base+8(FP), SI
 	MOVQ rows+32(FP), CX

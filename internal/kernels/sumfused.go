@@ -37,30 +37,31 @@ func (s *rowSource[T]) rows(acc *[4][8]T, r, count, w int) {
 		return
 	}
 	lo, hi := r*4*w, (r+count)*4*w
-	if acc32, ok := any(acc).(*[4][8]float32); ok && hasAVX2 {
-		x := any(s.x).([]float32)[lo:hi]
+	if useAVX2[T]() {
+		acc32 := (*[4][8]float32)(unsafe.Pointer(acc))
+		x := f32s(s.x)[lo:hi]
 		switch s.kind {
 		case rowsPlain:
-			addRows32(acc32, x, count)
+			addRows32AVX2(acc32, x, count)
 			return
 		case rowsMSE:
-			y, g := any(s.y).([]float32)[lo:hi], any(s.gx).([]float32)[lo:hi]
+			y, g := f32s(s.y)[lo:hi], f32s(s.gx)[lo:hi]
 			if s.nt {
-				mseRows32NT(acc32, x, y, g, float32(s.c), count)
+				mseRows32NTAVX2(acc32, x, y, g, float32(s.c), count)
 			} else {
-				mseRows32(acc32, x, y, g, float32(s.c), count)
+				mseRows32AVX2(acc32, x, y, g, float32(s.c), count)
 			}
 			return
 		case rowsL1:
-			y, g := any(s.y).([]float32)[lo:hi], any(s.gx).([]float32)[lo:hi]
+			y, g := f32s(s.y)[lo:hi], f32s(s.gx)[lo:hi]
 			if s.nt {
-				l1Rows32NT(acc32, x, y, g, float32(s.c), count)
+				l1Rows32NTAVX2(acc32, x, y, g, float32(s.c), count)
 			} else {
-				l1Rows32(acc32, x, y, g, float32(s.c), count)
+				l1Rows32AVX2(acc32, x, y, g, float32(s.c), count)
 			}
 			return
 		case rowsKL:
-			y, g := any(s.y).([]float32)[lo:hi], any(s.gx).([]float32)[lo:hi]
+			y, g := f32s(s.y)[lo:hi], f32s(s.gx)[lo:hi]
 			var sp bool
 			switch {
 			case hasAVX512 && s.nt && uintptr(unsafe.Pointer(unsafe.SliceData(g)))%64 == 0:
@@ -68,9 +69,9 @@ func (s *rowSource[T]) rows(acc *[4][8]T, r, count, w int) {
 			case hasAVX512 && !s.nt:
 				sp = klRows32AVX512(acc32, x, y, g, float32(-s.c), count)
 			case s.nt:
-				sp = klRows32NT(acc32, x, y, g, float32(-s.c), count)
+				sp = klRows32NTAVX2(acc32, x, y, g, float32(-s.c), count)
 			default:
-				sp = klRows32(acc32, x, y, g, float32(-s.c), count)
+				sp = klRows32AVX2(acc32, x, y, g, float32(-s.c), count)
 			}
 			s.special = s.special || sp
 			return
@@ -125,8 +126,8 @@ func (s *rowSource[T]) eval(lo, hi int, out []T) {
 func fusedSum[T Float](kind rowKind, x, y, gx []T, c T) T {
 	n := len(x)
 	src := rowSource[T]{kind: kind, x: x, y: y[:n], gx: gx[:n], c: c}
-	if g32, ok := any(gx).([]float32); ok {
-		src.nt = hasAVX2 && streamable(g32[:n&^31])
+	if g32, ok := avx2F32(gx); ok {
+		src.nt = streamable(g32[:n&^31])
 	}
 	s := sumCascade(n, &src)
 	if src.nt {

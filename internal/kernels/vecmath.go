@@ -2,10 +2,16 @@ package kernels
 
 import "unsafe"
 
-// Slice versions of the float32 transcendentals: dst[i] = f(src[i]) for
-// i < len(src) (dst at least as long), bitwise identical to the scalar
-// Exp32, Log32 and Log1p32, with an AVX2 path on amd64 (CPU detected at
-// start; the build tag purego disables it) and the scalar loop elsewhere.
+// vecmath_amd64.s is generated; TestVecmathUpToDate checks it.
+//
+//go:generate python3 gen_vecmath.py -o vecmath_amd64.s
+
+// Slice kernels. The slice form of a scalar function F is Fs (Exp → Exps,
+// Expf → Expfs, Sigmoidf → Sigmoidfs): dst[i] = F(src[i]) for i <
+// len(src), dst at least as long and possibly src itself, bitwise F's
+// results; generic over the element type where F is (for float32 the AVX2
+// path on amd64, see dispatch.go). Exps, Logs and Log1ps are Exp, Log and
+// Log1p (Exp32, Log32, Log1p32 for float32).
 
 // vecBlock is the block the AVX2 path falls back from as a whole when a lane
 // needs a special case.
@@ -53,19 +59,11 @@ func vecApply(dst, src []float32, kind int, f func(float32) float32) {
 	}
 }
 
-// Exp32s writes dst[i] = Exp32(src[i]).
-func Exp32s(dst, src []float32) { vecApply(dst, src, vecExp, Exp32) }
-
-// Log32s writes dst[i] = Log32(src[i]).
-func Log32s(dst, src []float32) { vecApply(dst, src, vecLog, Log32) }
-
-// Log1p32s writes dst[i] = Log1p32(src[i]).
-func Log1p32s(dst, src []float32) { vecApply(dst, src, vecLog1p, Log1p32) }
-
-// ExpSlice writes dst[i] = Exp(src[i]) in T (Exp32s for float32).
-func ExpSlice[T Float](dst, src []T) {
-	if d, ok := any(dst).([]float32); ok {
-		Exp32s(d, any(src).([]float32))
+// Exps writes dst[i] = Exp(src[i]) in T (dst at least as long as src; dst
+// may be src): for float32 Exp32 by vecApply.
+func Exps[T Float](dst, src []T) {
+	if Is32[T]() {
+		vecApply(f32s(dst), f32s(src), vecExp, Exp32)
 		return
 	}
 	for i, v := range src {
@@ -73,10 +71,10 @@ func ExpSlice[T Float](dst, src []T) {
 	}
 }
 
-// LogSlice writes dst[i] = Log(src[i]) in T.
-func LogSlice[T Float](dst, src []T) {
-	if d, ok := any(dst).([]float32); ok {
-		Log32s(d, any(src).([]float32))
+// Logs writes dst[i] = Log(src[i]) in T.
+func Logs[T Float](dst, src []T) {
+	if Is32[T]() {
+		vecApply(f32s(dst), f32s(src), vecLog, Log32)
 		return
 	}
 	for i, v := range src {
@@ -84,10 +82,10 @@ func LogSlice[T Float](dst, src []T) {
 	}
 }
 
-// Log1pSlice writes dst[i] = Log1p(src[i]) in T.
-func Log1pSlice[T Float](dst, src []T) {
-	if d, ok := any(dst).([]float32); ok {
-		Log1p32s(d, any(src).([]float32))
+// Log1ps writes dst[i] = Log1p(src[i]) in T.
+func Log1ps[T Float](dst, src []T) {
+	if Is32[T]() {
+		vecApply(f32s(dst), f32s(src), vecLog1p, Log1p32)
 		return
 	}
 	for i, v := range src {

@@ -2,6 +2,8 @@
 
 package kernels
 
+import "golang.org/x/sys/cpu"
+
 // The AVX2 versions of the slice transcendentals (vecmath_amd64.s): the
 // same float64 operations, in the same order and without FMA, as Exp32,
 // Log32 and Log1p32, four lanes at a time, so their results are bitwise
@@ -18,32 +20,29 @@ func log32AVX2(dst, src []float32) bool
 //go:noescape
 func log1p32AVX2(dst, src []float32) bool
 
-// addRows32 adds rows rows of 4×8 float32 to the four vector accumulators
+// addRows32AVX2 adds rows rows of 4×8 float32 to the four vector accumulators
 // acc (sum_amd64.s); x has at least rows·32 elements.
 //
 //go:noescape
-func addRows32(acc *[4][8]float32, x []float32, rows int)
+func addRows32AVX2(acc *[4][8]float32, x []float32, rows int)
 
-// bceGradAVX2 and recipOnePlusAVX2 are in bce_amd64.s.
+// bceGrad32AVX2 and inUnit32AVX2 are in bce_amd64.s.
 //
 //go:noescape
-func bceGradAVX2(x, y, gx []float32, eps, d float32, div bool)
+func bceGrad32AVX2(x, y, gx []float32, eps, d float32, div bool)
 
 //go:noescape
-func recipOnePlusAVX2(y []float32)
+func inUnit32AVX2(x, y []float32) bool
 
-//go:noescape
-func inUnitAVX2(x, y []float32) bool
-
-// klDivAVX2 is KLDivVec's loop for float32 (vecmath_amd64.s), eight lanes
+// klDiv32AVX2 is KLDivVec's loop for float32 (vecmath_amd64.s), eight lanes
 // at a time with Logf; it returns true when a lane's target needed a
 // special case (negative, subnormal, +inf, NaN), and the caller recomputes
 // the block.
 //
 //go:noescape
-func klDivAVX2(x, t, out, gx []float32, negu float32) bool
+func klDiv32AVX2(x, t, out, gx []float32, negu float32) bool
 
-// poissonAVX2 is PoissonNLLLogInputVec's loop for float32
+// poisson32AVX2 is PoissonNLLLogInputVec's loop for float32
 // (vecmath_amd64.s), eight lanes at a time with Expf and Logf, the
 // Stirling term of a vector whose targets are all ≤ 1 or integers below 32
 // taken from tab (poissonTab); it returns true when a lane's target needed
@@ -51,26 +50,10 @@ func klDivAVX2(x, t, out, gx []float32, negu float32) bool
 // the block.
 //
 //go:noescape
-func poissonAVX2(x, t, out, gx []float32, u float32, full bool, tab *[32]float32) bool
+func poisson32AVX2(x, t, out, gx []float32, u float32, full bool, tab *[32]float32) bool
 
-func cpuid(eax, ecx uint32) (a, b, c, d uint32)
-func xgetbv() (eax, edx uint32)
-
-var hasAVX2 = func() bool {
-	max, _, _, _ := cpuid(0, 0)
-	if max < 7 {
-		return false
-	}
-	_, _, c1, _ := cpuid(1, 0)
-	if c1&(1<<27) == 0 || c1&(1<<28) == 0 { // OSXSAVE, AVX
-		return false
-	}
-	if x, _ := xgetbv(); x&6 != 6 { // XMM and YMM state enabled by the OS
-		return false
-	}
-	_, b7, _, _ := cpuid(7, 0)
-	return b7&(1<<5) != 0
-}()
+// hasAVX2 switches the AVX2 kernels on: the CPU and the OS support AVX2.
+var hasAVX2 = cpu.X86.HasAVX2
 
 // The float32 row kernels of cerow.go (vecmath_amd64.s); each handles the
 // first len&^7 elements.
@@ -127,27 +110,27 @@ func sfence()
 
 // The fused loss-and-sum row kernels (gen_vecmath.py, used by
 // sumfused.go): for rows rows of 4×8 values, each vector's losses are added
-// to its accumulator in acc (addRows32's order) and the input gradient is
+// to its accumulator in acc (addRows32AVX2's order) and the input gradient is
 // written: mse (x−y)² and gx = (x−y)·c; l1 |x−y| and gx = c·sgn(x−y) (0
-// for a zero or NaN difference); kl klDivAVX2's loss for the target y and
+// for a zero or NaN difference); kl klDiv32AVX2's loss for the target y and
 // gx = c·y, returning true when a lane's target needed a special case (the
 // caller recomputes). The NT forms store gx with streaming stores (32-byte
 // aligned gx) and leave the fence to the caller (sfence).
 //
 //go:noescape
-func mseRows32(acc *[4][8]float32, x, y, gx []float32, c float32, rows int)
+func mseRows32AVX2(acc *[4][8]float32, x, y, gx []float32, c float32, rows int)
 
 //go:noescape
-func mseRows32NT(acc *[4][8]float32, x, y, gx []float32, c float32, rows int)
+func mseRows32NTAVX2(acc *[4][8]float32, x, y, gx []float32, c float32, rows int)
 
 //go:noescape
-func l1Rows32(acc *[4][8]float32, x, y, gx []float32, c float32, rows int)
+func l1Rows32AVX2(acc *[4][8]float32, x, y, gx []float32, c float32, rows int)
 
 //go:noescape
-func l1Rows32NT(acc *[4][8]float32, x, y, gx []float32, c float32, rows int)
+func l1Rows32NTAVX2(acc *[4][8]float32, x, y, gx []float32, c float32, rows int)
 
 //go:noescape
-func klRows32(acc *[4][8]float32, x, y, gx []float32, c float32, rows int) bool
+func klRows32AVX2(acc *[4][8]float32, x, y, gx []float32, c float32, rows int) bool
 
 //go:noescape
-func klRows32NT(acc *[4][8]float32, x, y, gx []float32, c float32, rows int) bool
+func klRows32NTAVX2(acc *[4][8]float32, x, y, gx []float32, c float32, rows int) bool

@@ -1754,8 +1754,8 @@ ca_done:
 	VZEROUPPER
 	RET
 
-// func klDivAVX2(x, t, out, gx []float32, negu float32) bool
-TEXT ·klDivAVX2(SB), NOSPLIT, $0-105
+// func klDiv32AVX2(x, t, out, gx []float32, negu float32) bool
+TEXT ·klDiv32AVX2(SB), NOSPLIT, $0-105
 	MOVQ x_base+0(FP), R8
 	MOVQ t_base+24(FP), SI
 	MOVQ t_len+32(FP), CX
@@ -1835,8 +1835,8 @@ kl_done:
 	VZEROUPPER
 	RET
 
-// func poissonAVX2(x, t, out, gx []float32, u float32, full bool, tab *[32]float32) bool
-TEXT ·poissonAVX2(SB), NOSPLIT, $0-113
+// func poisson32AVX2(x, t, out, gx []float32, u float32, full bool, tab *[32]float32) bool
+TEXT ·poisson32AVX2(SB), NOSPLIT, $0-113
 	MOVQ x_base+0(FP), SI
 	MOVQ x_len+8(FP), CX
 	MOVQ t_base+24(FP), R8
@@ -2022,8 +2022,8 @@ po_done:
 	VZEROUPPER
 	RET
 
-// func mseRows32(acc *[4][8]float32, x, y, gx []float32, c float32, rows int)
-TEXT ·mseRows32(SB), NOSPLIT, $0-96
+// func mseRows32AVX2(acc *[4][8]float32, x, y, gx []float32, c float32, rows int)
+TEXT ·mseRows32AVX2(SB), NOSPLIT, $0-96
 	MOVQ acc+0(FP), DI
 	MOVQ x_base+8(FP), SI
 	MOVQ y_base+32(FP), R8
@@ -2074,8 +2074,8 @@ done:
 	VZEROUPPER
 	RET
 
-// func mseRows32NT(acc *[4][8]float32, x, y, gx []float32, c float32, rows int)
-TEXT ·mseRows32NT(SB), NOSPLIT, $0-96
+// func mseRows32NTAVX2(acc *[4][8]float32, x, y, gx []float32, c float32, rows int)
+TEXT ·mseRows32NTAVX2(SB), NOSPLIT, $0-96
 	MOVQ acc+0(FP), DI
 	MOVQ x_base+8(FP), SI
 	MOVQ y_base+32(FP), R8
@@ -2126,8 +2126,8 @@ done:
 	VZEROUPPER
 	RET
 
-// func l1Rows32(acc *[4][8]float32, x, y, gx []float32, c float32, rows int)
-TEXT ·l1Rows32(SB), NOSPLIT, $0-96
+// func l1Rows32AVX2(acc *[4][8]float32, x, y, gx []float32, c float32, rows int)
+TEXT ·l1Rows32AVX2(SB), NOSPLIT, $0-96
 	MOVQ acc+0(FP), DI
 	MOVQ x_base+8(FP), SI
 	MOVQ y_base+32(FP), R8
@@ -2201,8 +2201,8 @@ done:
 	VZEROUPPER
 	RET
 
-// func l1Rows32NT(acc *[4][8]float32, x, y, gx []float32, c float32, rows int)
-TEXT ·l1Rows32NT(SB), NOSPLIT, $0-96
+// func l1Rows32NTAVX2(acc *[4][8]float32, x, y, gx []float32, c float32, rows int)
+TEXT ·l1Rows32NTAVX2(SB), NOSPLIT, $0-96
 	MOVQ acc+0(FP), DI
 	MOVQ x_base+8(FP), SI
 	MOVQ y_base+32(FP), R8
@@ -2276,8 +2276,8 @@ done:
 	VZEROUPPER
 	RET
 
-// func klRows32(acc *[4][8]float32, x, y, gx []float32, c float32, rows int) bool
-TEXT ·klRows32(SB), NOSPLIT, $0-97
+// func klRows32AVX2(acc *[4][8]float32, x, y, gx []float32, c float32, rows int) bool
+TEXT ·klRows32AVX2(SB), NOSPLIT, $0-97
 	MOVQ acc+0(FP), DI
 	MOVQ x_base+8(FP), SI
 	MOVQ y_base+32(FP), R8
@@ -2512,8 +2512,8 @@ done:
 	VZEROUPPER
 	RET
 
-// func klRows32NT(acc *[4][8]float32, x, y, gx []float32, c float32, rows int) bool
-TEXT ·klRows32NT(SB), NOSPLIT, $0-97
+// func klRows32NTAVX2(acc *[4][8]float32, x, y, gx []float32, c float32, rows int) bool
+TEXT ·klRows32NTAVX2(SB), NOSPLIT, $0-97
 	MOVQ acc+0(FP), DI
 	MOVQ x_base+8(FP), SI
 	MOVQ y_base+32(FP), R8
@@ -2748,8 +2748,8 @@ done:
 	VZEROUPPER
 	RET
 
-// func dot3Rows32(p, s1, s2 *[4][8]float32, a, b []float32, rows int)
-TEXT ·dot3Rows32(SB), NOSPLIT, $0-80
+// func dot3Rows32AVX2(p, s1, s2 *[4][8]float32, a, b []float32, rows int)
+TEXT ·dot3Rows32AVX2(SB), NOSPLIT, $0-80
 	MOVQ p+0(FP), AX
 	MOVQ s1+8(FP), BX
 	MOVQ s2+16(FP), DX
@@ -2823,9 +2823,9 @@ done:
 	VZEROUPPER
 	RET
 
-// func dot3Sum32(a, b []float32, rows int, out *[3]float32)
+// func dot3Sum32AVX2(a, b []float32, rows int, out *[3]float32)
 // out = CosineRowSums(a, b) for rows = len(a)/32 below the cascade's step.
-TEXT ·dot3Sum32(SB), NOSPLIT, $96-64
+TEXT ·dot3Sum32AVX2(SB), NOSPLIT, $96-64
 	MOVQ a_base+0(FP), SI
 	MOVQ a_len+8(FP), R9
 	MOVQ b_base+24(FP), DI
@@ -2969,9 +2969,9 @@ lanes:
 	VZEROUPPER
 	RET
 
-// func cosGrad32(a, b, g []float32, gm, gp float32)
+// func cosGrad32AVX2(a, b, g []float32, gm, gp float32)
 // g[i] = (gm*a[i] + gm*a[i]) + gp*b[i] for i < len(g)&^7.
-TEXT ·cosGrad32(SB), NOSPLIT, $0-80
+TEXT ·cosGrad32AVX2(SB), NOSPLIT, $0-80
 	MOVQ a_base+0(FP), SI
 	MOVQ b_base+24(FP), R8
 	MOVQ g_base+48(FP), DI
@@ -2995,9 +2995,9 @@ done:
 	VZEROUPPER
 	RET
 
-// func cosGrad32NT(a, b, g []float32, gm, gp float32)
+// func cosGrad32NTAVX2(a, b, g []float32, gm, gp float32)
 // g[i] = (gm*a[i] + gm*a[i]) + gp*b[i] for i < len(g)&^7.
-TEXT ·cosGrad32NT(SB), NOSPLIT, $0-80
+TEXT ·cosGrad32NTAVX2(SB), NOSPLIT, $0-80
 	MOVQ a_base+0(FP), SI
 	MOVQ b_base+24(FP), R8
 	MOVQ g_base+48(FP), DI
@@ -3326,23 +3326,4 @@ done:
 // func sfence()
 TEXT ·sfence(SB), NOSPLIT, $0-0
 	SFENCE
-	RET
-
-// func cpuid(eax, ecx uint32) (a, b, c, d uint32)
-TEXT ·cpuid(SB), NOSPLIT, $0-24
-	MOVL eax+0(FP), AX
-	MOVL ecx+4(FP), CX
-	CPUID
-	MOVL AX, a+8(FP)
-	MOVL BX, b+12(FP)
-	MOVL CX, c+16(FP)
-	MOVL DX, d+20(FP)
-	RET
-
-// func xgetbv() (eax, edx uint32)
-TEXT ·xgetbv(SB), NOSPLIT, $0-8
-	MOVL $0, CX
-	XGETBV
-	MOVL AX, eax+0(FP)
-	MOVL DX, edx+4(FP)
 	RET

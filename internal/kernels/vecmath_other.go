@@ -8,15 +8,14 @@ func exp32AVX2(dst, src []float32) bool   { panic("unreachable") }
 func log32AVX2(dst, src []float32) bool   { panic("unreachable") }
 func log1p32AVX2(dst, src []float32) bool { panic("unreachable") }
 
-func addRows32(acc *[4][8]float32, x []float32, rows int) { panic("unreachable") }
+func addRows32AVX2(acc *[4][8]float32, x []float32, rows int) { panic("unreachable") }
 
-func bceGradAVX2(x, y, gx []float32, eps, d float32, div bool) { panic("unreachable") }
-func recipOnePlusAVX2(y []float32)                             { panic("unreachable") }
+func bceGrad32AVX2(x, y, gx []float32, eps, d float32, div bool) { panic("unreachable") }
 
-func klDivAVX2(x, t, out, gx []float32, negu float32) bool { panic("unreachable") }
-func inUnitAVX2(x, y []float32) bool                       { panic("unreachable") }
+func klDiv32AVX2(x, t, out, gx []float32, negu float32) bool { panic("unreachable") }
+func inUnit32AVX2(x, y []float32) bool                       { panic("unreachable") }
 
-func poissonAVX2(x, t, out, gx []float32, u float32, full bool, tab *[32]float32) bool {
+func poisson32AVX2(x, t, out, gx []float32, u float32, full bool, tab *[32]float32) bool {
 	panic("unreachable")
 }
 
@@ -53,18 +52,22 @@ func sigmoidBwd32NTAVX2(g, y, gx []float32) { panic("unreachable") }
 
 func ctcAcc32AVX2(g, l, out []float32) bool { panic("unreachable") }
 
-func mseRows32(acc *[4][8]float32, x, y, gx []float32, norm float32, rows int) { panic("unreachable") }
-func mseRows32NT(acc *[4][8]float32, x, y, gx []float32, norm float32, rows int) {
+func mseRows32AVX2(acc *[4][8]float32, x, y, gx []float32, norm float32, rows int) {
 	panic("unreachable")
 }
-func l1Rows32(acc *[4][8]float32, x, y, gx []float32, u float32, rows int)   { panic("unreachable") }
-func l1Rows32NT(acc *[4][8]float32, x, y, gx []float32, u float32, rows int) { panic("unreachable") }
+func mseRows32NTAVX2(acc *[4][8]float32, x, y, gx []float32, norm float32, rows int) {
+	panic("unreachable")
+}
+func l1Rows32AVX2(acc *[4][8]float32, x, y, gx []float32, u float32, rows int) { panic("unreachable") }
+func l1Rows32NTAVX2(acc *[4][8]float32, x, y, gx []float32, u float32, rows int) {
+	panic("unreachable")
+}
 
 func sfence() { panic("unreachable") }
 
-func klRows32(acc *[4][8]float32, x, t, gx []float32, negu float32, rows int) bool {
+func klRows32AVX2(acc *[4][8]float32, x, t, gx []float32, negu float32, rows int) bool {
 	panic("unreachable")
 }
-func klRows32NT(acc *[4][8]float32, x, t, gx []float32, negu float32, rows int) bool {
+func klRows32NTAVX2(acc *[4][8]float32, x, t, gx []float32, negu float32, rows int) bool {
 	panic("unreachable")
 }
