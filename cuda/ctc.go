@@ -17,16 +17,29 @@ type ctcParams struct {
 	s                                              float64
 }
 
-// ctcPlan is a validated batched ctc_loss call, laid out for the kernel.
-// meta holds, per sample b, five int64 (the offset of its labels in the
-// labels region, S, L, the offset of its alpha table, the offset of its
-// 2S+1 states), then the labels of every sample, then per state the
-// previous state of the same class (or −1) and whether it is the class's
-// last state (1 or 0), the states of sample b at its state offset.
+// ctcLayoutParams mirrors struct CL of kernels/losses.cu (every field 8
+// bytes).
+type ctcLayoutParams struct {
+	tg, meta, flag                      uintptr
+	n, c, blank                         int64
+	tgtBase, labBase, prevBase, ownBase int64
+}
+
+// ctcPlan is a validated batched ctc_loss call, laid out for the kernels.
+// The layout (meta, metaLen int64 on the device) holds, per sample b, five
+// int64 (the offset of its labels in the labels region, S, L, the offset
+// of its alpha table, the offset of its 2S+1 states), then at tgtBase the
+// offset of each sample's labels in the targets: head, computed here from
+// the lengths and uploaded. Then come the labels of every sample and per
+// state the previous state of the same class (or −1) and whether it is the
+// class's last state (1 or 0), the states of sample b at its state offset:
+// written by the kernel ctc_layout from the targets on the device.
 type ctcPlan struct {
 	steps, n, c   int
-	meta          []int64
-	labBase       int // start of the labels in meta
+	head          []int64 // meta[:labBase]
+	metaLen       int
+	tgtBase       int // start of the target offsets in meta
+	labBase       int // start of the labels
 	prevBase      int // start of prev
 	ownBase       int // start of own
 	alphaLen      int // Σ L·(2S+1)
@@ -56,85 +69,48 @@ func ctcCovers(c *devhook.Call) bool {
 	return tg.DType() == tensor.Int64 && tg.Dim() >= 1 && tg.Dim() <= 2
 }
 
-// ctcLayout lays out a checked call (functional's ctcCheck: shapes,
-// lengths, blank) for the kernel from the targets and lengths on the host.
-// ok is false for labels the kernel cannot index (outside [0, C) or the
-// blank: the host path then reports them) and for tables beyond
+// ctcPlanFor lays out a checked call (functional's ctcCheck: shapes,
+// lengths, blank) from the lengths alone: the targets stay on the device
+// (ctc_layout reads them). ok is false for tables beyond
 // tensor.MaxElements.
-func ctcLayout(lp, targets *tensor.Tensor, il, tl []int64, blank int64) (plan *ctcPlan, ok bool) {
+func ctcPlanFor(lp, targets *tensor.Tensor, il, tl []int64) (plan *ctcPlan, ok bool) {
 	shape := lp.Shape()
 	steps, n, c := shape[0], shape[1], shape[2]
 	ts := targets.Shape()
-	data := targets.Int64s()
-	offsets := make([]int, n)
-	pos := 0
-	for b, v := range tl {
-		if len(ts) == 1 {
-			offsets[b] = pos
-			pos += int(v)
-		} else {
-			offsets[b] = b * ts[1]
-		}
-	}
-	plan = &ctcPlan{steps: steps, n: n, c: c, targetLengths: tl}
-	meta := make([]int64, 5*n)
-	var labels []int64
+	plan = &ctcPlan{steps: steps, n: n, c: c, targetLengths: tl, tgtBase: 5 * n, labBase: 6 * n}
+	head := make([]int64, 6*n)
 	limit := tensor.MaxElements()
+	labels, pos := 0, 0
 	for b := range n {
 		L := il[b]
 		S := int(tl[b])
-		lab := data[offsets[b] : offsets[b]+S]
-		for _, v := range lab {
-			if v < 0 || v >= int64(c) || v == blank {
-				return nil, false
-			}
-		}
 		w := 2*S + 1
 		if int64(w) > int64(limit) || L > 0 && int64(w)*L > int64(limit) {
 			return nil, false
 		}
-		meta[5*b] = int64(len(labels))
-		meta[5*b+1] = int64(S)
-		meta[5*b+2] = L
-		meta[5*b+3] = int64(plan.alphaLen)
-		meta[5*b+4] = int64(plan.states)
-		labels = append(labels, lab...)
+		head[5*b] = int64(labels)
+		head[5*b+1] = int64(S)
+		head[5*b+2] = L
+		head[5*b+3] = int64(plan.alphaLen)
+		head[5*b+4] = int64(plan.states)
+		if len(ts) == 1 {
+			head[plan.tgtBase+b] = int64(pos)
+			pos += S
+		} else {
+			head[plan.tgtBase+b] = int64(b * ts[1])
+		}
+		labels += S
 		plan.alphaLen += int(L) * w
 		plan.states += w
 		plan.maxStates = max(plan.maxStates, w)
-		if plan.alphaLen > limit || 2*plan.states > limit {
+		if plan.alphaLen > limit || 2*plan.states+labels > limit {
 			return nil, false
 		}
 	}
-	plan.labBase = len(meta)
-	meta = append(meta, labels...)
-	plan.prevBase = len(meta)
-	prev := make([]int64, plan.states)
-	own := make([]int64, plan.states)
-	last := map[int64]int{}
-	for b := range n {
-		S := int(meta[5*b+1])
-		lab := labels[meta[5*b] : int(meta[5*b])+S]
-		at := int(meta[5*b+4])
-		clear(last)
-		for s := 0; s < 2*S+1; s++ {
-			cls := blank
-			if s%2 == 1 {
-				cls = lab[s/2]
-			}
-			prev[at+s] = -1
-			if q, seen := last[cls]; seen {
-				prev[at+s] = int64(q)
-			}
-			last[cls] = s
-		}
-		for _, s := range last {
-			own[at+s] = 1
-		}
-	}
-	meta = append(meta, prev...)
-	plan.ownBase = len(meta)
-	plan.meta = append(meta, own...)
+	plan.head = head
+	plan.prevBase = plan.labBase + labels
+	plan.ownBase = plan.prevBase + plan.states
+	plan.metaLen = plan.ownBase + plan.states
 	return plan, true
 }
 
@@ -152,11 +128,9 @@ func ctcRun(c *devhook.Call) (*tensor.Tensor, devhook.Backward, bool, error) {
 		return nil, nil, false, nil
 	}
 	args, o := c.Args, &c.Options
-	lp := args[0]
-	ht, err := args[1].Detach().ToCPU()
-	if err != nil {
-		return nil, nil, true, err
-	}
+	lp, targets := args[0], args[1]
+	// The lengths are host tensors (functional read them); a device one
+	// would be copied here, as PyTorch's CUDA ctc_loss copies it.
 	il, err := ctcLengths(args[2])
 	if err != nil {
 		return nil, nil, true, err
@@ -165,7 +139,7 @@ func ctcRun(c *devhook.Call) (*tensor.Tensor, devhook.Backward, bool, error) {
 	if err != nil {
 		return nil, nil, true, err
 	}
-	plan, ok := ctcLayout(lp, ht, il, tl, o.Blank)
+	plan, ok := ctcPlanFor(lp, targets, il, tl)
 	if !ok {
 		return nil, nil, false, nil
 	}
@@ -184,9 +158,9 @@ func ctcRun(c *devhook.Call) (*tensor.Tensor, devhook.Backward, bool, error) {
 	if err != nil {
 		return nil, nil, true, err
 	}
-	meta, err := tensor.MustFromData(plan.meta, []int{len(plan.meta)}).ToCUDA()
-	if err != nil {
-		return nil, nil, true, err
+	meta, err := ctcMeta(c, m, plan, targets, o.Blank)
+	if err != nil || meta == nil {
+		return nil, nil, err != nil, err
 	}
 	red := o.Reduction
 	n := plan.n
@@ -301,4 +275,50 @@ const ctcStepsPerBlock = 8
 // its chunk from the grid).
 func ctcChunks(steps int) int {
 	return max(1, min((steps+ctcStepsPerBlock-1)/ctcStepsPerBlock, maxGrid))
+}
+
+// ctcMeta builds plan's layout on the device: the head (from the lengths)
+// is the call's one copy to the device, then ctc_layout gathers the labels
+// from the targets and derives prev and own. A label the kernels cannot
+// index fails a deferred check (reported at the next synchronizing point
+// as the host's error); without mapped memory for the check, its flag is
+// read back and a failure declines the call (nil, nil: the host path says
+// why).
+func ctcMeta(c *devhook.Call, m *drv.Module, plan *ctcPlan, targets *tensor.Tensor, blank int64) (*tensor.Tensor, error) {
+	fn, err := m.Function("ctc_layout")
+	if err != nil {
+		return nil, err
+	}
+	meta, err := tensor.Empty(tensor.CUDA, tensor.Int64, plan.metaLen)
+	if err != nil {
+		return nil, err
+	}
+	if err := drv.CopyHtoD(ptrOf(meta), unsafe.Pointer(&plan.head[0]), 8*len(plan.head)); err != nil {
+		return nil, err
+	}
+	p := ctcLayoutParams{tg: ptrOf(targets), meta: ptrOf(meta), n: int64(plan.n), c: int64(plan.c), blank: blank,
+		tgtBase: int64(plan.tgtBase), labBase: int64(plan.labBase), prevBase: int64(plan.prevBase), ownBase: int64(plan.ownBase)}
+	var flag *tensor.Tensor
+	w, deferred := checkWord(c)
+	if deferred {
+		p.flag = w
+	} else {
+		if flag, err = zeros(tensor.Int64, 1); err != nil {
+			return nil, err
+		}
+		p.flag = ptrOf(flag)
+	}
+	err = launchGeom(fn, gridFor(plan.n), threadsFor(plan.maxStates), unsafe.Pointer(&p))
+	runtime.KeepAlive(targets)
+	if err != nil || deferred {
+		return meta, err
+	}
+	h, err := flag.ToCPU()
+	if err != nil {
+		return nil, err
+	}
+	if h.Int64s()[0] != 0 {
+		return nil, nil
+	}
+	return meta, nil
 }

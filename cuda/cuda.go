@@ -83,7 +83,7 @@ func (backend) Fill(dst uintptr, dt tensor.DType, v float64, n int) error {
 	case tensor.Float32:
 		return drv.Memset32(dst, math.Float32bits(float32(v)), n)
 	case tensor.Float64:
-		return drv.Memset64(dst, math.Float64bits(v), n)
+		return fill64(dst, v, n)
 	case tensor.Int64:
 		return drv.Memset64(dst, uint64(int64(v)), n)
 	case tensor.Bool:

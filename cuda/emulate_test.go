@@ -3,7 +3,7 @@ package cuda
 // Host emulations of the row and CTC kernels of kernels/losses.cu: the same
 // operations in the same order (double accumulation per thread over strided
 // columns, then the block's tree), the block size from threadsFor and, for
-// ctc_loss, the kernel's layout (ctcLayout's meta). They check the kernels'
+// ctc_loss, the kernels' layout (ctcPlanFor's head, ctc_layout's regions). They check the kernels'
 // algorithms and orders against the CPU implementations, with the
 // conformance tolerances, on a machine without a GPU. They do not check the
 // CUDA code itself (a transcription): the GPU tests do.
@@ -313,12 +313,68 @@ func emuCosine[T kernels.Float](x1, x2 []T, cls []T, rows, d int, margin T, red 
 	return []T{v}, g1, g2
 }
 
+// emuCTCLayout emulates ctc_layout on plan's head and the targets: the
+// layout (meta) and whether the flag was set. Each state's values depend
+// on the targets only (no thread reads another's writes), so the order of
+// the threads does not matter.
+func emuCTCLayout(plan *ctcPlan, tg []int64, blank int64) (meta []int64, flag bool) {
+	meta = make([]int64, plan.metaLen)
+	copy(meta, plan.head)
+	c := int64(plan.c)
+	bad := func(v int64) bool { return v < 0 || v >= c || v == blank }
+	labAt := func(at int64) int64 {
+		if bad(tg[at]) {
+			return blank
+		}
+		return tg[at]
+	}
+	for b := range int64(plan.n) {
+		mb := meta[5*b:]
+		S, to := mb[1], meta[int64(plan.tgtBase)+b]
+		lab := meta[int64(plan.labBase)+mb[0]:]
+		prev, own := meta[int64(plan.prevBase)+mb[4]:], meta[int64(plan.ownBase)+mb[4]:]
+		for s := range 2*S + 1 {
+			if s%2 == 0 {
+				prev[s] = -1
+				if s >= 2 {
+					prev[s] = s - 2
+				}
+				own[s] = 0
+				if s == 2*S {
+					own[s] = 1
+				}
+				continue
+			}
+			k := s / 2
+			if bad(tg[to+k]) {
+				flag = true
+			}
+			v := labAt(to + k)
+			lab[k] = v
+			prev[s] = -1
+			for j := k - 1; j >= 0; j-- {
+				if labAt(to+j) == v {
+					prev[s] = 2*j + 1
+					break
+				}
+			}
+			own[s] = 1
+			for j := k + 1; j < S; j++ {
+				if labAt(to+j) == v {
+					own[s] = 0
+					break
+				}
+			}
+		}
+	}
+	return meta, flag
+}
+
 // emuCTC emulates the ctc_ab and ctc_grad kernels and reduce_final on the
 // layout of plan, lp being the (T, N, C) array.
-func emuCTC[T kernels.Float](lp []T, plan *ctcPlan, blank int64, zeroInf bool, red string, up []T) (out, grad []T) {
+func emuCTC[T kernels.Float](lp []T, plan *ctcPlan, meta []int64, blank int64, zeroInf bool, red string, up []T) (out, grad []T) {
 	n, C, steps := plan.n, plan.c, plan.steps
 	NC := n * C
-	meta := plan.meta
 	ninf := T(math.Inf(-1))
 	inf := T(math.Inf(1))
 	alpha := make([]T, max(plan.alphaLen, 1))

@@ -59,6 +59,7 @@ type spec struct {
 	nargs  int    // tensor arguments (2 or 3), all same dtype and shape
 	weight bool   // the kernel takes a weight (and pos_weight)
 	checks bool   // the kernel sets the flag on inputs the CPU rejects
+	fold   bool   // the kernel's mode i0 folds a sigmoid's backward into the first argument's gradient
 	// upstream maps the output gradient g (a T value as float64), the
 	// element count and the reduction to the kernel's s and s2.
 	upstream func(g float64, n int, red string, f32 bool) (s, s2 float64)
@@ -97,7 +98,7 @@ var specs = []spec{
 			}
 			return g, 2
 		}},
-	{op: "binary_cross_entropy", kernel: "binary_cross_entropy", weight: true, nargs: 2, checks: true, upstream: raw},
+	{op: "binary_cross_entropy", kernel: "binary_cross_entropy", weight: true, nargs: 2, checks: true, fold: true, upstream: raw},
 	{op: "binary_cross_entropy_with_logits", kernel: "binary_cross_entropy_with_logits", weight: true, nargs: 2, upstream: raw},
 	{op: "poisson_nll_loss", kernel: "poisson_nll_loss", nargs: 2, upstream: divided},
 	{op: "gaussian_nll_loss", kernel: "gaussian_nll_loss", nargs: 3, checks: true, upstream: divided},
@@ -218,6 +219,14 @@ func (sp *spec) run(c *devhook.Call) (*tensor.Tensor, devhook.Backward, bool, er
 	case "kl_div":
 		p.i0 = b2i(o.LogTarget)
 	}
+	// folded: the forward pass writes, for an output gradient of 1, the
+	// gradient of the input of the sigmoid that made the first argument
+	// (the kernel's mode i0, bit for bit the sigmoid's backward after
+	// this one's), which Through hands out.
+	folded := sp.fold && c.Fold == tensor.UnarySigmoid && len(c.Needs) > 0 && c.Needs[0] && red != "none"
+	if folded {
+		p.i0 = 1
+	}
 	if sp.op == "poisson_nll_loss" {
 		p.o1 = inT(o.Eps, f32)
 	}
@@ -307,9 +316,19 @@ func (sp *spec) run(c *devhook.Call) (*tensor.Tensor, devhook.Backward, bool, er
 	}
 	diff := len(c.Needs)
 	base := p // the forward's parameters, for the backward
-	base.loss, base.partial, base.flag = 0, 0, 0
-	return out, func(g *tensor.Tensor) ([]*tensor.Tensor, error) {
+	base.loss, base.partial, base.flag, base.i0 = 0, 0, 0, p.i0
+	if folded {
+		base.i0 = 0
+	}
+	// grads computes the gradients for the output gradient g, of the
+	// sigmoid's input instead of the first argument when fold is 1 (the
+	// kernel's mode i0); pre holds them for g = 1 when the forward pass
+	// ran in that mode.
+	grads := func(g *tensor.Tensor, fold int64) ([]*tensor.Tensor, error) {
 		q := base
+		if fold == 1 {
+			q.i0 = 1
+		}
 		if red == "none" {
 			gp, err := g.DevicePtr()
 			if err != nil {
@@ -323,7 +342,7 @@ func (sp *spec) run(c *devhook.Call) (*tensor.Tensor, devhook.Backward, bool, er
 			if err != nil {
 				return nil, err
 			}
-			if gv == 1 && pre != nil {
+			if gv == 1 && pre != nil && b2i(folded) == fold {
 				out := pre[:diff]
 				pre = nil // a backward kernel returns new tensors
 				return out, nil
@@ -350,7 +369,20 @@ func (sp *spec) run(c *devhook.Call) (*tensor.Tensor, devhook.Backward, bool, er
 		}
 		runtime.KeepAlive(keep)
 		return grads[:diff], nil
-	}, true, nil
+	}
+	if sp.fold && c.Fold == tensor.UnarySigmoid && needs[0] {
+		// The sigmoid's backward folded in (functional's Node.Through).
+		c.Through = func(g *tensor.Tensor) ([]*tensor.Tensor, *tensor.Tensor, bool, error) {
+			gs, err := grads(g, 1)
+			if err != nil {
+				return nil, nil, false, err
+			}
+			th := gs[0]
+			ins := append([]*tensor.Tensor{nil}, gs[1:]...)
+			return ins, th, true, nil
+		}
+	}
+	return out, func(g *tensor.Tensor) ([]*tensor.Tensor, error) { return grads(g, 0) }, true, nil
 }
 
 func b2i(b bool) int64 {

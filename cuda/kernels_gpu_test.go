@@ -38,18 +38,32 @@ func TestSigmoidOnGPU(t *testing.T) {
 	want, _ := F.Sigmoid(x)
 	got, _ := out.ToCPU()
 	within(t, "sigmoid", got.Values(), want.Values())
-	step := func(dev bool) (float64, []float64) {
+	ones, _ := tensor.Full(1, tensor.Float32, n)
+	dones, _ := ones.ToCUDA()
+	launches := map[bool]int64{}
+	// unfolded: a weight of ones (the same values) keeps the sigmoid's
+	// backward apart, as on the CPU.
+	stepWith := func(dev, unfolded bool) (float64, []float64) {
 		a, b := x.Clone(), y
+		var opts []F.Option
+		if unfolded {
+			opts = append(opts, F.Weight(ones))
+		}
 		if dev {
 			a, _ = a.ToCUDA()
 			b, _ = y.ToCUDA()
+			if unfolded {
+				opts = []F.Option{F.Weight(dones)}
+			}
 		}
 		_ = a.SetRequiresGrad(true)
+		before := drv.Counted().Launches
+		defer func() { launches[unfolded] = drv.Counted().Launches - before }()
 		p, err := F.Sigmoid(a)
 		if err != nil {
 			t.Fatal(err)
 		}
-		l, err := F.BinaryCrossEntropy(p, b)
+		l, err := F.BinaryCrossEntropy(p, b, opts...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -61,9 +75,23 @@ func TestSigmoidOnGPU(t *testing.T) {
 		v, _ := hl.Item()
 		return v, hg.Values()
 	}
+	step := func(dev bool) (float64, []float64) { return stepWith(dev, false) }
 	wl, wg := step(false)
 	gl, gg := step(true)
 	al, ag := step(true)
+	// The folded backward (Through: the bce kernel's mode i0 in the
+	// forward pass) gives the bits of the two backward kernels, with one
+	// launch less (sigmoid_backward).
+	_, ug := stepWith(true, true)
+	for i := range gg {
+		if math.Float64bits(gg[i]) != math.Float64bits(ug[i]) {
+			t.Errorf("folded grad[%d] = %v, the two kernels' %v", i, gg[i], ug[i])
+			break
+		}
+	}
+	if launches[false] != launches[true]-1 {
+		t.Errorf("folded step: %d launches, unfolded %d; want one less", launches[false], launches[true])
+	}
 	within(t, "bce(sigmoid) loss", []float64{gl}, []float64{wl})
 	within(t, "bce(sigmoid) grad", gg, wg)
 	if math.Float64bits(gl) != math.Float64bits(al) {
@@ -75,6 +103,64 @@ func TestSigmoidOnGPU(t *testing.T) {
 			break
 		}
 	}
+}
+
+// TestArithOnGPU: the tensor package's operations on the device
+// (gradient accumulation, float32↔float64 conversion, float64 fill) give
+// the host's bits, on 2^20 + 3 elements (a grid-stride loop), and copy
+// nothing between host and device.
+func TestArithOnGPU(t *testing.T) {
+	needModule(t)
+	const n = 1<<20 + 3
+	x, _ := tensor.Randn(n)
+	y, _ := tensor.Randn(n)
+	x64, _ := x.To(tensor.Float64)
+	dx, _ := x.ToCUDA()
+	dy, _ := y.ToCUDA()
+	dx64, _ := x64.ToCUDA()
+	before := drv.Counted()
+	sum, _ := tensor.Empty(tensor.CUDA, tensor.Float32, n)
+	if err := (backend{}).Add(ptrOf(sum), ptrOf(dx), ptrOf(dy), tensor.Float32, n); err != nil {
+		t.Fatal(err)
+	}
+	up, err := dx.To(tensor.Float64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	down, err := dx64.To(tensor.Float32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fill, err := tensor.FullOn(tensor.CUDA, -0.1, tensor.Float64, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := drv.Counted(); c.HtoD != before.HtoD || c.DtoH != before.DtoH {
+		t.Errorf("copies between host and device: %+v -> %+v", before, c)
+	}
+	same := func(what string, got *tensor.Tensor, want []float64) {
+		h, err := got.ToCPU()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range h.Values() {
+			if math.Float64bits(v) != math.Float64bits(want[i]) {
+				t.Fatalf("%s[%d] = %v, want %v", what, i, v, want[i])
+			}
+		}
+	}
+	xs, ys := x.Float32s(), y.Float32s()
+	want := make([]float64, n)
+	for i := range want {
+		want[i] = float64(xs[i] + ys[i])
+	}
+	same("add", sum, want)
+	same("float32 to float64", up, x64.Values())
+	same("float64 to float32", down, x.Values())
+	for i := range want {
+		want[i] = -0.1
+	}
+	same("fill", fill, want)
 }
 
 // TestPointwiseUnaligned launches l1_loss on 16-byte aligned buffers (the

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	F "github.com/torchloss/torchloss/functional"
+	drv "github.com/torchloss/torchloss/internal/cuda"
 	"github.com/torchloss/torchloss/internal/devhook"
 	"github.com/torchloss/torchloss/tensor"
 )
@@ -206,5 +207,68 @@ func ctcGradClose(t *testing.T, what string, got, want []float32, nllMax float64
 			t.Errorf("%s[%d] = %v, want %v (rtol %.2g)", what, i, g, w, rtol)
 			return
 		}
+	}
+}
+
+// TestCTCLayoutOnGPU runs ctc_layout on the GPU (padded and concatenated
+// targets, repeated labels, S = 0, a long target of many threads' states)
+// against its emulation, bit for bit, and a label out of range through
+// ctc_loss: its error (the CPU's) at the copy of the loss, the targets
+// never copied to the host.
+func TestCTCLayoutOnGPU(t *testing.T) {
+	needModule(t)
+	m, _ := module()
+	lp, _ := tensor.Randn(400, 3, 7)
+	long := make([]int64, 300)
+	for i := range long {
+		long[i] = int64(1 + (i*i)%6)
+	}
+	padded := make([]int64, 3*300)
+	copy(padded, long)
+	copy(padded[300:], []int64{1, 1, 2, 2, 1})
+	for i, c := range []struct {
+		targets *tensor.Tensor
+		il, tl  []int64
+	}{
+		{tensor.MustFromData(padded, []int{3, 300}), []int64{400, 7, 0}, []int64{300, 5, 0}},
+		{tensor.MustFromData(append(append([]int64{}, long[:40]...), 3, 3, 6), []int{43}), []int64{100, 9, 5}, []int64{40, 3, 0}},
+	} {
+		plan, ok := ctcPlanFor(lp, c.targets, c.il, c.tl)
+		if !ok {
+			t.Fatalf("case %d: declined", i)
+		}
+		want, _ := emuCTCLayout(plan, c.targets.Int64s(), 0)
+		dt, _ := c.targets.ToCUDA()
+		call := &devhook.Call{Op: "ctc_loss", Device: tensor.CUDA}
+		meta, err := ctcMeta(call, m, plan, dt, 0)
+		if err != nil || meta == nil {
+			t.Fatalf("case %d: %v", i, err)
+		}
+		h, err := meta.ToCPU()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := h.Int64s(); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("case %d: layout differs from the emulation:\n got %v\nwant %v", i, got, want)
+		}
+	}
+	hlp, _ := tensor.Randn(6, 2, 5)
+	targets := tensor.MustFromData([]int64{1, 7, 2, 3}, []int{2, 2})
+	_, want := F.CTCLossInts(hlp, targets, []int64{6, 6}, []int64{2, 2})
+	if want == nil {
+		t.Fatal("the CPU accepted a label out of range")
+	}
+	dlp, _ := hlp.ToCUDA()
+	dtg, _ := targets.ToCUDA()
+	before := drv.Counted()
+	out, err := F.CTCLossInts(dlp, dtg, []int64{6, 6}, []int64{2, 2})
+	if err != nil {
+		t.Fatalf("the call: %v (the check is deferred)", err)
+	}
+	if c := drv.Counted(); c.DtoH != before.DtoH || c.HtoD-before.HtoD != 1 {
+		t.Errorf("the call: %d copies to the host, %d to the device; want 0 and 1 (the lengths' head)", c.DtoH-before.DtoH, c.HtoD-before.HtoD)
+	}
+	if _, err := out.ToCPU(); err == nil || err.Error() != want.Error() {
+		t.Fatalf("ToCPU: %v, want %v", err, want)
 	}
 }

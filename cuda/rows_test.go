@@ -3,6 +3,7 @@ package cuda
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"testing"
 	"unsafe"
@@ -35,6 +36,7 @@ func TestParamLayout(t *testing.T) {
 		"ce_fwd_f32": unsafe.Sizeof(rowParams{}), "ce_final_f64": unsafe.Sizeof(rowParams{}), "ce_grad_f32": unsafe.Sizeof(rowParams{}),
 		"cosine_embedding_loss_f64": unsafe.Sizeof(rowParams{}),
 		"ctc_ab_f32":                unsafe.Sizeof(ctcParams{}), "ctc_grad_f64": unsafe.Sizeof(ctcParams{}),
+		"ctc_layout": unsafe.Sizeof(ctcLayoutParams{}),
 	}
 	for _, ptx := range [][]byte{ptxSM80, ptxSM90} {
 		for name, size := range want {
@@ -46,6 +48,27 @@ func TestParamLayout(t *testing.T) {
 			}
 			if n, _ := strconv.Atoi(string(m[1])); uintptr(n) != size {
 				t.Errorf("%s: PTX parameter of %d bytes, Go struct of %d", name, n, size)
+			}
+		}
+		// The kernels launched with separate parameters (arith.go): their
+		// PTX types in order, as the launches pass them (uintptr and int64
+		// as .u64, float64 as .f64).
+		for name, types := range map[string][]string{
+			"add_f32": {"u64", "u64", "u64", "u64"}, "add_f64": {"u64", "u64", "u64", "u64"},
+			"convert_f32_f64": {"u64", "u64", "u64"}, "convert_f64_f32": {"u64", "u64", "u64"},
+			"fill_f64": {"u64", "f64", "u64"},
+		} {
+			m := regexp.MustCompile(`\.entry ` + name + `\(([^)]*)\)`).FindSubmatch(ptx)
+			if m == nil {
+				t.Errorf("%s: no entry in the PTX", name)
+				continue
+			}
+			var got []string
+			for _, p := range regexp.MustCompile(`\.param \.(\w+) `).FindAllSubmatch(m[1], -1) {
+				got = append(got, string(p[1]))
+			}
+			if !slices.Equal(got, types) {
+				t.Errorf("%s: PTX parameters %v, the launch passes %v", name, got, types)
 			}
 		}
 	}
@@ -162,8 +185,9 @@ func TestCovers(t *testing.T) {
 }
 
 // TestCTCLayout: the layout of checked calls (functional's ctcCheck
-// rejects inconsistent lengths, shapes and blanks before a kernel runs),
-// declined for labels the kernel cannot index.
+// rejects inconsistent lengths, shapes and blanks before a kernel runs):
+// the head from the lengths (ctcPlanFor), the regions of the emulated
+// ctc_layout, whose flag is set by a label the kernels cannot index.
 func TestCTCLayout(t *testing.T) {
 	lp, _ := tensor.Randn(6, 3, 5) // T = 6, N = 3, C = 5
 	i64 := func(v ...int64) []int64 { return v }
@@ -181,19 +205,25 @@ func TestCTCLayout(t *testing.T) {
 		{padded, i64(6, 5, 0), i64(3, 2, 1), 0, false},                                                               // a blank label read
 		{tensor.MustFromData([]int64{1, 1, -2, 3, 4, 0, 0, 0, 0}, []int{3, 3}), i64(6, 5, 0), i64(2, 2, 0), 0, true}, // a negative label not read
 	} {
-		plan, ok := ctcLayout(lp, c.targets, c.il, c.tl, c.blank)
-		if ok != c.ok {
-			t.Errorf("case %d: ok = %v, want %v", i, ok, c.ok)
+		plan, ok := ctcPlanFor(lp, c.targets, c.il, c.tl)
+		if !ok {
+			t.Fatalf("case %d: the plan declined", i)
 		}
-		if i != 0 || plan == nil {
+		m, flag := emuCTCLayout(plan, c.targets.Int64s(), c.blank)
+		if flag == c.ok {
+			t.Errorf("case %d: flag = %v, want %v", i, flag, !c.ok)
+		}
+		if i != 0 {
 			continue
 		}
 		// Sample 0: labels 1 1 2 → states b 1 b 1 b 2 b: prev per class,
 		// own = the class's last state.
-		m := plan.meta
 		wantHead := []int64{0, 3, 6, 0, 0, 3, 2, 5, 6*7 + 0, 7, 5, 0, 0, 6*7 + 5*5, 7 + 5}
 		if got := m[:15]; fmt.Sprint(got) != fmt.Sprint(wantHead) {
 			t.Errorf("meta per sample = %v, want %v", got, wantHead)
+		}
+		if got := m[plan.tgtBase : plan.tgtBase+3]; fmt.Sprint(got) != "[0 3 6]" {
+			t.Errorf("target offsets = %v", got)
 		}
 		if got := m[plan.labBase : plan.labBase+5]; fmt.Sprint(got) != "[1 1 2 3 4]" {
 			t.Errorf("labels = %v", got)
@@ -381,11 +411,15 @@ func testEmuCTC[T kernels.Float](t *testing.T) {
 			want, wg := cpuRun[T](t, []*tensor.Tensor{lp}, up, func(in []*tensor.Tensor) (*tensor.Tensor, error) {
 				return F.CTCLossInts(in[0], targets, il, tl, F.Reduction(red), F.ZeroInfinity(zi))
 			})
-			plan, ok := ctcLayout(lp, targets, il, tl, 0)
+			plan, ok := ctcPlanFor(lp, targets, il, tl)
 			if !ok {
-				t.Fatal("ctcLayout rejected a valid call")
+				t.Fatal("ctcPlanFor rejected a valid call")
 			}
-			got, gg := emuCTC(tensor.Data[T](lp), plan, 0, zi, red, up)
+			meta, bad := emuCTCLayout(plan, targets.Int64s(), 0)
+			if bad {
+				t.Fatal("ctc_layout flagged a valid label")
+			}
+			got, gg := emuCTC(tensor.Data[T](lp), plan, meta, 0, zi, red, up)
 			what := fmt.Sprintf("%s zero_infinity=%v", red, zi)
 			closeTo(t, what+" loss", got, want)
 			closeTo(t, what+" grad", gg, wg[0])

@@ -24,7 +24,7 @@ func Sigmoid(x *tensor.Tensor) (*tensor.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(x), diff: 1, name: "SigmoidBackward0",
+	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(x), diff: 1, name: "SigmoidBackward0", unary: tensor.UnarySigmoid,
 		host: func(_ *kernelCall, a []*tensor.Tensor, _ []Option) (*tensor.Tensor, error) { return Sigmoid(a[0]) }}); ok {
 		return out, err
 	}

@@ -83,7 +83,9 @@ func BinaryCrossEntropy(input, target *tensor.Tensor, opts ...Option) (*tensor.T
 	if target.DType() != input.DType() {
 		return nil, torchloss.Errorf(torchloss.ErrDType, op, "target", "Found dtype %s but expected %s", scalarTypeName(target.DType()), scalarTypeName(input.DType()))
 	}
-	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(input, target), diff: 2, cfg: cfg, name: nodeName(op, cfg.reduction), opts: opts,
+	// fold: a device kernel may fold a sigmoid's backward into its own, as
+	// bceFusedT does on the CPU.
+	if out, ok, err := onKernel(kernelCall{op: op, args: devArgs(input, target), diff: 2, cfg: cfg, name: nodeName(op, cfg.reduction), opts: opts, fold: cfg.weight == nil,
 		host: func(_ *kernelCall, a []*tensor.Tensor, o []Option) (*tensor.Tensor, error) {
 			return BinaryCrossEntropy(a[0], a[1], o...)
 		}}); ok {

@@ -106,6 +106,8 @@ type kernelCall struct {
 	scalar    float64          // the scalar operand of an elementwise op, norm's p
 	name      string           // the autograd node's name
 	hostOnly  bool             // no kernel: a composite graph (a weighted regression)
+	fold      bool             // the kernel may fold args[0]'s unary node's backward (Node.Through)
+	unary     tensor.UnaryGrad // the recorded node's Node.Unary (sigmoid: a consumer may fold it)
 	kind      int              // what else the host closure needs (an op's kind)
 	opts      []Option         // as given (for the fallback)
 	// host runs the host implementation on host tensors. It takes what it
@@ -137,6 +139,11 @@ func kernelOn(dev tensor.Device, k kernelCall) (*tensor.Tensor, bool, error) {
 		for i := range c.Needs {
 			c.Needs[i] = args[i] != nil && args[i].RequiresGrad()
 		}
+		if k.fold && len(c.Needs) > 0 && c.Needs[0] {
+			if nd := args[0].GradFn(); nd != nil && len(nd.Inputs) == 1 && nd.Inputs[0] != nil {
+				c.Fold = nd.Unary
+			}
+		}
 		c.Reference = func(hargs []*tensor.Tensor, w, pw *tensor.Tensor) (*tensor.Tensor, error) {
 			o := opts
 			if w != nil {
@@ -157,6 +164,22 @@ func kernelOn(dev tensor.Device, k kernelCall) (*tensor.Tensor, bool, error) {
 			}
 			res := tensor.Record(out, k.name, args[:k.diff], bwd)
 			ownGrads(res)
+			if nd := res.GradFn(); nd != nil {
+				nd.Unary = k.unary
+			}
+			if nd := res.GradFn(); nd != nil && c.Through != nil && c.Fold != tensor.UnaryNone {
+				through := c.Through
+				nd.Through = func(g *tensor.Tensor, j int) ([]*tensor.Tensor, []*tensor.Tensor, bool, error) {
+					if j != 0 {
+						return nil, nil, false, nil
+					}
+					ins, th, ok, err := through(g)
+					if !ok || err != nil {
+						return nil, nil, ok, err
+					}
+					return ins, []*tensor.Tensor{th}, true, nil
+				}
+			}
 			return res, true, nil
 		}
 	}

@@ -2,6 +2,7 @@ package functional_test
 
 import (
 	"errors"
+	"math"
 	"runtime"
 	"slices"
 	"testing"
@@ -322,4 +323,68 @@ func TestBackwardReleasesIntermediates(t *testing.T) {
 	runtime.KeepAlive(p)
 	runtime.KeepAlive(loss)
 	runtime.KeepAlive(y)
+}
+
+// TestSigmoidFoldOnDevice: binary_cross_entropy of a sigmoid on a device
+// folds the sigmoid's backward into its own through the kernel registry
+// (devhook.Call.Through, as bceFusedT on the CPU): one folded backward
+// kernel, the gradient bit for bit the CPU's; a second consumer of the
+// sigmoid (or a weight) runs the two backward kernels.
+func TestSigmoidFoldOnDevice(t *testing.T) {
+	b := fakedevice.New()
+	dev := fakedevice.Register(b)
+	t.Cleanup(func() { tensor.RegisterBackend(dev, nil) })
+	hz := tensor.MustNew([]float32{-3, -0.5, 0, 0.25, 2, 9}, 2, 3)
+	hy := tensor.MustNew([]float32{0, 1, 0.5, 1, 0, 0.75}, 2, 3)
+	want := func(extra bool) []float32 {
+		z := hz.Detach()
+		_ = z.SetRequiresGrad(true)
+		p, _ := F.Sigmoid(z)
+		loss, _ := F.BinaryCrossEntropy(p, hy)
+		if extra {
+			s, _ := F.BinaryCrossEntropy(p, hy, F.Sum)
+			loss, _ = F.Add(loss, s)
+		}
+		if err := loss.Backward(); err != nil {
+			t.Fatal(err)
+		}
+		return z.Grad().Float32s()
+	}
+	for _, extra := range []bool{false, true} {
+		z, _ := hz.ToDevice(dev)
+		y, _ := hy.ToDevice(dev)
+		_ = z.SetRequiresGrad(true)
+		p, err := F.Sigmoid(z)
+		if err != nil {
+			t.Fatal(err)
+		}
+		loss, err := F.BinaryCrossEntropy(p, y)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if extra {
+			s, _ := F.BinaryCrossEntropy(p, y, F.Sum)
+			if loss, err = F.Add(loss, s); err != nil {
+				t.Fatal(err)
+			}
+		}
+		before := b.Stats().Folded
+		if err := loss.Backward(); err != nil {
+			t.Fatal(err)
+		}
+		folded := b.Stats().Folded - before
+		if wantFolded := map[bool]int{false: 1, true: 0}[extra]; folded != wantFolded {
+			t.Errorf("second consumer %v: %d folded backward kernels, want %d", extra, folded, wantFolded)
+		}
+		g, err := z.Grad().ToCPU()
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := want(extra)
+		for i, v := range g.Float32s() {
+			if math.Float32bits(v) != math.Float32bits(w[i]) {
+				t.Fatalf("second consumer %v: grad[%d] = %v, the CPU's %v", extra, i, v, w[i])
+			}
+		}
+	}
 }

@@ -22,7 +22,10 @@
 # check, TestDeferredCheckOnGPU; the sigmoid kernel and the bce(sigmoid)
 # chain, TestSigmoidOnGPU; softmax and log_softmax, TestSoftmaxOnGPU;
 # aligned and unaligned pointwise buffers give the same bits,
-# TestPointwiseUnaligned),
+# TestPointwiseUnaligned; gradient accumulation, float32<->float64
+# conversion and the float64 fill on the device, TestArithOnGPU; the CTC
+# layout built on the device and its deferred label check,
+# TestCTCLayoutOnGPU),
 # kernels-cpu.txt (when kernels.test is built: the host CPU's AVX-512 row
 # kernels against AVX2 and Go, and their speed), compare-cuda.md
 # (torchloss and PyTorch side by side on the GPU at scale 1 and 8, with the

@@ -118,8 +118,10 @@ func (t *Tensor) Grad() *Tensor {
 // None (PyTorch's zero_grad(): a −0 stays −0, where PyTorch's 0 + g after
 // zero_grad(set_to_none=False) gives +0); values written into the buffer
 // by other means after ZeroGrad are overwritten, not added to. Use
-// ClearGrad to drop the gradient instead. A gradient on a device is dropped
-// (ClearGrad).
+// ClearGrad to drop the gradient instead. A gradient on a device is kept
+// and zeroed the same way by the device (a fill, then the next Backward's
+// store and adds run on the device: no host copy) when its backend is a
+// Filler and an Arith, and dropped otherwise.
 func (t *Tensor) ZeroGrad() {
 	t.mu.Lock()
 	defer t.mu.Unlock()

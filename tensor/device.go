@@ -1,6 +1,7 @@
 package tensor
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
 	"sync"
@@ -120,6 +121,9 @@ type Filler interface {
 // them through host copies.
 type Arith interface {
 	Add(dst, a, b uintptr, dt DType, n int) error // dst = a + b, in dt
+	// Convert returns an error wrapping errors.ErrUnsupported for a pair
+	// of dtypes it has no kernel for: that conversion goes through the
+	// host.
 	Convert(dst uintptr, to DType, src uintptr, from DType, n int) error
 }
 
@@ -532,7 +536,10 @@ func convertOnDevice(t *Tensor, dtype DType) (*Tensor, error) {
 		return nil, err
 	}
 	if out.dev.nbytes > 0 {
-		if err := ar.Convert(out.dev.ptr, dtype, t.dev.ptr, t.dtype, t.Numel()); err != nil {
+		if err := ar.Convert(out.dev.ptr, dtype, t.dev.ptr, t.dtype, t.Numel()); errors.Is(err, errors.ErrUnsupported) {
+			_ = out.Free()
+			return viaHost(t, func(h *Tensor) (*Tensor, error) { return h.To(dtype) })
+		} else if err != nil {
 			return nil, torchloss.Errorf(torchloss.ErrDevice, "to", "", "%v", err)
 		}
 	}
@@ -601,4 +608,56 @@ func accumulateOnDevice(a, b *Tensor) (*Tensor, error) {
 	runtime.KeepAlive(a)
 	runtime.KeepAlive(b)
 	return out, nil
+}
+
+// deviceInPlace reports whether t's device fills and adds in place, on
+// the device (its Backend is a Filler and an Arith), so that a gradient
+// buffer there can be kept across steps.
+func deviceInPlace(t *Tensor) bool {
+	if t.device == CPU || t.dev == nil || t.dev.freed.Load() {
+		return false
+	}
+	_, fills := t.dev.b.(Filler)
+	_, adds := t.dev.b.(Arith)
+	return fills && adds
+}
+
+// fillInPlace writes v into every element of device tensor t (Filler).
+func fillInPlace(t *Tensor, v float64) error {
+	fl, ok := t.dev.b.(Filler)
+	if !ok || t.dev.freed.Load() {
+		return torchloss.Errorf(torchloss.ErrDevice, "zero_grad", "", "%v cannot fill in place", t.device)
+	}
+	t.dev.fill = nil
+	if t.dev.nbytes == 0 {
+		return nil
+	}
+	if err := fl.Fill(t.dev.ptr, t.dtype, v, t.Numel()); err != nil {
+		return torchloss.Errorf(torchloss.ErrDevice, "zero_grad", "", "%v", err)
+	}
+	return nil
+}
+
+// storeInPlace writes g into device tensor dst of its dtype, shape and
+// device: dst = dst + g (Arith's Add, dst aliasing a) when add, else a
+// device copy; no host copy.
+func storeInPlace(dst, g *Tensor, add bool) error {
+	if g.dev.freed.Load() || dst.dev.freed.Load() {
+		return torchloss.Errorf(torchloss.ErrDevice, "backward", "", "the tensor's device memory was freed")
+	}
+	dst.dev.fill = nil
+	if dst.dev.nbytes == 0 {
+		return nil
+	}
+	var err error
+	if ar, ok := dst.dev.b.(Arith); ok && add {
+		err = ar.Add(dst.dev.ptr, dst.dev.ptr, g.dev.ptr, dst.dtype, dst.Numel())
+	} else {
+		err = dst.dev.b.CopyDevice(dst.dev.ptr, g.dev.ptr, dst.dev.nbytes)
+	}
+	runtime.KeepAlive(g)
+	if err != nil {
+		return torchloss.Errorf(torchloss.ErrDevice, "backward", "", "%v", err)
+	}
+	return nil
 }

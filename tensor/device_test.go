@@ -2,6 +2,7 @@ package tensor_test
 
 import (
 	"errors"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -123,6 +124,65 @@ func TestToDeviceIsDifferentiable(t *testing.T) {
 	gh, _ := l.Grad().ToCPU()
 	if !slices.Equal(gh.Values(), []float64{2, 10}) {
 		t.Fatalf("accumulated %v", gh.Values())
+	}
+}
+
+// TestDeviceZeroGradKeepsBuffer: as TestZeroGradKeepsBuffer on a device
+// that fills and adds (the fake device): ZeroGrad zeroes the device buffer
+// in place, the next Backward stores into it (−0 stays −0), another adds
+// in place; all of it by the device's kernels, without a host copy; a
+// dtype conversion on the device is a kernel too.
+func TestDeviceZeroGradKeepsBuffer(t *testing.T) {
+	b := fakedevice.New()
+	fakedevice.Register(b)
+	defer tensor.RegisterBackend(fakedevice.Device, nil)
+	negz := float32(math.Copysign(0, -1))
+	l, _ := tensor.MustNew([]float32{1, 2}).ToDevice(fakedevice.Device)
+	_ = l.SetRequiresGrad(true)
+	step := func(up []float32) {
+		t.Helper()
+		h, _ := l.ToCPU()
+		if err := h.BackwardWith(tensor.MustNew(up)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read := func(g *tensor.Tensor) []float32 {
+		t.Helper()
+		h, err := g.ToCPU()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h.Float32s()
+	}
+	step([]float32{negz, 5})
+	g := l.Grad()
+	l.ZeroGrad()
+	if l.Grad() != g || !slices.Equal(read(g), []float32{0, 0}) {
+		t.Fatalf("after ZeroGrad: same tensor %v, values %v", l.Grad() == g, read(g))
+	}
+	step([]float32{negz, 5})
+	if v := read(g); l.Grad() != g || math.Float32bits(v[0]) != math.Float32bits(negz) || v[1] != 5 {
+		t.Fatalf("stored after ZeroGrad: same tensor %v, %v (want [-0 5])", l.Grad() == g, v)
+	}
+	before := b.Stats()
+	step([]float32{1, 1})
+	s := b.Stats()
+	if v := read(g); l.Grad() != g || !slices.Equal(v, []float32{1, 6}) {
+		t.Fatalf("accumulated: same tensor %v, %v (want [1 6])", l.Grad() == g, v)
+	}
+	// The step's own copies (ToCPU's download, its backward's upload of
+	// the host gradient) and one kernel (the add).
+	if s.HtoD-before.HtoD != 1 || s.DtoH-before.DtoH != 1 || s.Kernels-before.Kernels != 1 {
+		t.Fatalf("accumulation: %d uploads, %d downloads, %d kernels; want 1, 1, 1", s.HtoD-before.HtoD, s.DtoH-before.DtoH, s.Kernels-before.Kernels)
+	}
+	before = b.Stats()
+	d, err := g.To(tensor.Float64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s = b.Stats()
+	if s.HtoD != before.HtoD || s.DtoH != before.DtoH || s.Kernels-before.Kernels != 1 || d.Device() != fakedevice.Device {
+		t.Fatalf("conversion: %d uploads, %d downloads, %d kernels on %v; want 0, 0, 1 on the device", s.HtoD-before.HtoD, s.DtoH-before.DtoH, s.Kernels-before.Kernels, d.Device())
 	}
 }
 

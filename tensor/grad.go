@@ -108,9 +108,21 @@ func ClaimGrad[T Float](t *Tensor) ([]T, *GradClaim) {
 	return s, c
 }
 
-// zeroGradLocked writes zeros into t's CPU float gradient buffer in
-// parallel and marks it zeroed (t.mu held).
+// zeroGradLocked writes zeros into t's float gradient buffer (in parallel
+// on the CPU, by the device's Fill on a device) and marks it zeroed (t.mu
+// held). A device buffer its device fails to fill is dropped.
 func (t *Tensor) zeroGradLocked() {
+	if t.grad.device != CPU {
+		if err := fillInPlace(t.grad, 0); err != nil {
+			t.grad = nil
+		}
+		t.gradState = gradAccum
+		if t.grad != nil {
+			t.gradState = gradZeroed
+		}
+		t.claim = nil
+		return
+	}
 	switch s := t.grad.data.(type) {
 	case []float32:
 		parallel.For(len(s), gradGrain, func(_, lo, hi int) { clear(s[lo:hi]) })
@@ -138,9 +150,13 @@ func (t *Tensor) revokeLocked() {
 }
 
 // reusable reports whether t's gradient buffer can be kept across steps:
-// a CPU float buffer.
+// a float buffer on the CPU, or on a device that fills and adds in place
+// (tensor.Filler and tensor.Arith: no host copy).
 func (t *Tensor) reusable() bool {
-	return t.grad.device == CPU && (t.grad.dtype == Float32 || t.grad.dtype == Float64)
+	if t.grad.dtype != Float32 && t.grad.dtype != Float64 {
+		return false
+	}
+	return t.grad.device == CPU || deviceInPlace(t.grad)
 }
 
 // sameStorage reports whether a and b are CPU tensors over the same
@@ -181,6 +197,17 @@ func (t *Tensor) storeGrad(g *Tensor, owned bool) error {
 		t.grad = g
 		t.gradState = gradAccum
 	case t.claim != nil && sameStorage(g, t.grad):
+		t.claim = nil
+		t.gradState = gradAccum
+	case t.grad.device != CPU && t.reusable() && g.device == t.grad.device && g.dtype == t.grad.dtype:
+		// A device buffer kept by ZeroGrad: g stored (copied) into it when
+		// zeroed, added to it in place otherwise, on the device.
+		if err := storeInPlace(t.grad, g, t.gradState == gradAccum); err != nil {
+			return err
+		}
+		if owned {
+			_ = g.Free() // back to the caching allocator, in stream order
+		}
 		t.claim = nil
 		t.gradState = gradAccum
 	case !t.reusable() || g.device != CPU || g.dtype != t.grad.dtype:

@@ -883,7 +883,11 @@ ROWS(log_softmax_backward, log_softmax_bwd_s)
 // (S+1 states) no longer serialize on one thread per step.
 //
 // CT is mirrored by ctcParams in ../ctc.go. alpha and beta are tables of
-// sum L*(2S+1) values, sample b's at meta offset 3.
+// sum L*(2S+1) values, sample b's at meta offset 3. meta: per sample five
+// int64 (label offset, S, L, alpha offset, state offset) and the offsets
+// of the samples' labels in the targets (at tgtBase), written by the host
+// from the lengths; the labels, prev and own regions, written by
+// ctc_layout from the targets on the device.
 struct CT {
     const void *lp;          // (T, N, C) log-probabilities
     const long long *meta;   // per sample: label offset, S, L, alpha offset, state offset; then labels, prev, own
@@ -1050,7 +1054,77 @@ template <typename T> __device__ void ctc_grad(const CT &p) {
 }
 #undef CTC_PRIME
 
+// ctc_layout writes the labels, prev and own regions of meta (see CT) from
+// the int64 targets on the device; the host wrote the per-sample header
+// and, at tgtBase, where each sample's labels start in the targets (all
+// from the lengths). One block per sample, one thread per state; a label
+// the kernels cannot index (outside [0, C), or the blank) sets the flag
+// and is laid out as the blank, so that nothing reads out of bounds before
+// the error is reported. CL is mirrored by ctcLayoutParams in ../ctc.go.
+struct CL {
+    const long long *tg; // the targets: padded (N, S) or concatenated
+    long long *meta;     // the layout (CT's meta)
+    int *flag;           // set to 1 for a label the kernels cannot index
+    long long n, c, blank;
+    long long tgtBase, labBase, prevBase, ownBase;
+};
+
+__device__ __forceinline__ bool ctc_bad(const CL &p, long long v) { return v < 0 || v >= p.c || v == p.blank; }
+__device__ __forceinline__ long long ctc_lab(const CL &p, long long at) {
+    long long v = p.tg[at];
+    return ctc_bad(p, v) ? p.blank : v;
+}
+
+extern "C" __global__ void __launch_bounds__(512) ctc_layout(CL p) {
+    for (long long b = blockIdx.x; b < p.n; b += gridDim.x) {
+        const long long *mb = p.meta + 5 * b;
+        const long long S = mb[1], w = 2 * S + 1, to = p.meta[p.tgtBase + b];
+        long long *lab = p.meta + p.labBase + mb[0];
+        long long *prev = p.meta + p.prevBase + mb[4], *own = p.meta + p.ownBase + mb[4];
+        for (long long s = threadIdx.x; s < w; s += blockDim.x) {
+            if (s % 2 == 0) { // the blank's states chain two by two
+                prev[s] = s >= 2 ? s - 2 : -1;
+                own[s] = s == 2 * S;
+                continue;
+            }
+            const long long k = s / 2;
+            if (ctc_bad(p, p.tg[to + k])) *p.flag = 1;
+            const long long v = ctc_lab(p, to + k);
+            lab[k] = v;
+            long long q = -1; // the previous state of the same class
+            for (long long j = k - 1; j >= 0; j--) {
+                if (ctc_lab(p, to + j) == v) {
+                    q = 2 * j + 1;
+                    break;
+                }
+            }
+            prev[s] = q;
+            long long last = 1; // no later state of the same class
+            for (long long j = k + 1; j < S; j++) {
+                if (ctc_lab(p, to + j) == v) {
+                    last = 0;
+                    break;
+                }
+            }
+            own[s] = last;
+        }
+    }
+}
+
 extern "C" __global__ void ctc_ab_f32(CT p) { ctc_ab<float>(p); }
 extern "C" __global__ void ctc_ab_f64(CT p) { ctc_ab<double>(p); }
 extern "C" __global__ void ctc_grad_f32(CT p) { ctc_grad<float>(p); }
 extern "C" __global__ void ctc_grad_f64(CT p) { ctc_grad<double>(p); }
+
+// The tensor package's elementwise operations on the device (tensor.Arith,
+// tensor.Filler): gradient accumulation (dst may be a), dtype conversion
+// (float64 to float32 rounds to nearest even, as Go's float32(x)), and a
+// float64 fill. Grid-stride loops, one element per thread and step.
+#define ELEMENTS(i, n) for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < (n); i += (long long)gridDim.x * blockDim.x)
+
+extern "C" __global__ void add_f32(float *dst, const float *a, const float *b, long long n) { ELEMENTS(i, n) dst[i] = a[i] + b[i]; }
+extern "C" __global__ void add_f64(double *dst, const double *a, const double *b, long long n) { ELEMENTS(i, n) dst[i] = a[i] + b[i]; }
+extern "C" __global__ void convert_f32_f64(double *dst, const float *src, long long n) { ELEMENTS(i, n) dst[i] = (double)src[i]; }
+extern "C" __global__ void convert_f64_f32(float *dst, const double *src, long long n) { ELEMENTS(i, n) dst[i] = __double2float_rn(src[i]); }
+extern "C" __global__ void fill_f64(double *dst, double v, long long n) { ELEMENTS(i, n) dst[i] = v; }
+#undef ELEMENTS

@@ -33,6 +33,10 @@ func releaseGarbage(t *testing.T) {
 // (ZeroGrad, the loss, Backward, reading the loss) on the counting fake
 // device: after two warm-up steps, a step makes no device allocation, no
 // host-to-device copy and exactly one device-to-host copy (the loss value).
+// The fake device's kernels compute on host views of its memory: the
+// CUDA path's one upload per ctc_loss step (its layout's head, from the
+// lengths) is not seen here; cuda's TestSteadyStateOnGPU (gpuExtraCopies)
+// counts it.
 func TestSteadyStateDeviceCounts(t *testing.T) {
 	if testing.Short() || raceEnabled {
 		// Two minutes under the race detector for the host computations of

@@ -51,6 +51,18 @@ type Call struct {
 	// posWeight. A device whose memory the host can address (the fake
 	// device) computes with it; a real device ignores it.
 	Reference func(args []*tensor.Tensor, weight, posWeight *tensor.Tensor) (*tensor.Tensor, error)
+	// Fold, when not tensor.UnaryNone, says that Args[0] is the output of
+	// a unary node of that kind (its Node.Unary) whose backward functional
+	// lets this operation fold into its own (binary_cross_entropy of a
+	// sigmoid). The kernel may then set Through; it may ignore Fold.
+	Fold tensor.UnaryGrad
+	// Through, set by the forward kernel, is the backward of this node and
+	// of Args[0]'s node in one pass (tensor.Node.Through): for the output
+	// gradient grad it returns ins, what Backward(grad) returns with entry
+	// 0 nil, and through, the gradient of the input of Args[0]'s node, bit
+	// for bit what Backward followed by that node's backward give; each
+	// newly allocated. ok false declines (nothing computed).
+	Through func(grad *tensor.Tensor) (ins []*tensor.Tensor, through *tensor.Tensor, ok bool, err error)
 }
 
 // Backward is a backward kernel: it maps the gradient of the output (on the

@@ -18,6 +18,7 @@ import (
 
 	"github.com/torchloss/torchloss"
 	"github.com/torchloss/torchloss/internal/devhook"
+	"github.com/torchloss/torchloss/internal/kernels"
 	"github.com/torchloss/torchloss/tensor"
 )
 
@@ -28,6 +29,7 @@ type Stats struct {
 	DtoD          int // copies on the device
 	Kernels       int // kernels run (forward and backward, Arith included)
 	Deferred      int // value checks that failed and were deferred (DeferErrors)
+	Folded        int // backward kernels run through a sigmoid's (devhook.Call.Through)
 }
 
 // Backend is the fake device memory.
@@ -286,7 +288,52 @@ func forward(c *devhook.Call) (*tensor.Tensor, devhook.Backward, bool, error) {
 		}
 		return grads, nil
 	}
+	if c.Fold == tensor.UnarySigmoid {
+		c.Through = func(g *tensor.Tensor) ([]*tensor.Tensor, *tensor.Tensor, bool, error) {
+			return b.through(c, bwd, g)
+		}
+	}
 	return out, bwd, true, nil
+}
+
+// through is the fake device's backward folded through the sigmoid that
+// made Args[0] (devhook.Call.Through): the backward kernel, then, as one
+// kernel with it, the sigmoid's backward g·(1 − σ)·σ on Args[0]'s
+// gradient, which is never stored on the device.
+func (b *Backend) through(c *devhook.Call, bwd devhook.Backward, g *tensor.Tensor) ([]*tensor.Tensor, *tensor.Tensor, bool, error) {
+	grads, err := bwd(g)
+	if err != nil || grads[0] == nil {
+		return nil, nil, false, err
+	}
+	gin, err := b.view(grads[0])
+	if err != nil {
+		return nil, nil, false, err
+	}
+	sig, err := b.view(c.Args[0])
+	if err != nil {
+		return nil, nil, false, err
+	}
+	var h *tensor.Tensor
+	switch gin.DType() {
+	case tensor.Float32:
+		gz := make([]float32, gin.Numel())
+		kernels.SigmoidBackward(gin.Float32s(), sig.Float32s(), gz)
+		h = tensor.MustFromData(gz, gin.Shape())
+	case tensor.Float64:
+		gz := make([]float64, gin.Numel())
+		kernels.SigmoidBackward(gin.Float64s(), sig.Float64s(), gz)
+		h = tensor.MustFromData(gz, gin.Shape())
+	default:
+		return nil, nil, false, nil
+	}
+	_ = grads[0].Free()
+	th, err := b.store(c.Device, h)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	grads[0] = nil
+	b.count(func(s *Stats) { s.Folded++ })
+	return grads, th, true, nil
 }
 
 // nanOutput is the output of a kernel whose value check failed (the error
