@@ -86,3 +86,44 @@ func TestMultilabelMarginEmptyBatchWideRows(t *testing.T) {
 		t.Fatalf("grad %v, want an empty gradient", g)
 	}
 }
+
+// TestZeroValueTensor: a tensor.Tensor{} (new(tensor.Tensor)) is no tensor
+// at all (no dtype, no data); as an argument it is an error like nil, not a
+// silent 0 (MSELoss(new(tensor.Tensor), y) returned tensor(0.)).
+func TestZeroValueTensor(t *testing.T) {
+	y, err := tensor.New([]float64{1, 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	z := new(tensor.Tensor)
+	losses := map[string]func(a, b *tensor.Tensor, opts ...F.Option) (*tensor.Tensor, error){
+		"mse_loss": F.MSELoss, "l1_loss": F.L1Loss, "smooth_l1_loss": F.SmoothL1Loss, "huber_loss": F.HuberLoss,
+		"binary_cross_entropy": F.BinaryCrossEntropy, "binary_cross_entropy_with_logits": F.BinaryCrossEntropyWithLogits,
+		"poisson_nll_loss": F.PoissonNLLLoss, "kl_div": F.KLDiv, "soft_margin_loss": F.SoftMarginLoss,
+		"hinge_embedding_loss": F.HingeEmbeddingLoss, "multilabel_soft_margin_loss": F.MultilabelSoftMarginLoss,
+		"cross_entropy": F.CrossEntropy, "nll_loss": F.NLLLoss, "multi_margin_loss": F.MultiMarginLoss,
+		"multilabel_margin_loss": F.MultilabelMarginLoss,
+	}
+	for name, loss := range losses {
+		for i, args := range [][2]*tensor.Tensor{{z, y}, {y, z}, {z, z}} {
+			if out, err := loss(args[0], args[1]); err == nil {
+				t.Errorf("%s with a zero tensor.Tensor as argument %d: %v, want an error", name, i, out)
+			}
+		}
+	}
+	losses3 := map[string]func(a, b, c *tensor.Tensor, opts ...F.Option) (*tensor.Tensor, error){
+		"cosine_embedding_loss": F.CosineEmbeddingLoss, "margin_ranking_loss": F.MarginRankingLoss,
+		"triplet_margin_loss": F.TripletMarginLoss, "triplet_margin_with_distance_loss": F.TripletMarginWithDistanceLoss,
+		"gaussian_nll_loss": F.GaussianNLLLoss,
+	}
+	for name, loss := range losses3 {
+		for i, args := range [][3]*tensor.Tensor{{z, y, y}, {y, z, y}, {y, y, z}} {
+			if out, err := loss(args[0], args[1], args[2]); err == nil {
+				t.Errorf("%s with a zero tensor.Tensor as argument %d: %v, want an error", name, i, out)
+			}
+		}
+	}
+	if out, err := F.MSELoss(y, y, F.Weight(z)); err == nil {
+		t.Errorf("a zero tensor.Tensor as weight: %v, want an error", out)
+	}
+}
