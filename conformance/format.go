@@ -96,6 +96,15 @@ type Limits struct {
 	MaxCaseBytes int64
 }
 
+// MaxIDBytes and MaxFnBytes bound a case's id and function name: both are
+// kept for the report (and the ids for the duplicate check) after the case
+// ran, so their length, unlike a case's tensors, adds up over a file. The
+// public file's longest id is 48 bytes, its longest name 33.
+const (
+	MaxIDBytes = 256
+	MaxFnBytes = 64
+)
+
 // DefaultLimits are 1 GiB of JSON per file and 16 MiB per case (the largest
 // case of the public file is 0.7 MB).
 var DefaultLimits = Limits{MaxBytes: 1 << 30, MaxCaseBytes: 16 << 20}
@@ -144,7 +153,8 @@ func (l *limitReader) Read(p []byte) (int, error) {
 // file's other fields (Cases is nil). It stops at the first error: a
 // malformed file, a format other than torch-loss-vectors/1, a case id seen
 // before in the file, more decompressed bytes or a larger case than lim
-// allows, or an error returned by each. A file whose "format" comes after
+// allows, an id or function name longer than MaxIDBytes or MaxFnBytes, or
+// an error returned by each. A file whose "format" comes after
 // its cases is checked when it is reached, after the cases ran.
 func ReadCases(r io.Reader, lim Limits, each func(*Case) error) (*File, error) {
 	br := bufio.NewReader(r)
@@ -209,6 +219,12 @@ func ReadCases(r io.Reader, lim Limits, each func(*Case) error) (*File, error) {
 					return nil, wrap(fmt.Errorf("case #%d: %w", i+1, err))
 				}
 				perCase.n = math.MaxInt64
+				if len(c.ID) > MaxIDBytes {
+					return nil, fmt.Errorf("conformance: case #%d: the id is %d bytes long, more than %d", i+1, len(c.ID), MaxIDBytes)
+				}
+				if len(c.Fn) > MaxFnBytes {
+					return nil, fmt.Errorf("conformance: case #%d: fn is %d bytes long, more than %d", i+1, len(c.Fn), MaxFnBytes)
+				}
 				if j, dup := seen[c.ID]; dup {
 					return nil, fmt.Errorf("conformance: case #%d repeats the id %s of case #%d", i+1, strconv.Quote(c.ID), j)
 				}

@@ -75,6 +75,11 @@ func TestReadCasesRejects(t *testing.T) {
 		{"trailing data", vectorFile(oneCase) + "{}", "after the top-level object"},
 		{"a case over the limit", vectorFile(big), "case #1 is larger than 4096 bytes"},
 		{"a field over the limit", `{"x": "` + strings.Repeat("a", 5000) + `"}`, `field "x" is larger`},
+		// Every id and function name is kept for the report (and the ids
+		// for the duplicate check): a 1 MB gzip of 1000 cases with 1 MB
+		// names would hold a gigabyte.
+		{"a long id", vectorFile(strings.Replace(oneCase, `"mse_loss/1"`, `"mse_loss/`+strings.Repeat("1", MaxIDBytes)+`"`, 1)), "the id is 265 bytes long, more than 256"},
+		{"a long function name", vectorFile(strings.Replace(oneCase, `"fn": "mse_loss"`, `"fn": "`+strings.Repeat("f", MaxFnBytes+1)+`"`, 1)), "fn is 65 bytes long, more than 64"},
 		{"a file over the limit", `{"format": "torch-loss-vectors/1"` + strings.Repeat(" ", 2<<20) + `}`, "more than 1048576 bytes of JSON"},
 	} {
 		_, err := ReadCases(strings.NewReader(tt.file), lim, func(*Case) error { return nil })

@@ -94,6 +94,14 @@ func splitDim(op string, shape []int, dim int) (outer, n, inner, d int, err erro
 	for _, s := range shape[d+1:] {
 		inner *= s
 	}
+	if shape[d] == 0 {
+		// An empty dimension of a shape whose others are huge ((2^40, 0)):
+		// the outer·inner result rows are bounded like any tensor.
+		rest := append(append([]int{}, shape[:d]...), shape[d+1:]...)
+		if _, err := tensor.Numel(rest); err != nil {
+			return 0, 0, 0, 0, torchloss.Errorf(torchloss.ErrLimit, op, "input", "dimension %d of shape %v is empty and the others hold more than tensor.MaxElements (%d) elements", d, shape, tensor.MaxElements())
+		}
+	}
 	return outer, shape[d], inner, d, nil
 }
 

@@ -26,6 +26,18 @@ func required(op string, args ...arg) error {
 		if a.t == nil {
 			return torchloss.Errorf(torchloss.ErrValue, op, a.name, "expected a tensor, got nil")
 		}
+		if err := notZeroValue(op, a.name, a.t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// notZeroValue rejects a tensor.Tensor{} (new(tensor.Tensor)): no dtype, no
+// data, so nothing a loss could read.
+func notZeroValue(op, name string, t *tensor.Tensor) error {
+	if t != nil && t.DType() == 0 {
+		return torchloss.Errorf(torchloss.ErrValue, op, name, "expected a tensor, got a zero tensor.Tensor (make tensors with tensor.New, FromData, Zeros...)")
 	}
 	return notFreed(op, args...)
 }

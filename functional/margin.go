@@ -475,7 +475,10 @@ func mlsmT[T kernels.Float](input, target *tensor.Tensor, cfg config, ta tensor.
 	outer, inner := mgNumel(s2[:cd]), mgNumel(s2[cd+1:])
 	nsum := s2[cd]
 	s3 := slices.Concat(s2[:cd], s2[cd+1:])
-	n3 := outer * inner
+	n3, err := tensor.Numel(s3) // large when the summed dimension is empty
+	if err != nil {
+		return nil, err
+	}
 	per := make([]T, n3)
 	kernels.SumDim(e, outer, nsum, inner, per)
 	for i := range per {

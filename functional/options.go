@@ -267,6 +267,12 @@ func parseOptions(op string, accepted optSet, defaults config, opts []Option) (c
 	case c.set&optDelta != 0 && !(c.delta > 0):
 		return c, torchloss.Errorf(torchloss.ErrOption, op, "delta", "%s does not support non-positive values for delta. (got %v)", op, c.delta)
 	}
+	if err := notZeroValue(op, "weight", c.weight); err != nil {
+		return c, err
+	}
+	if err := notZeroValue(op, "pos_weight", c.posWeight); err != nil {
+		return c, err
+	}
 	switch c.reduction {
 	case "", "elementwise_mean":
 		c.reduction = Mean

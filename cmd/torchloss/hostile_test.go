@@ -170,6 +170,8 @@ func TestHostileEval(t *testing.T) {
 		"huge.npy":       hdr("{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000,), }"),
 		"dims.npy":       hdr("{'descr': '<f4', 'fortran_order': True, 'shape': (" + strings.Repeat("1, ", 65) + "3), }"),
 		"u8.npy":         npyBytes(1, "{'descr': '|u1', 'fortran_order': False, 'shape': (3,), }", []byte{1, 2, 3}),
+		// No data, and a (2^40,) result once the empty dimension is summed.
+		"emptyhuge.npy": npyBytes(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1099511627776, 0), }\n", nil),
 	}
 	for name, b := range files {
 		writeFile(t, dir, name, b)
@@ -217,6 +219,8 @@ func TestHostileEval(t *testing.T) {
 		{"a uint8 input", in("u8.npy"), "holds uint8"},
 		{"CTC tables over --max-memory", []string{"--arg", "log_probs=lp.npy", "--arg", "targets=tg.npy", "--arg", fmt.Sprintf("input_lengths=%d,", T), "--arg", fmt.Sprintf("target_lengths=[%d]", S), "--max-memory", "1G"}, "more than tensor.MaxElements"},
 		{"an unknown function", []string{"--arg", "input=good.npy"}, "unknown function"},
+		{"empty (2^40, 0) arrays", []string{"--arg", "input=emptyhuge.npy", "--arg", "target=emptyhuge.npy"}, "more than tensor.MaxElements"},
+		{"empty (2^40, 0) classes", []string{"--arg", "input=emptyhuge.npy", "--arg", "target=emptyhuge.npy"}, "more than tensor.MaxElements"},
 	} {
 		fn := "smooth_l1_loss"
 		switch {
@@ -226,6 +230,10 @@ func TestHostileEval(t *testing.T) {
 			fn = "mse\x1b[31m_loss"
 		case tt.name == "a uint8 input":
 			fn = "mse_loss"
+		case tt.name == "empty (2^40, 0) arrays":
+			fn = "multilabel_soft_margin_loss"
+		case tt.name == "empty (2^40, 0) classes":
+			fn = "cross_entropy"
 		}
 		args := append([]string{"eval", fn, "--out", t.TempDir()}, tt.args...)
 		checkHostile(t, tt.name, runChild(t, dir, args...), tt.want, rssLimit)
@@ -316,6 +324,21 @@ func TestHostileConform(t *testing.T) {
 		// A JSON document padded with more than a gigabyte of spaces (a
 		// 1 MB file).
 		files["spaces.json.gz"] = gzipMembers(t, head, 1, strings.Repeat(" ", 1<<20), 1025, "]}", 1)
+		// 300 cases named by a 1 MiB function name each (a 300 KB file):
+		// every name would be kept for the report.
+		var b bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&b, gzip.BestSpeed)
+		name := strings.Repeat("f", 1<<20)
+		zw.Write([]byte(head))
+		for i := range 300 {
+			if i > 0 {
+				zw.Write([]byte(","))
+			}
+			fmt.Fprintf(zw, `{"id": "x/%d", "fn": "%s"}`, i, name)
+		}
+		zw.Write([]byte("]}"))
+		zw.Close()
+		files["longfn.json.gz"] = b.Bytes()
 	}
 	for name, b := range files {
 		// deflate compresses at most 1032:1: a gigabyte takes 1.04 MB.
@@ -335,7 +358,8 @@ func TestHostileConform(t *testing.T) {
 	}
 	if files["spaces.json.gz"] != nil {
 		tests = append(tests, struct{ name, file, want string }{"an 18 MB case", "bigcase.json.gz", "larger than 16777216 bytes"},
-			struct{ name, file, want string }{"a gigabyte of spaces", "spaces.json.gz", "more than 1073741824 bytes of JSON"})
+			struct{ name, file, want string }{"a gigabyte of spaces", "spaces.json.gz", "more than 1073741824 bytes of JSON"},
+			struct{ name, file, want string }{"1 MiB function names", "longfn.json.gz", "fn is 1048576 bytes long, more than 64"})
 	}
 	for _, tt := range tests {
 		checkHostile(t, tt.name, runChild(t, dir, "conform", tt.file), tt.want, rssLimit)

@@ -144,6 +144,9 @@ func MultilabelMarginSample[T Float](x []T, y []int64, isTarget []bool) T {
 // MultilabelMarginForward writes each sample's unnormalized loss
 // (MultilabelMarginSample) to s (len nframe).
 func MultilabelMarginForward[T Float](x []T, y []int64, nframe, dim int, s []T) {
+	if nframe == 0 {
+		return // no row: nothing per class (dim may be huge)
+	}
 	isTarget := make([]bool, dim)
 	for t := 0; t < nframe; t++ {
 		s[t] = MultilabelMarginSample(x[t*dim:(t+1)*dim], y[t*dim:(t+1)*dim], isTarget)
@@ -171,6 +174,9 @@ func MultilabelMarginReduce[T Float](s []T, dim int, mean bool) T {
 // is multiplied by up(t). g is float(1/(nframe·dim)) for mean, float(1/dim)
 // otherwise.
 func MultilabelMarginBackward[T Float](x []T, y []int64, g T, nframe, dim int, up func(t int) T, gx []T) {
+	if nframe == 0 {
+		return // no row: nothing per class (dim may be huge)
+	}
 	isTarget := make([]bool, dim)
 	for t := 0; t < nframe; t++ {
 		row := x[t*dim : (t+1)*dim]
