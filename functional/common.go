@@ -30,7 +30,7 @@ func required(op string, args ...arg) error {
 			return err
 		}
 	}
-	return nil
+	return notFreed(op, args...)
 }
 
 // notZeroValue rejects a tensor.Tensor{} (new(tensor.Tensor)): no dtype, no
@@ -39,7 +39,7 @@ func notZeroValue(op, name string, t *tensor.Tensor) error {
 	if t != nil && t.DType() == 0 {
 		return torchloss.Errorf(torchloss.ErrValue, op, name, "expected a tensor, got a zero tensor.Tensor (make tensors with tensor.New, FromData, Zeros...)")
 	}
-	return notFreed(op, args...)
+	return nil
 }
 
 // notFreed checks that no non-nil argument is a freed CPU tensor
